@@ -1,0 +1,3 @@
+"""klx — the field toolkit for the Kelaile receipt box."""
+
+__version__ = "0.1.0"

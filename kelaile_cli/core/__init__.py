@@ -1,0 +1,1 @@
+"""Pure, sans-IO core: decoding, receipt model, rendering. No I/O, no clock, no printing."""

@@ -1,0 +1,1 @@
+"""ESC/POS and Star line-mode stream decoding (sans-IO)."""

@@ -1,0 +1,138 @@
+"""Events produced by the print-stream decoders.
+
+A decoder turns bytes into a flat sequence of events. Every event carries ``offset`` (absolute byte
+offset of its first byte in the stream) and ``raw`` (the exact bytes it was decoded from), so that
+concatenating ``raw`` of all events in order gives back the stream byte for byte.
+
+``Command.op`` is a semantic operation id shared by the ESC/POS and Star line-mode decoders, so that
+the layout engine does not care which dialect produced it. The ops and their ``params`` are listed in
+``OPS`` below; a decoder must only emit ops named there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A run of printable bytes (>= 0x20), not yet decoded to characters.
+
+    Turning bytes into characters needs the code page / double-byte state and a per-stream encoding
+    guess, so it happens in the layout step. A run ends at the next control byte (< 0x20) or at
+    ``close()``; runs are also split every ``MAX_TEXT_RUN`` bytes counted from the run's start, so the
+    split points never depend on how the stream was chunked.
+    """
+
+    offset: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A recognised command. ``name`` is the mnemonic (``"ESC !"``, ``"GS ( k"``), ``op`` the meaning."""
+
+    offset: int
+    raw: bytes
+    name: str
+    op: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Bytes the decoder could not attribute to a known command. Decoding continues after them."""
+
+    offset: int
+    raw: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Truncated:
+    """A command cut off by the end of the stream (only ever emitted by ``close()``)."""
+
+    offset: int
+    raw: bytes
+    name: str
+
+
+Event = Text | Command | Unknown | Truncated
+
+#: op -> description of params. The layout engine relies on these names.
+OPS: dict[str, str] = {
+    # printer control
+    "init": "ESC @: reset modes to power-on defaults",
+    "print_mode": "ESC !: params font('A'|'B'), bold, double_height, double_width, underline (bools)",
+    "char_size": "GS !: params width, height (multipliers 1..8)",
+    "bold": "ESC E / ESC G / Star ESC E,F: params on (bool)",
+    "underline": "ESC -: params weight (0 off, 1 thin, 2 thick)",
+    "reverse": "GS B: params on (bool) — white on black",
+    "align": "ESC a / Star ESC GS a: params align ('left'|'center'|'right')",
+    "font": "ESC M: params font ('A'|'B'|'C')",
+    "rotate": "ESC V: params on (bool)",
+    "upside_down": "ESC {: params on (bool)",
+    "codepage": "ESC t: params n (int) — table number, mapped per printer model in the layout step",
+    "intl_charset": "ESC R: params n (int)",
+    "cjk_on": "FS &: enter double-byte (Kanji/Hanzi) mode",
+    "cjk_off": "FS .: leave double-byte mode",
+    "cjk_print_mode": "FS !: params underline(bool), double_width(bool), double_height(bool)",
+    "cjk_code_system": "FS C: params n (0 JIS, 1 Shift_JIS, 2 Shift_JIS-2004)",
+    "cjk_underline": "FS -: params weight",
+    "cjk_double": "FS W: params on (bool)",
+    "user_chars": "ESC & / ESC % / ESC ?: user-defined characters (params bytes ignored)",
+    "line_spacing": "ESC 2 / ESC 3: params dots (int or None for default)",
+    "char_spacing": "ESC SP: params dots",
+    "left_margin": "GS L: params dots",
+    "print_width": "GS W: params dots",
+    "position": "ESC $ / ESC \\: params dots, relative (bool)",
+    "tab_stops": "ESC D: params stops (list[int] of columns)",
+    "peripheral": "ESC = and similar device-selection commands",
+    "panel_buttons": "ESC c 5",
+    "paper_sensor": "ESC c 3 / ESC c 4",
+    "motion_units": "GS P",
+    "smoothing": "GS b",
+    "setting": "any other parameter-setting command with no effect on layout: params name",
+    # printing and feeding
+    "lf": "LF: print and feed one line",
+    "cr": "CR: carriage return (printed like LF only when auto-LF; normally ignored)",
+    "ht": "HT: horizontal tab",
+    "ff": "FF: print and return to standard mode / eject (page mode end)",
+    "feed_lines": "ESC d / Star ESC a: params n (lines)",
+    "feed_dots": "ESC J: params dots",
+    "reverse_feed": "ESC K / ESC e: params n",
+    "page_mode": "ESC L / ESC S / ESC W / ESC T / GS $ / GS \\: page-mode commands (no layout effect)",
+    # images
+    "image": (
+        "GS v 0, ESC *, GS ( L/GS 8 L print, Star ESC X / ESC K: params width, height (pixels), "
+        "bitmap (bytes, 1 bpp, row-major, MSB first, each row padded to whole bytes), source (str), "
+        "scale_x, scale_y (ints)"
+    ),
+    "graphics_store": "GS ( L / GS 8 L fn 112/113: params width, height, bitmap (as image) — to print buffer",
+    "graphics_print": "GS ( L fn 50: print buffered graphics",
+    "logo": "FS p / GS ( L fn 69 / GS / : params key (str) — stored NV/download logo, no bitmap in stream",
+    "nv_define": "FS q / GS ( L fn 67 / GS *: define NV or download image: params may include width,"
+    " height, bitmap",
+    # codes
+    "barcode": "GS k: params symbology (str, e.g. 'EAN13', 'CODE128'), data (bytes)",
+    "barcode_height": "GS h: params dots",
+    "barcode_width": "GS w: params n",
+    "barcode_hri": "GS H: params position (0 none, 1 above, 2 below, 3 both)",
+    "barcode_hri_font": "GS f: params font",
+    "code2d_store": "GS ( k fn 80 (store data): params symbology ('QR'|'PDF417'|'MAXICODE'|...), data (bytes)",
+    "code2d_print": "GS ( k fn 81: params symbology",
+    "code2d_setting": "other GS ( k functions: params symbology, fn (int), value (bytes)",
+    # paper and peripherals
+    "cut": "GS V / ESC i / ESC m / Star ESC d: params partial (bool), feed (dots or lines, int|None)",
+    "drawer": "ESC p / DLE DC4 fn 1 / Star BEL: params pin (int), on_ms, off_ms (int|None)",
+    "buzzer": "ESC ( A / ESC B / Star BEL / ESC RS: beep",
+    "status_query": (
+        "DLE EOT / DLE ENQ / GS r / GS I / GS ( H / ESC v / ESC u / DLE DC4 fn 2..8: "
+        "params kind (str) — a real-time query the POS expects the printer to answer"
+    ),
+    "asb": "GS a: automatic status back: params n",
+    "macro": "GS :",
+}

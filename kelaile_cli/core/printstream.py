@@ -1,0 +1,161 @@
+"""The print-stream pipeline in one place: bytes -> events -> jobs -> receipts.
+
+``read_receipts`` handles a whole stream at once (a file): the text encoding is detected from the
+whole stream before anything is laid out. ``PrintStream`` is the incremental form for live capture:
+it yields each receipt as its job completes, detecting the encoding from everything seen so far.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kelaile_cli.core import encoding
+from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.escpos.events import Command, Event, Text
+from kelaile_cli.core.layout import Layout, TextSetup
+from kelaile_cli.core.receipt import Receipt
+from kelaile_cli.core.segmenter import Job, Segmenter
+
+__all__ = [
+    "DecodeOptions",
+    "PrintStream",
+    "TextEvidence",
+    "choose_text_setup",
+    "decode_events",
+    "normalise_codec",
+    "read_receipts",
+]
+
+#: codecs (by their canonical Python name) that are double-byte CJK encodings.
+CJK_CODECS = frozenset(
+    {"gb18030", "gbk", "gb2312", "big5", "cp950", "big5hkscs", "shift_jis", "cp932", "euc_kr", "cp949",
+     "euc_jp", "shift_jis_2004", "shift_jisx0213", "johab"}
+)
+
+
+def normalise_codec(name: str) -> str:
+    """Canonical Python codec name; ``ValueError`` naming the bad value when Python does not know it."""
+    try:
+        return codecs.lookup(name).name.replace("-", "_")
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """User choices that the stream itself cannot tell."""
+
+    encoding: str | None = None  # force a codec (CJK or single-byte) instead of detecting it
+    printer: str = "default"  # printer model in python-escpos's capability database (maps ESC t)
+    width: int | None = None  # paper width in columns; inferred when None
+    dialect: str | None = None  # 'escpos' | 'star'; detected when None
+    idle_gap: float | None = 2.0  # seconds of silence that end a job (when timestamps are known)
+
+
+def decode_events(data: bytes, dialect: str | None = None) -> tuple[list[Event], str]:
+    """All events of a complete stream, and the dialect they were decoded as."""
+    decoder = StreamDecoder(dialect=dialect)
+    events = decoder.feed(data)
+    events += decoder.close()
+    return events, decoder.dialect or "escpos"
+
+
+@dataclass(slots=True)
+class TextEvidence:
+    """What a stream has shown about its text encoding so far (bounded: enough bytes to decide)."""
+
+    samples: list[bytes] = field(default_factory=list)
+    sample_bytes: int = 0
+    declared: bool = False  # FS & seen: double-byte mode is explicit
+    codepage: int = 0  # last ESC t
+
+    LIMIT = 64 * 1024
+
+    def add(self, events: Iterable[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, Text):
+                if self.sample_bytes < self.LIMIT and max(ev.raw, default=0) >= 0x80:
+                    self.samples.append(ev.raw)
+                    self.sample_bytes += len(ev.raw)
+            elif isinstance(ev, Command):
+                if ev.op == "cjk_on":
+                    self.declared = True
+                elif ev.op == "codepage":
+                    self.codepage = int(ev.params.get("n", 0))
+
+
+def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSetup:
+    """Pick the text encoding for a stream: the user's override, else a guess from its bytes."""
+    if options.encoding:
+        codec = normalise_codec(options.encoding)
+        if codec in CJK_CODECS:
+            return TextSetup(options.printer, cjk_codec=codec, cjk_default=True)
+        return TextSetup(options.printer, codepage_codec=codec)
+    single = encoding.codec_for_codepage(evidence.codepage, options.printer) or encoding.DEFAULT_CODEC
+    guess = encoding.detect_encoding(
+        evidence.samples, single_byte_codec=single, cjk_declared=evidence.declared
+    )
+    if guess.cjk:
+        return TextSetup(options.printer, cjk_codec=guess.codec, cjk_default=not evidence.declared)
+    return TextSetup(options.printer)
+
+
+def _finish(receipt: Receipt, dialect: str, options: DecodeOptions) -> Receipt:
+    receipt.dialect = dialect
+    if options.width:
+        receipt.width = options.width
+    return receipt
+
+
+def read_receipts(data: bytes, options: DecodeOptions | None = None) -> list[Receipt]:
+    """Decode a complete stream into receipts."""
+    options = options or DecodeOptions()
+    events, dialect = decode_events(data, options.dialect)
+    evidence = TextEvidence()
+    evidence.add(events)
+    layout = Layout(choose_text_setup(evidence, options))
+    segmenter = Segmenter(idle_gap=None)
+    jobs = segmenter.feed(events) + segmenter.close()
+    return [_finish(layout.receipt(job.events, i), dialect, options) for i, job in enumerate(jobs)]
+
+
+class PrintStream:
+    """Incremental pipeline for live streams: ``feed(bytes, timestamp)`` -> completed receipts.
+
+    The encoding guess is refreshed from every job seen so far before each receipt is laid out, so
+    a live view converges on the same answer as ``read_receipts`` once the stream has shown its text.
+    Chunking never matters; only job boundaries (and idle gaps, when timestamps are given) do.
+    """
+
+    def __init__(self, options: DecodeOptions | None = None) -> None:
+        self.options = options or DecodeOptions()
+        self._decoder = StreamDecoder(dialect=self.options.dialect)
+        self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
+        self._evidence = TextEvidence()
+        self._layout: Layout | None = None
+        self._index = 0
+        self.bytes_seen = 0
+
+    def feed(self, data: bytes, timestamp: float | None = None) -> list[Receipt]:
+        self.bytes_seen += len(data)
+        return self._jobs(self._segmenter.feed(self._decoder.feed(data), timestamp))
+
+    def close(self) -> list[Receipt]:
+        jobs = self._segmenter.feed(self._decoder.close())
+        return self._jobs(jobs + self._segmenter.close())
+
+    def _jobs(self, jobs: list[Job]) -> list[Receipt]:
+        out = []
+        for job in jobs:
+            self._evidence.add(job.events)
+            setup = choose_text_setup(self._evidence, self.options)
+            if self._layout is None:
+                self._layout = Layout(setup)
+            else:
+                self._layout.setup = setup
+            receipt = self._layout.receipt(job.events, self._index, job.timestamp)
+            out.append(_finish(receipt, self._decoder.dialect or "escpos", self.options))
+            self._index += 1
+        return out

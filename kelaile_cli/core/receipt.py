@@ -1,0 +1,172 @@
+"""The document model of a printed receipt.
+
+A ``Receipt`` is what one print job looks like on paper: an ordered list of elements (styled text
+lines, images, barcodes and 2-D codes, drawer kicks, feeds), each with the byte range ``[start, end)``
+of the raw stream it came from. Renderers only read this model; they never see bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Align",
+    "Code",
+    "DrawerKick",
+    "Element",
+    "Feed",
+    "Image",
+    "Line",
+    "Receipt",
+    "Span",
+    "Style",
+    "Warning",
+]
+
+Align = str  # 'left' | 'center' | 'right'
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """Character style in force when a span was printed."""
+
+    bold: bool = False
+    underline: int = 0  # 0 none, 1 thin, 2 thick
+    width: int = 1  # horizontal multiplier 1..8
+    height: int = 1  # vertical multiplier 1..8
+    inverse: bool = False
+    font: str = "A"
+    upside_down: bool = False
+    rotated: bool = False
+
+
+PLAIN = Style()
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A run of characters printed in one style. ``start``/``end`` are stream byte offsets."""
+
+    text: str
+    style: Style
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Line:
+    """One printed line (ended by LF, a feed or the end of the job)."""
+
+    spans: list[Span]
+    align: Align = "left"
+    start: int = 0
+    end: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+    @property
+    def height(self) -> int:
+        return max((s.style.height for s in self.spans), default=1)
+
+
+@dataclass(slots=True)
+class Image:
+    """A bitmap. ``bitmap`` is 1 bpp, row-major, MSB first, each row padded to ``(width + 7) // 8`` bytes."""
+
+    width: int
+    height: int
+    bitmap: bytes
+    source: str  # the command it came from, e.g. "GS v 0", "ESC *", "FS p"
+    start: int
+    end: int
+    align: Align = "left"
+    scale_x: int = 1
+    scale_y: int = 1
+    key: str | None = None  # stored logo key when the bitmap is not in the stream (then empty bitmap)
+
+    @property
+    def row_bytes(self) -> int:
+        return (self.width + 7) // 8
+
+    def pixel(self, x: int, y: int) -> bool:
+        return bool(self.bitmap[y * self.row_bytes + x // 8] & (0x80 >> (x % 8)))
+
+
+@dataclass(slots=True)
+class Code:
+    """A barcode or 2-D code with its encoded content."""
+
+    symbology: str  # 'QR', 'PDF417', 'EAN13', 'CODE128', ...
+    data: str  # content decoded as text (latin-1 fallback keeps every byte)
+    raw: bytes  # content bytes exactly as sent
+    start: int
+    end: int
+    align: Align = "left"
+    hri: int = 0  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
+    size: int | None = None  # QR module size / barcode height
+
+
+@dataclass(slots=True)
+class DrawerKick:
+    pin: int
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Feed:
+    """Blank paper advanced: ``lines`` line heights (fractional when fed in dots)."""
+
+    lines: float
+    start: int
+    end: int
+
+
+Element = Line | Image | Code | DrawerKick | Feed
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:  # noqa: A001 - domain name, shadows a builtin only inside this module
+    """Something odd in the stream: an unknown command, a truncated one, undecodable bytes."""
+
+    offset: int
+    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported'
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"offset": self.offset, "kind": self.kind, "message": self.message}
+
+
+@dataclass(slots=True)
+class Receipt:
+    """One print job as it would come out of the printer."""
+
+    index: int
+    elements: list[Element]
+    start: int
+    end: int
+    encoding: str  # python codec name used for text (e.g. 'gb18030', 'big5', 'cp437')
+    width: int  # paper width in normal-size columns (32, 42 or 48)
+    dialect: str = "escpos"  # 'escpos' | 'star'
+    cut: str | None = None  # 'full' | 'partial' | None (job ended without a cut)
+    warnings: list[Warning] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)  # real-time status requests seen
+    timestamp: float | None = None  # capture time of the first byte, when known
+
+    @property
+    def lines(self) -> list[Line]:
+        return [e for e in self.elements if isinstance(e, Line)]
+
+    @property
+    def codes(self) -> list[Code]:
+        return [e for e in self.elements if isinstance(e, Code)]
+
+    @property
+    def images(self) -> list[Image]:
+        return [e for e in self.elements if isinstance(e, Image)]
+
+    @property
+    def drawer_kicks(self) -> list[DrawerKick]:
+        return [e for e in self.elements if isinstance(e, DrawerKick)]

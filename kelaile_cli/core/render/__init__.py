@@ -1,0 +1,1 @@
+"""Renderers: a Receipt in, text/markup/bytes out. No I/O."""

@@ -1,0 +1,84 @@
+"""Cut a decoded event stream into print jobs (one job = one receipt).
+
+A job ends after a cut, before a re-initialisation (``ESC @``) that follows printed content, and
+before an idle gap when capture timestamps are known. Events that print nothing (feeds, settings,
+a lone ``ESC @``) never make a job on their own: they are carried into the next job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
+
+__all__ = ["Job", "Segmenter", "has_content"]
+
+#: ops that put something on paper or that a reader of the job must see.
+CONTENT_OPS = frozenset(
+    {"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer", "status_query"}
+)
+
+
+def has_content(events: list[Event]) -> bool:
+    """True if the events print anything (or carry something a user must be told about)."""
+    for ev in events:
+        if isinstance(ev, Text | Unknown | Truncated):
+            return True
+        if isinstance(ev, Command) and ev.op in CONTENT_OPS:
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class Job:
+    """The events of one print job and the capture time of its first byte (if known)."""
+
+    events: list[Event] = field(default_factory=list)
+    timestamp: float | None = None
+    content: bool = False
+
+    def add(self, ev: Event) -> None:
+        self.events.append(ev)
+        if not self.content:
+            self.content = has_content([ev])
+
+
+class Segmenter:
+    """Incremental: ``feed(events, timestamp)`` returns the jobs completed so far."""
+
+    def __init__(self, idle_gap: float | None = 2.0) -> None:
+        self.idle_gap = idle_gap
+        self._job = Job()
+        self._last_time: float | None = None
+
+    def feed(self, events: list[Event], timestamp: float | None = None) -> list[Job]:
+        done: list[Job] = []
+        if (
+            timestamp is not None
+            and self.idle_gap is not None
+            and self._last_time is not None
+            and timestamp - self._last_time > self.idle_gap
+            and self._job.content
+        ):
+            done.append(self._finish())
+        if timestamp is not None:
+            self._last_time = timestamp
+        for ev in events:
+            if isinstance(ev, Command) and ev.op == "init" and self._job.content:
+                done.append(self._finish())
+            if not self._job.events:
+                self._job.timestamp = timestamp
+            self._job.add(ev)
+            if isinstance(ev, Command) and ev.op == "cut" and self._job.content:
+                done.append(self._finish())
+        return done
+
+    def close(self) -> list[Job]:
+        """Flush the last job if it printed anything; a content-free tail is dropped."""
+        if self._job.content:
+            return [self._finish()]
+        return []
+
+    def _finish(self) -> Job:
+        job, self._job = self._job, Job()
+        return job

@@ -1,0 +1,1 @@
+"""Services: workflows that combine transports and the core."""
