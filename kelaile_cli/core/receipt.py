@@ -128,7 +128,7 @@ Element = Line | Image | Code | DrawerKick | Feed
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - domain name, shadows a builtin only inside this module
+class Warning:  # the domain word; shadows the builtin only where imported by name
     """Something odd in the stream: an unknown command, a truncated one, undecodable bytes."""
 
     offset: int

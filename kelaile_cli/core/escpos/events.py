@@ -122,7 +122,7 @@ OPS: dict[str, str] = {
     "barcode_width": "GS w: params n",
     "barcode_hri": "GS H: params position (0 none, 1 above, 2 below, 3 both)",
     "barcode_hri_font": "GS f: params font",
-    "code2d_store": "GS ( k fn 80 (store data): params symbology ('QR'|'PDF417'|'MAXICODE'|...), data (bytes)",
+    "code2d_store": "GS ( k fn 80 (store data): params symbology ('QR'|'PDF417'|...), data (bytes)",
     "code2d_print": "GS ( k fn 81: params symbology",
     "code2d_setting": "other GS ( k functions: params symbology, fn (int), value (bytes)",
     # paper and peripherals
