@@ -23,8 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Exit codes: 0 ok · 1 the job failed · 2 bad usage or input · 130 interrupted. "
-    "Colour follows NO_COLOR.",
+    epilog="Exit codes: 0 ok · 1 the job failed · 2 bad usage or input · 130 interrupted. Colour follows NO_COLOR.",
 )
 
 out = Console(highlight=False)
@@ -70,15 +69,11 @@ DialectOpt = Annotated[
 ]
 FilesArg = Annotated[
     list[Path] | None,
-    typer.Argument(
-        help="Print job files (.bin/.prn raw bytes). None: the bundled sample.", show_default=False
-    ),
+    typer.Argument(help="Print job files (.bin/.prn raw bytes). None: the bundled sample.", show_default=False),
 ]
 
 
-def decode_options(
-    encoding: str | None, printer: str, width: int | None, dialect: str | None
-) -> DecodeOptions:
+def decode_options(encoding: str | None, printer: str, width: int | None, dialect: str | None) -> DecodeOptions:
     options = DecodeOptions(encoding=encoding, printer=printer, width=width, dialect=dialect)
     inspect.check_options(options)
     return options

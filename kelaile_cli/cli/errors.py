@@ -8,12 +8,21 @@ from collections.abc import Callable
 from enum import IntEnum
 
 import click
+import typer
 from rich.console import Console
 from rich.markup import escape
 
 from kelaile_cli.core.errors import KlxError
 
 __all__ = ["ExitCode", "run_guarded"]
+
+# Typer >= 0.20 ships its own copy of click: usage errors and aborts may come from either.
+_CLICK_ABORT = (click.exceptions.Abort, typer.Abort)
+
+
+def _usage_error(exc: BaseException) -> bool:
+    """A click-style usage error (either copy of click): it knows how to show itself and its code."""
+    return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
 
 
 class ExitCode(IntEnum):
@@ -32,14 +41,10 @@ def _say(console: Console, message: str) -> None:
 def run_guarded(app: Callable[..., object], console: Console, show_traceback: Callable[[], bool]) -> int:
     """Run the click/typer app and turn every failure into one line and an exit code."""
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
+        # With standalone_mode=False click returns the code of a ``typer.Exit`` instead of raising it.
+        result = app(standalone_mode=False)
+    except _CLICK_ABORT:
         return ExitCode.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        return int(exc.exit_code)
     except KlxError as exc:
         if show_traceback():
             traceback.print_exc()
@@ -51,8 +56,11 @@ def run_guarded(app: Callable[..., object], console: Console, show_traceback: Ca
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:
+        if _usage_error(exc):
+            exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         if show_traceback():
             traceback.print_exc()
         _say(console, f"internal error: {type(exc).__name__}: {exc} (run with --traceback and report it)")
         return ExitCode.FAILURE
-    return ExitCode.OK
+    return result if isinstance(result, int) else ExitCode.OK

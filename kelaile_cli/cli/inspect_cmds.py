@@ -49,9 +49,7 @@ def show(
         Path | None,
         typer.Option("--out", "-o", help="Write here (html: a file; png: a file, stem or directory)."),
     ] = None,
-    dump: Annotated[
-        bool, typer.Option("--dump", help="Annotated byte dump: each byte beside its command.")
-    ] = False,
+    dump: Annotated[bool, typer.Option("--dump", help="Annotated byte dump: each byte beside its command.")] = False,
     encoding: EncodingOpt = None,
     printer: PrinterOpt = "default",
     width: WidthOpt = None,
@@ -60,7 +58,8 @@ def show(
     """Show receipts as they would come out of the printer (or, with --dump, byte by byte)."""
     options = decode_options(encoding, printer, width, dialect)
     sources, code = load_sources(files)
-    html_receipts = []
+    html_receipts: list = []
+    html_sources: list[str] = []
     for source in sources:
         if dump:
             rows = inspect.dump_source(source, options)
@@ -73,9 +72,7 @@ def show(
         receipts = inspect.source_receipts(source, options)
         if fmt is Format.rich:
             for r in receipts:
-                out.print(
-                    Rule(f"{escape(source.name)} · receipt {r.index + 1} · {r.encoding} · {r.width} cols")
-                )
+                out.print(Rule(f"{escape(source.name)} · receipt {r.index + 1} · {r.encoding} · {r.width} cols"))
                 out.print(render_rich(r))
                 for w in r.warnings[:5]:
                     out.print(f"[yellow]warning[/] @{w.offset:#x}: {escape(w.message)}")
@@ -85,11 +82,12 @@ def show(
             write_out("\n".join(render_text(r) for r in receipts) + "\n", out_path)
         elif fmt is Format.html:
             html_receipts.extend(receipts)
+            html_sources.extend(source.name for _ in receipts)
         else:
             for path in inspect.write_pngs(source, receipts, out_path):
                 out.print(f"wrote {escape(str(path))}")
     if html_receipts:
-        write_out(render_html(html_receipts, title="klx show"), out_path)
+        write_out(render_html(html_receipts, title="klx show", sources=html_sources), out_path)
         if out_path:
             out.print(f"wrote {escape(str(out_path))}")
     raise typer.Exit(code)

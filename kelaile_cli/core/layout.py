@@ -94,6 +94,7 @@ class Layout:
         self._pieces: list[_Piece] = []
         self._line_align = self._state.align
         self._cut: str | None = None
+        self._used_cjk = False
         for ev in events:
             if isinstance(ev, Text):
                 self._text(ev)
@@ -104,9 +105,7 @@ class Layout:
             elif isinstance(ev, Unknown):
                 self._warnings.append(Warning(ev.offset, "unknown_command", ev.reason))
             elif isinstance(ev, Truncated):
-                self._warnings.append(
-                    Warning(ev.offset, "truncated", f"{ev.name} cut off after {len(ev.raw)} bytes")
-                )
+                self._warnings.append(Warning(ev.offset, "truncated", f"{ev.name} cut off after {len(ev.raw)} bytes"))
         self._end_line(force=False)
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
@@ -133,7 +132,7 @@ class Layout:
         return codec or encoding.DEFAULT_CODEC
 
     def _encoding_label(self) -> str:
-        if self.setup.cjk_codec and (self.setup.cjk_default or self._state.cjk):
+        if self.setup.cjk_codec and (self._used_cjk or self._state.cjk):
             return self.setup.cjk_codec
         return self._codec()
 
@@ -141,6 +140,8 @@ class Layout:
         if not self._pieces:
             self._line_align = self._state.align
         codec = self._codec()
+        if codec == self.setup.cjk_codec and max(ev.raw) >= 0x80:
+            self._used_cjk = True
         last = self._pieces[-1] if self._pieces else None
         end = ev.offset + len(ev.raw)
         if (
@@ -153,14 +154,10 @@ class Layout:
             last.raw += ev.raw
             last.end = end
         else:
-            self._pieces.append(
-                _Piece(bytearray(ev.raw), ev.offset, end, self._state.style, codec, self._state.intl)
-            )
+            self._pieces.append(_Piece(bytearray(ev.raw), ev.offset, end, self._state.style, codec, self._state.intl))
 
     def _column(self) -> int:
-        return sum(
-            cells(encoding.decode_text(bytes(p.raw), p.codec)[0]) * p.style.width for p in self._pieces
-        )
+        return sum(cells(encoding.decode_text(bytes(p.raw), p.codec)[0]) * p.style.width for p in self._pieces)
 
     def _end_line(self, force: bool) -> bool:
         """Print the line buffer. Returns True if a line was emitted."""
@@ -245,10 +242,7 @@ class Layout:
 
     def _codepage(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
-        if (
-            self.setup.codepage_codec is None
-            and encoding.codec_for_codepage(n, self.setup.printer) is None
-        ):
+        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, self.setup.printer) is None:
             self._warnings.append(
                 Warning(
                     ev.offset,

@@ -30,8 +30,22 @@ __all__ = [
 
 #: codecs (by their canonical Python name) that are double-byte CJK encodings.
 CJK_CODECS = frozenset(
-    {"gb18030", "gbk", "gb2312", "big5", "cp950", "big5hkscs", "shift_jis", "cp932", "euc_kr", "cp949",
-     "euc_jp", "shift_jis_2004", "shift_jisx0213", "johab"}
+    {
+        "gb18030",
+        "gbk",
+        "gb2312",
+        "big5",
+        "cp950",
+        "big5hkscs",
+        "shift_jis",
+        "cp932",
+        "euc_kr",
+        "cp949",
+        "euc_jp",
+        "shift_jis_2004",
+        "shift_jisx0213",
+        "johab",
+    }
 )
 
 
@@ -94,9 +108,7 @@ def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSet
             return TextSetup(options.printer, cjk_codec=codec, cjk_default=True)
         return TextSetup(options.printer, codepage_codec=codec)
     single = encoding.codec_for_codepage(evidence.codepage, options.printer) or encoding.DEFAULT_CODEC
-    guess = encoding.detect_encoding(
-        evidence.samples, single_byte_codec=single, cjk_declared=evidence.declared
-    )
+    guess = encoding.detect_encoding(evidence.samples, single_byte_codec=single, cjk_declared=evidence.declared)
     if guess.cjk:
         return TextSetup(options.printer, cjk_codec=guess.codec, cjk_default=not evidence.declared)
     return TextSetup(options.printer)

@@ -14,9 +14,7 @@ from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unkn
 __all__ = ["Job", "Segmenter", "has_content"]
 
 #: ops that put something on paper or that a reader of the job must see.
-CONTENT_OPS = frozenset(
-    {"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer", "status_query"}
-)
+CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer", "status_query"})
 
 
 def has_content(events: list[Event]) -> bool:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.encoding import decode_text
+from kelaile_cli.core.encoding import DEFAULT_CODEC, codec_for_codepage, decode_text
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.printstream import DecodeOptions, decode_events, normalise_codec, read_receipts
+from kelaile_cli.core.escpos.events import Command, Text
+from kelaile_cli.core.printstream import (
+    DecodeOptions,
+    TextEvidence,
+    choose_text_setup,
+    decode_events,
+    normalise_codec,
+    read_receipts,
+)
 from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.render.dump import DumpRow, dump_rows
-from kelaile_cli.core.render.png import find_font, render_png
+from kelaile_cli.core.render.png import render_png
 from kelaile_cli.core.render.text import render_text
+from kelaile_cli.services.fonts import load_receipt_font
 from kelaile_cli.transports.files import read_bytes
 
 __all__ = [
@@ -86,9 +94,7 @@ def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
         "dialect": receipt.dialect,
         "cut": receipt.cut,
         "offset": {"start": receipt.start, "end": receipt.end},
-        "codes": [
-            {"symbology": c.symbology, "data": c.data, "offset": c.start} for c in receipt.codes
-        ],
+        "codes": [{"symbology": c.symbology, "data": c.data, "offset": c.start} for c in receipt.codes],
         "images": [
             {"width": i.width, "height": i.height, "source": i.source, "key": i.key, "offset": i.start}
             for i in receipt.images
@@ -100,17 +106,37 @@ def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
 
 
 def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:
-    """The annotated byte dump of a stream, text previewed in the stream's encoding."""
+    """The annotated byte dump of a stream, each text run previewed in the encoding in force."""
     events, _ = decode_events(source.data, options.dialect)
-    receipts = read_receipts(source.data, options)
-    codec = receipts[0].encoding if receipts else "cp437"
-    decoder: Callable[[bytes], str] = lambda raw: decode_text(raw, codec)[0]  # noqa: E731
-    return dump_rows(events, text_decoder=decoder)
+    evidence = TextEvidence()
+    evidence.add(events)
+    setup = choose_text_setup(evidence, options)
+    cjk = setup.cjk_default
+    codecs: dict[int, str] = {}
+    codepage = 0
+    for ev in events:
+        if isinstance(ev, Command):
+            if ev.op == "cjk_on":
+                cjk = True
+            elif ev.op == "cjk_off":
+                cjk = False
+            elif ev.op == "codepage":
+                codepage = int(ev.params.get("n", 0))
+            elif ev.op == "init":
+                cjk, codepage = setup.cjk_default, 0
+        elif isinstance(ev, Text):
+            codecs[ev.offset] = (
+                setup.cjk_codec
+                if cjk and setup.cjk_codec
+                else setup.codepage_codec or codec_for_codepage(codepage, options.printer) or DEFAULT_CODEC
+            )
+    by_offset = iter(codecs.values())
+    return dump_rows(events, text_decoder=lambda raw: decode_text(raw, next(by_offset))[0])
 
 
 def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> list[Path]:
     """Render each receipt to a PNG. ``out`` is a file (one receipt), a name stem or a directory."""
-    font = find_font()
+    font = load_receipt_font()
     stem = Path(source.name).stem if not source.name.startswith("<") else "sample"
     written = []
     for receipt in receipts:
@@ -123,7 +149,7 @@ def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> lis
         else:
             path = out.with_name(f"{out.stem}-{receipt.index + 1}{out.suffix or '.png'}")
         try:
-            path.write_bytes(render_png(receipt, font_path=font))
+            path.write_bytes(render_png(receipt, font=font))
         except OSError as exc:
             raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         written.append(path)

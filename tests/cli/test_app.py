@@ -14,9 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "recordings" / "samples"
 
 
-def klx(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
+def klx(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
     full_env.pop("FORCE_COLOR", None)
     return subprocess.run(
@@ -69,7 +67,7 @@ def test_show_text_format_of_a_file(tmp_path):
 
 def test_parse_json_lines(tmp_path):
     job = tmp_path / "job.bin"
-    job.write_bytes(b"\x1b@A\n\x1d(k\x07\x001P0abc\x1d(k\x03\x001Q0\x1dV\x00\x1b@B\n\x1b\x99\n\x1dV\x01")
+    job.write_bytes(b"\x1b@A\n\x1d(k\x06\x001P0abc\x1d(k\x03\x001Q0\x1dV\x00\x1b@B\n\x1b\x99\n\x1dV\x01")
     r = klx("parse", str(job), "--json")
     assert r.returncode == 0, r.stderr
     objs = [json.loads(line) for line in r.stdout.splitlines()]
@@ -77,7 +75,7 @@ def test_parse_json_lines(tmp_path):
     for key in ("source", "index", "text", "encoding", "width", "codes", "warnings"):
         assert key in objs[0]
     assert objs[0]["codes"][0]["data"] == "abc"
-    assert objs[1]["warnings"][0]["offset"] == 26
+    assert objs[1]["warnings"][0]["offset"] == 30
     assert objs[0]["source"] == str(job)
 
 

@@ -114,8 +114,7 @@ OPS: dict[str, str] = {
     "graphics_store": "GS ( L / GS 8 L fn 112/113: params width, height, bitmap (as image) — to print buffer",
     "graphics_print": "GS ( L fn 50: print buffered graphics",
     "logo": "FS p / GS ( L fn 69 / GS / : params key (str) — stored NV/download logo, no bitmap in stream",
-    "nv_define": "FS q / GS ( L fn 67 / GS *: define NV or download image: params may include width,"
-    " height, bitmap",
+    "nv_define": "FS q / GS ( L fn 67 / GS *: define NV or download image: params may include width, height, bitmap",
     # codes
     "barcode": "GS k: params symbology (str, e.g. 'EAN13', 'CODE128'), data (bytes)",
     "barcode_height": "GS h: params dots",

@@ -1,0 +1,239 @@
+"""From printable bytes to characters: code pages, international sets, double-byte CJK encodings.
+
+* ``ESC t n`` is mapped to a code page per printer model through python-escpos's bundled capability
+  database (the maintained escpos-printer-db), never a hand table.
+* Which double-byte encoding a Chinese printer uses is a printer setting, absent from the stream, so
+  ``detect_encoding`` guesses it from the bytes. Short receipts (a few dozen characters) defeat
+  general-purpose detectors, and GBK and Big5 decode each other's bytes without errors, so the guess
+  scores *plausibility*: decoding errors, then the share of each language's frequently used characters.
+  Those sets are derived from the encodings' own layouts (GB2312 level 1, Big5 "frequently used",
+  JIS level 1 + kana, KS X 1001 Hangul), plus a short list of the characters receipts use most, which
+  separates Korean Hangul bytes from GB2312 Hanzi that happen to share byte ranges.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "CJK_CANDIDATES",
+    "DEFAULT_CODEC",
+    "EncodingGuess",
+    "apply_intl_charset",
+    "codec_for_codepage",
+    "decode_text",
+    "detect_encoding",
+    "printer_models",
+]
+
+DEFAULT_CODEC = "cp437"
+CJK_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949")
+
+# -- printer capability database ------------------------------------------------------------------
+
+
+@cache
+def _capabilities() -> dict[str, Any]:
+    data = (resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8")
+    return json.loads(data)
+
+
+def printer_models() -> list[str]:
+    """Printer model names in the capability database (``default`` among them)."""
+    return sorted(_capabilities()["profiles"])
+
+
+@cache
+def codec_for_codepage(n: int, printer: str = "default") -> str | None:
+    """The Python codec for code table ``n`` (``ESC t n``) on ``printer``; None if unknown there."""
+    caps = _capabilities()
+    profile = caps["profiles"].get(printer) or caps["profiles"]["default"]
+    name = profile.get("codePages", {}).get(str(n))
+    if not name:
+        return None
+    info = caps["encodings"].get(name, {})
+    codec = info.get("python_encode")
+    if not codec:
+        return None
+    try:
+        return codecs.lookup(codec).name
+    except LookupError:
+        return None
+
+
+# -- ESC R international character sets --------------------------------------------------------------
+
+_NATIONAL = "#$@[\\]^`{|}~"
+_INTL = {
+    0: "#$@[\\]^`{|}~",
+    1: "#$à°ç§^`éùè¨",
+    2: "#$§ÄÖÜ^`äöüß",
+    3: "£$@[\\]^`{|}~",
+    4: "#$@ÆØÅ^`æøå~",
+    5: "#¤ÉÄÖÅÜéäöåü",
+    6: "#$@°\\é^ùàòèì",
+    7: "₧$@¡Ñ¿^`¨ñ}~",
+    8: "#$@[¥]^`{|}~",
+    9: "#¤ÉÆØÅÜéæøåü",
+    10: "#$ÉÆØÅÜéæøåü",
+    11: "#$á¡Ñ¿é`íñóú",
+    12: "#$á¡Ñ¿éüíñóú",
+    13: "#$@[₩]^`{|}~",
+    15: "#¥@[\\]^`{|}~",
+}
+_INTL_TABLES = {n: str.maketrans(_NATIONAL, chars) for n, chars in _INTL.items() if n}
+
+
+def apply_intl_charset(text: str, n: int) -> str:
+    """Replace the 12 national ASCII positions as ``ESC R n`` does (unknown n: unchanged)."""
+    table = _INTL_TABLES.get(n)
+    return text.translate(table) if table else text
+
+
+# -- decoding --------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, codec: str) -> tuple[str, list[tuple[int, bytes]]]:
+    """Decode without ever raising: bad bytes become U+FFFD and are reported as (offset, bytes)."""
+    try:
+        return data.decode(codec), []
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        codec = DEFAULT_CODEC
+    parts: list[str] = []
+    bad: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos < len(data):
+        try:
+            parts.append(data[pos:].decode(codec))
+            break
+        except UnicodeDecodeError as exc:
+            start, end = pos + exc.start, pos + max(exc.end, exc.start + 1)
+            parts.append(data[pos:start].decode(codec))
+            parts.append("\ufffd")
+            bad.append((start, data[start:end]))
+            pos = end
+    return "".join(parts), bad
+
+
+# -- CJK detection ---------------------------------------------------------------------------------
+
+
+def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
+    out = set()
+    for lead in leads:
+        for tr in trails:
+            for trail in tr:
+                with contextlib.suppress(UnicodeDecodeError):
+                    out.add(bytes((lead, trail)).decode(codec))
+    return frozenset(out)
+
+
+@cache
+def _frequent() -> dict[str, frozenset[str]]:
+    kana = frozenset(chr(c) for c in [*range(0x3041, 0x3097), *range(0x30A1, 0x30FB), 0x30FC])
+    return {
+        "gb18030": _block("gb2312", range(0xB0, 0xD8), [range(0xA1, 0xFF)]),
+        "cp950": _block("cp950", range(0xA4, 0xC7), [range(0x40, 0x7F), range(0xA1, 0xFF)]),
+        "cp932": _block("cp932", range(0x88, 0x99), [range(0x40, 0x7F), range(0x80, 0xFD)]) | kana,
+        "cp949": _block("euc_kr", range(0xB0, 0xC9), [range(0xA1, 0xFF)]),
+    }
+
+
+#: Characters receipts use most, per language; a match here is strong evidence.
+_RECEIPT_WORDS = {
+    "gb18030": "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会"
+    "合计金额数量单价收银员找零现金支付微信宝会员号桌台日期时间小票欢迎光临谢谢惠顾应实优惠折扣订单"
+    "商品名称总份元积分卡券打包外卖堂食菜鸡肉饭面汤茶咖啡牛奶",
+    "cp950": "的一是了我不人在他有這個上們來到時大地為子中你說生國年著就那和要她出也得裡後自以會"
+    "合計金額數量單價收銀員找零現金支付發票統編號桌台日期時間明細謝謝光臨惠顧應實優惠折扣訂單"
+    "商品名稱總份元點卡券外帶內用雞肉飯麵湯茶咖啡奶珍珠",
+    "cp932": "のにはをたがでてとしれさあるいうかもなこ円合計税込小計お預り釣銭領収書様日時番号品"
+    "アイスコーヒーカードポイント",
+    "cp949": "이다는의에하고를가을합계금액수량현카드영수증원부가세결제일시번호상품명감사합니다할인",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EncodingGuess:
+    codec: str
+    cjk: bool
+    confidence: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
+    freq = _frequent()
+    own = freq[codec]
+    words = _RECEIPT_WORDS[codec]
+    others = frozenset().union(*(s for c, s in freq.items() if c != codec))
+    total = good = 0.0
+    for raw in samples:
+        text, _ = decode_text(raw, codec)
+        for ch in text:
+            if ch < "\x80":
+                continue
+            total += 1
+            if ch == "\ufffd":
+                good -= 3
+            elif ch in words:
+                good += 1.5
+            elif ch in own:
+                good += 1
+            elif 0x3000 <= ord(ch) <= 0x303F or 0xFF00 <= ord(ch) <= 0xFFEF:
+                good += 0.8  # CJK and full-width punctuation
+            elif ch in others:
+                good += 0.2
+            else:
+                good -= 1
+    return good / total if total else 0.0
+
+
+def _single_byte_score(samples: Sequence[bytes], codec: str) -> float:
+    """European text: high bytes mostly stand alone between ASCII letters and decode to letters."""
+    high = isolated = letters = 0
+    for raw in samples:
+        text, bad = decode_text(raw, codec)
+        n = len(raw)
+        for i, b in enumerate(raw):
+            if b < 0x80:
+                continue
+            high += 1
+            if (i == 0 or raw[i - 1] < 0x80) and (i == n - 1 or raw[i + 1] < 0x80):
+                isolated += 1
+        letters += sum(1 for ch in text if ch >= "\x80" and (ch.isalpha() or ch in "€£¥°§µ±½¼²³"))
+        high += 2 * len(bad)
+    if not high:
+        return 0.0
+    return min(1.0, (isolated + letters) / (2 * high)) * 1.2
+
+
+def detect_encoding(
+    samples: Sequence[bytes], *, single_byte_codec: str = DEFAULT_CODEC, cjk_declared: bool = False
+) -> EncodingGuess:
+    """Guess the codec of a stream's text runs (bytes >= 0x20).
+
+    ``cjk_declared`` (``FS &`` seen) restricts the guess to double-byte encodings; otherwise the
+    stream's single-byte code page competes too, so European text is never read as Chinese.
+    """
+    texts = [s for s in samples if any(b >= 0x80 for b in s)]
+    if not texts:
+        return EncodingGuess(single_byte_codec, False, 1.0, {})
+    scores = {codec: _cjk_score(texts, codec) for codec in CJK_CANDIDATES}
+    if not cjk_declared:
+        scores[single_byte_codec] = _single_byte_score(texts, single_byte_codec)
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    best, best_score = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else -3.0
+    confidence = max(0.0, min(1.0, (best_score - runner) / 1.5 + (0.5 if best_score > 0.5 else 0.0)))
+    return EncodingGuess(
+        best, best in CJK_CANDIDATES, round(confidence, 3), {k: round(v, 3) for k, v in scores.items()}
+    )

@@ -1,0 +1,113 @@
+"""Incremental, sans-IO decoding of a command-table print stream.
+
+``feed(bytes) -> events`` never blocks and never raises: it emits every event that is complete and
+keeps the rest. ``close()`` flushes a pending text run and reports a command cut off by the end of
+the stream. The events are the same however the stream is split into chunks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
+from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
+
+__all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
+
+MAX_TEXT_RUN = 4096
+_CONTROL = re.compile(rb"[\x00-\x1f]")
+_COMPACT_AT = 64 * 1024
+
+
+class TableDecoder:
+    """Decode a stream with a command table (see ``table.py``)."""
+
+    def __init__(self, table: Table, offset: int = 0) -> None:
+        self.table = table
+        self._buf = bytearray()
+        self._pos = 0  # read position in _buf
+        self._base = offset  # stream offset of _buf[0]
+
+    def feed(self, data: bytes) -> list[Event]:
+        if data:
+            self._buf += data
+        return self._drain(final=False)
+
+    def close(self) -> list[Event]:
+        events = self._drain(final=True)
+        rest = bytes(self._buf[self._pos :])
+        if rest:
+            spec, plen = self.table.lookup(rest, 0, len(rest))
+            name = spec.name if spec else self.table.describe(rest[: max(plen, 1)])
+            events.append(Truncated(self._base + self._pos, rest, name))
+            self._pos = len(self._buf)
+        self._compact(force=True)
+        return events
+
+    # ---------------------------------------------------------------------------------------------
+    def _drain(self, final: bool) -> list[Event]:
+        buf = self._buf
+        end = len(buf)
+        pos = self._pos
+        out: list[Event] = []
+        table = self.table
+        while pos < end:
+            b = buf[pos]
+            if b >= 0x20:
+                m = _CONTROL.search(buf, pos, min(end, pos + MAX_TEXT_RUN))
+                if m is not None:
+                    stop = m.start()
+                elif end - pos >= MAX_TEXT_RUN:
+                    stop = pos + MAX_TEXT_RUN
+                elif final:
+                    stop = end
+                else:
+                    break
+                out.append(Text(self._base + pos, bytes(buf[pos:stop])))
+                pos = stop
+                continue
+            spec, plen = table.lookup(buf, pos, end)
+            if spec is None:
+                if plen == 0:
+                    break  # prefix incomplete
+                raw = bytes(buf[pos : pos + plen])
+                out.append(Unknown(self._base + pos, raw, f"unknown command {table.describe(raw)}"))
+                pos += plen
+                continue
+            total = spec.length(buf, pos, end, plen)
+            if total == NEED:
+                break
+            if total == BAD or total > MAX_COMMAND:
+                raw = bytes(buf[pos : pos + plen])
+                out.append(Unknown(self._base + pos, raw, f"malformed {spec.name}"))
+                pos += plen
+                continue
+            if pos + total > end:
+                break
+            raw = bytes(buf[pos : pos + total])
+            try:
+                params = spec.params(raw)
+            except (IndexError, ValueError) as exc:
+                out.append(Unknown(self._base + pos, raw, f"malformed {spec.name}: {exc}"))
+            else:
+                op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
+                out.append(Command(self._base + pos, raw, spec.name, op, params))
+            pos += total
+        self._pos = pos
+        self._compact(force=False)
+        return out
+
+    def _compact(self, force: bool) -> None:
+        if self._pos and (force or self._pos >= _COMPACT_AT or self._pos == len(self._buf)):
+            del self._buf[: self._pos]
+            self._base += self._pos
+            self._pos = 0
+
+
+class EscPosDecoder(TableDecoder):
+    """Epson ESC/POS (and the many clones that follow it)."""
+
+    def __init__(self, offset: int = 0) -> None:
+        from kelaile_cli.core.escpos.commands import ESCPOS
+
+        super().__init__(ESCPOS, offset)

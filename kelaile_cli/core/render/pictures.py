@@ -1,0 +1,35 @@
+"""Shared picture helpers: receipt bitmaps and QR codes as Pillow images / boolean matrices."""
+
+from __future__ import annotations
+
+from PIL import Image as PILImage
+
+from kelaile_cli.core.receipt import Image
+
+__all__ = ["bitmap_image", "qr_matrix"]
+
+
+def bitmap_image(img: Image) -> PILImage.Image:
+    """The receipt bitmap as a Pillow 'L' image, black dots = 0, at its printed scale."""
+    if not img.width or not img.height or not img.bitmap:
+        return PILImage.new("L", (max(1, img.width), max(1, img.height)), 255)
+    need = img.row_bytes * img.height
+    data = bytes(img.bitmap[:need]).ljust(need, b"\x00")
+    # Pillow's mode '1' raw packing is MSB first with 1 = white; ours is 1 = black, so invert.
+    pic = PILImage.frombytes("1", (img.width, img.height), bytes(b ^ 0xFF for b in data)).convert("L")
+    if img.scale_x > 1 or img.scale_y > 1:
+        pic = pic.resize((img.width * img.scale_x, img.height * img.scale_y), PILImage.NEAREST)
+    return pic
+
+
+def qr_matrix(data: str) -> list[list[bool]] | None:
+    """Modules of a QR code for ``data`` (True = dark), with a 1-module quiet zone; None if too long."""
+    import qrcode
+
+    try:
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(data)
+        qr.make(fit=True)
+    except (ValueError, qrcode.exceptions.DataOverflowError):
+        return None
+    return [list(row) for row in qr.get_matrix()]

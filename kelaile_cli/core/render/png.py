@@ -1,0 +1,139 @@
+"""PNG rendering at printer resolution: 384 dots for 58 mm paper, 576 dots for 80 mm.
+
+Fonts are the caller's business (finding one is a filesystem look-up): pass a loaded Pillow font;
+without one Pillow's built-in font is used, which has no CJK glyphs.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
+
+from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
+from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
+from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
+
+__all__ = ["paper_dots", "render_png"]
+
+CHAR_H = 24
+LINE_H = 30
+MARGIN = 8
+FontT = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+def paper_dots(width: int) -> int:
+    return 384 if width <= 32 else 576
+
+
+def _x(align: str, used: int, total: int) -> int:
+    if align == "center":
+        return (total - used) // 2
+    if align == "right":
+        return total - used
+    return 0
+
+
+class _Canvas:
+    def __init__(self, dots: int, font: FontT, cell_w: int) -> None:
+        self.dots, self.font, self.cell_w = dots, font, cell_w
+        self.ops: list[tuple[int, PILImage.Image, int]] = []  # (y, picture, x)
+        self.y = 0
+
+    def add(self, pic: PILImage.Image, align: str) -> None:
+        x = _x(align, pic.width, self.dots) if pic.width < self.dots else 0
+        self.ops.append((self.y, pic, x))
+        self.y += pic.height
+
+    def glyphs(self, row: list[tuple[str, Style]], align: str) -> None:
+        height = max((s.height for _, s in row), default=1) * LINE_H
+        used = sum(char_cells(ch) * self.cell_w * s.width for ch, s in row)
+        strip = PILImage.new("L", (max(1, used), height), 255)
+        x = 0
+        for ch, style in row:
+            w = char_cells(ch) * self.cell_w
+            cell = PILImage.new("L", (w, LINE_H), 0 if style.inverse else 255)
+            draw = ImageDraw.Draw(cell)
+            ink = 255 if style.inverse else 0
+            draw.text((0, 2), ch, font=self.font, fill=ink)
+            if style.bold:
+                draw.text((1, 2), ch, font=self.font, fill=ink)
+            if style.underline:
+                draw.rectangle((0, CHAR_H + 1, w, CHAR_H + style.underline), fill=ink)
+            if style.width > 1 or style.height > 1:
+                cell = cell.resize((w * style.width, LINE_H * style.height), PILImage.NEAREST)
+            strip.paste(cell, (x, height - cell.height))
+            x += cell.width
+        self.add(strip, align)
+
+    def picture(self) -> PILImage.Image:
+        out = PILImage.new("L", (self.dots + 2 * MARGIN, self.y + 2 * MARGIN), 255)
+        for y, pic, x in self.ops:
+            out.paste(pic.crop((0, 0, min(pic.width, self.dots), pic.height)), (x + MARGIN, y + MARGIN))
+        return out
+
+
+def _rows(line: Line, width: int) -> list[list[tuple[str, Style]]]:
+    rows: list[list[tuple[str, Style]]] = [[]]
+    used = 0
+    for span in line.spans:
+        for ch in span.text:
+            cells = char_cells(ch) * max(1, span.style.width)
+            if used + cells > width and rows[-1]:
+                rows.append([])
+                used = 0
+            rows[-1].append((ch, span.style))
+            used += cells
+    for row in rows:  # trailing spaces take no room on paper
+        while row and row[-1][0] == " ":
+            row.pop()
+    return rows
+
+
+def _qr_picture(code: Code) -> PILImage.Image | None:
+    matrix = qr_matrix(code.data)
+    if matrix is None:
+        return None
+    module = code.size or 4
+    size = len(matrix)
+    pic = PILImage.new("L", (size, size), 255)
+    pic.putdata([0 if m else 255 for row in matrix for m in row])
+    return pic.resize((size * module, size * module), PILImage.NEAREST)
+
+
+def render_png(receipt: Receipt, *, font: FontT | None = None, dots: int | None = None) -> bytes:
+    """The receipt as a PNG (grayscale, black on white) at printer resolution."""
+    dots = dots or paper_dots(receipt.width)
+    cell_w = dots // receipt.width
+    font = font or ImageFont.load_default(size=20)
+    canvas = _Canvas(dots, font, cell_w)
+    for el in receipt.elements:
+        if isinstance(el, Line):
+            for row in _rows(el, receipt.width):
+                canvas.glyphs(row, el.align)
+        elif isinstance(el, Feed):
+            canvas.y += int(min(MAX_FEED_LINES, el.lines) * LINE_H)
+        elif isinstance(el, Image):
+            if el.bitmap:
+                canvas.add(bitmap_image(el), el.align)
+            else:
+                canvas.glyphs([(ch, Style()) for ch in f"[logo {el.key}]"], el.align)
+        elif isinstance(el, Code):
+            pic = _qr_picture(el) if el.symbology == "QR" else None
+            if pic is not None:
+                canvas.add(pic, el.align)
+            label = f"{el.data}" if el.symbology != "QR" else ""
+            if el.symbology != "QR":
+                canvas.glyphs([(ch, Style()) for ch in f"|||| {label} ||||"[: receipt.width]], el.align)
+        elif isinstance(el, DrawerKick):
+            continue
+    canvas.y += LINE_H
+    pic = canvas.picture()
+    if receipt.cut:
+        draw = ImageDraw.Draw(pic)
+        for x in range(0, pic.width, 12):
+            draw.line((x, pic.height - 3, x + 6, pic.height - 3), fill=0)
+    buf = io.BytesIO()
+    pic.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()

@@ -1,0 +1,103 @@
+"""Rich terminal rendering: a paper strip with styles, images as block art, scannable QR codes."""
+
+from __future__ import annotations
+
+from PIL import Image as PILImage
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.style import Style as RichStyle
+from rich.text import Text
+
+from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
+from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
+from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
+
+__all__ = ["render_rich"]
+
+DOTS_PER_COLUMN = 12  # Font A is 12 dots wide: 384 dots = 32 columns, 576 = 48
+
+
+def _style(s: Style) -> RichStyle:
+    big = s.width > 1 or s.height > 1
+    return RichStyle(
+        bold=s.bold or big,
+        underline=s.underline > 0,
+        reverse=s.inverse,
+        color="bright_white" if big else None,
+        italic=s.font == "B",
+    )
+
+
+def _line(line: Line, width: int) -> list[Text]:
+    rows: list[Text] = []
+    cur = Text()
+    used = 0
+    for span in line.spans:
+        style = _style(span.style)
+        mult = max(1, span.style.width)
+        for ch in span.text:
+            cells = char_cells(ch) * mult
+            if used + cells > width and used:
+                rows.append(cur)
+                cur, used = Text(), 0
+            cur.append(ch + " " * (cells - char_cells(ch)), style)
+            used += cells
+    rows.append(cur)
+    for row in rows:
+        row.rstrip()
+        row.justify = {"center": "center", "right": "right"}.get(line.align, "left")
+    return rows
+
+
+def _blocks(pixels: list[list[bool]], align: str) -> list[Text]:
+    """Two pixel rows per character row with half blocks."""
+    out = []
+    for y in range(0, len(pixels), 2):
+        top = pixels[y]
+        bottom = pixels[y + 1] if y + 1 < len(pixels) else [False] * len(top)
+        chars = "".join("█" if t and b else "▀" if t else "▄" if b else " " for t, b in zip(top, bottom, strict=True))
+        out.append(Text(chars, justify={"center": "center", "right": "right"}.get(align, "left")))
+    return out
+
+
+def _image(img: Image, width: int) -> list[Text]:
+    if not img.bitmap:
+        return [Text(f"[logo {img.key}]", style="dim")]
+    pic = bitmap_image(img)
+    cols = max(1, min(width, round(pic.width / DOTS_PER_COLUMN * 2)))
+    rows = max(1, round(pic.height * cols / pic.width / 2) * 2 // 2)
+    small = pic.resize((cols, rows), PILImage.BOX)
+    pixels = [[small.getpixel((x, y)) < 128 for x in range(cols)] for y in range(rows)]  # type: ignore[operator]
+    return _blocks(pixels, img.align)
+
+
+def _code(code: Code, width: int) -> list[Text]:
+    label = Text(f"[{code.symbology}] {code.data}", style="cyan")
+    label.justify = {"center": "center", "right": "right"}.get(code.align, "left")
+    if code.symbology != "QR":
+        return [label]
+    matrix = qr_matrix(code.data)
+    if matrix is None or len(matrix) > width:
+        return [label]
+    # light-on-dark terminals: draw dark modules as spaces on a white block so phones can scan it
+    inverted = [[not m for m in row] for row in matrix]
+    return [*_blocks(inverted, code.align), label]
+
+
+def render_rich(receipt: Receipt, width: int | None = None) -> RenderableType:
+    """The receipt as a paper strip (a rich renderable; printing is the caller's business)."""
+    width = width or receipt.width
+    parts: list[Text] = []
+    for el in receipt.elements:
+        if isinstance(el, Line):
+            parts.extend(_line(el, width))
+        elif isinstance(el, Feed):
+            parts.extend(Text("") for _ in range(min(MAX_FEED_LINES, int(el.lines))))
+        elif isinstance(el, Image):
+            parts.extend(_image(el, width))
+        elif isinstance(el, Code):
+            parts.extend(_code(el, width))
+        elif isinstance(el, DrawerKick):
+            parts.append(Text(f"⏏ drawer kick (pin {el.pin})", style="yellow"))
+    footer = {"full": "✂ cut", "partial": "✂ partial cut"}.get(receipt.cut or "", "no cut")
+    return Panel(Group(*parts), width=width + 4, subtitle=footer, subtitle_align="right", padding=(0, 1))

@@ -1,0 +1,73 @@
+"""Plain-text rendering at the paper's width in columns (32 = 58 mm, 42/48 = 80 mm).
+
+Characters are kept as printed (a double-width "TOTAL" stays "TOTAL", so the text can be searched),
+but alignment and wrapping count the columns they really take on paper: East Asian wide characters
+take two, and a width multiplier multiplies.
+"""
+
+from __future__ import annotations
+
+from unicodedata import east_asian_width
+
+from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
+
+__all__ = ["char_cells", "line_rows", "render_text"]
+
+MAX_FEED_LINES = 10
+
+
+def char_cells(ch: str) -> int:
+    return 2 if east_asian_width(ch) in "WF" else 1
+
+
+def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
+    """The printed rows of a line as (text, columns used), hard-wrapped at ``width`` like a printer."""
+    rows: list[tuple[str, int]] = []
+    cur: list[str] = []
+    used = 0
+    for span in line.spans:
+        mult = max(1, span.style.width)
+        for ch in span.text:
+            cells = char_cells(ch) * mult
+            if used + cells > width and cur:
+                rows.append(("".join(cur), used))
+                cur, used = [], 0
+            cur.append(ch)
+            used += cells
+    rows.append(("".join(cur), used))
+    return rows
+
+
+def _place(text: str, used: int, align: str, width: int) -> str:
+    text_r = text.rstrip()
+    used -= len(text) - len(text_r)
+    if align == "center":
+        text_r = " " * max(0, (width - used) // 2) + text_r
+    elif align == "right":
+        text_r = " " * max(0, width - used) + text_r
+    return text_r
+
+
+def _marker(label: str, align: str, width: int) -> str:
+    return _place(label, sum(char_cells(c) for c in label), align, width)
+
+
+def render_text(receipt: Receipt, width: int | None = None, markers: bool = True) -> str:
+    """The receipt as plain text lines (no trailing spaces), ending with a cut marker if ``markers``."""
+    width = width or receipt.width
+    out: list[str] = []
+    for el in receipt.elements:
+        if isinstance(el, Line):
+            out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
+        elif isinstance(el, Feed):
+            out.extend([""] * min(MAX_FEED_LINES, int(el.lines)))
+        elif isinstance(el, Image):
+            label = f"[logo {el.key}]" if el.key and not el.bitmap else f"[image {el.width}x{el.height}]"
+            out.append(_marker(label, el.align, width))
+        elif isinstance(el, Code):
+            out.append(_marker(f"[{el.symbology}: {el.data}]", el.align, width))
+        elif isinstance(el, DrawerKick) and markers:
+            out.append(f"[drawer kick pin {el.pin}]")
+    if markers and receipt.cut:
+        out.append("--- cut ---" if receipt.cut == "full" else "- - cut - -")
+    return "\n".join(out)
