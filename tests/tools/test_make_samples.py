@@ -1,0 +1,24 @@
+"""The committed samples are exactly what tools/make_samples.py produces (python-escpos as producer)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "tools" / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_reproduces_committed_samples(tmp_path):
+    tool = load_tool()
+    made = tool.write_all(tmp_path)
+    assert set(made) == {p.name for p in (ROOT / "recordings" / "samples").glob("*.bin")}
+    for name, data in made.items():
+        assert (ROOT / "recordings" / "samples" / name).read_bytes() == data, name
+    assert (ROOT / "kelaile_cli" / "data" / "sample.bin").read_bytes() == made[tool.BUNDLED]
