@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 DEFAULT_CODEC = "cp437"
+DETECT_BYTES = 2048  # text bytes scored per stream: hundreds of characters, plenty to decide
 CJK_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949")
 
 # -- printer capability database ------------------------------------------------------------------
@@ -170,11 +171,16 @@ class EncodingGuess:
     scores: dict[str, float] = field(default_factory=dict)
 
 
+@cache
+def _others(codec: str) -> frozenset[str]:
+    """Frequent characters of the other CJK languages."""
+    return frozenset().union(*(s for c, s in _frequent().items() if c != codec))
+
+
 def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
-    freq = _frequent()
-    own = freq[codec]
+    own = _frequent()[codec]
     words = _RECEIPT_WORDS[codec]
-    others = frozenset().union(*(s for c, s in freq.items() if c != codec))
+    others = _others(codec)
     total = good = 0.0
     for raw in samples:
         text, _ = decode_text(raw, codec)
@@ -224,7 +230,14 @@ def detect_encoding(
     ``cjk_declared`` (``FS &`` seen) restricts the guess to double-byte encodings; otherwise the
     stream's single-byte code page competes too, so European text is never read as Chinese.
     """
-    texts = [s for s in samples if any(b >= 0x80 for b in s)]
+    texts: list[bytes] = []
+    budget = DETECT_BYTES
+    for sample in samples:
+        if budget <= 0:
+            break
+        if max(sample, default=0) >= 0x80:
+            texts.append(sample)
+            budget -= len(sample)
     if not texts:
         return EncodingGuess(single_byte_codec, False, 1.0, {})
     scores = {codec: _cjk_score(texts, codec) for codec in CJK_CANDIDATES}

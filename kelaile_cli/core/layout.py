@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
-from unicodedata import east_asian_width
 
 from kelaile_cli.core import encoding
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
@@ -25,12 +24,16 @@ from kelaile_cli.core.receipt import (
     Style,
     Warning,
 )
+from kelaile_cli.core.render.text import cells
 
-__all__ = ["Layout", "TextSetup", "cells", "infer_width"]
+__all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
 DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
 PAPER_WIDTHS = (32, 42, 48)
+
+
+_STYLE_CACHE: dict[tuple[Style, tuple[tuple[str, Any], ...]], Style] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +197,11 @@ class Layout:
                 self._elements.append(Feed(lines, ev.offset, end))
 
     def _set_style(self, **changes: Any) -> None:
-        self._state.style = replace(self._state.style, **changes)
+        key = (self._state.style, tuple(sorted(changes.items())))
+        style = _STYLE_CACHE.get(key)
+        if style is None:
+            style = _STYLE_CACHE[key] = replace(self._state.style, **changes)
+        self._state.style = style
 
     def _add(self, element: Element) -> None:
         self._end_line(force=False)
@@ -450,11 +457,6 @@ _HANDLERS = {
 }
 
 
-def cells(text: str) -> int:
-    """Columns a string takes on a receipt printer: East Asian wide/full-width characters take two."""
-    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def infer_width(elements: list[Element]) -> int:
     """Paper width in columns, from the widest printed line and image (58 mm = 32, 80 mm = 42/48).
 
@@ -463,13 +465,13 @@ def infer_width(elements: list[Element]) -> int:
     widest = 0
     for el in elements:
         if isinstance(el, Line):
-            spans = list(el.spans)
-            while spans and not spans[-1].text.strip():
-                spans.pop()
-            if spans:
-                last = spans[-1]
-                trimmed = [*spans[:-1], replace(last, text=last.text.rstrip())]
-                widest = max(widest, sum(cells(s.text) * s.style.width for s in trimmed))
+            used = sum(cells(s.text) * s.style.width for s in el.spans)
+            for s in reversed(el.spans):  # trailing blanks take no paper
+                blank = len(s.text) - len(s.text.rstrip())
+                used -= blank * s.style.width
+                if blank < len(s.text):
+                    break
+            widest = max(widest, used)
         elif isinstance(el, Image) and el.width * el.scale_x > 384:
             widest = max(widest, PAPER_WIDTHS[0] + 1)
     return next((w for w in PAPER_WIDTHS if widest <= w), PAPER_WIDTHS[-1])

@@ -85,7 +85,7 @@ class TextEvidence:
     declared: bool = False  # FS & seen: double-byte mode is explicit
     codepage: int = 0  # last ESC t
 
-    LIMIT = 64 * 1024
+    LIMIT = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
     def add(self, events: Iterable[Event]) -> None:
         for ev in events:

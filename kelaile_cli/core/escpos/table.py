@@ -107,6 +107,7 @@ class Table:
             for i in range(1, len(key)):
                 self.partials.add(key[:i])
         self.partials.update(self.fallbacks)
+        self.single = {key[0]: spec for key, spec in specs.items() if len(key) == 1}
         for key in specs:
             if key in self.partials:
                 raise ValueError(f"command key {key!r} is also a prefix of another key")

@@ -7,33 +7,46 @@ take two, and a width multiplier multiplies.
 
 from __future__ import annotations
 
+from functools import cache
 from unicodedata import east_asian_width
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["char_cells", "line_rows", "render_text"]
+__all__ = ["cells", "char_cells", "line_rows", "render_text"]
 
 MAX_FEED_LINES = 10
 
 
+@cache
 def char_cells(ch: str) -> int:
+    """Columns one character takes: East Asian wide and full-width characters take two."""
     return 2 if east_asian_width(ch) in "WF" else 1
+
+
+def cells(text: str) -> int:
+    """Columns a string takes on paper at normal width."""
+    if text.isascii():
+        return len(text)
+    return sum(map(char_cells, text))
 
 
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
     """The printed rows of a line as (text, columns used), hard-wrapped at ``width`` like a printer."""
+    total = sum(cells(s.text) * max(1, s.style.width) for s in line.spans)
+    if total <= width:
+        return [("".join(s.text for s in line.spans), total)]
     rows: list[tuple[str, int]] = []
     cur: list[str] = []
     used = 0
     for span in line.spans:
         mult = max(1, span.style.width)
         for ch in span.text:
-            cells = char_cells(ch) * mult
-            if used + cells > width and cur:
+            n = char_cells(ch) * mult
+            if used + n > width and cur:
                 rows.append(("".join(cur), used))
                 cur, used = [], 0
             cur.append(ch)
-            used += cells
+            used += n
     rows.append(("".join(cur), used))
     return rows
 
@@ -49,7 +62,7 @@ def _place(text: str, used: int, align: str, width: int) -> str:
 
 
 def _marker(label: str, align: str, width: int) -> str:
-    return _place(label, sum(char_cells(c) for c in label), align, width)
+    return _place(label, cells(label), align, width)
 
 
 def render_text(receipt: Receipt, width: int | None = None, markers: bool = True) -> str:

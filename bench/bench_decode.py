@@ -1,0 +1,89 @@
+"""Decode + segment + text-render throughput on a corpus of varied receipts (one core).
+
+    python bench/bench_decode.py [--n 1000] [--repeat 3] [--json]
+
+Two measures: each language's receipts concatenated into one stream (how a capture is parsed), and
+every receipt parsed as its own stream (per-job overhead included). Best of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.corpus import build_corpus
+from kelaile_cli.core.printstream import read_receipts
+from kelaile_cli.core.render.text import render_text
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run(streams: list[bytes], repeat: int) -> tuple[float, int, int]:
+    best = float("inf")
+    receipts = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        receipts = 0
+        for data in streams:
+            for r in read_receipts(data):
+                render_text(r)
+                receipts += 1
+        best = min(best, time.perf_counter() - start)
+    return best, receipts, sum(len(s) for s in streams)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    results = {}
+    for label, text_only in (("text receipts", True), ("mixed receipts (images, QR, barcodes)", False)):
+        corpus = build_corpus(args.n, text_only=text_only)
+        by_lang: dict[str, list[bytes]] = {}
+        for lang, data in corpus:
+            by_lang.setdefault(lang, []).append(data)
+        for mode, streams in (
+            ("stream per language", [b"".join(v) for v in by_lang.values()]),
+            ("stream per receipt", [d for _, d in corpus]),
+        ):
+            secs, receipts, size = run(streams, args.repeat)
+            results[f"{label} / {mode}"] = {
+                "receipts": receipts,
+                "bytes": size,
+                "seconds": round(secs, 4),
+                "mb_per_s": round(size / secs / 1e6, 2),
+                "receipts_per_s": round(receipts / secs),
+            }
+    report = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_model()},
+        "date": time.strftime("%Y-%m-%d"),
+        "results": results,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{report['date']}  {report['machine']['cpu']}  Python {report['machine']['python']}")
+    print(f"{'case':<62} {'receipts':>8} {'MB':>7} {'MB/s':>7} {'receipts/s':>11}")
+    for case, r in results.items():
+        print(f"{case:<62} {r['receipts']:>8} {r['bytes'] / 1e6:>7.2f} {r['mb_per_s']:>7.2f} {r['receipts_per_s']:>11}")
+
+
+if __name__ == "__main__":
+    main()
