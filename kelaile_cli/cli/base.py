@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,8 +27,18 @@ app = typer.Typer(
     epilog="Exit codes: 0 ok · 1 the job failed · 2 bad usage or input · 130 interrupted. Colour follows NO_COLOR.",
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class _Console(Console):
+    """A rich console that treats a closed pipe (``klx show | head``) as a normal end, exit 0."""
+
+    def on_broken_pipe(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 flags = {"traceback": False}
 
 

@@ -7,7 +7,6 @@ import traceback
 from collections.abc import Callable
 from enum import IntEnum
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -16,8 +15,9 @@ from kelaile_cli.core.errors import KlxError
 
 __all__ = ["ExitCode", "run_guarded"]
 
-# Typer >= 0.20 ships its own copy of click: usage errors and aborts may come from either.
-_CLICK_ABORT = (click.exceptions.Abort, typer.Abort)
+# Recent typer ships its own copy of click (and no longer installs click): usage errors are
+# recognised by shape rather than by class, so either copy works.
+_CLICK_ABORT: tuple[type[BaseException], ...] = (typer.Abort,)
 
 
 def _usage_error(exc: BaseException) -> bool:

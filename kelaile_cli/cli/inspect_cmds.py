@@ -129,7 +129,7 @@ def parse(
                     receipt.cut or "-",
                     str(len(receipt.warnings)),
                 )
-    if not as_json:
+    if not as_json and table.row_count:
         out.print(table)
     raise typer.Exit(code)
 

@@ -15,6 +15,7 @@ from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
 __all__ = ["render_rich"]
 
 DOTS_PER_COLUMN = 12  # Font A is 12 dots wide: 384 dots = 32 columns, 576 = 48
+DOTS_PER_BLOCK = 6  # a half block is one pixel: 6 dots wide, 6 high (a cell is 12 x 24 dots on paper)
 
 
 def _style(s: Style) -> RichStyle:
@@ -64,10 +65,10 @@ def _image(img: Image, width: int) -> list[Text]:
     if not img.bitmap:
         return [Text(f"[logo {img.key}]", style="dim")]
     pic = bitmap_image(img)
-    cols = max(1, min(width, round(pic.width / DOTS_PER_COLUMN * 2)))
-    rows = max(1, round(pic.height * cols / pic.width / 2) * 2 // 2)
+    cols = max(1, min(width, round(pic.width / DOTS_PER_BLOCK)))
+    rows = max(1, round(pic.height * cols / pic.width))
     small = pic.resize((cols, rows), PILImage.BOX)
-    pixels = [[small.getpixel((x, y)) < 128 for x in range(cols)] for y in range(rows)]  # type: ignore[operator]
+    pixels = [[small.getpixel((x, y)) < 200 for x in range(cols)] for y in range(rows)]  # type: ignore[operator]
     return _blocks(pixels, img.align)
 
 
