@@ -43,7 +43,7 @@ class Style:
 PLAIN = Style()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Span:
     """A run of characters printed in one style. ``start``/``end`` are stream byte offsets."""
 

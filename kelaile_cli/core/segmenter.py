@@ -38,7 +38,7 @@ class Job:
     def add(self, ev: Event) -> None:
         self.events.append(ev)
         if not self.content:
-            self.content = has_content([ev])
+            self.content = not isinstance(ev, Command) or ev.op in CONTENT_OPS
 
 
 class Segmenter:

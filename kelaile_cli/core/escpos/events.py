@@ -3,6 +3,8 @@
 A decoder turns bytes into a flat sequence of events. Every event carries ``offset`` (absolute byte
 offset of its first byte in the stream) and ``raw`` (the exact bytes it was decoded from), so that
 concatenating ``raw`` of all events in order gives back the stream byte for byte.
+Events are treated as immutable; they are plain (not frozen) dataclasses only because a decoder
+creates millions of them and frozen construction costs four times as much.
 
 ``Command.op`` is a semantic operation id shared by the ESC/POS and Star line-mode decoders, so that
 the layout engine does not care which dialect produced it. The ops and their ``params`` are listed in
@@ -17,7 +19,7 @@ from typing import Any
 __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Text:
     """A run of printable bytes (>= 0x20), not yet decoded to characters.
 
@@ -31,7 +33,7 @@ class Text:
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Command:
     """A recognised command. ``name`` is the mnemonic (``"ESC !"``, ``"GS ( k"``), ``op`` the meaning."""
 
@@ -42,7 +44,7 @@ class Command:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unknown:
     """Bytes the decoder could not attribute to a known command. Decoding continues after them."""
 
@@ -51,7 +53,7 @@ class Unknown:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Truncated:
     """A command cut off by the end of the stream (only ever emitted by ``close()``)."""
 
