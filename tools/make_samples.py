@@ -18,6 +18,7 @@ from escpos.printer import Dummy
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 FS_ON, FS_OFF = b"\x1c&", b"\x1c."
 
 
@@ -204,7 +205,27 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
     "star-line-mode.bin": star_line_mode,
     "garbage-and-truncated.bin": garbage_and_truncated,
 }
-BUNDLED = "zh-cn-restaurant-80mm.bin"
+BUNDLED = "zh-cn-restaurant-80mm.klr"
+STARTED = 1795609800.0  # 2026-11-25 12:30:00 UTC: fixed, so the files are reproducible
+
+
+def write_recording(path: Path, data: bytes, source: str, jobs: int = 1) -> None:
+    """A .klr of ``data`` as a POS would send it: ``jobs`` connections, 512-byte reads, 2 ms apart."""
+    from kelaile_cli import __version__
+    from kelaile_cli.core.recording import Chunk, Header
+    from kelaile_cli.services.recorder import RecordingWriter
+
+    cut = b"\x1dVB\x00"  # each job of the restaurant sample ends in a partial cut
+    parts = [p + cut for p in data.split(cut) if p] if jobs > 1 else [data]
+    t = STARTED
+    with RecordingWriter(path, Header(source, STARTED, __version__, {"sample": path.name})) as rec:
+        for conn, part in enumerate(parts):
+            for i in range(0, len(part), 512):
+                rec.write(Chunk(t, "out", conn, part[i : i + 512]))
+                t += 0.002
+            rec.write(Chunk(t, "in", conn, b"\x16"))  # printer status reply to DLE EOT 1
+            t += 95.0  # the next job comes after the guests paid
+        rec.close(ended=t)
 
 
 def write_all(out: Path) -> dict[str, bytes]:
@@ -214,6 +235,9 @@ def write_all(out: Path) -> dict[str, bytes]:
         data = make()
         (out / name).write_bytes(data)
         made[name] = data
+    klr = out / "zh-cn-restaurant-80mm.klr"
+    write_recording(klr, made["zh-cn-restaurant-80mm.bin"], "listen://0.0.0.0:9100", jobs=2)
+    made[klr.name] = klr.read_bytes()
     return made
 
 
@@ -221,6 +245,6 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "recordings" / "samples"
     made = write_all(target)
     if len(sys.argv) == 1:
-        (ROOT / "kelaile_cli" / "data" / "sample.bin").write_bytes(made[BUNDLED])
+        (ROOT / "kelaile_cli" / "data" / "sample.klr").write_bytes(made[BUNDLED])
     for name, data in made.items():
         print(f"{len(data):7d}  {target / name}")

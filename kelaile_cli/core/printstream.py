@@ -8,6 +8,7 @@ it yields each receipt as its job completes, detecting the encoding from everyth
 from __future__ import annotations
 
 import codecs
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ __all__ = [
     "decode_events",
     "normalise_codec",
     "read_receipts",
+    "stream_text_setup",
 ]
 
 #: codecs (by their canonical Python name) that are double-byte CJK encodings.
@@ -121,6 +123,14 @@ def _finish(receipt: Receipt, dialect: str, options: DecodeOptions) -> Receipt:
     return receipt
 
 
+def stream_text_setup(data: bytes, options: DecodeOptions) -> TextSetup:
+    """The text encoding for a whole stream, decided from all of it."""
+    events, _ = decode_events(data, options.dialect)
+    evidence = TextEvidence()
+    evidence.add(events)
+    return choose_text_setup(evidence, options)
+
+
 def read_receipts(data: bytes, options: DecodeOptions | None = None) -> list[Receipt]:
     """Decode a complete stream into receipts."""
     options = options or DecodeOptions()
@@ -141,28 +151,64 @@ class PrintStream:
     Chunking never matters; only job boundaries (and idle gaps, when timestamps are given) do.
     """
 
-    def __init__(self, options: DecodeOptions | None = None) -> None:
+    def __init__(self, options: DecodeOptions | None = None, text_setup: TextSetup | None = None) -> None:
+        """``text_setup`` fixes the encoding (when the whole stream was seen beforehand, e.g. a
+        recording); otherwise it is guessed from what has arrived so far."""
         self.options = options or DecodeOptions()
+        self._fixed_setup = text_setup
         self._decoder = StreamDecoder(dialect=self.options.dialect)
         self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
         self._evidence = TextEvidence()
+        self._arrivals: list[tuple[int, float]] = []  # (stream offset, capture time) per fed chunk
         self._layout: Layout | None = None
         self._index = 0
         self.bytes_seen = 0
 
     def feed(self, data: bytes, timestamp: float | None = None) -> list[Receipt]:
+        if timestamp is not None:
+            self._arrivals.append((self.bytes_seen, timestamp))
         self.bytes_seen += len(data)
-        return self._jobs(self._segmenter.feed(self._decoder.feed(data), timestamp))
+        return self._jobs(self._segment(self._decoder.feed(data)))
 
     def close(self) -> list[Receipt]:
-        jobs = self._segmenter.feed(self._decoder.close())
+        jobs = self._segment(self._decoder.close())
         return self._jobs(jobs + self._segmenter.close())
+
+    def _segment(self, events: list[Event]) -> list[Job]:
+        """Feed the segmenter with each event stamped by the arrival time of its first byte (the
+        decoder may release bytes later than they arrived)."""
+        if not self._arrivals:
+            return self._segmenter.feed(events)
+        jobs: list[Job] = []
+        group: list[Event] = []
+        stamp: float | None = None
+        for ev in events:
+            t = self._arrival(ev.offset)
+            if group and t != stamp:
+                jobs += self._segmenter.feed(group, stamp)
+                group = []
+            group.append(ev)
+            stamp = t
+        if group:
+            jobs += self._segmenter.feed(group, stamp)
+        return jobs
+
+    def _arrival(self, offset: int) -> float:
+        arrivals = self._arrivals
+        i = bisect_right(arrivals, offset, key=lambda a: a[0]) - 1
+        if i > 0:  # older arrivals can no longer be asked about: offsets only grow
+            del arrivals[:i]
+            i = 0
+        return arrivals[max(i, 0)][1]
 
     def _jobs(self, jobs: list[Job]) -> list[Receipt]:
         out = []
         for job in jobs:
-            self._evidence.add(job.events)
-            setup = choose_text_setup(self._evidence, self.options)
+            if self._fixed_setup is not None:
+                setup = self._fixed_setup
+            else:
+                self._evidence.add(job.events)
+                setup = choose_text_setup(self._evidence, self.options)
             if self._layout is None:
                 self._layout = Layout(setup)
             else:

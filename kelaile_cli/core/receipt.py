@@ -154,6 +154,7 @@ class Receipt:
     warnings: list[Warning] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)  # real-time status requests seen
     timestamp: float | None = None  # capture time of the first byte, when known
+    connection: int | None = None  # connection number within a recording, when known
 
     @property
     def lines(self) -> list[Line]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,17 +13,21 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.events import Command, Text
 from kelaile_cli.core.printstream import (
     DecodeOptions,
+    PrintStream,
     TextEvidence,
     choose_text_setup,
     decode_events,
     normalise_codec,
     read_receipts,
+    stream_text_setup,
 )
 from kelaile_cli.core.receipt import Receipt
+from kelaile_cli.core.recording import TO_PRINTER, Recording, parse_recording
 from kelaile_cli.core.render.dump import DumpRow, dump_rows
 from kelaile_cli.core.render.png import render_png
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.services.fonts import load_receipt_font
+from kelaile_cli.services.recorder import is_recording, read_recording
 from kelaile_cli.transports.files import read_bytes
 
 __all__ = [
@@ -37,26 +42,35 @@ __all__ = [
     "write_pngs",
 ]
 
-SAMPLE_NAME = "sample.bin"
+SAMPLE_NAME = "sample.klr"
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A print stream and the name a user knows it by (its path)."""
+    """A print stream and the name a user knows it by (its path).
+
+    ``data`` is everything sent to the printer; a recording also keeps its chunks, so receipts get
+    capture times, connections split jobs, and idle gaps count.
+    """
 
     name: str
     data: bytes
+    recording: Recording | None = None
 
 
 def load_source(path: str | Path) -> Source:
-    """Read a raw print job (``.bin``/``.prn``/any bytes) from a file."""
+    """Read a recording (``.klr``, ``.klr.gz``) or a raw print job (``.bin``/``.prn``/any bytes)."""
+    if is_recording(path):
+        rec = read_recording(path)
+        return Source(str(path), rec.stream(TO_PRINTER), rec)
     return Source(str(path), read_bytes(path))
 
 
 def sample_source() -> Source:
-    """The sample stream bundled with klx (several receipts from different POS styles)."""
+    """The sample recording bundled with klx: a restaurant's pre-bill and final receipt."""
     data = (resources.files("kelaile_cli") / "data" / SAMPLE_NAME).read_bytes()
-    return Source(f"<bundled {SAMPLE_NAME}>", data)
+    rec = parse_recording(data, f"<bundled {SAMPLE_NAME}>")
+    return Source(f"<bundled {SAMPLE_NAME}>", rec.stream(TO_PRINTER), rec)
 
 
 def check_options(options: DecodeOptions) -> None:
@@ -80,7 +94,25 @@ def check_options(options: DecodeOptions) -> None:
 
 
 def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
-    return read_receipts(source.data, options)
+    """Receipts of a source; for a recording, connection by connection with capture times."""
+    rec = source.recording
+    if rec is None:
+        return read_receipts(source.data, options)
+    setup = stream_text_setup(source.data, options)
+    receipts: list[Receipt] = []
+    for conn in rec.connections():
+        stream = PrintStream(options, text_setup=setup)
+        found: list[Receipt] = []
+        for chunk in rec.chunks:
+            if chunk.conn == conn and chunk.direction == TO_PRINTER:
+                found += stream.feed(chunk.data, chunk.t)
+        found += stream.close()
+        for r in found:
+            r.connection = conn
+        receipts += found
+    for i, r in enumerate(receipts):
+        r.index = i
+    return receipts
 
 
 def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
@@ -94,6 +126,8 @@ def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
         "dialect": receipt.dialect,
         "cut": receipt.cut,
         "offset": {"start": receipt.start, "end": receipt.end},
+        "time": _iso(receipt.timestamp) if receipt.timestamp is not None else None,
+        "connection": receipt.connection,
         "codes": [{"symbology": c.symbology, "data": c.data, "offset": c.start} for c in receipt.codes],
         "images": [
             {"width": i.width, "height": i.height, "source": i.source, "key": i.key, "offset": i.start}
@@ -103,6 +137,10 @@ def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
         "queries": receipt.queries,
         "warnings": [w.to_dict() for w in receipt.warnings],
     }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:

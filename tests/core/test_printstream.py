@@ -63,3 +63,14 @@ def test_random_bytes_never_raise_and_offsets_stay_in_range(data):
         for w in r.warnings:
             assert 0 <= w.offset < len(data)
         render_text(r)
+
+
+def test_receipt_time_is_when_its_first_byte_arrived_and_idle_gaps_split_jobs():
+    ps = PrintStream()
+    got = ps.feed(b"\x1b@First\n", timestamp=100.0)  # held back until the dialect is known
+    got += ps.feed(b"line\n", timestamp=100.5)
+    got += ps.feed(b"Second job, no cut, no init\n", timestamp=110.0)  # 9.5 s of silence before it
+    got += ps.feed(b"\x1dV\x00", timestamp=110.1)
+    got += ps.close()
+    assert [r.timestamp for r in got] == [100.0, 110.0]
+    assert [[ln.text for ln in r.lines] for r in got] == [["First", "line"], ["Second job, no cut, no init"]]

@@ -18,7 +18,8 @@ def load_tool():
 def test_generator_reproduces_committed_samples(tmp_path):
     tool = load_tool()
     made = tool.write_all(tmp_path)
-    assert set(made) == {p.name for p in (ROOT / "recordings" / "samples").glob("*.bin")}
+    committed = {p.name for p in (ROOT / "recordings" / "samples").iterdir() if p.suffix in (".bin", ".klr")}
+    assert set(made) == committed
     for name, data in made.items():
         assert (ROOT / "recordings" / "samples" / name).read_bytes() == data, name
-    assert (ROOT / "kelaile_cli" / "data" / "sample.bin").read_bytes() == made[tool.BUNDLED]
+    assert (ROOT / "kelaile_cli" / "data" / "sample.klr").read_bytes() == made[tool.BUNDLED]
