@@ -1,0 +1,155 @@
+"""``klx record``, ``klx sniff``, ``klx devices``: print streams from the wire."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.rule import Rule
+
+from kelaile_cli import __version__
+from kelaile_cli.cli.base import EncodingOpt, PrinterOpt, WidthOpt, app, decode_options, err, out
+from kelaile_cli.core.receipt import Receipt
+from kelaile_cli.core.recording import Header
+from kelaile_cli.core.render.terminal import render_rich
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.services import inspect
+from kelaile_cli.services.capture import CaptureStats, ReceiptSink, run_capture
+from kelaile_cli.services.devices import list_devices
+from kelaile_cli.services.recorder import RecordingWriter
+from kelaile_cli.transports.endpoints import parse_endpoint
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="Where the POS prints: listen://HOST:PORT (be the network printer) or a serial port / pyserial URL."
+    ),
+]
+ForwardOpt = Annotated[
+    str | None,
+    typer.Option("--forward", help="Pass everything through to this printer (tcp://HOST:PORT or a serial port)."),
+]
+DurationOpt = Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")]
+MaxJobsOpt = Annotated[int | None, typer.Option("--max-jobs", help="Stop after this many print jobs (connections).")]
+BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed.")]
+
+
+def _ready(host: str, port: int) -> None:
+    where = f"{host}:{port}" if port else host
+    err.print(f"[dim]klx: capturing on {escape(where)} — Ctrl-C to stop[/]")
+
+
+def _summary(stats: CaptureStats) -> dict[str, object]:
+    return {
+        "seconds": round(time.time() - stats.started, 3),
+        "bytes_to_printer": stats.bytes_out,
+        "bytes_from_printer": stats.bytes_in,
+        "chunks": stats.chunks,
+        "connections": stats.connections,
+        "receipts": stats.receipts,
+        "tap_errors": stats.errors,
+        "refused": stats.refused,
+    }
+
+
+@app.command()
+def record(
+    source: SourceArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Recording to write (.klr, or .klr.gz).")],
+    forward: ForwardOpt = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="KEY=VALUE stored in the header.")] = None,
+    duration: DurationOpt = None,
+    max_jobs: MaxJobsOpt = None,
+    baud: BaudOpt = 9600,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Record a print stream to a .klr file until Ctrl-C/SIGTERM (the file is closed cleanly)."""
+    src = parse_endpoint(source)
+    dest = parse_endpoint(forward) if forward else None
+    notes = dict(n.split("=", 1) if "=" in n else (n, "") for n in note or [])
+    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))
+    lock = threading.Lock()
+
+    def write(chunk: object) -> None:
+        with lock:
+            writer.write(chunk)  # type: ignore[arg-type]
+
+    try:
+        stats = run_capture(src, dest, [write], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
+    finally:
+        writer.close()
+    stats.receipts = len(
+        inspect.source_receipts(inspect.load_source(output), decode_options(None, "default", None, None))
+    )
+
+    summary = {"file": str(output), **_summary(stats)}
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        out.print(
+            f"recorded {summary['bytes_to_printer']} bytes to the printer and {summary['bytes_from_printer']} back, "
+            f"{stats.chunks} chunks, {stats.connections} connections, {stats.receipts} receipts → {escape(str(output))}"
+        )
+        if stats.errors:
+            err.print(f"[yellow]warning:[/] {stats.errors} tap errors (last: {escape(stats.last_error)})")
+
+
+@app.command()
+def sniff(
+    source: SourceArg,
+    forward: ForwardOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per receipt.")] = False,
+    duration: DurationOpt = None,
+    max_jobs: MaxJobsOpt = None,
+    baud: BaudOpt = 9600,
+    encoding: EncodingOpt = None,
+    printer: PrinterOpt = "default",
+    width: WidthOpt = None,
+) -> None:
+    """Watch a live print stream: each receipt is shown as soon as it completes."""
+    src = parse_endpoint(source)
+    dest = parse_endpoint(forward) if forward else None
+    options = decode_options(encoding, printer, width, None)
+    name = inspect.Source(source, b"")
+
+    def show(receipt: Receipt, conn: int) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(inspect.receipt_record(name, receipt), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        elif fmt == "text":
+            sys.stdout.write(render_text(receipt) + "\n")
+            sys.stdout.flush()
+        else:
+            out.print(Rule(f"connection {conn} · receipt {receipt.index + 1} · {receipt.encoding}"))
+            out.print(render_rich(receipt))
+
+    sink = ReceiptSink(options, show)
+    stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
+    stats.receipts = sink.receipts
+    summary = _summary(stats)
+    err.print(
+        f"[dim]klx: {summary['bytes_to_printer']} bytes, {stats.connections} jobs, {stats.receipts} receipts, "
+        f"{stats.errors} errors[/]"
+    )
+
+
+@app.command()
+def devices(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False) -> None:
+    """Serial ports (with USB VID:PID), USB printers and Kelaile boxes attached to this machine."""
+    found = list_devices()
+    if as_json:
+        sys.stdout.write(json.dumps(found) + "\n")
+        return
+    if not found:
+        out.print("no serial ports or USB printers found")
+        return
+    for d in found:
+        ids = f" {d['vid']}:{d['pid']}" if d.get("vid") else ""
+        out.print(f"{d['kind']:<8} {escape(d['path'])}{ids}  {escape(d.get('description') or '')}")
