@@ -140,24 +140,42 @@ class Layout:
         return self._codec()
 
     def _text(self, ev: Text) -> None:
+        raw = ev.raw
+        if b"\n" not in raw:
+            self._append(ev.offset, raw)
+            return
+        pos = ev.offset
+        parts = raw.split(b"\n")
+        for part in parts[:-1]:
+            if part and not self._pieces:  # the common case: a whole line in one style
+                self._line_align = self._state.align
+                self._elements.append(self._plain_line(part, pos))
+            else:
+                if part:
+                    self._append(pos, part)
+                if not self._end_line(force=False):  # LF on an empty line feeds one line
+                    self._feed(1, pos + len(part), pos + len(part) + 1)
+            pos += len(part) + 1
+        if parts[-1]:
+            self._append(pos, parts[-1])
+
+    def _append(self, offset: int, raw: bytes) -> None:
         if not self._pieces:
             self._line_align = self._state.align
         codec = self._codec()
-        if codec == self.setup.cjk_codec and max(ev.raw) >= 0x80:
-            self._used_cjk = True
         last = self._pieces[-1] if self._pieces else None
-        end = ev.offset + len(ev.raw)
+        end = offset + len(raw)
         if (
             last is not None
-            and last.end == ev.offset
+            and last.end == offset
             and last.style == self._state.style
             and last.codec == codec
             and last.intl == self._state.intl
         ):
-            last.raw += ev.raw
+            last.raw += raw
             last.end = end
         else:
-            self._pieces.append(_Piece(bytearray(ev.raw), ev.offset, end, self._state.style, codec, self._state.intl))
+            self._pieces.append(_Piece(bytearray(raw), offset, end, self._state.style, codec, self._state.intl))
 
     def _column(self) -> int:
         return sum(cells(encoding.decode_text(bytes(p.raw), p.codec)[0]) * p.style.width for p in self._pieces)
@@ -168,33 +186,55 @@ class Layout:
             if force:
                 self._elements.append(Line([], self._state.align, 0, 0))
             return force
-        spans: list[Span] = []
-        for piece in self._pieces:
-            text, bad = encoding.decode_text(bytes(piece.raw), piece.codec)
-            for off, raw in bad:
-                self._warnings.append(
-                    Warning(
-                        piece.start + off,
-                        "bad_text",
-                        f"bytes {raw.hex(' ')} are not valid {piece.codec}",
-                    )
-                )
-            if piece.intl:
-                text = encoding.apply_intl_charset(text, piece.intl)
-            spans.append(Span(text, piece.style, piece.start, piece.end))
-        self._elements.append(Line(spans, self._line_align, spans[0].start, spans[-1].end))
+        self._elements.append(self._line([(bytes(p.raw), p.start, p.style, p.codec, p.intl) for p in self._pieces]))
         self._pieces = []
         return True
 
-    def _feed(self, lines: float, ev: Command) -> None:
+    def _plain_line(self, raw: bytes, start: int) -> Line:
+        """Fast path for a line printed in one style that decodes cleanly (most lines)."""
+        style, codec, intl = self._state.style, self._codec(), self._state.intl
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            return self._line([(raw, start, style, codec, intl)])
+        if intl:
+            text = encoding.apply_intl_charset(text, intl)
+        printed = text.rstrip()
+        if printed.isascii():
+            cols = len(printed) * style.width
+        else:
+            cols = cells(printed) * style.width
+            if codec == self.setup.cjk_codec:
+                self._used_cjk = True
+        end = start + len(raw)
+        return Line([Span(text, style, start, end)], self._line_align, start, end, cols)
+
+    def _line(self, pieces: list[tuple[bytes, int, Style, str, int]]) -> Line:
+        """Decode the pieces of one printed line into a ``Line`` with its printed width."""
+        spans: list[Span] = []
+        for raw, start, style, codec, intl in pieces:
+            if codec == self.setup.cjk_codec and max(raw) >= 0x80:
+                self._used_cjk = True
+            text, bad = encoding.decode_text(raw, codec)
+            for off, bad_raw in bad:
+                self._warnings.append(
+                    Warning(start + off, "bad_text", f"bytes {bad_raw.hex(' ')} are not valid {codec}")
+                )
+            if intl:
+                text = encoding.apply_intl_charset(text, intl)
+            spans.append(Span(text, style, start, start + len(raw)))
+        line = Line(spans, self._line_align, spans[0].start, spans[-1].end)
+        line.cols = _printed_cols(line)
+        return line
+
+    def _feed(self, lines: float, start: int, end: int) -> None:
         if lines > 0:
-            end = ev.offset + len(ev.raw)
             prev = self._elements[-1] if self._elements else None
-            if isinstance(prev, Feed) and prev.end == ev.offset:
+            if isinstance(prev, Feed) and prev.end == start:
                 prev.lines += lines
                 prev.end = end
             else:
-                self._elements.append(Feed(lines, ev.offset, end))
+                self._elements.append(Feed(lines, start, end))
 
     def _set_style(self, **changes: Any) -> None:
         key = (self._state.style, tuple(sorted(changes.items())))
@@ -277,7 +317,7 @@ class Layout:
 
     def _lf(self, ev: Command, p: dict[str, Any]) -> None:
         if not self._end_line(force=False):
-            self._feed(1, ev)
+            self._feed(1, ev.offset, ev.offset + len(ev.raw))
 
     def _ht(self, ev: Command, p: dict[str, Any]) -> None:
         col = self._column() // max(1, self._state.style.width)
@@ -285,18 +325,18 @@ class Layout:
         target = next((s for s in stops if s > col), None)
         if target is None:
             return
-        self._text(Text(ev.offset, (target - col) * b" "))
+        self._append(ev.offset, (target - col) * b" ")
         self._pieces[-1].end = ev.offset + len(ev.raw)
 
     def _feed_lines(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
         printed = self._end_line(force=False)
-        self._feed(n - 1 if printed else n, ev)
+        self._feed(n - 1 if printed else n, ev.offset, ev.offset + len(ev.raw))
 
     def _feed_dots(self, ev: Command, p: dict[str, Any]) -> None:
         dots = int(p.get("dots", 0))
         self._end_line(force=False)
-        self._feed(round(dots / max(1, self._state.line_dots), 2), ev)
+        self._feed(round(dots / max(1, self._state.line_dots), 2), ev.offset, ev.offset + len(ev.raw))
 
     def _image(self, ev: Command, p: dict[str, Any]) -> None:
         self._add(self._make_image(ev, p))
@@ -457,6 +497,16 @@ _HANDLERS = {
 }
 
 
+def _printed_cols(line: Line) -> int:
+    cols = sum(cells(s.text) * s.style.width for s in line.spans)
+    for span in reversed(line.spans):  # trailing blanks take no paper
+        blank = len(span.text) - len(span.text.rstrip())
+        cols -= blank * span.style.width
+        if blank < len(span.text):
+            break
+    return cols
+
+
 def infer_width(elements: list[Element]) -> int:
     """Paper width in columns, from the widest printed line and image (58 mm = 32, 80 mm = 42/48).
 
@@ -465,13 +515,7 @@ def infer_width(elements: list[Element]) -> int:
     widest = 0
     for el in elements:
         if isinstance(el, Line):
-            used = sum(cells(s.text) * s.style.width for s in el.spans)
-            for s in reversed(el.spans):  # trailing blanks take no paper
-                blank = len(s.text) - len(s.text.rstrip())
-                used -= blank * s.style.width
-                if blank < len(s.text):
-                    break
-            widest = max(widest, used)
+            widest = max(widest, el.cols if el.cols >= 0 else _printed_cols(el))
         elif isinstance(el, Image) and el.width * el.scale_x > 384:
             widest = max(widest, PAPER_WIDTHS[0] + 1)
     return next((w for w in PAPER_WIDTHS if widest <= w), PAPER_WIDTHS[-1])

@@ -182,7 +182,7 @@ class PrintStream:
         jobs: list[Job] = []
         group: list[Event] = []
         stamp: float | None = None
-        for ev in events:
+        for ev in self._split_at_gaps(events):
             t = self._arrival(ev.offset)
             if group and t != stamp:
                 jobs += self._segmenter.feed(group, stamp)
@@ -192,6 +192,33 @@ class PrintStream:
         if group:
             jobs += self._segmenter.feed(group, stamp)
         return jobs
+
+    def _split_at_gaps(self, events: list[Event]) -> list[Event]:
+        """A text run (lines and all) can span a pause in the stream; cut it where bytes arrived
+        after an idle gap, so the segmenter sees the gap."""
+        gap = self.options.idle_gap
+        if gap is None:
+            return events
+        out: list[Event] = []
+        for ev in events:
+            if not isinstance(ev, Text):
+                out.append(ev)
+                continue
+            end = ev.offset + len(ev.raw)
+            cuts = []
+            prev: float | None = None
+            for off, t in self._arrivals:
+                if off >= end:
+                    break
+                if off > ev.offset and prev is not None and t - prev > gap:
+                    cuts.append(off)
+                prev = t
+            start = ev.offset
+            for cut in cuts:
+                out.append(Text(start, ev.raw[start - ev.offset : cut - ev.offset]))
+                start = cut
+            out.append(ev if not cuts else Text(start, ev.raw[start - ev.offset :]))
+        return out
 
     def _arrival(self, offset: int) -> float:
         arrivals = self._arrivals

@@ -61,6 +61,7 @@ class Line:
     align: Align = "left"
     start: int = 0
     end: int = 0
+    cols: int = -1  # columns printed, trailing blanks excluded (-1: not computed)
 
     @property
     def text(self) -> str:

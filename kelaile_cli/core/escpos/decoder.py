@@ -1,8 +1,9 @@
 """Incremental, sans-IO decoding of a command-table print stream.
 
 ``feed(bytes) -> events`` never blocks and never raises: it emits every event that is complete and
-keeps the rest. ``close()`` flushes a pending text run and reports a command cut off by the end of
-the stream. The events are the same however the stream is split into chunks.
+keeps the rest. Text runs carry their line feeds (LF is the one control byte that never starts
+a command), so a block of plain lines is one event. ``close()`` flushes a pending text run and
+reports a command cut off by the end of the stream. The events are the same however the stream is split into chunks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
 __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 
 MAX_TEXT_RUN = 4096
-_CONTROL = re.compile(rb"[\x00-\x1f]")
+_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")  # what ends a text run: any control byte but LF
 _COMPACT_AT = 64 * 1024
 
 
@@ -53,7 +54,7 @@ class TableDecoder:
         table = self.table
         while pos < end:
             b = buf[pos]
-            if b >= 0x20:
+            if b >= 0x20 or b == 0x0A:
                 m = _CONTROL.search(buf, pos, min(end, pos + MAX_TEXT_RUN))
                 if m is not None:
                     stop = m.start()

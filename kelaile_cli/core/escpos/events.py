@@ -21,10 +21,14 @@ __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
 
 @dataclass(slots=True)
 class Text:
-    """A run of printable bytes (>= 0x20), not yet decoded to characters.
+    """A run of printable bytes (>= 0x20) and line feeds, not yet decoded to characters.
+
+    LF is included because it is by far the most common command and has no arguments: one event
+    per block of plain lines instead of two per line keeps decoding fast. The layout step treats
+    each LF as "print the line and feed".
 
     Turning bytes into characters needs the code page / double-byte state and a per-stream encoding
-    guess, so it happens in the layout step. A run ends at the next control byte (< 0x20) or at
+    guess, so it happens in the layout step. A run ends at the next control byte other than LF, or at
     ``close()``; runs are also split every ``MAX_TEXT_RUN`` bytes counted from the run's start, so the
     split points never depend on how the stream was chunked.
     """

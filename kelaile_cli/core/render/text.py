@@ -32,6 +32,8 @@ def cells(text: str) -> int:
 
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
     """The printed rows of a line as (text, columns used), hard-wrapped at ``width`` like a printer."""
+    if 0 <= line.cols <= width:  # fits: one row (cols excludes trailing blanks, which _place drops)
+        return [("".join(s.text for s in line.spans).rstrip(), line.cols)]
     total = sum(cells(s.text) * max(1, s.style.width) for s in line.spans)
     if total <= width:
         return [("".join(s.text for s in line.spans), total)]

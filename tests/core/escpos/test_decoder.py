@@ -44,7 +44,6 @@ TABLE = [
     (b"\x1c.", "FS .", "cjk_off", {}),
     (b"\x1c!\x0c", "FS !", "cjk_print_mode", {"double_width": True, "double_height": True}),
     (b"\x1cC\x01", "FS C", "cjk_code_system", {"n": 1}),
-    (b"\n", "LF", "lf", {}),
     (b"\r", "CR", "cr", {}),
     (b"\t", "HT", "ht", {}),
     (b"\x1bd\x05", "ESC d", "feed_lines", {"n": 5}),
@@ -165,6 +164,15 @@ def test_random_bytes_never_raise_and_only_close_truncates(data):
     assert sum(isinstance(e, Truncated) for e in events) <= 1
     if events and isinstance(events[-1], Truncated):
         assert events[-1].offset + len(events[-1].raw) == len(data)
+
+
+def test_line_feeds_travel_inside_text_runs():
+    # LF never starts a command, so plain lines form one text event; any other control byte ends it
+    assert decode(b"A\nB\n\nC\rD") == [
+        Text(0, b"A\nB\n\nC"),
+        Command(6, b"\r", "CR", "cr", {}),
+        Text(7, b"D"),
+    ]
 
 
 def test_unknown_command_is_reported_and_text_after_it_survives():
