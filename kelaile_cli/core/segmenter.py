@@ -13,8 +13,9 @@ from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unkn
 
 __all__ = ["Job", "Segmenter", "has_content"]
 
-#: ops that put something on paper or that a reader of the job must see.
-CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer", "status_query"})
+#: ops that put something on paper or act in the shop (a drawer kick). Real-time status queries
+#: are not content: a POS asks them after every job, and alone they would make empty receipts.
+CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
 
 
 def has_content(events: list[Event]) -> bool:
