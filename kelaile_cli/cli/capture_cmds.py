@@ -23,6 +23,7 @@ from kelaile_cli.services import inspect
 from kelaile_cli.services.capture import CaptureStats, ReceiptSink, run_capture
 from kelaile_cli.services.devices import list_devices
 from kelaile_cli.services.recorder import RecordingWriter
+from kelaile_cli.services.redaction import RedactingSink
 from kelaile_cli.transports.endpoints import parse_endpoint
 
 SourceArg = Annotated[
@@ -67,12 +68,18 @@ def record(
     duration: DurationOpt = None,
     max_jobs: MaxJobsOpt = None,
     baud: BaudOpt = 9600,
+    redact: Annotated[
+        bool,
+        typer.Option("--redact", help="Mask phone/card/member numbers in the file (never in what is printed)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Record a print stream to a .klr file until Ctrl-C/SIGTERM (the file is closed cleanly)."""
     src = parse_endpoint(source)
     dest = parse_endpoint(forward) if forward else None
     notes = dict(n.split("=", 1) if "=" in n else (n, "") for n in note or [])
+    if redact:
+        notes["redacted"] = "phone, card, member"
     writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))
     lock = threading.Lock()
 
@@ -80,8 +87,9 @@ def record(
         with lock:
             writer.write(chunk)  # type: ignore[arg-type]
 
+    sink = RedactingSink(write) if redact else write
     try:
-        stats = run_capture(src, dest, [write], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
+        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
     finally:
         writer.close()
     stats.receipts = len(
