@@ -25,12 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.transports.endpoints import Endpoint
+from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = ["CaptureStats", "ReceiptSink", "Tap", "run_capture"]
 
@@ -142,9 +144,17 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
 
 class _TcpCapture:
     def __init__(
-        self, listen: Endpoint, forward: Endpoint | None, tap: Tap, stats: CaptureStats, max_jobs: int | None
+        self,
+        listen: Endpoint,
+        forward: Endpoint | None,
+        tap: Tap,
+        stats: CaptureStats,
+        max_jobs: int | None,
+        usb: UsbPrinter | None = None,
     ) -> None:
         self.listen, self.forward, self.tap, self.stats = listen, forward, tap, stats
+        self.usb = usb
+        self._usb_lock = asyncio.Lock()
         self.max_jobs = max_jobs
         self.stop = asyncio.Event()
         self._conn_ids = itertools.count()
@@ -184,8 +194,42 @@ class _TcpCapture:
             tail = window[-2:]
             await writer.drain()
 
+    async def _proxy_usb(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One USB printer serves one job at a time: POS connections queue for it."""
+        assert self.usb is not None
+        usb, loop = self.usb, asyncio.get_running_loop()
+        async with self._usb_lock:
+            done = asyncio.Event()
+
+            async def from_printer() -> None:
+                while True:
+                    data = await loop.run_in_executor(None, usb.read)
+                    if data:
+                        writer.write(data)
+                        with contextlib.suppress(ConnectionError, OSError):
+                            await writer.drain()
+                        self.stats.bytes_in += len(data)
+                        self.tap.put(Chunk(time.time(), TO_HOST, conn, data))
+                    elif done.is_set():
+                        return
+
+            replies = asyncio.create_task(from_printer())
+            try:
+                while data := await reader.read(READ_SIZE):
+                    await loop.run_in_executor(None, usb.write, data)  # the printer first ...
+                    self.stats.bytes_out += len(data)
+                    self.tap.put(Chunk(time.time(), TO_PRINTER, conn, data))  # ... then the copy
+            except (ConnectionError, OSError):
+                pass
+            done.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(replies, DRAIN_AFTER_EOF)
+
     async def _proxy(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.forward is not None
+        if self.forward.kind == "usb":
+            await self._proxy_usb(conn, reader, writer)
+            return
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection(self.forward.host, self.forward.port), UPSTREAM_TIMEOUT
@@ -262,24 +306,40 @@ def _open_serial(ep: Endpoint, baud: int, **kw: object) -> object:
         raise InputError(f"{ep}: cannot open serial port ({text})", remedy=remedy) from None
 
 
-def _run_serial(source: Endpoint, forward: Endpoint | None, tap: Tap, stats: CaptureStats, baud: int,
-                duration: float | None, stop: threading.Event, ready: Callable[[str, int], None]) -> None:  # fmt: skip
-    pos = _open_serial(source, baud)
-    printer = _open_serial(forward, baud) if forward is not None else None
+class _SerialLink:
+    """read()/write()/close() over a pyserial port, like ``UsbPrinter``."""
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+
+    def read(self) -> bytes:
+        return bytes(self.port.read(self.port.in_waiting or 1))
+
+    def write(self, data: bytes) -> None:
+        self.port.write(data)
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def _run_serial(source: Endpoint, printer: _SerialLink | UsbPrinter | None, tap: Tap, stats: CaptureStats,
+                baud: int, duration: float | None, stop: threading.Event,
+                ready: Callable[[str, int], None]) -> None:  # fmt: skip
+    pos = _SerialLink(_open_serial(source, baud))
     stats.connections = 1
     ready(source.path, 0)
 
-    def pump(src: object, dst: object | None, direction: str) -> None:
+    def pump(src: _SerialLink | UsbPrinter, dst: _SerialLink | UsbPrinter | None, direction: str) -> None:
         while not stop.is_set():
             try:
-                data = src.read(src.in_waiting or 1)  # type: ignore[attr-defined]
+                data = src.read()
             except OSError:
                 stop.set()
                 return
             if not data:
                 continue
             if dst is not None:
-                dst.write(data)  # type: ignore[attr-defined]
+                dst.write(data)
             if direction == TO_PRINTER:
                 stats.bytes_out += len(data)
             else:
@@ -295,9 +355,9 @@ def _run_serial(source: Endpoint, forward: Endpoint | None, tap: Tap, stats: Cap
     stop.set()
     for t in threads:
         t.join(timeout=2)
-    pos.close()  # type: ignore[attr-defined]
+    pos.close()
     if printer is not None:
-        printer.close()  # type: ignore[attr-defined]
+        printer.close()
 
 
 def run_capture(
@@ -309,36 +369,44 @@ def run_capture(
     max_jobs: int | None = None,
     baud: int = 9600,
     ready: Callable[[str, int], None] = lambda host, port: None,
+    usb_backend: Any = None,
 ) -> CaptureStats:
-    """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM."""
-    if forward is not None and forward.kind not in ("tcp", "serial"):
-        raise InputError(f"--forward {forward}: forwarding goes to tcp://HOST:PORT or a serial port")
+    """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM.
+
+    ``usb_backend`` is a pyusb backend for ``usb://`` printers (None: libusb); tests pass the
+    emulated printer of ``transports.usb_emulated`` since no USB hardware exists there."""
+    if forward is not None and forward.kind not in ("tcp", "serial", "usb"):
+        raise InputError(f"--forward {forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if source.kind not in ("listen", "serial"):
         raise InputError(
             f"{source}: live capture reads from listen://HOST:PORT or a serial port",
             remedy="for files use `klx show`/`klx parse`; for packet captures `klx import`",
         )
-    if source.kind == "listen" and forward is not None and forward.kind != "tcp":
-        raise InputError(f"--forward {forward}: a listen:// source forwards to tcp://HOST:PORT")
+    if source.kind == "listen" and forward is not None and forward.kind == "serial":
+        raise InputError(f"--forward {forward}: a listen:// source forwards to tcp://HOST:PORT or usb://VID:PID")
+    usb = UsbPrinter(forward.vid, forward.pid, backend=usb_backend) if forward and forward.kind == "usb" else None
     stats = CaptureStats()
     tap = Tap(sinks, stats)
     tap.start()
     try:
         if source.kind == "listen":
-            capture = _TcpCapture(source, forward, tap, stats, max_jobs)
+            capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb)
             asyncio.run(capture.run(ready, duration))
         else:
             stop = threading.Event()
             old = {}
             if threading.current_thread() is threading.main_thread():
                 old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+            printer = usb or (_SerialLink(_open_serial(forward, baud)) if forward is not None else None)
             try:
-                _run_serial(source, forward, tap, stats, baud, duration, stop, ready)
+                _run_serial(source, printer, tap, stats, baud, duration, stop, ready)
             finally:
                 for sig, handler in old.items():
                     signal.signal(sig, handler)
     finally:
         tap.finish()
+        if usb is not None and source.kind == "listen":
+            usb.close()
     for sink in sinks:
         close = getattr(sink, "close", None)
         if callable(close):

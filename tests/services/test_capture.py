@@ -191,3 +191,50 @@ def test_serial_pty_sniff_and_bridge():
         os.close(fd)
     assert got == JOB and answer == b"\x16"
     assert b"".join(c.data for c in chunks if c.direction == TO_PRINTER) == JOB
+
+
+def test_forward_to_usb_printer_serialises_jobs_and_returns_status():
+    # No USB hardware exists here: pyusb runs its real code path over an emulated printer backend.
+    from kelaile_cli.transports.usb_emulated import EmulatedPrinterBackend
+
+    backend = EmulatedPrinterBackend(vid=0x04B8, pid=0x0202)
+    chunks: list[Chunk] = []
+    cap = Capture("listen://127.0.0.1:0", "usb://04b8:0202", [chunks.append], max_jobs=3, usb_backend=backend)
+    jobs = [JOB.replace(b"Table 7", f"Table {i}".encode()) * 20 for i in range(3)]
+    statuses: list[bytes] = []
+    threads = [threading.Thread(target=lambda j=j: statuses.append(pos_print(cap.port, j, True))) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    cap.join()
+    got = backend.received
+    assert len(got) == sum(map(len, jobs))
+    assert sorted(got[i : i + len(jobs[0])] for i in range(0, len(got), len(jobs[0]))) == sorted(
+        jobs
+    )  # never interleaved
+    assert all(s.startswith(b"\x16") for s in statuses) and len(statuses) == 3
+    assert any(c.direction == TO_HOST for c in chunks)
+
+
+def test_serial_pos_to_usb_printer():
+    from kelaile_cli.transports.usb_emulated import EmulatedPrinterBackend
+
+    backend = EmulatedPrinterBackend()
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    cap = Capture(os.ttyname(slave), "usb://04b8:0202", [], duration=1.5, usb_backend=backend)
+    os.write(master, JOB)
+    answer = os.read(master, 16)
+    cap.join()
+    os.close(master)
+    os.close(slave)
+    assert backend.received == JOB and answer == b"\x16"
+
+
+def test_missing_usb_printer_is_a_clear_error():
+    from kelaile_cli.transports.usb_emulated import EmulatedPrinterBackend
+
+    with pytest.raises(Exception, match="usb://dead:beef: no such device"):
+        run_capture(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"), [], duration=0.1,
+                    usb_backend=EmulatedPrinterBackend())  # fmt: skip
