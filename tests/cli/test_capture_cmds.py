@@ -40,7 +40,7 @@ def test_record_with_passthrough_then_parse(tmp_path):
     r = klx("parse", str(out), "--json")
     texts = sorted(json.loads(x)["text"].splitlines()[0] for x in r.stdout.splitlines())
     assert texts == ["Table 0", "Table 1", "Table 2"]
-    assert len(printer.jobs) == 3
+    assert len(printer.wait_for(3)) == 3
 
 
 def test_sniff_json_stops_after_max_jobs():

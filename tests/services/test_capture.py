@@ -46,9 +46,15 @@ class FakePrinter:
             got += data
             if b"\x10\x04\x01" in data:
                 conn.sendall(b"\x16")
-        conn.close()
-        with self.lock:
+        with self.lock:  # recorded before the close, so a peer that saw the close sees the job
             self.jobs.append(got)
+        conn.close()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[bytes]:
+        deadline = time.monotonic() + timeout
+        while len(self.jobs) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.jobs
 
     def close(self) -> None:
         self.sock.close()
@@ -112,7 +118,7 @@ def test_passthrough_is_byte_exact_with_concurrent_pos_and_status_replies():
         t.join(20)
     cap.join()
     printer.close()
-    assert sorted(printer.jobs) == sorted(jobs)  # every job, every byte, in order within its connection
+    assert sorted(printer.wait_for(6)) == sorted(jobs)  # every job, every byte, in order within its connection
     assert statuses == [b"\x16"] * 6  # the printer's answer reached each POS
     by_conn: dict[int, bytes] = {}
     for c in chunks:
@@ -134,7 +140,7 @@ def test_a_crashing_tap_never_stops_printing():
         pos_print(cap.port, JOB)
     cap.join()
     printer.close()
-    assert printer.jobs == [JOB] * 3
+    assert printer.wait_for(3) == [JOB] * 3
     assert cap.stats.errors >= 3 and "decoder exploded" in cap.stats.last_error
 
 
