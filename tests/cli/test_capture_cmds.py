@@ -32,6 +32,7 @@ def test_record_with_passthrough_then_parse(tmp_path):
     proc, port = start("record", "listen://127.0.0.1:0", "--forward", f"tcp://127.0.0.1:{printer.port}", "-o", str(out))
     for i in range(3):
         pos_print(port, JOB.replace(b"Table 7", f"Table {i}".encode()), read_status=True)
+    assert len(printer.wait_for(3)) == 3  # all jobs through before klx is stopped
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
     printer.close()
@@ -40,7 +41,6 @@ def test_record_with_passthrough_then_parse(tmp_path):
     r = klx("parse", str(out), "--json")
     texts = sorted(json.loads(x)["text"].splitlines()[0] for x in r.stdout.splitlines())
     assert texts == ["Table 0", "Table 1", "Table 2"]
-    assert len(printer.wait_for(3)) == 3
 
 
 def test_sniff_json_stops_after_max_jobs():

@@ -40,11 +40,11 @@ def test_record_redact_masks_the_file_never_the_printer(tmp_path):
     data = job(PII)
     pos_print(port, data)
     pos_print(port, data)
+    assert printer.wait_for(2) == [data, data]  # the printer got the real receipt
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=30)
     printer.close()
     assert proc.returncode == 0, stderr
-    assert printer.wait_for(2) == [data, data]  # the printer got the real receipt
     rec = read_recording(out)
     assert len(rec.stream()) == 2 * len(data)
     assert b"13812345678\n" not in rec.stream() and b"4111 1111 1111 1111" not in rec.stream()
