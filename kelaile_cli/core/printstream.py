@@ -20,6 +20,7 @@ from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.segmenter import Job, Segmenter
 
 __all__ = [
+    "CodecTracker",
     "DecodeOptions",
     "PrintStream",
     "TextEvidence",
@@ -114,6 +115,41 @@ def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSet
     if guess.cjk:
         return TextSetup(options.printer, cjk_codec=guess.codec, cjk_default=not evidence.declared)
     return TextSetup(options.printer)
+
+
+class CodecTracker:
+    """Which codec each text run was printed in, following double-byte mode and code pages across
+    calls (so a live stream can be followed chunk by chunk: dumps, redaction)."""
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self.evidence = TextEvidence()
+        self.cjk: bool | None = None
+        self.codepage = 0
+
+    def codecs(self, events: list[Event]) -> dict[int, str]:
+        self.evidence.add(events)
+        setup = choose_text_setup(self.evidence, self.options)
+        if self.cjk is None:
+            self.cjk = setup.cjk_default
+        out: dict[int, str] = {}
+        for ev in events:
+            if isinstance(ev, Command):
+                if ev.op == "cjk_on":
+                    self.cjk = True
+                elif ev.op == "cjk_off":
+                    self.cjk = False
+                elif ev.op == "codepage":
+                    self.codepage = int(ev.params.get("n", 0))
+                elif ev.op == "init":
+                    self.cjk, self.codepage = setup.cjk_default, 0
+            elif isinstance(ev, Text):
+                if self.cjk and setup.cjk_codec:
+                    out[ev.offset] = setup.cjk_codec
+                else:
+                    page = encoding.codec_for_codepage(self.codepage, self.options.printer)
+                    out[ev.offset] = setup.codepage_codec or page or encoding.DEFAULT_CODEC
+        return out
 
 
 def _finish(receipt: Receipt, dialect: str, options: DecodeOptions) -> Receipt:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kelaile_cli.core.encoding import DEFAULT_CODEC, codec_for_codepage
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
-from kelaile_cli.core.printstream import DecodeOptions, TextEvidence, choose_text_setup
+from kelaile_cli.core.printstream import CodecTracker, DecodeOptions
 
 __all__ = ["MEMBER_LABELS", "Redaction", "StreamingRedactor", "redact_stream"]
 
@@ -109,41 +108,6 @@ def _byte_offsets(text: str, codec: str) -> list[int]:
     return offsets
 
 
-class _CodecTracker:
-    """Which codec each text run was printed in, following double-byte mode and code pages across
-    calls (so a live stream can be redacted chunk by chunk)."""
-
-    def __init__(self, options: DecodeOptions) -> None:
-        self.options = options
-        self.evidence = TextEvidence()
-        self.cjk: bool | None = None
-        self.codepage = 0
-
-    def codecs(self, events: list[Event]) -> dict[int, str]:
-        self.evidence.add(events)
-        setup = choose_text_setup(self.evidence, self.options)
-        if self.cjk is None:
-            self.cjk = setup.cjk_default
-        out: dict[int, str] = {}
-        for ev in events:
-            if isinstance(ev, Command):
-                if ev.op == "cjk_on":
-                    self.cjk = True
-                elif ev.op == "cjk_off":
-                    self.cjk = False
-                elif ev.op == "codepage":
-                    self.codepage = int(ev.params.get("n", 0))
-                elif ev.op == "init":
-                    self.cjk, self.codepage = setup.cjk_default, 0
-            elif isinstance(ev, Text):
-                if self.cjk and setup.cjk_codec:
-                    out[ev.offset] = setup.cjk_codec
-                else:
-                    page = codec_for_codepage(self.codepage, self.options.printer)
-                    out[ev.offset] = setup.codepage_codec or page or DEFAULT_CODEC
-        return out
-
-
 def _mask_code(out: bytearray, ev: Command, base: int, found: list[Redaction]) -> None:
     if ev.op == "barcode":
         start = 3 if ev.raw[2] <= 6 else 4
@@ -184,7 +148,7 @@ def redact_stream(
     options = options or DecodeOptions()
     decoder = StreamDecoder(options.dialect)
     events = decoder.feed(data) + decoder.close()
-    return _redact_events(data, events, 0, _CodecTracker(options).codecs(events), codes, labels)
+    return _redact_events(data, events, 0, CodecTracker(options).codecs(events), codes, labels)
 
 
 class StreamingRedactor:
@@ -197,7 +161,7 @@ class StreamingRedactor:
         self.codes, self.labels = codes, labels
         self.options = options or DecodeOptions()
         self._decoder = StreamDecoder(self.options.dialect)
-        self._codecs = _CodecTracker(self.options)
+        self._codecs = CodecTracker(self.options)
         self._held = bytearray()  # bytes received, not yet released
         self._base = 0  # stream offset of _held[0]
         self.found: list[Redaction] = []

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
+from kelaile_cli.core.escpos.events import Command, Event
 
-__all__ = ["Job", "Segmenter", "has_content"]
+__all__ = ["CONTENT_OPS", "Job", "Segmenter"]
 
 #: ops that put something on paper or act in the shop (a drawer kick). Real-time status queries
 #: are not content: a POS asks them after every job, and alone they would make empty receipts.
 CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
-
-
-def has_content(events: list[Event]) -> bool:
-    """True if the events print anything (or carry something a user must be told about)."""
-    for ev in events:
-        if isinstance(ev, Text | Unknown | Truncated):
-            return True
-        if isinstance(ev, Command) and ev.op in CONTENT_OPS:
-            return True
-    return False
 
 
 @dataclass(slots=True)

@@ -8,14 +8,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.encoding import DEFAULT_CODEC, codec_for_codepage, decode_text
+from kelaile_cli.core.encoding import decode_text
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.escpos.events import Command, Text
 from kelaile_cli.core.printstream import (
+    CodecTracker,
     DecodeOptions,
     PrintStream,
-    TextEvidence,
-    choose_text_setup,
     decode_events,
     normalise_codec,
     read_receipts,
@@ -146,30 +144,8 @@ def _iso(epoch: float) -> str:
 def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:
     """The annotated byte dump of a stream, each text run previewed in the encoding in force."""
     events, _ = decode_events(source.data, options.dialect)
-    evidence = TextEvidence()
-    evidence.add(events)
-    setup = choose_text_setup(evidence, options)
-    cjk = setup.cjk_default
-    codecs: dict[int, str] = {}
-    codepage = 0
-    for ev in events:
-        if isinstance(ev, Command):
-            if ev.op == "cjk_on":
-                cjk = True
-            elif ev.op == "cjk_off":
-                cjk = False
-            elif ev.op == "codepage":
-                codepage = int(ev.params.get("n", 0))
-            elif ev.op == "init":
-                cjk, codepage = setup.cjk_default, 0
-        elif isinstance(ev, Text):
-            codecs[ev.offset] = (
-                setup.cjk_codec
-                if cjk and setup.cjk_codec
-                else setup.codepage_codec or codec_for_codepage(codepage, options.printer) or DEFAULT_CODEC
-            )
-    by_offset = iter(codecs.values())
-    return dump_rows(events, text_decoder=lambda raw: decode_text(raw, next(by_offset))[0])
+    codecs = CodecTracker(options).codecs(events)
+    return dump_rows(events, text_decoder=lambda raw, offset: decode_text(raw, codecs.get(offset, "latin-1"))[0])
 
 
 def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> list[Path]:

@@ -48,12 +48,13 @@ def _describe(ev: Command) -> str:
 
 
 def dump_rows(events: Iterable[Event], *, text_decoder: Callable[[bytes], str] | None = None) -> list[DumpRow]:
-    """One row per event; long events continue on rows of 16 bytes, big binary ones elided."""
+    """One row per event; long events continue on rows of 16 bytes, big binary ones elided.
+    ``text_decoder(raw, offset)`` previews a text run (default: Latin-1)."""
     rows: list[DumpRow] = []
     for ev in events:
         if isinstance(ev, Text):
             label = "TEXT"
-            preview = text_decoder(ev.raw) if text_decoder else ev.raw.decode("latin-1")
+            preview = text_decoder(ev.raw, ev.offset) if text_decoder else ev.raw.decode("latin-1")
             detail = repr(preview)[1:-1]
         elif isinstance(ev, Command):
             label, detail = ev.name, _describe(ev)

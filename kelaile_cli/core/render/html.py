@@ -31,7 +31,6 @@ white-space:pre}
 .l{min-height:1.35em}.c{text-align:center}.r{text-align:right}
 .b{font-weight:700}.u1{text-decoration:underline}.u2{text-decoration:underline double}
 .inv{background:#111;color:#fffef9}.fb{font-size:.8em}
-.w2{display:inline-block;transform:scaleX(2);transform-origin:left;margin-right:calc(var(--n)*1ch)}
 .pic{display:block;image-rendering:pixelated}.code{font-size:12px;color:#333}
 .drawer{color:#a60;font-size:12px}.warn{color:#a00;font-size:12px;white-space:normal}
 """
