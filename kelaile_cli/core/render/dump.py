@@ -52,11 +52,14 @@ def dump_rows(events: Iterable[Event], *, text_decoder: Callable[[bytes], str] |
     ``text_decoder(raw, offset)`` previews a text run (default: Latin-1)."""
     rows: list[DumpRow] = []
     for ev in events:
-        if isinstance(ev, Text):
-            label = "TEXT"
-            preview = text_decoder(ev.raw, ev.offset) if text_decoder else ev.raw.decode("latin-1")
-            detail = repr(preview)[1:-1]
-        elif isinstance(ev, Command):
+        if isinstance(ev, Text):  # one row group per printed line, so bytes and text stay side by side
+            at = ev.offset
+            for line in ev.raw.splitlines(keepends=True):
+                preview = text_decoder(line, ev.offset) if text_decoder else line.decode("latin-1")
+                rows += _rows(at, line, "TEXT", repr(preview)[1:-1], binary=False)
+                at += len(line)
+            continue
+        if isinstance(ev, Command):
             label, detail = ev.name, _describe(ev)
         elif isinstance(ev, Unknown):
             label, detail = "UNKNOWN", ev.reason
@@ -64,14 +67,19 @@ def dump_rows(events: Iterable[Event], *, text_decoder: Callable[[bytes], str] |
             label, detail = "TRUNCATED", f"{ev.name} cut off by the end of the stream"
         else:  # pragma: no cover - Event is a closed union
             continue
-        chunks = [ev.raw[i : i + ROW] for i in range(0, len(ev.raw), ROW)] or [b""]
-        binary = not isinstance(ev, Text)
-        for i, chunk in enumerate(chunks):
-            if binary and i == KEEP_DATA_ROWS and len(chunks) > KEEP_DATA_ROWS + 1:
-                rest = sum(len(c) for c in chunks[i:])
-                rows.append(DumpRow(ev.offset + i * ROW, b"", "", f"… {rest} more bytes"))
-                break
-            rows.append(DumpRow(ev.offset + i * ROW, chunk, label if i == 0 else "", detail if i == 0 else ""))
+        rows += _rows(ev.offset, ev.raw, label, detail, binary=True)
+    return rows
+
+
+def _rows(offset: int, raw: bytes, label: str, detail: str, *, binary: bool) -> list[DumpRow]:
+    chunks = [raw[i : i + ROW] for i in range(0, len(raw), ROW)] or [b""]
+    rows = []
+    for i, chunk in enumerate(chunks):
+        if binary and i == KEEP_DATA_ROWS and len(chunks) > KEEP_DATA_ROWS + 1:
+            rest = sum(len(c) for c in chunks[i:])
+            rows.append(DumpRow(offset + i * ROW, b"", "", f"… {rest} more bytes"))
+            break
+        rows.append(DumpRow(offset + i * ROW, chunk, label if i == 0 else "", detail if i == 0 else ""))
     return rows
 
 

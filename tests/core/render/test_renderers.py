@@ -117,3 +117,7 @@ def test_dump_labels_every_byte():
     assert sum(len(r.raw) for r in rows) == len(data)
     text = format_dump(rows)
     assert "GS k" in text and "GS V" in text and "barcode CODE128" in text
+    # text rows come one printed line at a time, next to their bytes
+    details = [r.detail for r in rows if r.label == "TEXT"]
+    assert details and all(d.count("\\n") <= 1 for d in details)
+    assert any(d.startswith("合計") for d in details)
