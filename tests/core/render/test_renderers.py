@@ -113,7 +113,7 @@ def test_dump_labels_every_byte():
     from kelaile_cli.core.printstream import decode_events
 
     events, _ = decode_events(data)
-    rows = dump_rows(events)
+    rows = dump_rows(events, text_decoder=lambda raw, offset: raw.decode("cp950", "replace"))
     assert sum(len(r.raw) for r in rows) == len(data)
     text = format_dump(rows)
     assert "GS k" in text and "GS V" in text and "barcode CODE128" in text
