@@ -41,6 +41,8 @@ _DLE_EOT = re.compile(rb"\x10\x04([\x01-\x04])")
 READ_SIZE = 65536
 UPSTREAM_TIMEOUT = 5.0
 DRAIN_AFTER_EOF = 2.0
+SHUTDOWN_QUIET = 0.2  # seconds without a new connection before the listener closes on stop
+SHUTDOWN_GRACE = 3.0  # at most this long
 
 
 @dataclass(slots=True)
@@ -158,6 +160,7 @@ class _TcpCapture:
         self.max_jobs = max_jobs
         self.stop = asyncio.Event()
         self._conn_ids = itertools.count()
+        self._last_accept = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -165,6 +168,7 @@ class _TcpCapture:
         if task is not None:
             self._tasks.add(task)
         conn = next(self._conn_ids)
+        self._last_accept = time.monotonic()
         self.stats.connections += 1
         _nodelay(writer)
         try:
@@ -282,6 +286,13 @@ class _TcpCapture:
         async with server:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), duration)
+            # Jobs a POS already sent may still wait in the kernel's accept queue: keep accepting
+            # until it has been quiet for a moment, so stopping klx never resets a queued job.
+            quiet_since = time.monotonic()
+            while time.monotonic() - max(self._last_accept, quiet_since) < SHUTDOWN_QUIET:
+                if time.monotonic() - quiet_since > SHUTDOWN_GRACE:
+                    break
+                await asyncio.sleep(0.02)
             server.close()
             if self._tasks:  # let jobs in flight finish: never cut a receipt in half
                 await asyncio.wait(self._tasks, timeout=DRAIN_AFTER_EOF + 1)

@@ -65,3 +65,24 @@ def test_devices_json():
     r = klx("devices", "--json")
     assert r.returncode == 0
     assert isinstance(json.loads(r.stdout), list)
+
+
+def test_stopping_klx_never_resets_jobs_already_sent(tmp_path):
+    import socket
+
+    printer = FakePrinter()
+    out = tmp_path / "burst.klr"
+    proc, port = start("record", "listen://127.0.0.1:0", "--forward", f"tcp://127.0.0.1:{printer.port}", "-o", str(out))
+    socks = []
+    for i in range(20):  # a burst of jobs, then klx is stopped at once: some still sit in the accept queue
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"\x1b@job %d\n\x1dV\x00" % i)
+        s.shutdown(socket.SHUT_WR)
+        socks.append(s)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert sorted(printer.wait_for(20)) == sorted(b"\x1b@job %d\n\x1dV\x00" % i for i in range(20))
+    for s in socks:
+        s.close()
+    printer.close()
