@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -10,17 +11,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.live import Live
 from rich.markup import escape
 from rich.rule import Rule
+from rich.text import Text
 
 from kelaile_cli import __version__
 from kelaile_cli.cli.base import EncodingOpt, PrinterOpt, WidthOpt, app, decode_options, err, out
+from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import Header
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.services import inspect
-from kelaile_cli.services.capture import CaptureStats, ReceiptSink, run_capture
+from kelaile_cli.services.capture import CaptureStats, ReceiptSink, SerialSettings, run_capture
 from kelaile_cli.services.devices import list_devices
 from kelaile_cli.services.recorder import RecordingWriter
 from kelaile_cli.services.redaction import RedactingSink
@@ -38,12 +42,30 @@ ForwardOpt = Annotated[
 ]
 DurationOpt = Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")]
 MaxJobsOpt = Annotated[int | None, typer.Option("--max-jobs", help="Stop after this many print jobs (connections).")]
-BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed.")]
+BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed (bits/s).")]
+ParityOpt = Annotated[str, typer.Option("--parity", help="Serial parity: N, E, O, M or S.")]
+FlowOpt = Annotated[
+    str, typer.Option("--flow", help="Serial flow control: none, rtscts (hardware), xonxoff (software) or dsrdtr.")
+]
+
+
+def _serial(baud: int, parity: str, flow: str) -> SerialSettings:
+    flow = flow.lower()
+    if flow not in ("none", "rtscts", "xonxoff", "dsrdtr"):
+        raise InputError(f"--flow {flow}: expected none, rtscts, xonxoff or dsrdtr")
+    return SerialSettings(baud, parity.upper(), flow == "rtscts", flow == "xonxoff", flow == "dsrdtr")
 
 
 def _ready(host: str, port: int) -> None:
     where = f"{host}:{port}" if port else host
     err.print(f"[dim]klx: capturing on {escape(where)} — Ctrl-C to stop[/]")
+
+
+def _status_line(stats: CaptureStats, receipts: int) -> str:
+    return (
+        f"{stats.bytes_out:,} bytes to the printer · {stats.bytes_in:,} back · {stats.connections} jobs · "
+        f"{receipts} receipts · {stats.errors} errors · {time.time() - stats.started:,.0f} s"
+    )
 
 
 def _summary(stats: CaptureStats) -> dict[str, object]:
@@ -68,6 +90,8 @@ def record(
     duration: DurationOpt = None,
     max_jobs: MaxJobsOpt = None,
     baud: BaudOpt = 9600,
+    parity: ParityOpt = "N",
+    flow: FlowOpt = "none",
     redact: Annotated[
         bool,
         typer.Option("--redact", help="Mask phone/card/member numbers in the file (never in what is printed)."),
@@ -89,7 +113,10 @@ def record(
 
     sink = RedactingSink(write) if redact else write
     try:
-        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
+        stats = run_capture(
+            src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=_serial(baud, parity, flow),
+            ready=_ready,
+        )  # fmt: skip
     finally:
         writer.close()
     stats.receipts = len(
@@ -117,6 +144,8 @@ def sniff(
     duration: DurationOpt = None,
     max_jobs: MaxJobsOpt = None,
     baud: BaudOpt = 9600,
+    parity: ParityOpt = "N",
+    flow: FlowOpt = "none",
     encoding: EncodingOpt = None,
     printer: PrinterOpt = "default",
     width: WidthOpt = None,
@@ -139,13 +168,21 @@ def sniff(
             out.print(render_rich(receipt))
 
     sink = ReceiptSink(options, show)
-    stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, baud=baud, ready=_ready)
+    line = _serial(baud, parity, flow)
+    live_status = err.is_terminal and not as_json
+    # a status line on stderr; receipts printed to a terminal stdout go above it
+    status = Live(Text(""), console=err, transient=True, auto_refresh=False, redirect_stdout=out.is_terminal,
+                  redirect_stderr=False) if live_status else contextlib.nullcontext()  # fmt: skip
+
+    def tick(stats: CaptureStats) -> None:
+        if isinstance(status, Live):
+            status.update(Text(_status_line(stats, sink.receipts), style="dim"), refresh=True)
+
+    with status:
+        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=line,
+                            ready=_ready, on_tick=tick)  # fmt: skip
     stats.receipts = sink.receipts
-    summary = _summary(stats)
-    err.print(
-        f"[dim]klx: {summary['bytes_to_printer']} bytes, {stats.connections} jobs, {stats.receipts} receipts, "
-        f"{stats.errors} errors[/]"
-    )
+    err.print(f"[dim]klx: {escape(_status_line(stats, stats.receipts))}[/]")
 
 
 @app.command()

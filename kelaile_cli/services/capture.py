@@ -34,13 +34,14 @@ from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.transports.endpoints import Endpoint
 from kelaile_cli.transports.usb import UsbPrinter
 
-__all__ = ["CaptureStats", "ReceiptSink", "Tap", "run_capture"]
+__all__ = ["CaptureStats", "ReceiptSink", "SerialSettings", "Tap", "run_capture"]
 
 Sink = Callable[[Chunk], None]
 _DLE_EOT = re.compile(rb"\x10\x04([\x01-\x04])")
 READ_SIZE = 65536
 UPSTREAM_TIMEOUT = 5.0
 DRAIN_AFTER_EOF = 2.0
+TICK = 0.5  # seconds between status updates
 SHUTDOWN_QUIET = 0.2  # seconds without a new connection before the listener closes on stop
 SHUTDOWN_GRACE = 3.0  # at most this long
 
@@ -269,7 +270,17 @@ class _TcpCapture:
         with contextlib.suppress(OSError):
             up_writer.close()
 
-    async def run(self, ready: Callable[[str, int], None], duration: float | None) -> None:
+    async def _ticks(self, on_tick: Callable[[CaptureStats], None]) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            on_tick(self.stats)
+
+    async def run(
+        self,
+        ready: Callable[[str, int], None],
+        duration: float | None,
+        on_tick: Callable[[CaptureStats], None] | None = None,
+    ) -> None:
         try:
             server = await asyncio.start_server(self.handle, self.listen.host, self.listen.port, reuse_address=True)
         except OSError as exc:
@@ -283,6 +294,7 @@ class _TcpCapture:
                 loop.add_signal_handler(sig, self.stop.set)
         host, port = server.sockets[0].getsockname()[:2]
         ready(host, port)
+        ticker = asyncio.create_task(self._ticks(on_tick)) if on_tick is not None else None
         async with server:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), duration)
@@ -296,6 +308,8 @@ class _TcpCapture:
             server.close()
             if self._tasks:  # let jobs in flight finish: never cut a receipt in half
                 await asyncio.wait(self._tasks, timeout=DRAIN_AFTER_EOF + 1)
+        if ticker is not None:
+            ticker.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
@@ -304,11 +318,27 @@ class _TcpCapture:
 # -- serial --------------------------------------------------------------------------------------------
 
 
-def _open_serial(ep: Endpoint, baud: int, **kw: object) -> object:
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    """Line settings for serial endpoints (both sides of a bridge use the same)."""
+
+    baud: int = 9600
+    parity: str = "N"  # N, E, O, M, S
+    rtscts: bool = False
+    xonxoff: bool = False
+    dsrdtr: bool = False
+
+
+def _open_serial(ep: Endpoint, line: SerialSettings) -> Any:
     import serial  # pyserial
 
+    if line.parity not in ("N", "E", "O", "M", "S"):
+        raise InputError(f"--parity {line.parity}: expected N, E, O, M or S")
     try:
-        return serial.serial_for_url(ep.path, baudrate=baud, timeout=0.05, exclusive=True, **kw)
+        return serial.serial_for_url(
+            ep.path, baudrate=line.baud, parity=line.parity, rtscts=line.rtscts, xonxoff=line.xonxoff,
+            dsrdtr=line.dsrdtr, timeout=0.05, exclusive=True,
+        )  # fmt: skip
     except (serial.SerialException, ValueError, OSError) as exc:
         text = str(exc)
         remedy = "check `klx devices`; is another program holding the port?"
@@ -334,9 +364,10 @@ class _SerialLink:
 
 
 def _run_serial(source: Endpoint, printer: _SerialLink | UsbPrinter | None, tap: Tap, stats: CaptureStats,
-                baud: int, duration: float | None, stop: threading.Event,
-                ready: Callable[[str, int], None]) -> None:  # fmt: skip
-    pos = _SerialLink(_open_serial(source, baud))
+                line: SerialSettings, duration: float | None, stop: threading.Event,
+                ready: Callable[[str, int], None],
+                on_tick: Callable[[CaptureStats], None] | None = None) -> None:  # fmt: skip
+    pos = _SerialLink(_open_serial(source, line))
     stats.connections = 1
     ready(source.path, 0)
 
@@ -362,7 +393,14 @@ def _run_serial(source: Endpoint, printer: _SerialLink | UsbPrinter | None, tap:
         threads.append(threading.Thread(target=pump, args=(printer, pos, TO_HOST), daemon=True))
     for t in threads:
         t.start()
-    stop.wait(duration)
+    deadline = None if duration is None else time.monotonic() + duration
+    while not stop.is_set():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
+        stop.wait(TICK if left is None else min(TICK, left))
+        if on_tick is not None:
+            on_tick(stats)
     stop.set()
     for t in threads:
         t.join(timeout=2)
@@ -378,7 +416,8 @@ def run_capture(
     *,
     duration: float | None = None,
     max_jobs: int | None = None,
-    baud: int = 9600,
+    serial_line: SerialSettings | None = None,
+    on_tick: Callable[[CaptureStats], None] | None = None,
     ready: Callable[[str, int], None] = lambda host, port: None,
     usb_backend: Any = None,
 ) -> CaptureStats:
@@ -402,15 +441,16 @@ def run_capture(
     try:
         if source.kind == "listen":
             capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb)
-            asyncio.run(capture.run(ready, duration))
+            asyncio.run(capture.run(ready, duration, on_tick))
         else:
             stop = threading.Event()
             old = {}
             if threading.current_thread() is threading.main_thread():
                 old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-            printer = usb or (_SerialLink(_open_serial(forward, baud)) if forward is not None else None)
+            line = serial_line or SerialSettings()
+            printer = usb or (_SerialLink(_open_serial(forward, line)) if forward is not None else None)
             try:
-                _run_serial(source, printer, tap, stats, baud, duration, stop, ready)
+                _run_serial(source, printer, tap, stats, line, duration, stop, ready, on_tick)
             finally:
                 for sig, handler in old.items():
                     signal.signal(sig, handler)

@@ -11,9 +11,10 @@ import tty
 import pytest
 from escpos.printer import Network
 
+from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.printstream import DecodeOptions
 from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk
-from kelaile_cli.services.capture import ReceiptSink, run_capture
+from kelaile_cli.services.capture import ReceiptSink, SerialSettings, run_capture
 from kelaile_cli.transports.endpoints import parse_endpoint
 
 JOB = b"\x1b@Table 7\nTea  2.00\n\x10\x04\x01\x1dV\x00"
@@ -184,7 +185,13 @@ def test_serial_pty_sniff_and_bridge():
     for fd in (pos_slave, prn_slave):
         tty.setraw(fd)
     chunks: list[Chunk] = []
-    cap = Capture(os.ttyname(pos_slave), os.ttyname(prn_slave), [chunks.append], duration=2.0, baud=115200)
+    cap = Capture(
+        os.ttyname(pos_slave),
+        os.ttyname(prn_slave),
+        [chunks.append],
+        duration=2.0,
+        serial_line=SerialSettings(115200, "E", xonxoff=False),
+    )
     os.write(pos_master, JOB)  # the POS writes to its serial port ...
     got = b""
     deadline = time.monotonic() + 5
@@ -244,3 +251,16 @@ def test_missing_usb_printer_is_a_clear_error():
     with pytest.raises(Exception, match="usb://dead:beef: no such device"):
         run_capture(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"), [], duration=0.1,
                     usb_backend=EmulatedPrinterBackend())  # fmt: skip
+
+
+def test_status_ticks_report_progress():
+    seen: list[int] = []
+    cap = Capture("listen://127.0.0.1:0", None, [], duration=1.6, on_tick=lambda stats: seen.append(stats.bytes_out))
+    pos_print(cap.port, JOB)
+    cap.join()
+    assert len(seen) >= 2 and seen[-1] == len(JOB)
+
+
+def test_bad_serial_settings_are_refused():
+    with pytest.raises(InputError, match="--parity X"):
+        run_capture(parse_endpoint("loop://"), None, [], duration=0.1, serial_line=SerialSettings(9600, "X"))
