@@ -23,3 +23,8 @@ def test_layer_contracts():
     script = Path(sys.executable).with_name("lint-imports")
     r = run(str(script) if script.exists() else shutil.which("lint-imports") or "lint-imports")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy_clean():
+    r = run(sys.executable, "-m", "mypy")
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -101,7 +101,7 @@ def record(
     """Record a print stream to a .klr file until Ctrl-C/SIGTERM (the file is closed cleanly)."""
     src = parse_endpoint(source)
     dest = parse_endpoint(forward) if forward else None
-    notes = dict(n.split("=", 1) if "=" in n else (n, "") for n in note or [])
+    notes = {key: value for key, _, value in (n.partition("=") for n in note or [])}
     if redact:
         notes["redacted"] = "phone, card, member"
     writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))

@@ -145,11 +145,11 @@ class TcpReassembler:
             if not ready:
                 break
             for r in sorted(ready):
-                _, held = flow.pending.pop(r)
-                if r + len(held) <= flow.next:
+                _, waiting = flow.pending.pop(r)
+                if r + len(waiting) <= flow.next:
                     self.stats.retransmitted += 1
                     continue
-                piece = held[flow.next - r :]
+                piece = waiting[flow.next - r :]
                 out.append(Chunk(t, flow.direction, flow.conn, piece))  # in order only now
                 flow.next += len(piece)
         flow.last_t = t

@@ -30,7 +30,7 @@ from typing import Any
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.receipt import Receipt
-from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk
+from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk, Direction
 from kelaile_cli.transports.endpoints import Endpoint
 from kelaile_cli.transports.usb import UsbPrinter
 
@@ -245,7 +245,7 @@ class _TcpCapture:
             return
         _nodelay(up_writer)
 
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, direction: str) -> None:
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, direction: Direction) -> None:
             try:
                 while data := await src.read(READ_SIZE):
                     dst.write(data)  # the printer (or the POS) first ...
@@ -371,7 +371,7 @@ def _run_serial(source: Endpoint, printer: _SerialLink | UsbPrinter | None, tap:
     stats.connections = 1
     ready(source.path, 0)
 
-    def pump(src: _SerialLink | UsbPrinter, dst: _SerialLink | UsbPrinter | None, direction: str) -> None:
+    def pump(src: _SerialLink | UsbPrinter, dst: _SerialLink | UsbPrinter | None, direction: Direction) -> None:
         while not stop.is_set():
             try:
                 data = src.read()

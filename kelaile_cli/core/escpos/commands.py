@@ -59,7 +59,7 @@ def _digit(n: int) -> int:
     return n - 48 if 48 <= n <= 57 else n
 
 
-def _u16(raw: bytes, i: int) -> int:
+def _u16(raw: bytes | bytearray, i: int) -> int:
     return raw[i] | (raw[i + 1] << 8)
 
 

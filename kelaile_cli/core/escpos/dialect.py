@@ -85,7 +85,7 @@ class StreamDecoder:
             if not self._decide(final=False):
                 return []
             held, self._held = bytes(self._held), bytearray()
-            return self._inner.feed(held)  # type: ignore[union-attr]
+            return self._decoder().feed(held)
         return self._inner.feed(data)
 
     def close(self) -> list[Event]:
@@ -93,5 +93,10 @@ class StreamDecoder:
         if self._inner is None:
             self._decide(final=True)
             held, self._held = bytes(self._held), bytearray()
-            events = self._inner.feed(held)  # type: ignore[union-attr]
-        return events + self._inner.close()  # type: ignore[union-attr]
+            events = self._decoder().feed(held)
+        return events + self._decoder().close()
+
+    def _decoder(self) -> TableDecoder:
+        if self._inner is None:  # pragma: no cover - _decide always chooses before this is called
+            raise RuntimeError("dialect not decided")
+        return self._inner

@@ -47,7 +47,7 @@ def _describe(ev: Command) -> str:
     return ev.op.replace("_", " ") + (f": {body}" if body else "")
 
 
-def dump_rows(events: Iterable[Event], *, text_decoder: Callable[[bytes], str] | None = None) -> list[DumpRow]:
+def dump_rows(events: Iterable[Event], *, text_decoder: Callable[[bytes, int], str] | None = None) -> list[DumpRow]:
     """One row per event; long events continue on rows of 16 bytes, big binary ones elided.
     ``text_decoder(raw, offset)`` previews a text run (default: Latin-1)."""
     rows: list[DumpRow] = []

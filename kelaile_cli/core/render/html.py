@@ -111,7 +111,7 @@ def _code(code: Code) -> str:
             size = len(matrix)
             pic = PILImage.new("L", (size, size), 255)
             pic.putdata([0 if m else 255 for row in matrix for m in row])
-            pic = pic.resize((size * 4, size * 4), PILImage.NEAREST)
+            pic = pic.resize((size * 4, size * 4), PILImage.Resampling.NEAREST)
             return (
                 f'<div class="l{_align(code.align)}"><img class="pic" style="display:inline-block;width:{size * 4}px" '
                 f'alt="QR {escape(code.data)}" src="{_png_uri(pic)}">{label}</div>'

@@ -18,7 +18,7 @@ def bitmap_image(img: Image) -> PILImage.Image:
     # Pillow's mode '1' raw packing is MSB first with 1 = white; ours is 1 = black, so invert.
     pic = PILImage.frombytes("1", (img.width, img.height), bytes(b ^ 0xFF for b in data)).convert("L")
     if img.scale_x > 1 or img.scale_y > 1:
-        pic = pic.resize((img.width * img.scale_x, img.height * img.scale_y), PILImage.NEAREST)
+        pic = pic.resize((img.width * img.scale_x, img.height * img.scale_y), PILImage.Resampling.NEAREST)
     return pic
 
 

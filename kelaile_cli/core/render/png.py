@@ -62,7 +62,7 @@ class _Canvas:
             if style.underline:
                 draw.rectangle((0, CHAR_H + 1, w, CHAR_H + style.underline), fill=ink)
             if style.width > 1 or style.height > 1:
-                cell = cell.resize((w * style.width, LINE_H * style.height), PILImage.NEAREST)
+                cell = cell.resize((w * style.width, LINE_H * style.height), PILImage.Resampling.NEAREST)
             strip.paste(cell, (x, height - cell.height))
             x += cell.width
         self.add(strip, align)
@@ -99,7 +99,7 @@ def _qr_picture(code: Code) -> PILImage.Image | None:
     size = len(matrix)
     pic = PILImage.new("L", (size, size), 255)
     pic.putdata([0 if m else 255 for row in matrix for m in row])
-    return pic.resize((size * module, size * module), PILImage.NEAREST)
+    return pic.resize((size * module, size * module), PILImage.Resampling.NEAREST)
 
 
 def render_png(receipt: Receipt, *, font: FontT | None = None, dots: int | None = None) -> bytes:

@@ -6,7 +6,7 @@ from PIL import Image as PILImage
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.style import Style as RichStyle
-from rich.text import Text
+from rich.text import JustifyMethod, Text
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
@@ -16,6 +16,10 @@ __all__ = ["render_rich"]
 
 DOTS_PER_COLUMN = 12  # Font A is 12 dots wide: 384 dots = 32 columns, 576 = 48
 DOTS_PER_BLOCK = 6  # a half block is one pixel: 6 dots wide, 6 high (a cell is 12 x 24 dots on paper)
+
+
+def _justify(align: str) -> JustifyMethod:
+    return "center" if align == "center" else "right" if align == "right" else "left"
 
 
 def _style(s: Style) -> RichStyle:
@@ -46,7 +50,7 @@ def _line(line: Line, width: int) -> list[Text]:
     rows.append(cur)
     for row in rows:
         row.rstrip()
-        row.justify = {"center": "center", "right": "right"}.get(line.align, "left")
+        row.justify = _justify(line.align)
     return rows
 
 
@@ -57,7 +61,7 @@ def _blocks(pixels: list[list[bool]], align: str) -> list[Text]:
         top = pixels[y]
         bottom = pixels[y + 1] if y + 1 < len(pixels) else [False] * len(top)
         chars = "".join("█" if t and b else "▀" if t else "▄" if b else " " for t, b in zip(top, bottom, strict=True))
-        out.append(Text(chars, justify={"center": "center", "right": "right"}.get(align, "left")))
+        out.append(Text(chars, justify=_justify(align)))
     return out
 
 
@@ -67,14 +71,14 @@ def _image(img: Image, width: int) -> list[Text]:
     pic = bitmap_image(img)
     cols = max(1, min(width, round(pic.width / DOTS_PER_BLOCK)))
     rows = max(1, round(pic.height * cols / pic.width))
-    small = pic.resize((cols, rows), PILImage.BOX)
+    small = pic.resize((cols, rows), PILImage.Resampling.BOX)
     pixels = [[small.getpixel((x, y)) < 200 for x in range(cols)] for y in range(rows)]  # type: ignore[operator]
     return _blocks(pixels, img.align)
 
 
 def _code(code: Code, width: int) -> list[Text]:
     label = Text(f"[{code.symbology}] {code.data}", style="cyan")
-    label.justify = {"center": "center", "right": "right"}.get(code.align, "left")
+    label.justify = _justify(code.align)
     if code.symbology != "QR":
         return [label]
     matrix = qr_matrix(code.data)
