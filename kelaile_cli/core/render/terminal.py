@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PIL import Image as PILImage
-from rich.console import Group, RenderableType
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.panel import Panel
 from rich.style import Style as RichStyle
-from rich.text import JustifyMethod, Text
+from rich.text import Text
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
