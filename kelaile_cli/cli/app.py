@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from kelaile_cli.cli import capture_cmds, import_cmds, inspect_cmds, redact_cmds  # noqa: F401  (registers commands)
+from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
+    capture_cmds,
+    import_cmds,
+    inspect_cmds,
+    profile_cmds,
+    redact_cmds,
+)
 from kelaile_cli.cli.base import app, err, flags
 from kelaile_cli.cli.errors import run_guarded
 

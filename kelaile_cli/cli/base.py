@@ -78,6 +78,10 @@ WidthOpt = Annotated[
 DialectOpt = Annotated[
     str | None, typer.Option("--dialect", help="Force the command set: escpos or star (detected if unset).")
 ]
+ProfilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--profiles", help="Extra profile directory (repeatable); also KLX_PROFILES_PATH."),
+]
 FilesArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Print job files (.bin/.prn raw bytes). None: the bundled sample.", show_default=False),

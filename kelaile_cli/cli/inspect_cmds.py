@@ -25,13 +25,16 @@ from kelaile_cli.cli.base import (
     err,
     load_sources,
     out,
+    say_error,
     write_out,
 )
+from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.render.dump import dump_rich, format_dump
 from kelaile_cli.core.render.html import render_html
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.services import inspect
+from kelaile_cli.services.profiles import load_profiles
 
 
 class Format(StrEnum):
@@ -97,15 +100,23 @@ def show(
 def parse(
     files: FilesArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per receipt.")] = False,
+    profiles: Annotated[
+        list[Path] | None,
+        typer.Option("--profiles", help="Extra profile directory (repeatable); also KLX_PROFILES_PATH."),
+    ] = None,
     encoding: EncodingOpt = None,
     printer: PrinterOpt = "default",
     width: WidthOpt = None,
     dialect: DialectOpt = None,
 ) -> None:
-    """Parse print jobs into structured receipts (text, codes, images, warnings with offsets)."""
+    """Parse print jobs into structured receipts (text, codes, images, warnings, the POS that printed them)."""
     options = decode_options(encoding, printer, width, dialect)
+    loaded = load_profiles(profiles or [])
+    for error in loaded.errors:
+        say_error(error)
+    detector = Detector(loaded.profiles)
     sources, code = load_sources(files)
-    table = Table("source", "#", "lines", "codes", "encoding", "width", "cut", "warnings", box=None)
+    table = Table("source", "#", "profile", "kind", "lines", "codes", "encoding", "width", "warnings", box=None)
     progress = track(
         sources,
         description="parsing",
@@ -115,18 +126,19 @@ def parse(
     )
     for source in progress:
         for receipt in inspect.source_receipts(source, options):
-            record = inspect.receipt_record(source, receipt)
+            record = inspect.receipt_record(source, receipt, detector)
             if as_json:
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
                 table.add_row(
                     escape(source.name),
                     str(receipt.index + 1),
+                    escape(record["profile"] or "unknown"),
+                    escape(record["kind"] or "-"),
                     str(len(receipt.lines)),
                     escape(", ".join(f"{c['symbology']}:{c['data'][:24]}" for c in record["codes"])),
                     receipt.encoding,
                     str(receipt.width),
-                    receipt.cut or "-",
                     str(len(receipt.warnings)),
                 )
     if not as_json and table.row_count:

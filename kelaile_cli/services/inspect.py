@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kelaile_cli.core.detect import Detector, receipt_text
 from kelaile_cli.core.encoding import decode_text
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.printstream import (
@@ -113,8 +114,18 @@ def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
     return receipts
 
 
-def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
-    """The JSON object ``klx parse --json`` prints for one receipt."""
+def receipt_record(source: Source, receipt: Receipt, detector: Detector | None = None) -> dict[str, Any]:
+    """The JSON object ``klx parse --json`` prints for one receipt (with its POS when a detector is given)."""
+    identity: dict[str, Any] = {}
+    if detector is not None:
+        ranked = detector.rank(receipt)
+        best = ranked[0] if ranked and ranked[0].confidence >= detector.threshold else None
+        profile = next((p for p in detector.profiles if best and p.id == best.id), None)
+        identity = {
+            "profile": best.id if best else None,
+            "confidence": ranked[0].confidence if ranked else 0.0,
+            "kind": profile.kind_of(receipt_text(receipt)) if profile else None,
+        }
     return {
         "source": source.name,
         "index": receipt.index,
@@ -134,6 +145,7 @@ def receipt_record(source: Source, receipt: Receipt) -> dict[str, Any]:
         "drawer_kicks": [{"pin": d.pin, "offset": d.start} for d in receipt.drawer_kicks],
         "queries": receipt.queries,
         "warnings": [w.to_dict() for w in receipt.warnings],
+        **identity,
     }
 
 

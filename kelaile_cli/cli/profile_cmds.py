@@ -1,0 +1,132 @@
+"""``klx detect`` and ``klx profile list|show|lint|schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from kelaile_cli.cli.base import (
+    EncodingOpt,
+    FilesArg,
+    PrinterOpt,
+    ProfilesOpt,
+    app,
+    decode_options,
+    err,
+    load_sources,
+    out,
+    say_error,
+)
+from kelaile_cli.cli.errors import ExitCode
+from kelaile_cli.core.detect import DEFAULT_THRESHOLD, Detector
+from kelaile_cli.core.profile import profile_schema
+from kelaile_cli.services import inspect
+from kelaile_cli.services.profiles import load_profiles
+
+profile_app = typer.Typer(help="List, show, lint and describe POS profiles.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@app.command()
+def detect(
+    files: FilesArg = None,
+    profiles: ProfilesOpt = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="Confidence under which the answer is unknown.")] = (
+        DEFAULT_THRESHOLD
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    encoding: EncodingOpt = None,
+    printer: PrinterOpt = "default",
+) -> None:
+    """Which POS printed these jobs? Ranked profiles per file (the first receipt that decides wins)."""
+    loaded = load_profiles(profiles or [])
+    for error in loaded.errors:
+        say_error(error)
+    detector = Detector(loaded.profiles, threshold)
+    sources, code = load_sources(files)
+    options = decode_options(encoding, printer, None, None)
+    for source in sources:
+        ranked: list = []
+        for receipt in inspect.source_receipts(source, options):
+            ranked = detector.rank(receipt)
+            if ranked:
+                break
+        best = ranked[0].id if ranked and ranked[0].confidence >= threshold else None
+        if as_json:
+            record = {"source": source.name, "profile": best,
+                      "candidates": [{"id": c.id, "confidence": c.confidence} for c in ranked]}  # fmt: skip
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            shown = ", ".join(f"{c.id} {c.confidence:.2f}" for c in ranked[:3]) or "no candidate"
+            out.print(f"{escape(source.name)}: [bold]{escape(best or 'unknown')}[/] ({escape(shown)})")
+    raise typer.Exit(code)
+
+
+@profile_app.command("list")
+def list_(profiles: ProfilesOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every profile found, with where it comes from."""
+    loaded = load_profiles(profiles or [])
+    rows = [{"id": p.id, "name": p.name, "vendor": p.vendor, "width": p.printer.width,
+             "encoding": p.printer.encoding, "file": str(loaded.files[p.id])} for p in loaded.profiles]  # fmt: skip
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+    else:
+        table = Table("id", "name", "vendor", "paper", "encoding", "file", box=None)
+        for r in rows:
+            table.add_row(*(escape(str(r[k])) for k in ("id", "name", "vendor", "width", "encoding", "file")))
+        out.print(table)
+    for error in loaded.errors:
+        say_error(error)
+    raise typer.Exit(ExitCode.USAGE if loaded.errors else ExitCode.OK)
+
+
+@profile_app.command()
+def show(profile_id: Annotated[str, typer.Argument(help="Profile id.")], profiles: ProfilesOpt = None) -> None:
+    """Print one profile as it was loaded (validated, defaults filled in)."""
+    loaded = load_profiles(profiles or [])
+    profile = loaded.get(profile_id)
+    sys.stdout.write(
+        json.dumps(profile.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n"
+    )
+
+
+@profile_app.command()
+def lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Profile files (default: every profile found).")] = None,
+    profiles: ProfilesOpt = None,
+) -> None:
+    """Validate profiles; each problem is one line naming file:line and key. Exit 2 if any."""
+    from kelaile_cli.core.profile import ProfileError, parse_profile
+
+    problems: list[ProfileError] = []
+    checked = 0
+    if paths:
+        for path in paths:
+            checked += 1
+            try:
+                parse_profile(path.read_text(encoding="utf-8"), str(path))
+            except ProfileError as exc:
+                problems.append(exc)
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(ProfileError(f"{path}: cannot read ({exc})"))
+    else:
+        loaded = load_profiles(profiles or [])
+        checked, problems = len(loaded.profiles) + len(loaded.errors), loaded.errors
+        for note in loaded.overridden:
+            err.print(f"[dim]note: {escape(note)}[/]")
+    for problem in problems:
+        say_error(problem)
+    out.print(f"{checked} profiles checked, {len(problems)} with problems")
+    raise typer.Exit(ExitCode.USAGE if problems else ExitCode.OK)
+
+
+@profile_app.command()
+def schema() -> None:
+    """The JSON Schema of profile files (point your editor's YAML plugin at it)."""
+    sys.stdout.write(json.dumps(profile_schema(), ensure_ascii=False, indent=2) + "\n")
