@@ -13,3 +13,18 @@ def test_every_package_is_listed():
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "kelaile_cli").rglob("__init__.py")}
     assert found <= listed, found - listed
     assert "kelaile_cli.profiles" in listed
+
+
+def test_installed_wheel_ships_the_bundled_profiles(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
+    r = subprocess.run([*cmd, str(ROOT)], capture_output=True, text=True, check=False, timeout=300)
+    assert r.returncode == 0, r.stderr
+    [wheel] = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("kelaile_cli/profiles/")}
+    assert shipped == {p.name for p in (ROOT / "profiles").glob("*.yaml")}
+    assert "kelaile_cli/data/sample.klr" in names

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
@@ -19,12 +18,11 @@ ENV_PATH = "KLX_PROFILES_PATH"
 def bundled_dir() -> Path:
     """The profiles shipped with klx: packaged as ``kelaile_cli.profiles`` when installed, the
     repository's ``profiles/`` when klx runs from a source checkout."""
-    try:
-        return Path(str(resources.files("kelaile_cli.profiles")))
-    except ModuleNotFoundError:
-        import kelaile_cli
+    import kelaile_cli
 
-        return Path(kelaile_cli.__file__).resolve().parent.parent / "profiles"
+    package = Path(kelaile_cli.__file__).resolve().parent
+    installed = package / "profiles"
+    return installed if installed.is_dir() else package.parent / "profiles"
 
 
 def profile_dirs(extra: Sequence[str | Path] = ()) -> list[Path]:
