@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.extract import FieldRules
 
 __all__ = [
     "RECEIPT_KINDS",
@@ -94,7 +95,7 @@ class Profile(_Strict):
     kinds: dict[ReceiptKind, list[str]] = Field(
         default_factory=dict, description="Receipt kind -> texts that mark it (first match wins, in file order)."
     )
-    fields: dict[str, Any] = Field(default_factory=dict, description="Field extraction rules (see the extractor).")
+    fields: FieldRules = Field(default_factory=FieldRules, description="How to read a transaction off a receipt.")
 
     def kind_of(self, text: str) -> str:
         """The receipt kind whose marker appears first in the profile's order, else 'other'."""

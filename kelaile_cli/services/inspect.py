@@ -11,6 +11,7 @@ from typing import Any
 from kelaile_cli.core.detect import Detector, receipt_text
 from kelaile_cli.core.encoding import decode_text
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.extract import extract
 from kelaile_cli.core.printstream import (
     CodecTracker,
     DecodeOptions,
@@ -121,10 +122,14 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         ranked = detector.rank(receipt)
         best = ranked[0] if ranked and ranked[0].confidence >= detector.threshold else None
         profile = next((p for p in detector.profiles if best and p.id == best.id), None)
+        kind = profile.kind_of(receipt_text(receipt)) if profile else None
+        tx = extract(profile.fields, [ln.text for ln in receipt.lines], kind or "other") if profile else None
         identity = {
             "profile": best.id if best else None,
             "confidence": ranked[0].confidence if ranked else 0.0,
-            "kind": profile.kind_of(receipt_text(receipt)) if profile else None,
+            "kind": kind,
+            "transaction": {k: v for k, v in tx.to_dict().items() if k != "checks"} if tx else None,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in tx.checks] if tx else [],
         }
     return {
         "source": source.name,

@@ -49,3 +49,14 @@ def test_list_show_schema():
     assert r.returncode == 2 and "meiwei-pos" in r.stderr
     r = klx("profile", "schema")
     assert json.loads(r.stdout)["title"] == "klx POS profile"
+
+
+def test_parse_gives_transaction_and_checks():
+    r = klx("parse", "--json")  # the bundled sample: MeiWei POS pre-bill and final receipt
+    pre_bill, sale = (json.loads(x) for x in r.stdout.splitlines())
+    assert (pre_bill["kind"], sale["kind"]) == ("pre_bill", "sale")
+    tx = sale["transaction"]
+    assert (tx["order_no"], tx["table"], tx["covers"], tx["total"]) == ("20261125-0042", "A08", 4, "152.90")
+    assert tx["payments"] == [{"method": "wechat", "amount": "152.90"}]
+    assert sum(float(i["amount"]) for i in tx["items"]) == 139.0
+    assert [c["ok"] for c in sale["checks"]] == [True, True, True]

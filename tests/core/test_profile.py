@@ -32,7 +32,7 @@ def test_bundled_profiles_parse():
             ":16: detect.signatures[2]: bad regex",
         ),
         (lambda t: t.replace("kinds:", "kinds:\n  lunch: [午餐]"), ":20: kinds.lunch (the key):"),
-        (lambda t: t + "colour: red\n", ":22: colour: Extra inputs"),
+        (lambda t: t + "colour: red\n", f":{GOOD.count(chr(10)) + 1}: colour: Extra inputs"),
         (lambda t: t.replace("  habits:", "  habits:\n   bad: [unclosed"), ":19: YAML:"),
     ],
 )

@@ -1,0 +1,240 @@
+"""Turn a receipt into a transaction with a profile's field rules, and check that it adds up.
+
+Rules are regular expressions over the receipt's lines (multiline mode: ``^``/``$`` are line
+bounds); the first group is the value. Amounts become decimal strings (never floats), dates ISO 8601.
+Checks — items against subtotal, subtotal plus charges against total, payments against total — are
+reported on the transaction, never used to "fix" a value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Check", "FieldRules", "Item", "Payment", "Transaction", "extract"]
+
+PaymentMethod = Literal["cash", "card", "wechat", "alipay", "unionpay", "other"]
+AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
+TEXT_FIELDS = ("store", "terminal", "cashier", "order_no", "table", "member_id")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldRule(_Rule):
+    pattern: str = Field(description="Regex over the receipt text (multiline); group 1 is the value.")
+
+
+class DateRule(_Rule):
+    pattern: str
+    format: str = Field(description="strptime format of the captured text, e.g. '%Y-%m-%d %H:%M:%S'.")
+
+
+class ItemsRule(_Rule):
+    line: str = Field(description="Regex for one item line with named groups: name, qty, price, amount, sku.")
+    start: str | None = Field(default=None, description="Items begin after the first line matching this.")
+    end: str | None = Field(default=None, description="Items end at the first line after the start matching this.")
+    sku_line: str | None = Field(default=None, description="Regex for a line holding the next item's SKU (group 1).")
+
+
+class PaymentRule(_Rule):
+    pattern: str
+    method: PaymentMethod
+
+
+class FieldRules(_Rule):
+    """The ``fields:`` section of a profile."""
+
+    currency: str | None = None
+    decimal_comma: bool = Field(default=False, description="Amounts are written 12,50 rather than 12.50.")
+    datetime: DateRule | None = None
+    items: ItemsRule | None = None
+    payments: list[PaymentRule] = Field(default_factory=list)
+    store: FieldRule | None = None
+    terminal: FieldRule | None = None
+    cashier: FieldRule | None = None
+    order_no: FieldRule | None = None
+    table: FieldRule | None = None
+    covers: FieldRule | None = None
+    member_id: FieldRule | None = None
+    subtotal: FieldRule | None = None
+    discount: FieldRule | None = None
+    service_charge: FieldRule | None = None
+    tax: FieldRule | None = None
+    total: FieldRule | None = None
+    change: FieldRule | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    name: str
+    quantity: str = "1"
+    unit_price: str | None = None
+    amount: str | None = None
+    sku: str | None = None
+
+
+@dataclass(slots=True)
+class Payment:
+    method: str
+    amount: str
+
+
+@dataclass(slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(slots=True)
+class Transaction:
+    kind: str
+    currency: str | None = None
+    store: str | None = None
+    terminal: str | None = None
+    cashier: str | None = None
+    order_no: str | None = None
+    datetime: str | None = None
+    table: str | None = None
+    covers: int | None = None
+    member_id: str | None = None
+    items: list[Item] = field(default_factory=list)
+    subtotal: str | None = None
+    discount: str | None = None
+    service_charge: str | None = None
+    tax: str | None = None
+    total: str | None = None
+    payments: list[Payment] = field(default_factory=list)
+    change: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # values found but not understood
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_AMOUNT = re.compile(r"-?\d[\d,.' ]*")
+
+
+def _amount(text: str, decimal_comma: bool) -> Decimal | None:
+    m = _AMOUNT.search(text.replace("\u00a0", " "))
+    if not m:
+        return None
+    raw = m.group().strip().replace(" ", "").replace("'", "")
+    raw = raw.replace(".", "").replace(",", ".") if decimal_comma else raw.replace(",", "")
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        return None
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
+
+
+def _first(pattern: str, text: str) -> str | None:
+    m = re.search(pattern, text, re.M)
+    if not m:
+        return None
+    return (m.group(1) if m.groups() else m.group()).strip()
+
+
+def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]:
+    start = 0
+    if rule.start:
+        start = next((i + 1 for i, ln in enumerate(lines) if re.search(rule.start, ln)), len(lines))
+    end = len(lines)
+    if rule.end:
+        end = next((i for i in range(start, len(lines)) if re.search(rule.end, lines[i])), len(lines))
+    items: list[Item] = []
+    sku: str | None = None
+    line_rx = re.compile(rule.line)
+    for ln in lines[start:end]:
+        if rule.sku_line and (m := re.search(rule.sku_line, ln)):
+            sku = m.group(1)
+            continue
+        m = line_rx.search(ln)
+        if not m:
+            continue
+        g = m.groupdict()
+        qty = _amount(g.get("qty") or "1", decimal_comma) or Decimal(1)
+        price = _amount(g["price"], decimal_comma) if g.get("price") else None
+        amount = _amount(g["amount"], decimal_comma) if g.get("amount") else None
+        if amount is None and price is not None:
+            amount = price * qty
+        items.append(
+            Item(
+                name=g.get("name", "").strip(),
+                quantity=_fmt(qty) if qty != qty.to_integral() else str(int(qty)),
+                unit_price=_fmt(price) if price is not None else None,
+                amount=_fmt(amount) if amount is not None else None,
+                sku=g.get("sku") or sku,
+            )
+        )
+        sku = None
+    return items
+
+
+def _check(name: str, got: Decimal, want: Decimal, what: str) -> Check:
+    ok = got == want
+    return Check(name, ok, f"{what}: {_fmt(got)} {'=' if ok else '≠'} {_fmt(want)}")
+
+
+def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transaction:
+    """Apply a profile's field rules to the lines of one receipt."""
+    text = "\n".join(receipt_lines)
+    comma = rules.decimal_comma
+    tx = Transaction(kind=kind, currency=rules.currency)
+    for name in TEXT_FIELDS:
+        rule = getattr(rules, name)
+        if rule is not None:
+            setattr(tx, name, _first(rule.pattern, text))
+    if rules.covers is not None and (covers := _first(rules.covers.pattern, text)):
+        tx.covers = int(covers) if covers.isdigit() else None
+    amounts: dict[str, Decimal] = {}
+    for name in AMOUNT_FIELDS:
+        rule = getattr(rules, name)
+        if rule is None or (found := _first(rule.pattern, text)) is None:
+            continue
+        value = _amount(found, comma)
+        if value is None:
+            tx.problems.append(f"{name}: '{found}' is not an amount")
+            continue
+        amounts[name] = value
+        setattr(tx, name, _fmt(value))
+    if rules.datetime is not None and (when := _first(rules.datetime.pattern, text)):
+        try:
+            tx.datetime = datetime.strptime(when, rules.datetime.format).isoformat()
+        except ValueError:
+            tx.problems.append(f"datetime: '{when}' does not match {rules.datetime.format}")
+    if rules.items is not None:
+        tx.items = _items(rules.items, receipt_lines, comma)
+    for pay in rules.payments:
+        for m in re.finditer(pay.pattern, text, re.M):
+            value = _amount(m.group(1) if m.groups() else m.group(), comma)
+            if value is not None:
+                tx.payments.append(Payment(pay.method, _fmt(value)))
+    # -- checks: reported, never corrected --------------------------------------------------------
+    item_amounts = [Decimal(i.amount) for i in tx.items if i.amount is not None]
+    if item_amounts and "subtotal" in amounts:
+        tx.checks.append(_check("items_sum", sum(item_amounts, Decimal(0)), amounts["subtotal"], "items vs subtotal"))
+    elif item_amounts and "total" in amounts and not ({"discount", "service_charge", "tax"} & amounts.keys()):
+        tx.checks.append(_check("items_sum", sum(item_amounts, Decimal(0)), amounts["total"], "items vs total"))
+    if "subtotal" in amounts and "total" in amounts:
+        zero = Decimal(0)
+        computed = (
+            amounts["subtotal"] - amounts.get("discount", zero) + amounts.get("service_charge", zero)
+            + amounts.get("tax", zero)
+        )  # fmt: skip
+        tx.checks.append(_check("total", computed, amounts["total"], "subtotal - discount + service + tax vs total"))
+    if tx.payments and "total" in amounts:
+        paid = sum((Decimal(p.amount) for p in tx.payments), Decimal(0)) - amounts.get("change", Decimal(0))
+        tx.checks.append(_check("payments", paid, amounts["total"], "payments - change vs total"))
+    return tx
