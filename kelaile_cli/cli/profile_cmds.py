@@ -130,3 +130,38 @@ def lint(
 def schema() -> None:
     """The JSON Schema of profile files (point your editor's YAML plugin at it)."""
     sys.stdout.write(json.dumps(profile_schema(), ensure_ascii=False, indent=2) + "\n")
+
+
+@profile_app.command("test")
+def test_(
+    profile_id: Annotated[str | None, typer.Argument(help="Only this profile (default: all).")] = None,
+    recordings: Annotated[
+        Path, typer.Option("--recordings", help="Folder with <profile>/*.klr and *.expected.json.")
+    ] = Path("recordings"),
+    profiles: ProfilesOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Every field result as JSON.")] = False,
+) -> None:
+    """Run profiles over their labelled recordings: a pass/fail line per field; exit 1 on any failure."""
+    from kelaile_cli.services.profile_test import run_profile_tests
+
+    results = run_profile_tests(load_profiles(profiles or []), recordings, profile_id)
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        rows = [{"profile": r.profile, "recording": r.recording, "receipt": r.receipt, "field": r.field,
+                 "expected": r.expected, "actual": r.actual, "ok": r.ok} for r in results]  # fmt: skip
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+    else:
+        table = Table("profile", "recording", "#", "field", "expected", "actual", "", box=None)
+        for r in failed or results[:0]:
+            table.add_row(r.profile, r.recording, str(r.receipt + 1), escape(r.field), escape(str(r.expected)),
+                          escape(str(r.actual)), "[red]✗[/]")  # fmt: skip
+        if failed:
+            out.print(table)
+        per_profile: dict[str, list[int]] = {}
+        for r in results:
+            per_profile.setdefault(r.profile, [0, 0])[0 if r.ok else 1] += 1
+        summary = Table("profile", "fields passed", "failed", box=None)
+        for pid, (ok, bad) in per_profile.items():
+            summary.add_row(pid, str(ok), f"[red]{bad}[/]" if bad else "0")
+        out.print(summary)
+    raise typer.Exit(ExitCode.FAILURE if failed else ExitCode.OK)

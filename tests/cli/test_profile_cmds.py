@@ -60,3 +60,29 @@ def test_parse_gives_transaction_and_checks():
     assert tx["payments"] == [{"method": "wechat", "amount": "152.90"}]
     assert sum(float(i["amount"]) for i in tx["items"]) == 139.0
     assert [c["ok"] for c in sale["checks"]] == [True, True, True]
+
+
+def test_profile_test_passes_on_the_labelled_recordings():
+    # CI runs `klx profile test` through this test
+    r = klx("profile", "test", "--json")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    rows = json.loads(r.stdout)
+    assert {row["profile"] for row in rows} == {"meiwei-pos", "chenguang-cafe", "greenleaf-till"}
+    assert len({row["recording"] for row in rows}) == 15 and all(row["ok"] for row in rows)
+
+
+def test_profile_test_names_the_failing_field(tmp_path):
+    import shutil
+
+    from tests.cli.test_app import ROOT
+
+    shutil.copytree(ROOT / "recordings" / "chenguang-cafe", tmp_path / "chenguang-cafe")
+    label = tmp_path / "chenguang-cafe" / "chenguang-cafe-01.expected.json"
+    data = json.loads(label.read_text(encoding="utf-8"))
+    data["receipts"][0]["transaction"]["total"] = "999.00"
+    label.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    r = klx("profile", "test", "chenguang-cafe", "--recordings", str(tmp_path))
+    assert r.returncode == 1
+    assert "transaction.total" in r.stdout and "999.00" in r.stdout
+    r = klx("profile", "test", "greenleaf-till", "--recordings", str(tmp_path))
+    assert r.returncode == 2 and "no labelled recordings" in r.stderr

@@ -23,3 +23,14 @@ def test_generator_reproduces_committed_samples(tmp_path):
     for name, data in made.items():
         assert (ROOT / "recordings" / "samples" / name).read_bytes() == data, name
     assert (ROOT / "kelaile_cli" / "data" / "sample.klr").read_bytes() == made[tool.BUNDLED]
+
+
+def test_labelled_recordings_are_reproducible(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_labelled", ROOT / "tools" / "make_labelled.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for path in module.write_all(tmp_path):
+        rel = path.relative_to(tmp_path)
+        assert (ROOT / "recordings" / rel).read_bytes() == path.read_bytes(), rel
+        label = rel.with_name(rel.name.removesuffix(".klr") + ".expected.json")
+        assert (ROOT / "recordings" / label).read_bytes() == (tmp_path / label).read_bytes(), label
