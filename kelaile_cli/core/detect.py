@@ -1,11 +1,11 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
 Literal signatures of all profiles live in one Aho-Corasick automaton (pyahocorasick), so a
-receipt's text is scanned once however many profiles are loaded; regular-expression signatures
-(rarer) are tried only for profiles that have them. A profile's score is the weighted share of its
-signatures found, nudged by habits (paper width, encoding, cut, dialect). Confidence is that score
-with a penalty when a second profile scores almost as well; under the threshold the answer is
-``unknown``.
+receipt's text is scanned once however many profiles are loaded; a regular-expression signature
+is tried only when its literal prefix (in the same automaton) occurs in the text. A profile's
+score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
+cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
+is ``unknown``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import ahocorasick
 from kelaile_cli.core.profile import Profile
 from kelaile_cli.core.receipt import Receipt
 
-__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "receipt_text"]
+__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "literal_prefix", "receipt_text"]
 
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
+MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,31 +45,44 @@ class Detector:
         self.profiles = list(profiles)
         self.threshold = threshold
         self._automaton = ahocorasick.Automaton()
-        literal: dict[str, list[tuple[int, int]]] = {}  # text -> [(profile index, signature index)]
-        self._regexes: list[tuple[int, int, re.Pattern[str]]] = []
+        # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
+        # is; a regex signature whose literal prefix is the word is *tried* only when the word is.
+        words: dict[str, list[tuple[int, int, re.Pattern[str] | None]]] = {}
+        self._always: list[tuple[int, int, re.Pattern[str]]] = []  # regexes with no usable prefix
         self._totals = []
         for p_i, profile in enumerate(self.profiles):
             self._totals.append(sum(s.weight for s in profile.detect.signatures))
             for s_i, sig in enumerate(profile.detect.signatures):
                 if sig.text is not None:
-                    literal.setdefault(sig.text, []).append((p_i, s_i))
+                    words.setdefault(sig.text, []).append((p_i, s_i, None))
                 elif sig.regex is not None:
-                    self._regexes.append((p_i, s_i, re.compile(sig.regex)))
-        for text, owners in literal.items():
-            self._automaton.add_word(text, owners)
-        if literal:
+                    rx = re.compile(sig.regex)
+                    prefix = literal_prefix(sig.regex)
+                    if len(prefix) >= MIN_TRIGGER:
+                        words.setdefault(prefix, []).append((p_i, s_i, rx))
+                    else:
+                        self._always.append((p_i, s_i, rx))
+        for word, owners in words.items():
+            self._automaton.add_word(word, owners)
+        if words:
             self._automaton.make_automaton()
-        self._has_literals = bool(literal)
+        self._has_words = bool(words)
 
     def rank(self, receipt: Receipt) -> list[Candidate]:
         """Profiles that match at all, best first, with calibrated confidences."""
         text = receipt_text(receipt)
         found: dict[int, set[int]] = {}
-        if self._has_literals:
+        tried: set[tuple[int, int]] = set()
+        if self._has_words:
             for _, owners in self._automaton.iter(text):
-                for p_i, s_i in owners:
-                    found.setdefault(p_i, set()).add(s_i)
-        for p_i, s_i, rx in self._regexes:
+                for p_i, s_i, rx in owners:
+                    if rx is None:
+                        found.setdefault(p_i, set()).add(s_i)
+                    elif (p_i, s_i) not in tried:
+                        tried.add((p_i, s_i))
+                        if rx.search(text):
+                            found.setdefault(p_i, set()).add(s_i)
+        for p_i, s_i, rx in self._always:
             if rx.search(text):
                 found.setdefault(p_i, set()).add(s_i)
         scored = []
@@ -92,6 +106,36 @@ class Detector:
         """The winning profile, or None ('unknown') under the threshold."""
         ranked = self.rank(receipt)
         return ranked[0] if ranked and ranked[0].confidence >= self.threshold else None
+
+
+def literal_prefix(pattern: str) -> str:
+    """The literal text every match of ``pattern`` starts with ('' if none is certain)."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if not nxt or nxt.isalnum():  # \d, \s, \b …: a class, not a literal
+                break
+            ch, step = nxt, 2
+        elif ch in ".^$*+?{}[]|()":
+            if ch == "^" and not out:
+                i += 1
+                continue
+            break
+        else:
+            step = 1
+        following = pattern[i + step : i + step + 1]
+        if following and following in "*?{":  # this character is optional or repeated: stop before it
+            break
+        if following == "|":
+            return ""  # an alternation at the top level: no common prefix
+        out.append(ch)
+        i += step
+    if "|" in pattern:  # alternation somewhere: only trust a prefix when the whole pattern is one branch
+        return ""
+    return "".join(out)
 
 
 def _habits(profile: Profile, receipt: Receipt) -> float:

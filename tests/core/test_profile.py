@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,41 @@ def test_kinds_from_markers():
     kinds = [profile.kind_of("\n".join(ln.text for ln in r.lines))
              for r in read_receipts((SAMPLES / "zh-cn-restaurant-80mm.bin").read_bytes())]  # fmt: skip
     assert kinds == ["pre_bill", "sale"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [
+        (r"单号: \d{8}-\d{4}", "单号: "),
+        (r"VISA \*{4}\d{4}", "VISA "),
+        (r"^TOTAL\s", "TOTAL"),
+        (r"ab*c", "a"),
+        (r"\.Net", ".Net"),
+        (r"a|b", ""),
+        (r"(x)y", ""),
+    ],
+)
+def test_regex_trigger_prefix(pattern, prefix):
+    from kelaile_cli.core.detect import literal_prefix
+
+    assert literal_prefix(pattern) == prefix
+    # soundness: every text the pattern matches starts with the prefix
+    for sample in ("单号: 20261125-0042", "VISA ****1234", "TOTAL 7", "abbbc", "ac", ".Net", "a", "b", "xy"):
+        m = re.match(pattern, sample)
+        if m:
+            assert m.group().startswith(prefix)
+
+
+def test_regex_signatures_with_and_without_trigger_both_match():
+    from kelaile_cli.core.receipt import Line, Receipt, Span, Style
+
+    base = GOOD.split("detect:")[0]
+    triggered = parse_profile(base + "detect:\n  signatures:\n    - regex: 'ORDER #\\d+'\n", "a.yaml")
+    untriggered = parse_profile(
+        base.replace("meiwei-pos", "other-pos") + "detect:\n  signatures:\n    - regex: '\\d{3}-ZZ'\n", "b.yaml"
+    )
+    text = "ORDER #42 123-ZZ"
+    receipt = Receipt(0, [Line([Span(text, Style(), 0, len(text))])], 0, len(text), "cp437", 48)
+    assert {c.id for c in Detector([triggered, untriggered]).rank(receipt)} == {"meiwei-pos", "other-pos"}
+    quiet = Receipt(0, [Line([Span("nothing", Style(), 0, 7)])], 0, 7, "cp437", 48)
+    assert Detector([triggered, untriggered]).rank(quiet) == []
