@@ -8,10 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.detect import Detector, receipt_text
+from kelaile_cli.core.analysis import analyse
+from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.encoding import decode_text
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.extract import extract
 from kelaile_cli.core.printstream import (
     CodecTracker,
     DecodeOptions,
@@ -117,20 +117,7 @@ def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
 
 def receipt_record(source: Source, receipt: Receipt, detector: Detector | None = None) -> dict[str, Any]:
     """The JSON object ``klx parse --json`` prints for one receipt (with its POS when a detector is given)."""
-    identity: dict[str, Any] = {}
-    if detector is not None:
-        ranked = detector.rank(receipt)
-        best = ranked[0] if ranked and ranked[0].confidence >= detector.threshold else None
-        profile = next((p for p in detector.profiles if best and p.id == best.id), None)
-        kind = profile.kind_of(receipt_text(receipt)) if profile else None
-        tx = extract(profile.fields, [ln.text for ln in receipt.lines], kind or "other") if profile else None
-        identity = {
-            "profile": best.id if best else None,
-            "confidence": ranked[0].confidence if ranked else 0.0,
-            "kind": kind,
-            "transaction": {k: v for k, v in tx.to_dict().items() if k != "checks"} if tx else None,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in tx.checks] if tx else [],
-        }
+    identity = analyse(receipt, detector).identity() if detector is not None else {}
     return {
         "source": source.name,
         "index": receipt.index,

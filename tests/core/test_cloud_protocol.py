@@ -1,0 +1,39 @@
+"""The device ↔ cloud contract: signatures and idempotency keys."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kelaile_cli.core import cloud_protocol as cp
+
+
+def test_signature_verifies_and_any_change_breaks_it() -> None:
+    body = b'{"total": "12.00"}'
+    sig = cp.sign("s3cret", "POST", "/v1/transactions", 1_700_000_000, body)
+    assert cp.verify("s3cret", "POST", "/v1/transactions", 1_700_000_000, body, sig, now=1_700_000_010) is None
+    assert cp.verify("other", "POST", "/v1/transactions", 1_700_000_000, body, sig, 1_700_000_010) == "bad signature"
+    assert cp.verify("s3cret", "POST", "/v1/transactionz", 1_700_000_000, body, sig, 1_700_000_010) == "bad signature"
+    assert cp.verify("s3cret", "POST", "/v1/transactions", 1_700_000_000, body + b" ", sig, 1_700_000_010) is not None
+    assert cp.verify("s3cret", "POST", "/v1/transactions", 1_700_000_000, body, sig, now=1_700_001_000) == (
+        "stale timestamp"
+    )
+
+
+def test_signed_headers_carry_the_idempotency_key_only_when_given() -> None:
+    plain = cp.signed_headers("dev1", "k", "GET", "/v1/devices", 5, b"")
+    assert set(plain) == {cp.HEADER_DEVICE, cp.HEADER_TIMESTAMP, cp.HEADER_SIGNATURE}
+    keyed = cp.signed_headers("dev1", "k", "POST", "/v1/transactions", 5, b"{}", idempotency="abc")
+    assert keyed[cp.HEADER_IDEMPOTENCY] == "abc"
+
+
+@given(st.text(min_size=1, max_size=20), st.binary(max_size=64), st.integers(0, 1000))
+def test_idempotency_key_is_stable_and_separates_devices_receipts_and_occurrences(
+    device: str, raw: bytes, occurrence: int
+) -> None:
+    digest = cp.receipt_digest(raw)
+    key = cp.idempotency_key(device, digest, occurrence)
+    assert key == cp.idempotency_key(device, digest, occurrence)
+    assert key != cp.idempotency_key(device + "x", digest, occurrence)
+    assert key != cp.idempotency_key(device, cp.receipt_digest(raw + b"\0"), occurrence)
+    assert key != cp.idempotency_key(device, digest, occurrence + 1)
