@@ -1,8 +1,9 @@
-"""``klx detect`` and ``klx profile list|show|lint|schema``."""
+"""``klx detect`` and ``klx profile list|show|lint|schema|test|new``."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -165,3 +166,53 @@ def test_(
             summary.add_row(pid, str(ok), f"[red]{bad}[/]" if bad else "0")
         out.print(summary)
     raise typer.Exit(ExitCode.FAILURE if failed else ExitCode.OK)
+
+
+@profile_app.command("new")
+def new(
+    sources: Annotated[
+        list[Path] | None, typer.Option("--from", help="Recordings or print jobs of the unknown POS.")
+    ] = None,
+    more: Annotated[list[Path] | None, typer.Argument(help="More recordings: --from a.bin b.bin c.bin works.")] = None,
+    profile_id: Annotated[str, typer.Option("--id", help="Id of the new profile, e.g. 'newpos'.")] = "",
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for <id>.yaml and <id>/ samples.")] = Path("profiles"),
+    name: Annotated[str | None, typer.Option("--name", help="Program name (default: the id).")] = None,
+    vendor: Annotated[str | None, typer.Option("--vendor", help="Who makes the program.")] = None,
+    recordings: Annotated[
+        Path | None, typer.Option("--recordings", help="Labelled recordings the draft must not claim.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing <id>.yaml.")] = False,
+    profiles: ProfilesOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")] = False,
+) -> None:
+    """Draft a profile from a few recordings of an unknown POS: signatures, habits, kinds, field rules.
+
+    Checked before it is written: it must recognise its samples and claim no other profile's receipts (else exit 1).
+    """
+    from kelaile_cli.services.profile_draft import default_recordings_dir, draft_profile
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", profile_id):
+        raise typer.BadParameter("lower-case letters, digits and '-', 2–63 characters", param_hint="--id")
+    sources = [*(sources or []), *(more or [])]
+    loaded = load_profiles(profiles or [])
+    report = draft_profile(
+        sources, profile_id, out_dir, loaded, name=name, vendor=vendor,
+        recordings=recordings or default_recordings_dir(), force=force,
+    )  # fmt: skip
+    if as_json:
+        doc = {"profile": profile_id, "file": str(report.profile_file), "ok": report.ok,
+               "samples": report.samples, "samples_detected": report.samples_detected,
+               "others_checked": report.others_checked, "others_claimed": report.others_claimed,
+               "notes": report.draft.notes, "written": [str(p) for p in report.written]}  # fmt: skip
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    else:
+        for note in report.draft.notes:
+            out.print(f"[dim]•[/] {escape(note)}")
+        mark = "[green]✓[/]" if report.samples_detected == report.samples else "[red]✗[/]"
+        out.print(f"{mark} recognises {report.samples_detected}/{report.samples} of its sample receipts")
+        mark = "[green]✓[/]" if not report.others_claimed else "[red]✗[/]"
+        out.print(f"{mark} claims {len(report.others_claimed)} of {report.others_checked} other profiles' receipts"
+                  + (f": {escape(', '.join(report.others_claimed[:5]))}" if report.others_claimed else ""))  # fmt: skip
+        out.print(f"wrote {escape(str(report.profile_file))} and {len(report.written) - 1} sample files; "
+                  f"try: KLX_PROFILES_PATH={escape(str(out_dir))} klx detect FILE")  # fmt: skip
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILURE)
