@@ -9,6 +9,7 @@ import sys
 
 from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
     capture_cmds,
+    cloud_cmds,
     import_cmds,
     inspect_cmds,
     profile_cmds,

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -79,6 +80,15 @@ def _uvicorn_config(app: Any, workers: int = 1, log_level: str = "warning", acce
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a captured SIGINT/SIGTERM after its graceful shutdown; for the sandbox a signal
+    is the normal way to stop, so the command ends with exit 0 instead."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 @dataclass
 class RunningCloud:
     """A sandbox cloud running in this process."""
@@ -133,14 +143,14 @@ def serve(
     """Serve until SIGINT/SIGTERM. Opens the database and binds first, so those fail with one clear line."""
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
-    Storage(config.db).close()  # create the schema (and find an unwritable path) before any worker starts
     sock = bind(host, port)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     try:
+        Storage(config.db).close()  # create the schema (and find an unwritable path) before any worker starts
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
         if workers == 1:
-            uvicorn.Server(_uvicorn_config(create_app(config), access_log=access_log)).run(sockets=[sock])
+            _Server(_uvicorn_config(create_app(config), access_log=access_log)).run(sockets=[sock])
             return
         from uvicorn.supervisors import Multiprocess
 
