@@ -34,6 +34,7 @@ from kelaile_cli.services.cloud.storage import Device, Storage, Stored
 __all__ = ["ApiError", "CloudConfig", "create_app"]
 
 _PURGE_EVERY_S = 10.0
+_REPLAYED = "this signature was already used; sign every attempt with a new nonce"
 
 
 @dataclass
@@ -166,7 +167,8 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         if faults.drop():
             request.scope.get(DROP_SCOPE_KEY, {})["drop"] = True
 
-    async def signed_device(request: Request) -> Device:
+    async def verified(request: Request) -> tuple[Device, str]:
+        """The signing device and its signature, checked but not yet remembered."""
         headers = request.headers
         device_id, stamp = headers.get(cp.HEADER_DEVICE), headers.get(cp.HEADER_TIMESTAMP)
         signature = headers.get(cp.HEADER_SIGNATURE)
@@ -189,11 +191,20 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                            headers.get(cp.HEADER_NONCE, ""), headers.get(cp.HEADER_IDEMPOTENCY))  # fmt: skip
         if reason is not None:
             raise ApiError(401, reason, f"{reason} for device {device_id} (server time {int(now)})")
-        forget = None
-        if now >= purge["next"]:
-            purge["next"], forget = now + _PURGE_EVERY_S, now - 2 * cp.MAX_SKEW_S
-        if not store.remember_signature(signature, now, forget):
-            raise ApiError(401, "replayed", "this signature was already used; sign every attempt with a new nonce")
+        return device, signature.lower()
+
+    def forget_before(now: float) -> float | None:
+        """Every ``_PURGE_EVERY_S``: the time before which seen signatures can go (they are stale anyway)."""
+        if now < purge["next"]:
+            return None
+        purge["next"] = now + _PURGE_EVERY_S
+        return now - 2 * cp.MAX_SKEW_S
+
+    async def signed_device(request: Request) -> Device:
+        device, signature = await verified(request)
+        now = clock()
+        if not store.remember_signature(signature, now, forget_before(now)):
+            raise ApiError(401, "replayed", _REPLAYED)
         return device
 
     async def loopback_only(request: Request) -> None:
@@ -220,31 +231,34 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                    201: {"model": UploadOut}, 409: {"model": ErrorOut, "description": "key reused with another body"}},
         dependencies=device_route["dependencies"],
     )  # fmt: skip
-    async def ingest(request: Request, body: UploadIn, device: Device = signed) -> Response:
+    async def ingest(request: Request, body: UploadIn, auth: tuple[Device, str] = Depends(verified)) -> Response:
         """Store a transaction once per (device, Idempotency-Key) and answer what the box prints."""
+        device, signature = auth
         key = request.headers.get(cp.HEADER_IDEMPOTENCY)
         if not key or len(key) > 128:
             raise ApiError(422, "missing idempotency key", f"{cp.HEADER_IDEMPOTENCY} (1–128 characters) is required")
         doc = body.model_dump(mode="json")
         canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-        existing = store.find(device.device_id, key)
-        created = False
-        if existing is None:
+        now = clock()
+
+        def make() -> tuple[Stored, str, str, tuple[str, str | None, float | None] | None]:
             tx_id = transaction_id_for(device.device_id, key)
-            answer = answer_for(tx_id, body.kind, body.transaction)
             order = None
             if body.kind == "pre_bill":
-                now = clock()
                 auto = now + config.auto_pay_s if config.auto_pay_s is not None else None
                 order = (order_no_for(tx_id), (body.transaction or {}).get("total"), auto)
-            existing, created = store.insert(device.device_id, key, Stored(tx_id, digest, answer), body.kind,
-                                             canonical, clock(), order)  # fmt: skip
-        if existing.body_sha256 != digest:
-            detail = f"key {key} was used for a different body (transaction {existing.transaction_id})"
+            return Stored(tx_id, digest, answer_for(tx_id, body.kind, body.transaction)), body.kind, canonical, order
+
+        outcome = store.ingest(device.device_id, key, signature, now, make, forget_before(now))
+        if outcome is None:
+            raise ApiError(401, "replayed", _REPLAYED)
+        row, created = outcome
+        if row.body_sha256 != digest:
+            detail = f"key {key} was used for a different body (transaction {row.transaction_id})"
             raise ApiError(409, "idempotency conflict", detail)
-        doc_out = {"transaction_id": existing.transaction_id, "duplicate": not created, "answer": existing.answer}
-        return _json(201 if created else 200, doc_out)
+        return _json(201 if created else 200, {"transaction_id": row.transaction_id, "duplicate": not created,
+                                               "answer": row.answer})  # fmt: skip
 
     @api.post("/v1/devices/{device_id}/heartbeat", status_code=204, tags=["device"], **device_route)
     async def heartbeat(device_id: str, state: dict[str, Any], device: Device = signed) -> Response:

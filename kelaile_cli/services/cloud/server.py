@@ -14,6 +14,7 @@ stops it cleanly (open connections closed, the thread joined).
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -125,11 +126,20 @@ def running_cloud(
 
 
 # -- foreground serving (klx cloud serve) ----------------------------------------------------------
+def _settle_gc() -> None:
+    """A server process keeps its startup objects for good: freeze them out of the collector's scans
+    (shorter collection pauses under load)."""
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_env() -> Any:
     """uvicorn factory for worker processes: the config travels in an environment variable."""
     raw = json.loads(os.environ[_ENV_CONFIG])
     faults = Faults(**raw.pop("faults"))
-    return create_app(CloudConfig(faults=faults, **raw))
+    app = create_app(CloudConfig(faults=faults, **raw))
+    _settle_gc()
+    return app
 
 
 def serve(
@@ -150,7 +160,9 @@ def serve(
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
         if workers == 1:
-            _Server(_uvicorn_config(create_app(config), access_log=access_log)).run(sockets=[sock])
+            server = _Server(_uvicorn_config(create_app(config), access_log=access_log))
+            _settle_gc()
+            server.run(sockets=[sock])
             return
         from uvicorn.supervisors import Multiprocess
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ CREATE TABLE IF NOT EXISTS devices (
     state       TEXT
 );
 CREATE TABLE IF NOT EXISTS transactions (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    transaction_id  TEXT NOT NULL UNIQUE,
+    seq             INTEGER PRIMARY KEY,  -- rowid: rows are never deleted, so it only grows
+    transaction_id  TEXT NOT NULL,        -- derived from (device_id, idempotency_key), unique with it
     device_id       TEXT NOT NULL REFERENCES devices(device_id),
     idempotency_key TEXT NOT NULL,
     body_sha256     TEXT NOT NULL,
@@ -57,9 +58,10 @@ CREATE TABLE IF NOT EXISTS signatures (
     signature  TEXT PRIMARY KEY,
     seen_at    REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS signatures_seen ON signatures(seen_at);
-CREATE INDEX IF NOT EXISTS transactions_device ON transactions(device_id, seq);
 """
+# Every index costs a page write per commit on the ingest path: transactions carry only the UNIQUE
+# one idempotency needs, signatures only their key (purging them scans the table every 10 s).
+_CHECKPOINT_EVERY_S = 1.0
 
 
 def db_path(url_or_path: str | Path) -> Path:
@@ -93,14 +95,18 @@ class Stored:
 class Storage:
     """SQLite access for one server process. Methods are short and synchronous (no fsync per commit)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, background_checkpoints: bool = True) -> None:
+        """Open (creating) the database. With ``background_checkpoints`` the WAL is copied back into the
+        database file by a thread of its own (``sqlite3`` releases the GIL), so no request waits for it."""
         self.path = db_path(path)
         self._lock = threading.Lock()  # the in-process test server and its caller may share one Storage
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, consistent always
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA temp_store=MEMORY")
             self.db.execute("PRAGMA cache_size=-16000")
@@ -109,8 +115,25 @@ class Storage:
             raise InputError(
                 f"{self.path}: cannot open the database ({exc})", remedy="pick a writable --db FILE"
             ) from None
+        if background_checkpoints:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="klx-cloud-wal", daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        try:
+            while not self._stop.wait(_CHECKPOINT_EVERY_S):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the database went away (tests' tmp dirs); the server's own errors surface on requests
+        finally:
+            db.close()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(5)
         with self._lock:
             self.db.close()
 
@@ -179,46 +202,53 @@ class Storage:
         ).fetchone()
         return Stored(row[0], row[1], json.loads(row[2])) if row else None
 
-    def insert(
+    def ingest(
         self,
         device_id: str,
         key: str,
-        stored: Stored,
-        kind: str,
-        body: str,
+        signature: str,
         now: float,
-        order: tuple[str, str | None, float | None] | None = None,
-    ) -> tuple[Stored, bool]:
-        """Store a transaction (and its pre-bill order) in one commit; ``(row, created)``.
+        make: Callable[[], tuple[Stored, str, str, tuple[str, str | None, float | None] | None]],
+        forget_before: float | None = None,
+    ) -> tuple[Stored, bool] | None:
+        """Remember the signature and store the transaction in one commit; ``None`` when the signature
+        was seen before (a replay). ``make()`` → (row, kind, body, pre-bill order) runs only for a new key.
 
-        When another request stored the same (device, key) first, that row comes back with ``created=False``.
+        Returns ``(row, created)``: an existing (device, key) comes back as it was stored, ``created=False``.
         """
         with self._lock:
+            db = self.db
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                self.db.execute(
+                db.execute("BEGIN IMMEDIATE")
+                if forget_before is not None:
+                    db.execute("DELETE FROM signatures WHERE seen_at < ?", (forget_before,))
+                try:
+                    db.execute("INSERT INTO signatures(signature, seen_at) VALUES (?,?)", (signature, now))
+                except sqlite3.IntegrityError:
+                    db.execute("ROLLBACK")
+                    return None
+                existing = self._find(device_id, key)
+                if existing is not None:
+                    db.execute("COMMIT")
+                    return existing, False
+                stored, kind, body, order = make()
+                db.execute(
                     "INSERT INTO transactions(transaction_id, device_id, idempotency_key, body_sha256, kind, body, "
                     "answer, created_at) VALUES (?,?,?,?,?,?,?,?)",
                     (stored.transaction_id, device_id, key, stored.body_sha256, kind, body,
-                     json.dumps(stored.answer, ensure_ascii=False), now),
+                     json.dumps(stored.answer, ensure_ascii=False, separators=(",", ":")), now),
                 )  # fmt: skip
                 if order is not None:
                     order_no, amount, auto_pay_at = order
-                    self.db.execute(
+                    db.execute(
                         "INSERT OR IGNORE INTO orders(order_no, transaction_id, device_id, amount, created_at, "
                         "auto_pay_at) VALUES (?,?,?,?,?,?)",
                         (order_no, stored.transaction_id, device_id, amount, now, auto_pay_at),
                     )
-                self.db.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                self.db.execute("ROLLBACK")
-                existing = self._find(device_id, key)
-                if existing is None:
-                    raise
-                return existing, False
+                db.execute("COMMIT")
             except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
         return stored, True
 
