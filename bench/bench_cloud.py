@@ -14,6 +14,7 @@ measure the duplicate path.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -122,6 +123,58 @@ def write_retries(prefix: Path, host: str, devices: dict[str, Credentials], db: 
                     fh.write(f"{len(req)}\n".encode() + req)
 
 
+async def _open_loop(host: str, port: int, reqs: list[bytes], rate: float, connections: int) -> dict:
+    """Send ``reqs`` on a fixed schedule (request i at t0 + i/rate) over keep-alive connections and time
+    each answer from its *scheduled* send time, so a server that falls behind cannot hide it."""
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    nxt = 0
+    t0 = loop.time() + 0.2
+
+    async def conn() -> None:
+        nonlocal nxt
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while nxt < len(reqs):
+                i, nxt = nxt, nxt + 1
+                due = t0 + i / rate
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                writer.write(reqs[i])
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+                await reader.readexactly(length)
+                latencies.append((loop.time() - due) * 1000)
+                status = int(head[9:12])
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(conn() for _ in range(connections)))
+    elapsed = loop.time() - t0
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    return {"requested_rate": rate, "sent": len(reqs), "achieved_rate": round(len(reqs) / elapsed, 1),
+            "statuses": statuses, "p50_ms": pct(0.5), "p90_ms": pct(0.9), "p99_ms": pct(0.99),
+            "max_ms": round(latencies[-1], 2)}  # fmt: skip
+
+
+def fixed_rate(url: str, devices: list[Credentials], docs: list[tuple[str, bytes]], rate: float, seconds: float,
+               first_occurrence: int) -> dict:  # fmt: skip
+    host, port = url.removeprefix("http://").split(":")
+    reqs = []
+    for i in range(int(rate * seconds)):
+        creds = devices[i % len(devices)]
+        digest, body = docs[i % len(docs)]
+        reqs.append(raw_request(f"{host}:{port}", creds, body, cp.idempotency_key(creds.device_id, digest,
+                                                                                   first_occurrence + i)))  # fmt: skip
+    return asyncio.run(_open_loop(host, int(port), reqs, rate, 64))
+
+
 def parse_wrk(text: str) -> dict:
     def ms(value: str) -> float:
         m = re.match(r"([\d.]+)(us|ms|s)", value)
@@ -140,7 +193,7 @@ def parse_wrk(text: str) -> dict:
     return out
 
 
-def run(workers: int, seconds: float, connections: int, tmp: Path) -> dict:
+def run(workers: int, seconds: float, connections: int, tmp: Path, rates: list[float], rate_seconds: float) -> dict:
     db = tmp / f"bench-{workers}.sqlite"
     env = {**os.environ, "NO_COLOR": "1"}
     cmd = [sys.executable, "-m", "kelaile_cli", "cloud", "serve", "--db", str(db), "--port", "0",
@@ -177,6 +230,7 @@ def run(workers: int, seconds: float, connections: int, tmp: Path) -> dict:
                                          check=True).stdout)  # fmt: skip
         time.sleep(1.0)
         after = sqlite3.connect(db).execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
+        held = [fixed_rate(url, devices, docs, r, rate_seconds, 10_000_000 * (k + 1)) for k, r in enumerate(rates)]
         client.close()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -192,6 +246,7 @@ def run(workers: int, seconds: float, connections: int, tmp: Path) -> dict:
         "retry_pass": again,
         "rows_after_retries": after,
         "retries_stored_nothing": after == stored,
+        "fixed_rate": held,
     }
 
 
@@ -200,6 +255,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rates", type=float, nargs="*", default=[1000, 1500], help="open-loop rates to hold")
+    ap.add_argument("--rate-seconds", type=float, default=20)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -210,7 +267,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for workers in args.workers:
-            results.append(run(workers, args.seconds, args.connections, Path(tmp)))
+            results.append(run(workers, args.seconds, args.connections, Path(tmp), args.rates, args.rate_seconds))
             if not args.json:
                 r = results[-1]
                 i, a = r["ingest"], r["retry_pass"]
@@ -218,6 +275,11 @@ def main() -> None:
                       f"p99 {i['p99_ms']} ms, non-2xx {i['non_2xx']}, rows {r['stored_rows']} ok="
                       f"{r['rows_match_2xx']}); retries {a['rps']:,.0f}/s (p99 {a['p99_ms']} ms, non-2xx "
                       f"{a['non_2xx']}, nothing stored={r['retries_stored_nothing']})")  # fmt: skip
+                for h in r["fixed_rate"]:
+                    print(
+                        f"  open loop {h['requested_rate']:,.0f}/s → {h['achieved_rate']:,.1f}/s, p50 {h['p50_ms']} "
+                        f"ms, p90 {h['p90_ms']} ms, p99 {h['p99_ms']} ms, max {h['max_ms']} ms, {h['statuses']}"
+                    )
     if args.json:
         print(json.dumps({"machine": machine, "date": time.strftime("%Y-%m-%d"), "results": results}, indent=2))
     else:

@@ -33,7 +33,6 @@ from kelaile_cli.services.cloud.storage import Device, Storage, Stored
 
 __all__ = ["ApiError", "CloudConfig", "create_app"]
 
-_PURGE_EVERY_S = 10.0
 _REPLAYED = "this signature was already used; sign every attempt with a new nonce"
 
 
@@ -130,7 +129,6 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     """The ASGI app. ``storage`` defaults to ``Storage(config.db)``; the app owns and closes it on shutdown."""
     store = storage or Storage(config.db)
     faults, clock = config.faults, config.clock
-    purge = {"next": 0.0}
 
     api = FastAPI(
         title="Kelaile sandbox cloud",
@@ -167,7 +165,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         if faults.drop():
             request.scope.get(DROP_SCOPE_KEY, {})["drop"] = True
 
-    async def verified(request: Request) -> tuple[Device, str]:
+    async def verified(request: Request) -> tuple[Device, str, int]:
         """The signing device and its signature, checked but not yet remembered."""
         headers = request.headers
         device_id, stamp = headers.get(cp.HEADER_DEVICE), headers.get(cp.HEADER_TIMESTAMP)
@@ -191,19 +189,11 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                            headers.get(cp.HEADER_NONCE, ""), headers.get(cp.HEADER_IDEMPOTENCY))  # fmt: skip
         if reason is not None:
             raise ApiError(401, reason, f"{reason} for device {device_id} (server time {int(now)})")
-        return device, signature.lower()
-
-    def forget_before(now: float) -> float | None:
-        """Every ``_PURGE_EVERY_S``: the time before which seen signatures can go (they are stale anyway)."""
-        if now < purge["next"]:
-            return None
-        purge["next"] = now + _PURGE_EVERY_S
-        return now - 2 * cp.MAX_SKEW_S
+        return device, signature.lower(), timestamp
 
     async def signed_device(request: Request) -> Device:
-        device, signature = await verified(request)
-        now = clock()
-        if not store.remember_signature(signature, now, forget_before(now)):
+        device, signature, timestamp = await verified(request)
+        if not store.remember_signature(signature, timestamp, clock()):
             raise ApiError(401, "replayed", _REPLAYED)
         return device
 
@@ -231,9 +221,9 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                    201: {"model": UploadOut}, 409: {"model": ErrorOut, "description": "key reused with another body"}},
         dependencies=device_route["dependencies"],
     )  # fmt: skip
-    async def ingest(request: Request, body: UploadIn, auth: tuple[Device, str] = Depends(verified)) -> Response:
+    async def ingest(request: Request, body: UploadIn, auth: tuple[Device, str, int] = Depends(verified)) -> Response:
         """Store a transaction once per (device, Idempotency-Key) and answer what the box prints."""
-        device, signature = auth
+        device, signature, timestamp = auth
         key = request.headers.get(cp.HEADER_IDEMPOTENCY)
         if not key or len(key) > 128:
             raise ApiError(422, "missing idempotency key", f"{cp.HEADER_IDEMPOTENCY} (1–128 characters) is required")
@@ -250,7 +240,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                 order = (order_no_for(tx_id), (body.transaction or {}).get("total"), auto)
             return Stored(tx_id, digest, answer_for(tx_id, body.kind, body.transaction)), body.kind, canonical, order
 
-        outcome = store.ingest(device.device_id, key, signature, now, make, forget_before(now))
+        outcome = store.ingest(device.device_id, key, signature, timestamp, now, make)
         if outcome is None:
             raise ApiError(401, "replayed", _REPLAYED)
         row, created = outcome

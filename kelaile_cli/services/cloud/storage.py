@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kelaile_cli.core.cloud_protocol import MAX_SKEW_S
 from kelaile_cli.core.errors import InputError
 
 __all__ = ["Device", "Storage", "Stored", "db_path", "read_stats"]
@@ -54,13 +55,17 @@ CREATE TABLE IF NOT EXISTS orders (
     auto_pay_at     REAL,
     paid_at         REAL
 );
-CREATE TABLE IF NOT EXISTS signatures (
-    signature  TEXT PRIMARY KEY,
-    seen_at    REAL NOT NULL
+CREATE TABLE IF NOT EXISTS seen_signatures (
+    time_window  INTEGER NOT NULL,  -- the signed timestamp // SIGNATURE_WINDOW_S
+    signature    BLOB NOT NULL,     -- first 16 bytes of the HMAC
+    PRIMARY KEY (time_window, signature)
 ) WITHOUT ROWID;
 """
 # Every index costs a page write per commit on the ingest path: transactions carry only the UNIQUE
-# one idempotency needs, signatures only their key (purging them scans the table every 10 s).
+# one idempotency needs. Seen signatures are clustered by the window of their *signed* timestamp (a
+# replay carries the same one), so forgetting the stale ones is a range delete, never a scan.
+SIGNATURE_WINDOW_S = 2 * MAX_SKEW_S
+_PURGE_EVERY_S = 10.0
 _CHECKPOINT_EVERY_S = 1.0
 
 
@@ -101,6 +106,7 @@ class Storage:
         self.path = db_path(path)
         self._lock = threading.Lock()  # the in-process test server and its caller may share one Storage
         self._stop = threading.Event()
+        self._next_purge = 0.0
         self._checkpointer: threading.Thread | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,15 +185,21 @@ class Storage:
         ]
 
     # -- replay protection -------------------------------------------------------------------------
-    def remember_signature(self, signature: str, now: float, forget_before: float | None = None) -> bool:
-        """Record a signature; ``False`` when it was already seen (a replay). Optionally purge old ones."""
+    def remember_signature(self, signature: str, timestamp: int, now: float) -> bool:
+        """Record a signature; ``False`` when it was already seen (a replay)."""
         with self._lock:
-            if forget_before is not None:
-                self.db.execute("DELETE FROM signatures WHERE seen_at < ?", (forget_before,))
-            try:
-                self.db.execute("INSERT INTO signatures(signature, seen_at) VALUES (?,?)", (signature, now))
-            except sqlite3.IntegrityError:
-                return False
+            return self._remember(signature, timestamp, now)
+
+    def _remember(self, signature: str, timestamp: int, now: float) -> bool:
+        if now >= self._next_purge:  # signatures whose timestamp is stale by now can never be accepted again
+            self._next_purge = now + _PURGE_EVERY_S
+            self.db.execute("DELETE FROM seen_signatures WHERE time_window < ?",
+                            (int(now - MAX_SKEW_S) // SIGNATURE_WINDOW_S,))  # fmt: skip
+        try:
+            self.db.execute("INSERT INTO seen_signatures(time_window, signature) VALUES (?,?)",
+                            (int(timestamp) // SIGNATURE_WINDOW_S, bytes.fromhex(signature[:32])))  # fmt: skip
+        except sqlite3.IntegrityError:
+            return False
         return True
 
     # -- transactions -----------------------------------------------------------------------------
@@ -207,9 +219,9 @@ class Storage:
         device_id: str,
         key: str,
         signature: str,
+        timestamp: int,
         now: float,
         make: Callable[[], tuple[Stored, str, str, tuple[str, str | None, float | None] | None]],
-        forget_before: float | None = None,
     ) -> tuple[Stored, bool] | None:
         """Remember the signature and store the transaction in one commit; ``None`` when the signature
         was seen before (a replay). ``make()`` → (row, kind, body, pre-bill order) runs only for a new key.
@@ -220,11 +232,7 @@ class Storage:
             db = self.db
             try:
                 db.execute("BEGIN IMMEDIATE")
-                if forget_before is not None:
-                    db.execute("DELETE FROM signatures WHERE seen_at < ?", (forget_before,))
-                try:
-                    db.execute("INSERT INTO signatures(signature, seen_at) VALUES (?,?)", (signature, now))
-                except sqlite3.IntegrityError:
+                if not self._remember(signature, timestamp, now):
                     db.execute("ROLLBACK")
                     return None
                 existing = self._find(device_id, key)
