@@ -14,6 +14,7 @@ from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands
     inspect_cmds,
     profile_cmds,
     redact_cmds,
+    replay_cmds,
 )
 from kelaile_cli.cli.base import app, err, flags
 from kelaile_cli.cli.errors import run_guarded
