@@ -9,10 +9,12 @@ import sys
 
 from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
     capture_cmds,
+    cloud_cmds,
     import_cmds,
     inspect_cmds,
     profile_cmds,
     redact_cmds,
+    replay_cmds,
 )
 from kelaile_cli.cli.base import app, err, flags
 from kelaile_cli.cli.errors import run_guarded

@@ -37,3 +37,13 @@ def test_idempotency_key_is_stable_and_separates_devices_receipts_and_occurrence
     assert key != cp.idempotency_key(device + "x", digest, occurrence)
     assert key != cp.idempotency_key(device, cp.receipt_digest(raw + b"\0"), occurrence)
     assert key != cp.idempotency_key(device, digest, occurrence + 1)
+
+
+def test_nonce_and_idempotency_key_are_covered_by_the_signature() -> None:
+    body, path, ts = b"{}", "/v1/transactions", 1_700_000_000
+    sig = cp.sign("k", "POST", path, ts, body, "n1", "key-1")
+    assert cp.verify("k", "POST", path, ts, body, sig, ts, "n1", "key-1") is None
+    assert cp.verify("k", "POST", path, ts, body, sig, ts, "n2", "key-1") == "bad signature"
+    assert cp.verify("k", "POST", path, ts, body, sig, ts, "n1", "key-2") == "bad signature"
+    headers = cp.signed_headers("dev", "k", "POST", path, ts, body, "key-1", nonce="n1")
+    assert headers[cp.HEADER_NONCE] == "n1" and headers[cp.HEADER_SIGNATURE] == sig

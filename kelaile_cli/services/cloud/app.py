@@ -1,0 +1,298 @@
+"""The sandbox cloud as an ASGI app (FastAPI): the endpoints of docs/cloud-api.md.
+
+``create_app(CloudConfig(db=...))`` returns the app ready for any ASGI server (``server.py`` runs it
+under uvicorn). Device endpoints check the HMAC signature, its freshness and that it was never seen
+before; ingest is idempotent per (device, Idempotency-Key). Sandbox admin endpoints answer loopback
+clients only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kelaile_cli import __version__
+from kelaile_cli.core import cloud_protocol as cp
+from kelaile_cli.services.cloud.answers import answer_for, order_no_for, transaction_id_for
+from kelaile_cli.services.cloud.faults import DROP_SCOPE_KEY, DropMiddleware, Faults
+from kelaile_cli.services.cloud.storage import Device, Storage, Stored
+
+__all__ = ["ApiError", "CloudConfig", "create_app"]
+
+_REPLAYED = "this signature was already used; sign every attempt with a new nonce"
+
+
+@dataclass
+class CloudConfig:
+    """Everything ``klx cloud serve`` can set."""
+
+    db: str | Path = "klx-cloud.sqlite"
+    faults: Faults = field(default_factory=Faults)
+    auto_pay_s: float | None = None  # pre-bill orders count as paid this long after upload
+    clock: Callable[[], float] = time.time
+
+
+class ApiError(Exception):
+    """An error answer: ``{"error": code, "detail": detail}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+# -- documents (OpenAPI) ---------------------------------------------------------------------------
+class ClaimIn(BaseModel):
+    serial: str = Field(min_length=1, max_length=128)
+    model: str = Field(min_length=1, max_length=128)
+    store: str | None = Field(default=None, max_length=128)
+
+
+class ClaimOut(BaseModel):
+    device_id: str
+    secret: str
+    store: str | None
+
+
+class UploadIn(BaseModel):
+    """``kelaile_cli.core.analysis.upload_body``."""
+
+    model_config = ConfigDict(extra="allow")
+    receipt_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    printed_at: str | None = None
+    profile: str | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+    kind: Literal["sale", "refund", "pre_bill", "kitchen", "shift_report", "other"]
+    transaction: dict[str, Any] | None = None
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    kind: Literal["loyalty", "payment"]
+    qr: str
+    text: list[str]
+    order_no: str | None = None
+    coupon: str | None = None
+
+
+class UploadOut(BaseModel):
+    transaction_id: str
+    duplicate: bool
+    answer: Answer
+
+
+class PaymentOut(BaseModel):
+    order_no: str
+    status: Literal["pending", "paid"]
+    paid_at: float | None
+    amount: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "unsigned, bad signature, stale timestamp or replayed"},
+    404: {"model": ErrorOut, "description": "unknown device"},
+    422: {"model": ErrorOut, "description": "invalid body or headers"},
+    503: {"model": ErrorOut, "description": "injected fault"},
+}
+
+
+def _json(status: int, doc: Any) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), status, media_type="application/json")
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
+    """The ASGI app. ``storage`` defaults to ``Storage(config.db)``; the app owns and closes it on shutdown."""
+    store = storage or Storage(config.db)
+    faults, clock = config.faults, config.clock
+
+    api = FastAPI(
+        title="Kelaile sandbox cloud",
+        version=__version__,
+        description="The cloud a Kelaile box talks to, for tests and load rehearsals. See docs/cloud-api.md.",
+    )
+    api.state.storage = store
+    api.router.add_event_handler("shutdown", store.close)
+
+    @api.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return _json(exc.status, {"error": exc.code, "detail": exc.detail})
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5]]
+        return _json(422, {"error": "invalid body", "detail": "; ".join(parts)})
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        return _json(
+            exc.status_code, {"error": "not found" if exc.status_code == 404 else "http", "detail": exc.detail}
+        )
+
+    # -- dependencies ------------------------------------------------------------------------------
+    async def inject_faults(request: Request) -> None:
+        if not faults.active:
+            return
+        delay = faults.delay_s()
+        if delay:
+            await asyncio.sleep(delay)
+        if faults.error():
+            raise ApiError(503, "injected", "injected fault (--error-rate): nothing was stored, retry")
+        if faults.drop():
+            request.scope.get(DROP_SCOPE_KEY, {})["drop"] = True
+
+    async def verified(request: Request) -> tuple[Device, str, int]:
+        """The signing device and its signature, checked but not yet remembered."""
+        headers = request.headers
+        device_id, stamp = headers.get(cp.HEADER_DEVICE), headers.get(cp.HEADER_TIMESTAMP)
+        signature = headers.get(cp.HEADER_SIGNATURE)
+        if not (device_id and stamp and signature):
+            raise ApiError(401, "unsigned", f"{cp.HEADER_DEVICE}, {cp.HEADER_TIMESTAMP} and {cp.HEADER_SIGNATURE} "
+                           "are required")  # fmt: skip
+        try:
+            timestamp = int(stamp)
+        except ValueError:
+            raise ApiError(401, "bad signature", f"{cp.HEADER_TIMESTAMP} {stamp!r} is not Unix seconds") from None
+        device = store.device(device_id)
+        if device is None:
+            raise ApiError(404, "unknown device", f"device {device_id} was never claimed")
+        body = await request.body()
+        query = request.scope.get("query_string", b"")
+        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        path += "?" + query.decode("latin-1") if query else ""
+        now = clock()
+        reason = cp.verify(device.secret, request.method, path, timestamp, body, signature, now,
+                           headers.get(cp.HEADER_NONCE, ""), headers.get(cp.HEADER_IDEMPOTENCY))  # fmt: skip
+        if reason is not None:
+            raise ApiError(401, reason, f"{reason} for device {device_id} (server time {int(now)})")
+        return device, signature.lower(), timestamp
+
+    async def signed_device(request: Request) -> Device:
+        device, signature, timestamp = await verified(request)
+        if not store.remember_signature(signature, timestamp, clock()):
+            raise ApiError(401, "replayed", _REPLAYED)
+        return device
+
+    async def loopback_only(request: Request) -> None:
+        if not _is_loopback(request.client.host if request.client else None):
+            raise ApiError(403, "forbidden", "sandbox admin endpoints answer loopback clients only")
+
+    signed = Depends(signed_device)
+    device_route: dict[str, Any] = {"dependencies": [Depends(inject_faults)], "responses": _ERRORS}
+    admin_route: dict[str, Any] = {"dependencies": [Depends(loopback_only)], "tags": ["sandbox admin"]}
+
+    # -- device endpoints --------------------------------------------------------------------------
+    @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"])
+    async def claim(body: ClaimIn) -> ClaimOut:
+        """Register a box (unsigned; the sandbox accepts any claim). Re-claiming a serial rotates its secret."""
+        device = store.claim("dev_" + secrets.token_hex(8), body.serial, body.model, body.store,
+                             secrets.token_hex(32), clock())  # fmt: skip
+        return ClaimOut(device_id=device.device_id, secret=device.secret, store=device.store)
+
+    @api.post(
+        "/v1/transactions",
+        status_code=201,
+        tags=["device"],
+        responses={**_ERRORS, 200: {"model": UploadOut, "description": "a retry: the stored answer"},
+                   201: {"model": UploadOut}, 409: {"model": ErrorOut, "description": "key reused with another body"}},
+        dependencies=device_route["dependencies"],
+    )  # fmt: skip
+    async def ingest(request: Request, body: UploadIn, auth: tuple[Device, str, int] = Depends(verified)) -> Response:
+        """Store a transaction once per (device, Idempotency-Key) and answer what the box prints."""
+        device, signature, timestamp = auth
+        key = request.headers.get(cp.HEADER_IDEMPOTENCY)
+        if not key or len(key) > 128:
+            raise ApiError(422, "missing idempotency key", f"{cp.HEADER_IDEMPOTENCY} (1–128 characters) is required")
+        doc = body.model_dump(mode="json")
+        canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        now = clock()
+
+        def make() -> tuple[Stored, str, str, tuple[str, str | None, float | None] | None]:
+            tx_id = transaction_id_for(device.device_id, key)
+            order = None
+            if body.kind == "pre_bill":
+                auto = now + config.auto_pay_s if config.auto_pay_s is not None else None
+                order = (order_no_for(tx_id), (body.transaction or {}).get("total"), auto)
+            return Stored(tx_id, digest, answer_for(tx_id, body.kind, body.transaction)), body.kind, canonical, order
+
+        outcome = store.ingest(device.device_id, key, signature, timestamp, now, make)
+        if outcome is None:
+            raise ApiError(401, "replayed", _REPLAYED)
+        row, created = outcome
+        if row.body_sha256 != digest:
+            detail = f"key {key} was used for a different body (transaction {row.transaction_id})"
+            raise ApiError(409, "idempotency conflict", detail)
+        return _json(201 if created else 200, {"transaction_id": row.transaction_id, "duplicate": not created,
+                                               "answer": row.answer})  # fmt: skip
+
+    @api.post("/v1/devices/{device_id}/heartbeat", status_code=204, tags=["device"], **device_route)
+    async def heartbeat(device_id: str, state: dict[str, Any], device: Device = signed) -> Response:
+        """Record the device's state (free-form JSON object)."""
+        if device_id != device.device_id:
+            raise ApiError(403, "wrong device", f"signed by {device.device_id}, not {device_id}")
+        store.heartbeat(device_id, state, clock())
+        return Response(status_code=204)
+
+    @api.get("/v1/payments/{order_no}", response_model=PaymentOut, tags=["device"], **device_route)
+    async def payment(order_no: str, device: Device = signed) -> Response:
+        """The payment status of a pre-bill's order."""
+        row = store.order(order_no, clock())
+        if row is None:
+            raise ApiError(404, "unknown order", f"no order {order_no}")
+        return _json(200, {k: row[k] for k in ("order_no", "status", "paid_at", "amount")})
+
+    # -- sandbox admin (loopback, unsigned) --------------------------------------------------------
+    @api.post("/v1/sandbox/orders/{order_no}/pay", response_model=PaymentOut, **admin_route)
+    async def pay(order_no: str) -> Response:
+        """Simulate the customer paying an order."""
+        row = store.pay(order_no, clock())
+        if row is None:
+            raise ApiError(404, "unknown order", f"no order {order_no}")
+        return _json(200, {k: row[k] for k in ("order_no", "status", "paid_at", "amount")})
+
+    @api.get("/v1/devices", **admin_route)
+    async def devices() -> Response:
+        """Every claimed device with its last heartbeat state and transaction count."""
+        return _json(200, {"devices": store.devices()})
+
+    @api.get("/v1/transactions", **admin_route)
+    async def transactions(
+        device_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: Annotated[int, Query(ge=0)] = 0,
+    ) -> Response:
+        """Stored transactions in arrival order; page with ``after`` = the last ``seq`` seen."""
+        rows = store.transactions(device_id, limit, after)
+        return _json(200, {"transactions": rows, "next_after": rows[-1]["seq"] if rows else after})
+
+    @api.get("/v1/stats", **admin_route)
+    async def stats() -> Response:
+        """Counts: devices, transactions, by kind, orders, heartbeats; and the active faults."""
+        return _json(200, {**store.stats(), "faults": faults.as_dict()})
+
+    return DropMiddleware(api)

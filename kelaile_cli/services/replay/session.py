@@ -1,0 +1,67 @@
+"""``klx replay`` as one library call: recordings in, report out (the command only shows it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kelaile_cli.core.detect import Detector
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.printstream import DecodeOptions
+from kelaile_cli.services.profiles import load_profiles
+from kelaile_cli.services.replay.compare import load_baseline
+from kelaile_cli.services.replay.report import build_report
+from kelaile_cli.services.replay.runner import Progress, ReplayOptions, run_replay
+from kelaile_cli.services.replay.workload import Problem, Workload, load_workload
+
+__all__ = ["check_options", "replay"]
+
+
+def check_options(options: ReplayOptions) -> None:
+    """Refuse option values that cannot work, before anything is loaded or sent."""
+    plan = options.plan
+    if plan.rate is not None and plan.rate <= 0:
+        raise InputError(f"--rate {plan.rate}: must be more than 0 transactions/s")
+    if plan.speed <= 0:
+        raise InputError(f"--speed {plan.speed}: must be more than 0")
+    if plan.duration is not None and plan.duration <= 0:
+        raise InputError(f"--duration {plan.duration}: must be more than 0 seconds")
+    if plan.stores < 1:
+        raise InputError(f"--stores {plan.stores}: at least 1")
+    if options.concurrency < 1:
+        raise InputError(f"--concurrency {options.concurrency}: at least 1")
+    if options.workers < 1:
+        raise InputError(f"--workers {options.workers}: at least 1")
+    if not options.cloud.startswith(("http://", "https://")):
+        raise InputError(f"--cloud {options.cloud}: expected an http:// or https:// URL",
+                         remedy="e.g. http://127.0.0.1:8787 (klx cloud serve)")  # fmt: skip
+
+
+def replay(
+    paths: list[Path],
+    options: ReplayOptions,
+    *,
+    baseline: Path | None = None,
+    profile_dirs: list[Path] | None = None,
+    decode: DecodeOptions | None = None,
+    on_loaded: Callable[[Workload], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Load, detect and extract every recording, send the schedule, and return the report document."""
+    check_options(options)
+    previous = load_baseline(baseline) if baseline is not None else None
+    loaded = load_profiles(profile_dirs or [])
+    work = load_workload(paths, Detector(loaded.profiles), decode)
+    work.problems[:0] = [Problem("profiles", "profile", str(e)) for e in loaded.errors]
+    if on_loaded is not None:
+        on_loaded(work)
+    started, began = time.time(), time.monotonic()
+    tally, _, problems = run_replay(work.items, options, progress=progress, stop=stop)
+    if not work.items and not problems:
+        problems = [Problem("replay", "no_receipts", "nothing to replay: no receipt of a known POS was found")]
+    return build_report(work, tally, options, problems, started_at=started, elapsed_s=time.monotonic() - began,
+                        baseline=previous, baseline_path=str(baseline) if baseline else None)  # fmt: skip
