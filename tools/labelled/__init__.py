@@ -1,0 +1,26 @@
+"""Fictional POS programs for the labelled corpus: one module per POS style, registered here.
+
+``POS`` maps a profile id to (generator, number of recordings); ``UNKNOWN`` maps a style with *no*
+profile to its generator (its receipts must be detected as unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tools.labelled.chenguang import chenguang
+from tools.labelled.common import Maker
+from tools.labelled.greenleaf import greenleaf
+from tools.labelled.meiwei import meiwei
+from tools.labelled.wanjia import wanjia
+from tools.labelled.yongfu import yongfu
+
+POS: dict[str, tuple[Maker, int]] = {
+    "meiwei-pos": (meiwei, 5),
+    "chenguang-cafe": (chenguang, 5),
+    "greenleaf-till": (greenleaf, 5),
+    "wanjia-market": (wanjia, 6),
+    "yongfu-mart": (yongfu, 5),
+}
+
+UNKNOWN: dict[str, Callable[..., bytes]] = {}
