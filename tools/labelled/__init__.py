@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tools.labelled.backstube import backstube
 from tools.labelled.chenguang import chenguang
 from tools.labelled.common import Maker
+from tools.labelled.etoile import etoile
 from tools.labelled.greenleaf import greenleaf
 from tools.labelled.meiwei import meiwei
 from tools.labelled.wanjia import wanjia
@@ -21,6 +23,8 @@ POS: dict[str, tuple[Maker, int]] = {
     "greenleaf-till": (greenleaf, 5),
     "wanjia-market": (wanjia, 6),
     "yongfu-mart": (yongfu, 5),
+    "brasserie-etoile": (etoile, 5),
+    "kassenfuchs-backstube": (backstube, 5),
 }
 
 UNKNOWN: dict[str, Callable[..., bytes]] = {}
