@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tools.labelled.anxin import anxin
 from tools.labelled.backstube import backstube
 from tools.labelled.chenguang import chenguang
 from tools.labelled.common import Maker
 from tools.labelled.etoile import etoile
 from tools.labelled.greenleaf import greenleaf
+from tools.labelled.kuaisong import kuaisong
 from tools.labelled.meiwei import meiwei
 from tools.labelled.wanjia import wanjia
+from tools.labelled.xiangyun import xiangyun
 from tools.labelled.yongfu import yongfu
 
 POS: dict[str, tuple[Maker, int]] = {
@@ -25,6 +28,9 @@ POS: dict[str, tuple[Maker, int]] = {
     "yongfu-mart": (yongfu, 5),
     "brasserie-etoile": (etoile, 5),
     "kassenfuchs-backstube": (backstube, 5),
+    "xiangyun-canyin": (xiangyun, 5),
+    "kuaisong-takeaway": (kuaisong, 5),
+    "anxin-pharmacy": (anxin, 5),
 }
 
 UNKNOWN: dict[str, Callable[..., bytes]] = {}
