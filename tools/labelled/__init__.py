@@ -12,10 +12,12 @@ from tools.labelled.anxin import anxin
 from tools.labelled.backstube import backstube
 from tools.labelled.chenguang import chenguang
 from tools.labelled.common import Maker
+from tools.labelled.dingwang import dingwang
 from tools.labelled.etoile import etoile
 from tools.labelled.greenleaf import greenleaf
 from tools.labelled.kuaisong import kuaisong
 from tools.labelled.meiwei import meiwei
+from tools.labelled.thistle import thistle
 from tools.labelled.wanjia import wanjia
 from tools.labelled.xiangyun import xiangyun
 from tools.labelled.yongfu import yongfu
@@ -31,6 +33,8 @@ POS: dict[str, tuple[Maker, int]] = {
     "xiangyun-canyin": (xiangyun, 5),
     "kuaisong-takeaway": (kuaisong, 5),
     "anxin-pharmacy": (anxin, 5),
+    "thistle-epos": (thistle, 5),
+    "dingwang-hotpot": (dingwang, 5),
 }
 
 UNKNOWN: dict[str, Callable[..., bytes]] = {}
