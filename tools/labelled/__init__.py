@@ -18,6 +18,7 @@ from tools.labelled.greenleaf import greenleaf
 from tools.labelled.kuaisong import kuaisong
 from tools.labelled.meiwei import meiwei
 from tools.labelled.thistle import thistle
+from tools.labelled.unknown import bakery_tw, diner, tapas_bar, tea_shop
 from tools.labelled.wanjia import wanjia
 from tools.labelled.xiangyun import xiangyun
 from tools.labelled.yongfu import yongfu
@@ -37,4 +38,9 @@ POS: dict[str, tuple[Maker, int]] = {
     "dingwang-hotpot": (dingwang, 5),
 }
 
-UNKNOWN: dict[str, Callable[..., bytes]] = {}
+UNKNOWN: dict[str, Callable[..., bytes]] = {
+    "tea-shop": tea_shop,
+    "diner": diner,
+    "tapas-bar": tapas_bar,
+    "bakery-tw": bakery_tw,
+}
