@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Check", "FieldRules", "Item", "Payment", "Transaction", "extract"]
+__all__ = ["Check", "FieldRules", "Item", "Payment", "Report", "ReportRules", "Transaction", "extract"]
 
 PaymentMethod = Literal["cash", "card", "wechat", "alipay", "unionpay", "other"]
 AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
@@ -34,6 +34,9 @@ class FieldRule(_Rule):
 class DateRule(_Rule):
     pattern: str
     format: str = Field(description="strptime format of the captured text, e.g. '%Y-%m-%d %H:%M:%S'.")
+    year_offset: int = Field(
+        default=0, description="Added to the leading year before parsing (Minguo/ROC years: 1911, so 115 -> 2026)."
+    )
 
 
 class ItemsRule(_Rule):
@@ -41,6 +44,11 @@ class ItemsRule(_Rule):
     start: str | None = Field(default=None, description="Items begin after the first line matching this.")
     end: str | None = Field(default=None, description="Items end at the first line after the start matching this.")
     sku_line: str | None = Field(default=None, description="Regex for a line holding the next item's SKU (group 1).")
+    name_line: str | None = Field(
+        default=None,
+        description="Regex for a line holding the next item's name (group 'name' or 1, optional 'sku') when its "
+        "figures are on the following line.",
+    )
 
 
 class PaymentRule(_Rule):
@@ -48,11 +56,30 @@ class PaymentRule(_Rule):
     method: PaymentMethod
 
 
+class ReportRules(_Rule):
+    """Shift/Z report facts; per-method takings go in ``payments``, the net takings in ``total``."""
+
+    number: FieldRule | None = Field(default=None, description="Report (Z) number.")
+    opened: DateRule | None = Field(default=None, description="Start of the reported period.")
+    closed: DateRule | None = Field(default=None, description="End of the reported period.")
+    receipts: FieldRule | None = Field(default=None, description="Number of sales receipts in the period.")
+    refunds: FieldRule | None = Field(default=None, description="Number of refunds/voids in the period.")
+    refund_total: FieldRule | None = Field(default=None, description="Amount refunded in the period.")
+
+
 class FieldRules(_Rule):
     """The ``fields:`` section of a profile."""
 
     currency: str | None = None
     decimal_comma: bool = Field(default=False, description="Amounts are written 12,50 rather than 12.50.")
+    tax_included: bool = Field(
+        default=False, description="Prices include the tax shown (VAT/MwSt/TVA): tax is not added to the total."
+    )
+    refunds_negative: bool = Field(
+        default=False,
+        description="The POS prints refund amounts without a sign: make them negative on 'refund' receipts.",
+    )
+    report: ReportRules | None = Field(default=None, description="Rules for shift/Z reports.")
     datetime: DateRule | None = None
     items: ItemsRule | None = None
     payments: list[PaymentRule] = Field(default_factory=list)
@@ -87,6 +114,18 @@ class Payment:
 
 
 @dataclass(slots=True)
+class Report:
+    """What a shift/Z report states besides its takings."""
+
+    number: str | None = None
+    opened: str | None = None
+    closed: str | None = None
+    receipts: int | None = None
+    refunds: int | None = None
+    refund_total: str | None = None
+
+
+@dataclass(slots=True)
 class Check:
     name: str
     ok: bool
@@ -113,6 +152,7 @@ class Transaction:
     total: str | None = None
     payments: list[Payment] = field(default_factory=list)
     change: str | None = None
+    report: Report | None = None
     checks: list[Check] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # values found but not understood
 
@@ -120,19 +160,21 @@ class Transaction:
         return asdict(self)
 
 
-_AMOUNT = re.compile(r"-?\d[\d,.' ]*")
+_AMOUNT = re.compile(r"(-?)\s?(\d[\d,.' ]*)(-?)")
 
 
 def _amount(text: str, decimal_comma: bool) -> Decimal | None:
+    """The first amount in ``text``; a leading or trailing minus (``-3.50``, ``3,50-``) makes it negative."""
     m = _AMOUNT.search(text.replace("\u00a0", " "))
     if not m:
         return None
-    raw = m.group().strip().replace(" ", "").replace("'", "")
+    raw = m.group(2).strip().replace(" ", "").replace("'", "")
     raw = raw.replace(".", "").replace(",", ".") if decimal_comma else raw.replace(",", "")
     try:
-        return Decimal(raw)
+        value = Decimal(raw)
     except InvalidOperation:
         return None
+    return -value if m.group(1) or m.group(3) else value
 
 
 def _fmt(value: Decimal) -> str:
@@ -155,13 +197,17 @@ def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]
         end = next((i for i in range(start, len(lines)) if re.search(rule.end, lines[i])), len(lines))
     items: list[Item] = []
     sku: str | None = None
+    name: str | None = None
     line_rx = re.compile(rule.line)
     for ln in lines[start:end]:
-        if rule.sku_line and (m := re.search(rule.sku_line, ln)):
-            sku = m.group(1)
-            continue
         m = line_rx.search(ln)
-        if not m:
+        if not m:  # not an item line: maybe the SKU or the name of the next one
+            if rule.sku_line and (found := re.search(rule.sku_line, ln)):
+                sku = found.group(1)
+            elif rule.name_line and (found := re.search(rule.name_line, ln)):
+                named = found.groupdict()
+                name = (named.get("name") or found.group(1)).strip()
+                sku = named.get("sku") or sku
             continue
         g = m.groupdict()
         qty = _amount(g.get("qty") or "1", decimal_comma) or Decimal(1)
@@ -171,20 +217,71 @@ def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]
             amount = price * qty
         items.append(
             Item(
-                name=g.get("name", "").strip(),
+                name=(g.get("name") or name or "").strip(),
                 quantity=_fmt(qty) if qty != qty.to_integral() else str(int(qty)),
                 unit_price=_fmt(price) if price is not None else None,
                 amount=_fmt(amount) if amount is not None else None,
                 sku=g.get("sku") or sku,
             )
         )
-        sku = None
+        sku = name = None
     return items
 
 
 def _check(name: str, got: Decimal, want: Decimal, what: str) -> Check:
     ok = got == want
     return Check(name, ok, f"{what}: {_fmt(got)} {'=' if ok else '≠'} {_fmt(want)}")
+
+
+def _date(rule: DateRule, text: str, field: str, problems: list[str]) -> str | None:
+    """The ISO form of the first date ``rule`` finds, or None (a problem is noted when it does not parse)."""
+    when = _first(rule.pattern, text)
+    if not when:
+        return None
+    raw = when
+    if rule.year_offset and (m := re.match(r"\d+", raw)):
+        raw = str(int(m.group()) + rule.year_offset) + raw[m.end() :]
+    try:
+        return datetime.strptime(raw, rule.format).isoformat()
+    except ValueError:
+        problems.append(f"{field}: '{when}' does not match {rule.format}")
+        return None
+
+
+def _report(rules: ReportRules, text: str, comma: bool, problems: list[str]) -> Report:
+    report = Report()
+    if rules.number is not None:
+        report.number = _first(rules.number.pattern, text)
+    for name in ("opened", "closed"):
+        rule = getattr(rules, name)
+        if rule is not None:
+            setattr(report, name, _date(rule, text, f"report.{name}", problems))
+    for name in ("receipts", "refunds"):
+        rule = getattr(rules, name)
+        if rule is not None and (count := _first(rule.pattern, text)) is not None:
+            if count.isdigit():
+                setattr(report, name, int(count))
+            else:
+                problems.append(f"report.{name}: '{count}' is not a count")
+    if rules.refund_total is not None and (found := _first(rules.refund_total.pattern, text)) is not None:
+        value = _amount(found, comma)
+        if value is None:
+            problems.append(f"report.refund_total: '{found}' is not an amount")
+        else:
+            report.refund_total = _fmt(value)
+    return report
+
+
+def _negate(tx: Transaction, amounts: dict[str, Decimal]) -> None:
+    """Refunds printed without a sign: every amount becomes negative (quantities and unit prices stay)."""
+    for name, value in amounts.items():
+        amounts[name] = -abs(value)
+        setattr(tx, name, _fmt(amounts[name]))
+    for item in tx.items:
+        if item.amount is not None:
+            item.amount = _fmt(-abs(Decimal(item.amount)))
+    for pay in tx.payments:
+        pay.amount = _fmt(-abs(Decimal(pay.amount)))
 
 
 def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transaction:
@@ -207,13 +304,10 @@ def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transacti
         if value is None:
             tx.problems.append(f"{name}: '{found}' is not an amount")
             continue
-        amounts[name] = value
-        setattr(tx, name, _fmt(value))
-    if rules.datetime is not None and (when := _first(rules.datetime.pattern, text)):
-        try:
-            tx.datetime = datetime.strptime(when, rules.datetime.format).isoformat()
-        except ValueError:
-            tx.problems.append(f"datetime: '{when}' does not match {rules.datetime.format}")
+        amounts[name] = abs(value) if name == "discount" else value  # a discount is what is taken off
+        setattr(tx, name, _fmt(amounts[name]))
+    if rules.datetime is not None:
+        tx.datetime = _date(rules.datetime, text, "datetime", tx.problems)
     if rules.items is not None:
         tx.items = _items(rules.items, receipt_lines, comma)
     for pay in rules.payments:
@@ -221,20 +315,28 @@ def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transacti
             value = _amount(m.group(1) if m.groups() else m.group(), comma)
             if value is not None:
                 tx.payments.append(Payment(pay.method, _fmt(value)))
-    # -- checks: reported, never corrected --------------------------------------------------------
+    if rules.report is not None and kind == "shift_report":
+        tx.report = _report(rules.report, text, comma, tx.problems)
+    if rules.refunds_negative and kind == "refund":
+        _negate(tx, amounts)
+    _add_checks(tx, amounts, rules.tax_included)
+    return tx
+
+
+def _add_checks(tx: Transaction, amounts: dict[str, Decimal], tax_included: bool) -> None:
+    """Items against subtotal (or total), subtotal and charges against total, payments against total."""
+    zero = Decimal(0)
+    added = {"discount", "service_charge"} | (set() if tax_included else {"tax"})
     item_amounts = [Decimal(i.amount) for i in tx.items if i.amount is not None]
     if item_amounts and "subtotal" in amounts:
-        tx.checks.append(_check("items_sum", sum(item_amounts, Decimal(0)), amounts["subtotal"], "items vs subtotal"))
-    elif item_amounts and "total" in amounts and not ({"discount", "service_charge", "tax"} & amounts.keys()):
-        tx.checks.append(_check("items_sum", sum(item_amounts, Decimal(0)), amounts["total"], "items vs total"))
+        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["subtotal"], "items vs subtotal"))
+    elif item_amounts and "total" in amounts and not (added & amounts.keys()):
+        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["total"], "items vs total"))
     if "subtotal" in amounts and "total" in amounts:
-        zero = Decimal(0)
-        computed = (
-            amounts["subtotal"] - amounts.get("discount", zero) + amounts.get("service_charge", zero)
-            + amounts.get("tax", zero)
-        )  # fmt: skip
-        tx.checks.append(_check("total", computed, amounts["total"], "subtotal - discount + service + tax vs total"))
+        tax = zero if tax_included else amounts.get("tax", zero)
+        computed = amounts["subtotal"] - amounts.get("discount", zero) + amounts.get("service_charge", zero) + tax
+        what = "subtotal - discount + service" + ("" if tax_included else " + tax") + " vs total"
+        tx.checks.append(_check("total", computed, amounts["total"], what))
     if tx.payments and "total" in amounts:
-        paid = sum((Decimal(p.amount) for p in tx.payments), Decimal(0)) - amounts.get("change", Decimal(0))
+        paid = sum((Decimal(p.amount) for p in tx.payments), zero) - amounts.get("change", zero)
         tx.checks.append(_check("payments", paid, amounts["total"], "payments - change vs total"))
-    return tx
