@@ -37,32 +37,45 @@ __all__ = ["Draft", "scaffold_profile"]
 
 MAX_SIGNATURES = 6
 COVERAGE = 0.8  # a rule or signature must hold on this share of the samples
-_AMT = r"-?\d{1,3}(?:[,.']?\d{3})*[.,]\d{2}"  # 1,234.50  12,50  -3.00
+_AMT = r"-?\d{1,3}(?:[,.']?\d{3})*[.,]\d{1,2}"  # 1,234.50  12,50  -3.00  36.8
 _AMT_WHOLE = r"-?\d{1,3}(?:,?\d{3})*"  # currencies printed without cents (TWD, JPY, KRW)
+_CURRENCY = r"[$¥￥€£]"
+_ITEM_LIKE = re.compile(r"(\s{2,}|[xX×*]\s?)[$¥￥€£]?-?\d[\d,.]*\s*\S{0,2}$")
 _DATE_OR_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d:\d\d")
 _SEPARATOR = re.compile(r"^[\s\-=_*~.#+·—–]+$")
 
 # -- label tables: the words common POS layouts print before a value -------------------------------------------
 
 TEXT_LABELS: dict[str, list[str]] = {
-    "order_no": ["订单号", "发票号", "發票號碼", "流水号", "小票号", "账单号", "单号", "單號", "訂單編號", "訂單號",
-                 "序號", "Order No",
-                 "Order #", "Order", "Receipt No", "Receipt #", "Bill No", "Check No", "Check #", "Invoice No",
-                 "Ticket No", "Bon-Nr", "Beleg-Nr", "Belegnr", "Bon Nr", "Ticket N°", "N° ticket"],
+    "order_no": [
+        "订单号", "发票号", "發票號碼", "单据号", "單據號", "Note n°", "流水号", "小票号", "账单号", "单号", "單號",
+        "訂單編號", "訂單號", "序號", "Order No", "Order #", "Order", "Receipt No", "Receipt #", "Bill No",
+        "Check No", "Check #", "Invoice No", "Ticket No", "Bon-Nr", "Beleg-Nr", "Belegnr", "Bon Nr", "Ticket N°",
+        "N° ticket",
+    ],
     "table": ["桌号", "台号", "桌號", "枱號", "Table", "Tisch"],
-    "cashier": ["收银员", "收銀員", "操作员", "Cashier", "Server", "Kassierer", "Bediener", "Caissier"],
+    "cashier": [
+        "收银员", "收銀員", "操作员", "服务员", "服務員", "Cashier", "Served by", "Server", "Kassierer", "Bediener",
+        "Caissier", "Serveur",
+    ],
     "terminal": ["机号", "收银机", "機號", "Terminal", "Till", "Register", "Kasse"],
-    "member_id": ["会员卡号", "会员号", "會員卡號", "會員編號", "會員", "Member No", "Member ID", "Member",
-                  "Kundennr", "Bonuskarte"],
+    "member_id": [
+        "会员卡号", "会员号", "會員卡號", "會員編號", "會員", "Member No", "Member ID", "Member", "Kundennr",
+        "Bonuskarte",
+    ],
 }  # fmt: skip
 COVERS_LABELS = ["人数", "人數", "客人数", "Guests", "Covers", "Pax", "Personen"]
 AMOUNT_LABELS: dict[str, list[str]] = {
-    "subtotal": ["小计", "小計", "Subtotal", "Sub-total", "Sub Total", "Zwischensumme", "Sous-total"],
+    "subtotal": [
+        "菜品合计", "商品小计", "小计", "小計", "Subtotal", "Sub-total", "Sub Total", "Zwischensumme", "Sous-total",
+    ],
     "discount": ["折扣", "优惠", "折讓", "優惠", "Discount", "Rabatt", "Remise"],
     "service_charge": ["服务费", "服務費", "Service charge", "Service", "Bedienung"],
     "tax": ["税额", "稅額", "税", "稅", "Tax", "VAT", "GST", "MwSt", "TVA"],
-    "total": ["合计", "总计", "应收", "应付", "合計", "總計", "應收", "應付", "Amount due", "Total", "TOTAL", "Summe",
-              "SUMME", "Gesamt", "Total TTC"],
+    "total": [
+        "应付金额", "应收金额", "應收金額", "應付金額", "合计金额", "实付", "實付", "合计", "总计", "应收", "应付",
+        "合計", "總計", "應收", "應付", "Amount due", "Total", "TOTAL", "Summe", "SUMME", "Gesamt", "Total TTC",
+    ],
     "change": ["找零", "找贖", "找續", "Change", "Rückgeld", "Wechselgeld", "Rendu"],
 }  # fmt: skip
 PAYMENT_LABELS: dict[str, list[str]] = {
@@ -89,12 +102,19 @@ DATE_FORMATS: list[tuple[str, str]] = [
     (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}", "%d.%m.%Y %H:%M"),
     (r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", "%d/%m/%Y %H:%M:%S"),
     (r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", "%d/%m/%Y %H:%M"),
+    (r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}", "%d/%m/%y %H:%M"),
+    (r"\d{2}\.\d{2}\.\d{4} \d{1,2}:\d{2}", "%d.%m.%Y %H:%M"),
+    (r"\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}", "%d %b %Y %H:%M"),
     (r"\d{4}年\d{1,2}月\d{1,2}日 ?\d{2}:\d{2}", "%Y年%m月%d日 %H:%M"),
 ]
 ITEM_TEMPLATES: list[str] = [  # most specific first; AMT stands for the amount pattern
     r"^(?P<name>.+?)\s+(?P<qty>\d+)\s*[xX×*]\s*(?P<price>AMT)\s+(?P<amount>AMT)$",
     r"^(?P<name>.+?)\s+(?P<qty>\d+(?:[.,]\d+)?)\s+(?P<price>AMT)\s+(?P<amount>AMT)$",
     r"^(?P<name>.+?)\s+(?P<price>AMT)\s+(?P<qty>\d+)\s+(?P<amount>AMT)$",
+    r"^(?P<name>.+?)\s+(?P<price>AMT)\s+[xX×*]\s?(?P<qty>\d+)\s+(?P<amount>AMT)$",
+    r"^(?P<qty>\d+)\s+(?P<name>.+?)\s+@\s+(?P<price>AMT)\s+(?P<amount>AMT)$",
+    r"^(?P<qty>\d+)\s+(?P<name>\D.*?)\s+(?P<price>AMT)\s+(?P<amount>AMT)$",
+    r"^(?P<qty>\d+)\s*[xX×*]\s+(?P<name>.+?)\s+(?P<amount>AMT)(?:\s+[A-Z])?$",
     r"^(?P<name>.+?)\s+[xX×*]\s?(?P<qty>\d+)\s+(?P<amount>AMT)$",
     r"^(?P<name>.+?)\s+(?P<qty>\d+)\s+(?P<amount>AMT)$",
     r"^(?P<name>.+?)\s{2,}(?P<amount>AMT)$",
@@ -172,28 +192,73 @@ def _needed(n: int) -> int:
     return max(1, math.ceil(COVERAGE * n))
 
 
+def _units(receipt: list[str]) -> dict[str, int]:
+    """What a signature can be: whole lines, and the word groups of a line (a shop name that shares
+    its line with the date on a kitchen ticket is still the shop name). Item lines are left out — a
+    popular dish is not the POS. Each unit gets its place: 0 in the receipt's head (first three
+    lines), 1 in its foot (last three), 2 in between."""
+    units: dict[str, int] = {}
+    head, foot = set(receipt[:3]), set(receipt[-3:])
+    for line in receipt:
+        if not line or (_ITEM_LIKE.search(line) and not _DATE_OR_TIME.search(line)):
+            continue
+        place = 0 if line in head else 1 if line in foot else 2
+        units[line] = min(units.get(line, 2), place)
+        for piece in {*re.split(r"\s{2,}", line), *line.split()}:
+            part = piece.strip()
+            if part and part != line and not any(ch.isdigit() for ch in part) and _distinctiveness(part) >= 6:
+                units[part] = min(units.get(part, 2), place)
+    return units
+
+
+_LABEL_WORDS = {w for table in (TEXT_LABELS, AMOUNT_LABELS, PAYMENT_LABELS) for ws in table.values() for w in ws}
+_LABEL_WORDS |= set(COVERS_LABELS)
+
+
 def _signatures(lines: list[list[str]], negatives: Sequence[str], notes: list[str]) -> list[dict[str, Any]]:
     n = len(lines)
-    seen = Counter(ln for receipt in lines for ln in {x for x in receipt if x})
-    candidates: list[tuple[float, str]] = []
-    for line, count in seen.items():
-        if count < _needed(n) or _SEPARATOR.match(line) or _distinctiveness(line) < 4:
+    per_receipt = [_units(receipt) for receipt in lines]
+    seen = Counter(u for units in per_receipt for u in units)
+    place: dict[str, int] = {}
+    for units in per_receipt:
+        for unit, where in units.items():
+            place[unit] = min(place.get(unit, 2), where)
+    candidates: list[tuple[int, int, float, str]] = []
+    for unit, count in seen.items():
+        if count < min(2, n) or _SEPARATOR.match(unit) or _distinctiveness(unit) < 4:
             continue
-        if _label_value(line):  # "收银员: 小王" repeats by chance: a value, not an identity
+        if _label_value(unit):  # "收银员: 小王" repeats by chance: a value, not an identity
             continue
-        if any(line in neg for neg in negatives):
+        if unit in _LABEL_WORDS or any(w in unit for w in _LABEL_WORDS if len(w) >= 2 and len(unit) <= len(w) + 2):
+            continue  # a field label ("小计", "Subtotal") is every POS's, not this one's
+        if any(unit in neg for neg in negatives):
             continue
-        candidates.append((count / n * 10 + min(_distinctiveness(line), 20) / 2, line))
-    candidates.sort(key=lambda c: (-c[0], c[1]))
-    chosen: list[dict[str, Any]] = []
-    for rank, (_, line) in enumerate(candidates[: MAX_SIGNATURES - 1]):
-        chosen.append({"text": line, "weight": 2 if rank == 0 else 1})
+        candidates.append((count, place[unit], min(_distinctiveness(unit), 20), unit))
+    # most samples first; then the head (the shop's name is on every kind of receipt), the foot, the rest
+    candidates.sort(key=lambda c: (-c[0], c[1], -c[2], c[3]))
+    chosen: list[str] = []
+    for count, _, _, unit in candidates:
+        if len(chosen) >= MAX_SIGNATURES - 1:
+            break
+        if any(unit in c or c in unit for c in chosen):
+            continue  # one of two overlapping texts is enough
+        if chosen and count < _needed(n):
+            # beyond the first, keep only texts most samples print, or ones that cover a sample nothing covers yet
+            uncovered = [u for u in per_receipt if not any(c in u for c in chosen)]
+            if not any(unit in u for u in uncovered):
+                continue
+        chosen.append(unit)
+    signatures: list[dict[str, Any]] = [{"text": unit, "weight": 1} for unit in chosen]
     shaped = _shaped_signature(lines, negatives)
     if shaped:
-        chosen.append({"regex": shaped, "weight": 1})
-    found = [c.get("text") or c.get("regex") for c in chosen]
+        signatures.append({"regex": shaped, "weight": 1})
+    if signatures:
+        # the text most samples print carries as much weight as all the others together, so a
+        # receipt that shows only it (a kitchen ticket with just the shop name) is still recognised
+        signatures[0]["weight"] = max(2, len(signatures) - 1)
+    found = [c.get("text") or c.get("regex") for c in signatures]
     notes.append(f"signatures: {len(found)} ({'; '.join(str(f) for f in found)})")
-    return chosen
+    return signatures
 
 
 def _label_value(line: str) -> re.Match[str] | None:
@@ -219,7 +284,7 @@ def _shaped_signature(lines: list[list[str]], negatives: Sequence[str]) -> str |
     best: tuple[int, str] | None = None
     for counter in shapes.values():
         pattern, count = counter.most_common(1)[0]
-        if count < n or any(re.search(pattern, neg) for neg in negatives):
+        if count < _needed(n) or any(re.search(pattern, neg) for neg in negatives):
             continue
         if best is None or len(pattern) > len(best[1]):
             best = (count, pattern)
@@ -274,10 +339,10 @@ def _hits(pattern: str, texts: Sequence[str]) -> int:
 
 def _spelled(label: str, texts: Sequence[str]) -> str | None:
     """How the samples spell ``label`` (Latin labels in any letter case), or None when absent."""
-    if label.isascii():  # a whole word: 'Total' is not the end of 'Subtotal'
+    if label[0].isascii() and label[0].isalpha():  # a whole word: 'Total' is not the end of 'Subtotal'
         rx = re.compile(rf"(?<![A-Za-z]){re.escape(label)}(?![a-z])", re.I)
     else:
-        rx = re.compile(re.escape(label))
+        rx = re.compile(re.escape(label), re.I)
     for text in texts:
         if m := rx.search(text):
             return m.group()
@@ -285,24 +350,30 @@ def _spelled(label: str, texts: Sequence[str]) -> str | None:
 
 
 def _label_rule(labels: Sequence[str], texts: Sequence[str], value: str, anchored: bool) -> str | None:
-    """The first label (in table order) that reads a value on most samples, as the receipt spells it."""
+    """The label that reads a value on the most samples (ties: table order), as the receipts spell it.
+
+    A label need not be on every sample (kitchen tickets have no total), but where it is printed it
+    must read a value on most of them, and it must do so on at least two samples."""
+    best: tuple[int, str] | None = None
     for label in labels:
         spelled = _spelled(label, texts)
         if spelled is None:
             continue
         word = re.escape(spelled) + (r"\b" if spelled[-1].isascii() and spelled[-1].isalnum() else "")
         # amounts and payments: the label starts the line and the value is the last figure on it
-        pattern = rf"^\s*{word}[^\n]*?\s({value})\s*$" if anchored else rf"{word}\s*[:：#]?\s*({value})"
-        if _hits(pattern, texts) >= _needed(len(texts)):
-            return pattern
-    return None
+        pattern = rf"^\s*{word}[^\n]*?[\s$¥￥€£=:：]({value}-?)\s*$" if anchored else rf"{word}\s*[.:：#]?\s*({value})"
+        printed = sum(1 for t in texts if spelled in t)
+        hits = _hits(pattern, texts)
+        if hits >= max(min(2, len(texts)), _needed(printed)) and (best is None or hits > best[0]):
+            best = (hits, pattern)
+    return best[1] if best else None
 
 
 def _fields(lines: list[list[str]], texts: Sequence[str], notes: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if _decimal_comma(texts):
         fields["decimal_comma"] = True
-    amount = _AMT if re.search(r"\d[.,]\d{2}\b", "\n".join(texts)) else _AMT_WHOLE
+    amount = _AMT if re.search(r"\d[.,]\d{1,2}\b", "\n".join(texts)) else _AMT_WHOLE
     for attr, labels in TEXT_LABELS.items():
         if rule := _label_rule(labels, texts, r"[^\s:：]\S*", anchored=False):
             fields[attr] = {"pattern": rule}
@@ -312,18 +383,15 @@ def _fields(lines: list[list[str]], texts: Sequence[str], notes: list[str]) -> d
     if rule := _label_rule(COVERS_LABELS, texts, r"\d+", anchored=False):
         fields["covers"] = {"pattern": rule}
     for rx, fmt in DATE_FORMATS:
-        if _hits(f"({rx})", texts) >= _needed(len(texts)):
+        if _hits(f"({rx})", texts) >= max(min(2, len(texts)), len(texts) // 2):
             fields["datetime"] = {"pattern": f"({rx})", "format": fmt}
             break
     for attr, labels in AMOUNT_LABELS.items():
-        # not every receipt has a discount or change: optional amounts need only appear somewhere
-        pool = texts if attr in ("total", "subtotal") else [t for t in texts if any(_spelled(lb, [t]) for lb in labels)]
-        if pool and (rule := _label_rule(labels, pool, amount, anchored=True)):
+        if rule := _label_rule(labels, texts, amount, anchored=True):
             fields[attr] = {"pattern": rule}
     payments = []
     for method, labels in PAYMENT_LABELS.items():
-        pool = [t for t in texts if any(_spelled(lb, [t]) for lb in labels)]
-        if pool and (rule := _label_rule(labels, pool, amount, anchored=True)):
+        if rule := _label_rule(labels, texts, amount, anchored=True):
             payments.append({"pattern": rule, "method": method})
     if payments:
         fields["payments"] = payments
@@ -362,28 +430,38 @@ def _items_rule(lines: list[list[str]], fields: dict[str, Any], amount: str) -> 
     stops = [f["pattern"] for k, f in fields.items() if k in AMOUNT_LABELS]
     stops += [p["pattern"] for p in fields.get("payments", [])]
     stop_rx = [re.compile(p) for p in stops]
-    best: tuple[int, int, dict[str, Any]] | None = None
+    best: tuple[tuple[int, int, bool, Decimal, int], dict[str, Any]] | None = None
     for t_i, template in enumerate(ITEM_TEMPLATES):
-        line_rule = template.replace("AMT", amount)
+        line_rule = template.replace("(?P<amount>AMT)", f"{_CURRENCY}?(?P<amount>AMT)").replace("AMT", amount)
         rx = re.compile(line_rule)
         blocks = [
             [i for i, ln in enumerate(receipt) if rx.search(ln) and not any(s.search(ln) for s in stop_rx)]
             for receipt in lines
         ]
-        if sum(1 for b in blocks if b) < _needed(len(lines)):
-            continue
+        if sum(1 for b in blocks if b) < max(min(2, len(lines)), len(lines) // 2):
+            continue  # item lines on too few samples (kitchen tickets and reports have none)
         rule: dict[str, Any] = {"line": line_rule, **_bounds(lines, blocks, stops)}
         trial = FieldRules.model_validate({k: v for k, v in fields.items() if k != "items"} | {"items": rule})
-        adds_up = 0
+        adds_up, priced, quantity = 0, 0, Decimal(0)
         for receipt in lines:
             tx = extract(trial, receipt, "sale")
             target = tx.subtotal or tx.total
             if tx.items and target and _sum(tx) == Decimal(target):
                 adds_up += 1
-        score = (adds_up, -t_i)
-        if best is None or score > best[:2]:
-            best = (*score, rule)
-    return best[2] if best and best[0] > 0 else None
+            quantity += sum((Decimal(i.quantity) for i in tx.items if i.quantity), Decimal(0))
+            priced += sum(1 for i in tx.items if i.unit_price and i.amount and _priced(i))
+        # most receipts adding up wins; then the most items whose quantity × price is their amount
+        # (a template that reads every column); then a quantity marked as one ("x2"), not a bare
+        # number that may belong to the name ("Eggs 12"); then the reading with fewer pieces ("360
+        # x1" is one dish at 360, not 360 dishes at 1); then the more specific template
+        score = (adds_up, priced, "[xX×*]" in template, -quantity, -t_i)
+        if best is None or score > best[0]:
+            best = (score, rule)
+    return best[1] if best and best[0][0] > 0 else None
+
+
+def _priced(item: Any) -> bool:
+    return bool(Decimal(item.quantity) * Decimal(item.unit_price) == Decimal(item.amount))
 
 
 def _sum(tx: Any) -> Decimal:
