@@ -121,7 +121,7 @@ SCHEMAS: dict[MsgType, _Schema] = {
     MsgType.EV_LOG: {"level": (_STR, True), "text": (_STR, True)},
     MsgType.EV_BOOT: {"slot": (_STR, True), "version": (_STR, True), "trial": (_BOOL, True)},
     MsgType.RESULT: {},  # free-form: the answer to the request with the same id
-    MsgType.ERROR: {"code": (_INT, True), "text": (_STR, True)},
+    MsgType.ERROR: {"code": (_INT, True), "text": (_STR, True), "next": (_INT, False)},
 }
 
 

@@ -59,6 +59,7 @@ class Failure:
     request: MsgType
     code: ErrorCode | int
     text: str
+    next: int | None = None  # FLASH_DATA errors: the offset the box expects next
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ class HostSession:
             code: ErrorCode | int = msg["code"]
             with contextlib.suppress(ValueError):
                 code = ErrorCode(code)
-            return Failure(msg.id, request, code, msg["text"])
+            return Failure(msg.id, request, code, msg["text"], msg.get("next"))
         return Response(msg.id, request, msg.body)
 
 
@@ -183,9 +184,12 @@ class DeviceSession:
         return encode_frame(encode_message(Message(MsgType.RESULT, msg_id, body or {})))
 
     @staticmethod
-    def fail(request: Message | int, code: ErrorCode, text: str) -> bytes:
+    def fail(request: Message | int, code: ErrorCode, text: str, next_offset: int | None = None) -> bytes:
         msg_id = request if isinstance(request, int) else request.id
-        return encode_frame(encode_message(Message(MsgType.ERROR, msg_id, {"code": int(code), "text": text})))
+        body: dict[str, Any] = {"code": int(code), "text": text}
+        if next_offset is not None:
+            body["next"] = next_offset
+        return encode_frame(encode_message(Message(MsgType.ERROR, msg_id, body)))
 
     @staticmethod
     def event(mtype: MsgType, body: dict[str, Any]) -> bytes:
