@@ -24,6 +24,7 @@ DEFAULT_BAUD = 115200
 HELLO_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 5.0
 READ_SIZE = 65536
+KEEPALIVE = 2.0  # seconds of silence from the host before ``events`` sends a PING
 
 
 class BoxError(JobError):
@@ -76,6 +77,8 @@ class BoxClient:
         self._notices: collections.deque[Message] = collections.deque()
         self.bytes_sent = 0
         self.bytes_received = 0
+        self._last_sent = time.monotonic()
+        self._keepalives: set[int] = set()
 
     # -- connecting ----------------------------------------------------------------------------------
     @classmethod
@@ -150,6 +153,7 @@ class BoxClient:
         except (serial.SerialException, OSError) as exc:
             raise JobError(f"{self.url}: the link to the box broke ({exc})", remedy="check the cable; re-run") from None
         self.bytes_sent += len(data)
+        self._last_sent = time.monotonic()
 
     def _read_events(self) -> list[HostEvent]:
         import serial
@@ -168,6 +172,9 @@ class BoxClient:
         events = self._read_events()
         for ev in events:
             if isinstance(ev, (Response, Failure)):
+                if ev.id in self._keepalives:
+                    self._keepalives.discard(ev.id)
+                    continue
                 self._answers[ev.id] = ev
             elif isinstance(ev, Notice):
                 self._notices.append(ev.message)
@@ -209,11 +216,16 @@ class BoxClient:
         return ans.body
 
     def events(self, timeout: float | None = None, stop: Callable[[], bool] = lambda: False) -> Iterator[Message]:
-        """Unsolicited events (tap data, state, log, boot) as they come, until ``timeout`` or ``stop()``."""
+        """Unsolicited events (tap data, state, log, boot) as they come, until ``timeout`` or ``stop()``.
+
+        While waiting it keeps the link alive (a PING after ``KEEPALIVE`` s of silence), so the box
+        does not take the host for gone and turn tap off."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not stop() and (deadline is None or time.monotonic() < deadline):
             while self._notices:
                 yield self._notices.popleft()
+            if time.monotonic() - self._last_sent > KEEPALIVE:
+                self._keepalives.add(self.send(MsgType.PING))
             self.pump()
         while self._notices:
             yield self._notices.popleft()

@@ -55,6 +55,7 @@ __all__ = ["BAUDS", "BoxSim", "Faults", "PowerLoss", "SimOptions", "parse_fault"
 BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 BAUD_PROBATION = 2.0  # seconds to hear a valid frame at a new baud rate before reverting
 KEEPALIVE_TAP_OFF = 10.0  # seconds without a valid frame before tap is turned off
+UPLOAD_RETRY = 5.0  # seconds between tries to deliver the queue
 PACE_SLICE = 0.005  # pace reads in slices of this many seconds of line time
 TAP_CHUNK = 3072  # tap data per EV_TAP frame
 PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
@@ -304,7 +305,8 @@ class BoxSim:
 
     def start(self) -> None:
         self._boot()
-        for target, name in ((self._reader, "box-link"), (self._dispatcher, "box-dispatch")):
+        threads = ((self._reader, "box-link"), (self._dispatcher, "box-dispatch"), (self._upload_loop, "box-upload"))
+        for target, name in threads:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -358,6 +360,22 @@ class BoxSim:
         self._phase_counts[phase] += amount
         if phase == loss.phase and self._phase_counts[phase] >= loss.n:
             self.options.power_off()
+
+    def _upload_loop(self) -> None:
+        """Offer the queued transactions to the uploader, oldest first, until one is not delivered."""
+        while not self._stop.wait(UPLOAD_RETRY):
+            delivered: set[str] = set()
+            for item in self.state.queue.items():
+                try:
+                    answer = self.options.uploader.upload(item)
+                except Exception as exc:  # a broken uploader must not stop the box
+                    self.errors.append(f"upload: {type(exc).__name__}: {exc}")
+                    break
+                if answer is None:
+                    break
+                delivered.add(str(item.get("key")))
+            if delivered:
+                self.state.queue.remove(delivered)
 
     def _check_links(self) -> None:
         for key in ("pos", "printer"):

@@ -255,3 +255,27 @@ def test_state_files_are_json(tmp_path, boxes):
     box = sim(tmp_path)
     boxes.append(box)
     assert json.loads((tmp_path / "state" / "identity.json").read_text())["serial"].startswith("KLB")
+
+
+class Collecting:
+    """An uploader that accepts everything (stands in for the cloud client of another branch)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    def upload(self, item: dict) -> dict | None:
+        self.items.append(item)
+        return {"status": "stored"}
+
+
+def test_a_delivering_uploader_empties_the_queue(tmp_path, boxes):
+    up = Collecting()
+    box = sim(tmp_path, listen="socket://127.0.0.1:0", pos="listen://127.0.0.1:0", uploader=up)
+    boxes.append(box)
+    pos_print(int(box.pos_address.rsplit(":", 1)[1]), SAMPLE)
+    deadline = time.monotonic() + 10
+    while len(up.items) < len(read_receipts(SAMPLE)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [i["body"]["profile"] for i in up.items] == ["meiwei-pos"] * len(read_receipts(SAMPLE))
+    assert len(box.state.queue) == 0
+    assert UploadQueue(tmp_path / "state" / "queue.jsonl").items() == []  # gone from disk too
