@@ -57,7 +57,12 @@ BAUD_PROBATION = 2.0  # seconds to hear a valid frame at a new baud rate before 
 KEEPALIVE_TAP_OFF = 10.0  # seconds without a valid frame before tap is turned off
 UPLOAD_RETRY = 5.0  # seconds between tries to deliver the queue
 PACE_SLICE = 0.005  # pace reads in slices of this many seconds of line time
+# A UART moves bytes while the CPU does other things: when the emulator's thread wakes up late (the
+# scheduler, the GIL), the line time it lost is made up, up to this much, instead of being charged
+# to the link. Without it the emulated link would be slower than the baud rate it claims.
+PACE_SLACK = 0.02
 TAP_CHUNK = 3072  # tap data per EV_TAP frame
+TAP_BACKLOG = 512  # EV_TAP frames waiting for the host link; more are dropped (a gap in seq)
 PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
 
 
@@ -254,6 +259,7 @@ class _Counters:
     receipts: int = 0
     recognised: int = 0
     tap_events: int = 0
+    tap_dropped: int = 0
     queued: int = 0
 
 
@@ -287,6 +293,7 @@ class BoxSim:
         self.session = DeviceSession()
         self.tap_on = False
         self._tap_seq = 0
+        self._tap_out: queue.Queue[bytes] = queue.Queue(TAP_BACKLOG)
         self._last_valid = time.monotonic()
         self._baud_probation: tuple[float, int] | None = None  # (deadline, old baud)
         self._capture: threading.Thread | None = None
@@ -305,7 +312,8 @@ class BoxSim:
 
     def start(self) -> None:
         self._boot()
-        threads = ((self._reader, "box-link"), (self._dispatcher, "box-dispatch"), (self._upload_loop, "box-upload"))
+        threads = [(self._reader, "box-link"), (self._dispatcher, "box-dispatch")]
+        threads += [(self._upload_loop, "box-upload"), (self._tap_sender, "box-tap")]
         for target, name in threads:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
@@ -417,7 +425,7 @@ class BoxSim:
             for i in range(0, len(data), slice_bytes):
                 part = data[i : i + slice_bytes]
                 now = time.monotonic()
-                clock = max(clock, now) + self._line_time(len(part))
+                clock = max(clock, now - PACE_SLACK) + self._line_time(len(part))
                 if clock > now:
                     time.sleep(clock - now)
                 self.counters.host_bytes_in += len(part)
@@ -429,7 +437,7 @@ class BoxSim:
             return
         with self._tx_lock:
             now = time.monotonic()
-            self._tx_clock = max(self._tx_clock, now) + self._line_time(len(data))
+            self._tx_clock = max(self._tx_clock, now - PACE_SLACK) + self._line_time(len(data))
             if self._tx_clock > now:
                 time.sleep(self._tx_clock - now)
             self.counters.host_bytes_out += len(data)
@@ -605,6 +613,7 @@ class BoxSim:
                 "receipts": self.counters.receipts,
                 "recognised": self.counters.recognised,
                 "tap_events": self.counters.tap_events,
+                "tap_dropped": self.counters.tap_dropped,
                 "host_bytes_in": self.counters.host_bytes_in,
                 "host_bytes_out": self.counters.host_bytes_out,
                 "bad_frames": self.session.garbage,
@@ -673,7 +682,21 @@ class BoxSim:
             self._tap_seq += 1
             self.counters.tap_events += 1
             part = chunk.data[i : i + TAP_CHUNK]
-            self._send(DeviceSession.event(MsgType.EV_TAP, {"seq": self._tap_seq, "data": part, "conn": chunk.conn}))
+            frame = DeviceSession.event(MsgType.EV_TAP, {"seq": self._tap_seq, "data": part, "conn": chunk.conn})
+            try:
+                self._tap_out.put_nowait(frame)
+            except queue.Full:
+                self.counters.tap_dropped += 1
+
+    def _tap_sender(self) -> None:
+        """Tap frames to the host on their own thread: the pipeline never waits for the host link."""
+        while not self._stop.is_set():
+            try:
+                frame = self._tap_out.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if self.tap_on:
+                self._send(frame)
 
     def _print(self, job: bytes) -> int:
         """Send a job of the box's own to the printer side (test print)."""

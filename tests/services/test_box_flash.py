@@ -134,6 +134,8 @@ def windowed_send(c: BoxClient, image: bytes, start: int, window: int) -> int:
     """A minimal go-back-N sender (the real one is ``klx flash``); returns chunks sent."""
     sent_chunks, next_send, acked = 0, start, start
     outstanding: set[int] = set()
+    # an answer may wait behind a whole window of chunks on the line: time out only after twice that
+    patience = max(0.5, 2 * window * CHUNK * 10 / c.hello["baud"])
 
     def go_back() -> int:
         for rid in outstanding:
@@ -151,7 +153,7 @@ def windowed_send(c: BoxClient, image: bytes, start: int, window: int) -> int:
         answers = c.ready()
         if not answers:
             oldest = min(outstanding)
-            ans = c.answer(oldest, timeout=0.5)
+            ans = c.answer(oldest, timeout=patience)
             if ans is None:  # lost on the way
                 next_send = go_back()
                 continue
