@@ -31,8 +31,12 @@ box_app.add_typer(config_app, name="config")
 app.add_typer(box_app, name="box")
 
 PortOpt = Annotated[
-    str,
+    str | None,
     typer.Option("--port", "-p", help="The box's port: a device path (/dev/ttyACM0, a pty) or socket://HOST:PORT."),
+]
+BoxOpt = Annotated[
+    str | None,
+    typer.Option("--box", help="Find the box by its USB serial number instead of a port (ports get renamed)."),
 ]
 BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed to open the port at.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -109,21 +113,31 @@ def sim(
         box.stop()
 
 
-def _connect(port: str, baud: int, timeout: float) -> BoxClient:
-    return BoxClient.connect(port, baud=baud, timeout=timeout)
+def _connect(port: str | None, baud: int, timeout: float, box: str | None = None) -> BoxClient:
+    if box:
+        return BoxClient.find(box, baud=baud, timeout=timeout)
+    if not port:
+        raise InputError("which box? give --port PORT or --box SERIAL", remedy="`klx devices` lists ports and boxes")
+    return BoxClient.connect(port, baud=baud, timeout=timeout, expect_serial=None)
 
 
 @box_app.command("info")
-def info(port: PortOpt, baud: BaudOpt = DEFAULT_BAUD, timeout: TimeoutOpt = 2.0, as_json: JsonOpt = False) -> None:
+def info(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
     """Identity, firmware, both slots and the live state of a box."""
-    with _connect(port, baud, timeout) as box:
+    with _connect(port, baud, timeout, box_serial) as box:
         ident = box.identity()
         state = box.state()
-    report = {"port": port, "hello": box.hello, "identity": ident, "state": state}
+    report = {"port": box.url, "hello": box.hello, "identity": ident, "state": state}
     if as_json:
         _json(report)
         return
-    out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(port)}")
+    out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(box.url)}")
     trial = " (trial boot, not confirmed)" if ident.get("trial") else ""
     out.print(f"firmware {ident['fw']} running from slot {ident.get('active')}{trial}")
     table = Table("slot", "state", "version", "size", "confirmed", "sha256")
@@ -146,14 +160,15 @@ def info(port: PortOpt, baud: BaudOpt = DEFAULT_BAUD, timeout: TimeoutOpt = 2.0,
 
 @config_app.command("get")
 def config_get(
-    port: PortOpt,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     keys: Annotated[list[str] | None, typer.Argument(help="Keys to read (all if none).")] = None,
     baud: BaudOpt = DEFAULT_BAUD,
     timeout: TimeoutOpt = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the box's configuration (secrets show as <set>)."""
-    with _connect(port, baud, timeout) as box:
+    with _connect(port, baud, timeout, box_serial) as box:
         config = box.config_get(keys or None)
     if as_json:
         _json(config)
@@ -179,15 +194,16 @@ def _typed(pair: str) -> tuple[str, Any]:
 
 @config_app.command("set")
 def config_set(
-    port: PortOpt,
     pairs: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs, e.g. store=S-0042 printer=tcp://10.0.0.9:9100")],
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     baud: BaudOpt = DEFAULT_BAUD,
     timeout: TimeoutOpt = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Change configuration keys (all or nothing); link settings apply at the next reboot."""
     values = dict(_typed(p) for p in pairs)
-    with _connect(port, baud, timeout) as box:
+    with _connect(port, baud, timeout, box_serial) as box:
         result = box.config_set(values)
     if as_json:
         _json(result)
@@ -199,7 +215,8 @@ def config_set(
 
 @box_app.command("tap")
 def tap(
-    port: PortOpt,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
     raw: Annotated[Path | None, typer.Option("--raw", help="Also append the raw print bytes to this file.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
@@ -214,9 +231,9 @@ def tap(
     sink = open(raw, "ab") if raw else None  # noqa: SIM115
     count = 0
     try:
-        with _connect(port, baud, timeout) as box:
+        with _connect(port, baud, timeout, box_serial) as box:
             box.tap(True)
-            err.print(f"[dim]klx: tapping {escape(port)} — Ctrl-C to stop[/]")
+            err.print(f"[dim]klx: tapping {escape(box.url)} — Ctrl-C to stop[/]")
             for ev in box.events(duration, stop.is_set):
                 if ev.type is not MsgType.EV_TAP:
                     continue
@@ -250,14 +267,15 @@ def _show(receipt: Any, as_json: bool, fmt: str) -> None:
 
 @box_app.command("test-print")
 def test_print(
-    port: PortOpt,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     text: Annotated[str | None, typer.Option("--text", help="What to print.")] = None,
     baud: BaudOpt = DEFAULT_BAUD,
     timeout: TimeoutOpt = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Have the box print a short test receipt on its printer."""
-    with _connect(port, baud, timeout) as box:
+    with _connect(port, baud, timeout, box_serial) as box:
         result = box.request(MsgType.TEST_PRINT, {"text": text} if text else {})
     if as_json:
         _json(result)
@@ -267,14 +285,15 @@ def test_print(
 
 @box_app.command("reboot")
 def reboot(
-    port: PortOpt,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the box answers again.")] = True,
     baud: BaudOpt = DEFAULT_BAUD,
     timeout: TimeoutOpt = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Reboot the box (and wait for it to come back)."""
-    with _connect(port, baud, timeout) as box:
+    with _connect(port, baud, timeout, box_serial) as box:
         t = time.monotonic()
         box.reboot()
         if wait:

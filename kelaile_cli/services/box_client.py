@@ -18,7 +18,7 @@ from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
 from kelaile_cli.core.box.session import Failure, HostEvent, HostSession, Notice, Response
 from kelaile_cli.core.errors import InputError, JobError
 
-__all__ = ["DEFAULT_BAUD", "BoxClient", "BoxError", "open_port"]
+__all__ = ["DEFAULT_BAUD", "BoxClient", "BoxError", "find_box_port", "open_port"]
 
 DEFAULT_BAUD = 115200
 HELLO_TIMEOUT = 2.0
@@ -65,6 +65,18 @@ def open_port(url: str, baud: int = DEFAULT_BAUD) -> Any:
         raise JobError(f"{url}: cannot open the port ({text})", remedy="check `klx devices`") from None
 
 
+def find_box_port(serial_number: str) -> str:
+    """The port of the attached box with this USB serial number (port names change after a reset)."""
+    from kelaile_cli.services.devices import list_devices
+
+    boxes = [d for d in list_devices() if d["kind"] == "box"]
+    for d in boxes:
+        if d.get("serial_number") == serial_number:
+            return str(d["path"])
+    seen = ", ".join(f"{d['serial_number']} on {d['path']}" for d in boxes) or "none"
+    raise JobError(f"no box with serial number {serial_number} is attached (boxes: {seen})", remedy="plug it in")
+
+
 class BoxClient:
     """A HELLO-checked connection to one box. Not thread-safe: one user at a time."""
 
@@ -79,6 +91,7 @@ class BoxClient:
         self.bytes_received = 0
         self._last_sent = time.monotonic()
         self._keepalives: set[int] = set()
+        self.by_serial: str | None = None  # opened by USB serial number: re-resolve the port on reconnect
 
     # -- connecting ----------------------------------------------------------------------------------
     @classmethod
@@ -99,6 +112,13 @@ class BoxClient:
                 f"{url}: this is box {found}, not {expect_serial}",
                 remedy="pick the port of the right box (`klx devices`)",
             )
+        return client
+
+    @classmethod
+    def find(cls, serial_number: str, *, baud: int = DEFAULT_BAUD, timeout: float = HELLO_TIMEOUT) -> BoxClient:
+        """Connect to the box with this USB serial number, wherever it is attached."""
+        client = cls.connect(find_box_port(serial_number), baud=baud, timeout=timeout, expect_serial=serial_number)
+        client.by_serial = serial_number
         return client
 
     def _hello(self, timeout: float) -> None:
@@ -268,12 +288,13 @@ class BoxClient:
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                fresh = BoxClient.connect(self.url, baud=baud, timeout=1.0, expect_serial=serial_no)
+                url = find_box_port(self.by_serial) if self.by_serial else self.url
+                fresh = BoxClient.connect(url, baud=baud, timeout=1.0, expect_serial=serial_no)
             except (JobError, InputError) as exc:
                 last = exc
                 time.sleep(0.1)
                 continue
-            self.port, self.session, self.hello = fresh.port, fresh.session, fresh.hello
+            self.port, self.session, self.hello, self.url = fresh.port, fresh.session, fresh.hello, fresh.url
             self._answers.clear()
             self._notices.clear()
             return

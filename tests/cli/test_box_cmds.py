@@ -91,6 +91,8 @@ def test_tap_renders_what_the_pos_prints(tmp_path):
         (["box", "config", "set", "--port", "/dev/null", "nokey=1"], 2, "unknown config key"),
         (["box", "sim", "--state", "/proc/nope"], 2, "cannot create the state directory"),
         (["box", "sim", "--state", "x", "--fault", "drop:7"], 2, "drop:RATE"),
+        (["box", "info"], 2, "give --port PORT or --box SERIAL"),
+        (["box", "info", "--box", "KLB0000000000"], 1, "no box with serial number KLB0000000000"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(args, code, needle):
@@ -110,3 +112,19 @@ def test_a_silent_port_is_refused_in_time(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_power_loss_kills_the_sim_and_a_restart_boots_from_the_same_state(tmp_path):
+    state = tmp_path / "st"
+    proc, info = start_sim("--state", str(state), "--power-loss-at", "hello:2")
+    assert klx("box", "info", "--port", info["port"]).returncode == 0  # first HELLO: fine
+    r = klx("box", "info", "--port", info["port"], "--timeout", "1")  # the second cuts the power
+    assert r.returncode == 1
+    proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    proc, again = start_sim("--state", str(state))
+    try:
+        assert again["serial"] == info["serial"]
+        assert klx("box", "info", "--port", again["port"], "--json").returncode == 0
+    finally:
+        stop(proc)
