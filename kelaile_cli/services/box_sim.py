@@ -340,7 +340,7 @@ class BoxSim:
             self.boot_info = self.options.slots.boot(fail_trial=fail)
             if fail:
                 self.faults.fail_first_boot = False  # the crash happened; the store has reverted
-                self.errors.append("trial image crashed during boot; reverted")
+                self._log("trial image crashed during boot; reverted")
                 self.boot_info = self.options.slots.boot()
         else:
             self.boot_info = {"slot": "A", "version": __version__, "trial": False}
@@ -369,6 +369,16 @@ class BoxSim:
         if phase == loss.phase and self._phase_counts[phase] >= loss.n:
             self.options.power_off()
 
+    def _log(self, text: str, level: str = "error") -> None:
+        """A log line: kept for STATE (errors) and sent to the host as EV_LOG."""
+        if level == "error":
+            self.errors.append(text)
+        self._send(DeviceSession.event(MsgType.EV_LOG, {"level": level, "text": text}))
+
+    def _announce_state(self) -> None:
+        """EV_STATE: the host hears about a change (config, a receipt) without polling."""
+        self._send(DeviceSession.event(MsgType.EV_STATE, {"state": self.status()}))
+
     def _upload_loop(self) -> None:
         """Offer the queued transactions to the uploader, oldest first, until one is not delivered."""
         while not self._stop.wait(UPLOAD_RETRY):
@@ -377,7 +387,7 @@ class BoxSim:
                 try:
                     answer = self.options.uploader.upload(item)
                 except Exception as exc:  # a broken uploader must not stop the box
-                    self.errors.append(f"upload: {type(exc).__name__}: {exc}")
+                    self._log(f"upload: {type(exc).__name__}: {exc}")
                     break
                 if answer is None:
                     break
@@ -472,7 +482,7 @@ class BoxSim:
         if self._baud_probation and now > self._baud_probation[0]:
             self.baud = self._baud_probation[1]
             self._baud_probation = None
-            self.errors.append("no frame at the new baud rate; reverted")
+            self._log("no frame at the new baud rate; reverted")
         if self.tap_on and now - self._last_valid > KEEPALIVE_TAP_OFF:
             self.tap_on = False
 
@@ -490,7 +500,7 @@ class BoxSim:
         except Refused as exc:
             return DeviceSession.fail(msg, exc.code, exc.text, exc.next)
         except Exception as exc:  # the box must answer, whatever broke inside
-            self.errors.append(f"{msg.type.name}: {type(exc).__name__}: {exc}")
+            self._log(f"{msg.type.name}: {type(exc).__name__}: {exc}")
             return DeviceSession.fail(msg, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
 
     def _caps(self) -> list[str]:
@@ -547,6 +557,7 @@ class BoxSim:
         if "profile" in values:
             self._detector = None
         restart = [k for k in values if CONFIG_KEYS[k].restart]
+        self._log(f"config changed: {', '.join(sorted(values))}", level="info")
         return {"config": public_config(self.state.config), "restart": restart}
 
     def _on_profile_upload(self, msg: Message) -> dict[str, Any]:
@@ -661,7 +672,7 @@ class BoxSim:
                     ready=on_ready, stats=self.capture_stats,
                 )  # fmt: skip
             except Exception as exc:
-                self.errors.append(f"POS side {pos}: {exc}")
+                self._log(f"POS side {pos}: {exc}")
                 ready.set()
 
         self._capture = threading.Thread(target=run, name="box-capture", daemon=True)
@@ -776,6 +787,7 @@ class _ReceiptPipeline:
             }
             box.state.queue.push(item)
             box.counters.queued += 1
+            box._announce_state()
             answer = box.options.uploader.upload(item)
             if answer is not None:
                 box.state.queue.remove({str(item["key"])})

@@ -280,3 +280,34 @@ def test_a_delivering_uploader_empties_the_queue(tmp_path, boxes):
     assert [i["body"]["profile"] for i in up.items] == ["meiwei-pos"] * len(read_receipts(SAMPLE))
     assert len(box.state.queue) == 0
     assert UploadQueue(tmp_path / "state" / "queue.jsonl").items() == []  # gone from disk too
+
+
+def test_events_for_config_changes_and_receipts(tmp_path, boxes):
+    box = sim(tmp_path, listen="socket://127.0.0.1:0", pos="listen://127.0.0.1:0")
+    boxes.append(box)
+    with BoxClient.connect(box.port) as c:
+        c.config_set({"store": "S-1"})
+        pos_print(int(box.pos_address.rsplit(":", 1)[1]), JOB)
+        seen = []
+        for ev in c.events(timeout=10, stop=lambda: any(e.type is MsgType.EV_STATE for e in seen)):
+            seen.append(ev)
+    logs = [e["text"] for e in seen if e.type is MsgType.EV_LOG]
+    states = [e["state"] for e in seen if e.type is MsgType.EV_STATE]
+    assert "config changed: store" in logs
+    assert states[0]["queue"] == 1 and states[0]["counters"]["receipts"] == 1
+
+
+def test_profile_upload_is_validated_and_used(tmp_path, boxes):
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "profiles" / "meiwei-pos.yaml").read_text(encoding="utf-8")
+    box = sim(tmp_path)
+    boxes.append(box)
+    with BoxClient.connect(box.port) as c:
+        with pytest.raises(BoxError) as info:
+            c.request(MsgType.PROFILE_UPLOAD, {"name": "broken", "yaml": b"id: [unclosed"})
+        assert info.value.code is ErrorCode.BAD_PAYLOAD and "broken" in info.value.text
+        custom = text.replace("id: meiwei-pos", "id: meiwei-custom", 1)
+        r = c.request(MsgType.PROFILE_UPLOAD, {"name": "mine", "yaml": custom.encode(), "activate": True})
+        assert r["id"] == "meiwei-custom" and "meiwei-custom" in r["profiles"]
+        assert c.config_get(["profile"]) == {"profile": "meiwei-custom"}
+    assert (tmp_path / "state" / "profiles" / "mine.yaml").read_text(encoding="utf-8") == custom
