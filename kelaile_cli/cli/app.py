@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
+    box_cmds,
     capture_cmds,
     cloud_cmds,
     import_cmds,

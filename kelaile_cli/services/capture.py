@@ -275,11 +275,17 @@ class _TcpCapture:
             await asyncio.sleep(TICK)
             on_tick(self.stats)
 
+    async def _watch(self, external_stop: threading.Event) -> None:
+        while not external_stop.is_set():
+            await asyncio.sleep(0.05)
+        self.stop.set()
+
     async def run(
         self,
         ready: Callable[[str, int], None],
         duration: float | None,
         on_tick: Callable[[CaptureStats], None] | None = None,
+        external_stop: threading.Event | None = None,
     ) -> None:
         try:
             server = await asyncio.start_server(self.handle, self.listen.host, self.listen.port, reuse_address=True)
@@ -295,6 +301,7 @@ class _TcpCapture:
         host, port = server.sockets[0].getsockname()[:2]
         ready(host, port)
         ticker = asyncio.create_task(self._ticks(on_tick)) if on_tick is not None else None
+        watcher = asyncio.create_task(self._watch(external_stop)) if external_stop is not None else None
         async with server:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), duration)
@@ -308,8 +315,9 @@ class _TcpCapture:
             server.close()
             if self._tasks:  # let jobs in flight finish: never cut a receipt in half
                 await asyncio.wait(self._tasks, timeout=DRAIN_AFTER_EOF + 1)
-        if ticker is not None:
-            ticker.cancel()
+        for task in (ticker, watcher):
+            if task is not None:
+                task.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
@@ -420,11 +428,15 @@ def run_capture(
     on_tick: Callable[[CaptureStats], None] | None = None,
     ready: Callable[[str, int], None] = lambda host, port: None,
     usb_backend: Any = None,
+    stop: threading.Event | None = None,
+    stats: CaptureStats | None = None,
 ) -> CaptureStats:
     """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM.
 
     ``usb_backend`` is a pyusb backend for ``usb://`` printers (None: libusb); tests pass the
-    emulated printer of ``transports.usb_emulated`` since no USB hardware exists there."""
+    emulated printer of ``transports.usb_emulated`` since no USB hardware exists there.
+    ``stop``: set it from another thread to end the capture (the box emulator's reboot); ``stats``:
+    the object to count into, so a caller can watch the counters while the capture runs."""
     if forward is not None and forward.kind not in ("tcp", "serial", "usb"):
         raise InputError(f"--forward {forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if source.kind not in ("listen", "serial"):
@@ -435,15 +447,15 @@ def run_capture(
     if source.kind == "listen" and forward is not None and forward.kind == "serial":
         raise InputError(f"--forward {forward}: a listen:// source forwards to tcp://HOST:PORT or usb://VID:PID")
     usb = UsbPrinter(forward.vid, forward.pid, backend=usb_backend) if forward and forward.kind == "usb" else None
-    stats = CaptureStats()
+    stats = stats if stats is not None else CaptureStats()
     tap = Tap(sinks, stats)
     tap.start()
     try:
         if source.kind == "listen":
             capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb)
-            asyncio.run(capture.run(ready, duration, on_tick))
+            asyncio.run(capture.run(ready, duration, on_tick, stop))
         else:
-            stop = threading.Event()
+            stop = stop if stop is not None else threading.Event()
             old = {}
             if threading.current_thread() is threading.main_thread():
                 old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

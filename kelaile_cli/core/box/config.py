@@ -1,0 +1,67 @@
+"""The box's configuration keys: their types, which are secret, which apply only at the next boot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CONFIG_KEYS", "DEFAULT_CONFIG", "ConfigKey", "check_config", "public_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigKey:
+    type: type
+    help: str
+    secret: bool = False  # never read back, only "<set>" or None
+    restart: bool = False  # takes effect at the next boot
+
+
+CONFIG_KEYS: dict[str, ConfigKey] = {
+    "store": ConfigKey(str, "the store (shop) id this box reports for"),
+    "device_id": ConfigKey(str, "device id in cloud signatures (default: the serial number)"),
+    "cloud_url": ConfigKey(str, "base URL of the Kelaile cloud"),
+    "device_secret": ConfigKey(str, "the device's signing secret (write-only)", secret=True),
+    "pos": ConfigKey(str, "POS side: listen://HOST:PORT or a serial port", restart=True),
+    "pos_baud": ConfigKey(int, "POS-side serial speed", restart=True),
+    "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
+    "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
+    "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
+}
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "store": "",
+    "device_id": "",
+    "cloud_url": "",
+    "device_secret": None,
+    "pos": "",
+    "pos_baud": 9600,
+    "printer": "",
+    "printer_baud": 9600,
+    "profile": "",
+}
+
+
+def check_config(values: dict[str, Any]) -> str | None:
+    """Why ``values`` cannot be set (unknown key, wrong type, bad value), or None when they can."""
+    for key, value in values.items():
+        spec = CONFIG_KEYS.get(key)
+        if spec is None:
+            return f"unknown config key '{key}' (known: {', '.join(CONFIG_KEYS)})"
+        if spec.secret and value is None:
+            continue  # clearing a secret
+        if not isinstance(value, spec.type) or isinstance(value, bool):
+            return f"config '{key}' must be {spec.type.__name__}, not {type(value).__name__}"
+        if isinstance(value, int) and not 0 < value <= 10_000_000:
+            return f"config '{key}' = {value} is out of range"
+    return None
+
+
+def public_config(config: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
+    """The config as the box reports it: secrets masked, optionally only ``keys``."""
+    out = {}
+    for key, spec in CONFIG_KEYS.items():
+        if keys and key not in keys:
+            continue
+        value = config.get(key, DEFAULT_CONFIG[key])
+        out[key] = ("<set>" if value else None) if spec.secret else value
+    return out

@@ -1,0 +1,158 @@
+"""The emulated box's persistent state: one directory, so a restart is a power cycle.
+
+Layout of ``--state DIR``::
+
+    identity.json   model, serial number, hardware revision (created once)
+    config.json     the config keys (docs/box-protocol.md), replaced atomically
+    queue.jsonl     the upload queue: one transaction per line, appended and fsync'd
+    profiles/       profiles uploaded with PROFILE_UPLOAD
+    slots/          firmware slots (the firmware slot store owns this)
+
+Every write survives a power loss at any moment: whole files are replaced by write-to-temp, fsync,
+rename, fsync of the directory; the queue is append-only and a torn last line is ignored on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from kelaile_cli.core.box.config import DEFAULT_CONFIG
+from kelaile_cli.core.errors import InputError
+
+__all__ = ["BoxState", "KeepQueued", "UploadQueue", "Uploader", "write_atomic"]
+
+MODEL = "Kelaile Box K1 (emulated)"
+HW_REV = "K1-r2"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a power loss leaves either the old or the new file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable box state ({exc})", remedy="restore it or use a fresh --state") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object", remedy="restore it or start with a fresh --state")
+    return data
+
+
+def _line(item: dict[str, Any]) -> bytes:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+class UploadQueue:
+    """Transactions waiting for the cloud, one JSON object per line, durable on return of ``push``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._items: list[dict[str, Any]] = []
+        if path.exists():
+            for line in path.read_bytes().splitlines():
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a power loss: that push never returned
+                if isinstance(item, dict):
+                    self._items.append(item)
+
+    def push(self, item: dict[str, Any]) -> None:
+        line = _line(item)
+        with self._lock, open(self.path, "ab") as f:
+            if f.tell() and not self._ends_with_newline():
+                f.write(b"\n")  # close a torn line so the new item stays readable
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+            self._items.append(item)
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+
+    def items(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._items)
+
+    def remove(self, keys: set[str]) -> None:
+        """Drop delivered items (by their ``key``), rewriting the file atomically."""
+        with self._lock:
+            self._items = [i for i in self._items if i.get("key") not in keys]
+            data = b"".join(_line(i) for i in self._items)
+            write_atomic(self.path, data)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Uploader(Protocol):
+    """Delivers queued transactions to the cloud. ``upload`` returns the cloud's answer (e.g. a QR
+    payload to print) when the item was delivered, or None to keep it queued for a later try."""
+
+    def upload(self, item: dict[str, Any]) -> dict[str, Any] | None: ...
+
+
+class KeepQueued:
+    """The default uploader: delivers nothing, so every transaction stays in the queue (no cloud configured)."""
+
+    def upload(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+
+class BoxState:
+    """Identity, config and queue of one emulated box, kept in ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / "profiles").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{root}: cannot create the state directory ({exc.strerror or exc})") from None
+        self._lock = threading.Lock()
+        identity = _read_json(root / "identity.json")
+        if identity is None:
+            identity = {"model": MODEL, "serial": "KLB" + secrets.token_hex(5).upper(), "hw": HW_REV}
+            write_atomic(root / "identity.json", json.dumps(identity, indent=1).encode())
+        self.identity: dict[str, Any] = identity
+        self.config: dict[str, Any] = {**DEFAULT_CONFIG, **(_read_json(root / "config.json") or {})}
+        self.queue = UploadQueue(root / "queue.jsonl")
+
+    @property
+    def serial(self) -> str:
+        return str(self.identity["serial"])
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.root / "profiles"
+
+    @property
+    def slots_dir(self) -> Path:
+        return self.root / "slots"
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        with self._lock:
+            self.config.update(values)
+            write_atomic(self.root / "config.json", json.dumps(self.config, indent=1).encode())
