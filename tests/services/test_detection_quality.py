@@ -52,6 +52,9 @@ def test_a_broken_label_names_the_file(tmp_path, profiles):
     (tmp_path / "x" / "x-01.expected.json").write_text("{", encoding="utf-8")
     with pytest.raises(InputError, match=r"x-01\.expected\.json"):
         measure_detection(Detector(profiles), tmp_path)
+    (tmp_path / "x" / "x-01.expected.json").write_text('{"receipts": []}', encoding="utf-8")
+    with pytest.raises(InputError, match="labels no receipts"):
+        measure_detection(Detector(profiles), tmp_path)
     (tmp_path / "x" / "x-01.expected.json").unlink()
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "expected-profiles.json").write_text("[", encoding="utf-8")
