@@ -92,6 +92,8 @@ def corpus_cases(recordings: Path) -> Iterator[tuple[Path, list[str | None] | No
             expected = [r["profile"] for r in receipts]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{label}: not a valid expected-output file ({exc})") from None
+        if not expected:
+            raise InputError(f"{label}: labels no receipts; list each receipt of the recording under 'receipts'")
         yield label.with_name(label.name.removesuffix(".expected.json") + ".klr"), expected
     for stream in sorted((recordings / "unknown").glob("*.klr")):
         yield stream, None
@@ -111,6 +113,7 @@ def measure_detection(detector: Detector, recordings: Path) -> DetectionQuality:
     for stream, expected in corpus_cases(recordings):
         source = inspect.load_source(stream)
         for i, receipt in enumerate(inspect.source_receipts(source, DecodeOptions())):
+            # a stream with more receipts than labels: the extra ones count as the last label's POS
             want = None if expected is None else expected[min(i, len(expected) - 1)]
             best = detector.best(receipt)
             ranked = detector.rank(receipt) if best is None else []

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from kelaile_cli.core.extract import DateRule, FieldRule, FieldRules, ItemsRule, PaymentRule, extract
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kelaile_cli.core.extract import (
+    DateRule,
+    FieldRule,
+    FieldRules,
+    ItemsRule,
+    PaymentRule,
+    ReportRules,
+    _amount,
+    extract,
+)
 
 RULES = FieldRules(
     currency="EUR",
@@ -63,3 +77,105 @@ def test_unreadable_values_become_problems():
 def test_missing_fields_stay_empty():
     tx = extract(FieldRules(total=FieldRule(pattern=r"^TOTAL (\S+)$")), ["nothing here"], "other")
     assert tx.total is None and tx.items == [] and tx.checks == []
+
+
+# -- rule options the corpus needs ----------------------------------------------------------------
+
+
+@given(
+    cents=st.integers(min_value=-(10**9), max_value=10**9),
+    comma=st.booleans(),
+    grouped=st.booleans(),
+    trailing=st.booleans(),
+    suffix=st.sampled_from(["", " €", " EUR", "TX", " A"]),
+)
+def test_amounts_read_back_whatever_the_notation(cents, comma, grouped, trailing, suffix):
+    value = Decimal(cents) / 100
+    text = f"{abs(value):,.2f}" if grouped else f"{abs(value):.2f}"
+    if comma:
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    sign = "-" if value < 0 else ""
+    printed = (text + sign if trailing else sign + text) + suffix
+    assert _amount(printed, comma) == value
+
+
+TWO_LINE = FieldRules(
+    refunds_negative=True,
+    tax_included=True,
+    datetime=DateRule(pattern=r"^日期:(.+)$", format="%Y/%m/%d %H:%M", year_offset=1911),
+    items=ItemsRule(
+        start="^-+$",
+        end="^-+$",
+        sku_line=r"^(\d{13})$",
+        name_line=r"^\[(?P<sku>[A-Z]\d+)\] (?P<name>.+)$",
+        line=r"^ +(?P<qty>\d+) x (?P<price>\d+\.\d{2})\s+(?P<amount>\d+\.\d{2})$",
+    ),
+    total=FieldRule(pattern=r"^總計\s+(\S+)$"),
+    tax=FieldRule(pattern=r"^稅\s+(\S+)$"),
+    payments=[PaymentRule(pattern=r"^現金\s+(\S+)$", method="cash")],
+)
+TWO_LINE_TEXT = [
+    "日期:115/11/25 14:03",
+    "----",
+    "[Y001] 阿莫西林",
+    "  2 x 12.50       25.00",
+    "4710088412345",
+    "[Y002] 口罩",
+    "  1 x 9.90         9.90",
+    "----",
+    "總計     34.90",
+    "稅        1.66",
+    "現金     34.90",
+]
+
+
+def test_two_line_items_minguo_dates_and_included_tax():
+    tx = extract(TWO_LINE, TWO_LINE_TEXT, "sale")
+    assert tx.datetime == "2026-11-25T14:03:00"
+    assert [(i.sku, i.name, i.quantity, i.unit_price, i.amount) for i in tx.items] == [
+        ("Y001", "阿莫西林", "2", "12.50", "25.00"),
+        ("Y002", "口罩", "1", "9.90", "9.90"),  # the name line's SKU wins over the barcode line before it
+    ]
+    # tax included: items are checked against the total, and the tax is not added to it
+    assert {c.name: c.ok for c in tx.checks} == {"items_sum": True, "payments": True}
+
+
+def test_refunds_printed_unsigned_become_negative_only_on_refund_receipts():
+    refund = extract(TWO_LINE, TWO_LINE_TEXT, "refund")
+    assert (refund.total, refund.tax) == ("-34.90", "-1.66")
+    assert [i.amount for i in refund.items] == ["-25.00", "-9.90"] and refund.items[0].unit_price == "12.50"
+    assert [p.amount for p in refund.payments] == ["-34.90"]
+    assert all(c.ok for c in refund.checks)
+    assert extract(TWO_LINE, TWO_LINE_TEXT, "sale").total == "34.90"
+
+
+def test_a_discount_is_what_is_taken_off_however_it_is_printed():
+    lines = [ln.replace("Rabatt              0,30", "Rabatt             -0,30") for ln in LINES]
+    tx = extract(RULES, lines, "sale")
+    assert tx.discount == "0.30" and all(c.ok for c in tx.checks)
+
+
+def test_shift_report_fields_only_on_shift_reports():
+    rules = FieldRules(
+        total=FieldRule(pattern=r"^NET SALES\s+(\S+)$"),
+        payments=[PaymentRule(pattern=r"^CASH\s+(\S+)$", method="cash"),
+                  PaymentRule(pattern=r"^CARD\s+(\S+)$", method="card")],
+        report=ReportRules(
+            number=FieldRule(pattern=r"^Z No\. (\d+)$"),
+            opened=DateRule(pattern=r"^From (.+)$", format="%d/%m/%Y %H:%M"),
+            closed=DateRule(pattern=r"^To (.+)$", format="%d/%m/%Y %H:%M"),
+            receipts=FieldRule(pattern=r"^Transactions\s+(\S+)$"),
+            refunds=FieldRule(pattern=r"^Voids\s+(\S+)$"),
+            refund_total=FieldRule(pattern=r"^Void value\s+(\S+)$"),
+        ),
+    )  # fmt: skip
+    lines = ["Z No. 0412", "From 25/11/2026 10:58", "To 25/11/2026 23:41", "Transactions  119", "Voids  x",
+             "Void value  -6.64", "CASH  4,601.13", "CARD  2,757.10", "NET SALES  7,358.23"]  # fmt: skip
+    tx = extract(rules, lines, "shift_report")
+    assert tx.report is not None
+    assert (tx.report.number, tx.report.opened, tx.report.closed) == ("0412", "2026-11-25T10:58:00",
+                                                                      "2026-11-25T23:41:00")  # fmt: skip
+    assert (tx.report.receipts, tx.report.refunds, tx.report.refund_total) == (119, None, "-6.64")
+    assert tx.problems == ["report.refunds: 'x' is not a count"]
+    assert tx.total == "7358.23" and [c.ok for c in tx.checks] == [True]
+    assert extract(rules, lines, "sale").report is None

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from kelaile_cli.core.analysis import analyse
 from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.printstream import DecodeOptions
+from kelaile_cli.services import inspect
 from kelaile_cli.services.detection_quality import measure_detection
 from kelaile_cli.services.profiles import load_profiles
 
@@ -49,8 +52,27 @@ def test_a_broken_label_names_the_file(tmp_path, profiles):
     (tmp_path / "x" / "x-01.expected.json").write_text("{", encoding="utf-8")
     with pytest.raises(InputError, match=r"x-01\.expected\.json"):
         measure_detection(Detector(profiles), tmp_path)
+    (tmp_path / "x" / "x-01.expected.json").write_text('{"receipts": []}', encoding="utf-8")
+    with pytest.raises(InputError, match="labels no receipts"):
+        measure_detection(Detector(profiles), tmp_path)
     (tmp_path / "x" / "x-01.expected.json").unlink()
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "expected-profiles.json").write_text("[", encoding="utf-8")
     with pytest.raises(InputError, match=r"expected-profiles\.json"):
         measure_detection(Detector(profiles), tmp_path)
+
+
+def test_every_labelled_receipt_adds_up(profiles):
+    # the generator prints consistent receipts: every check klx makes must pass and nothing is left unread
+    detector = Detector(profiles)
+    checked, kinds = 0, set()
+    for label in sorted(RECORDINGS.glob("*/*.expected.json")):
+        source = inspect.load_source(label.with_name(label.name.removesuffix(".expected.json") + ".klr"))
+        for receipt in inspect.source_receipts(source, DecodeOptions()):
+            analysis = analyse(receipt, detector)
+            assert analysis.transaction is not None, label.name
+            failed = [c.detail for c in analysis.transaction.checks if not c.ok]
+            assert failed == [] and analysis.transaction.problems == [], (label.name, receipt.index)
+            checked += len(analysis.transaction.checks)
+            kinds.add(analysis.kind)
+    assert checked >= 150 and kinds == {"sale", "refund", "pre_bill", "kitchen", "shift_report"}

@@ -26,7 +26,7 @@ from tools.labelled.yongfu import yongfu
 POS: dict[str, tuple[Maker, int]] = {
     "meiwei-pos": (meiwei, 5),
     "chenguang-cafe": (chenguang, 5),
-    "greenleaf-till": (greenleaf, 5),
+    "greenleaf-till": (greenleaf, 6),
     "wanjia-market": (wanjia, 6),
     "yongfu-mart": (yongfu, 5),
     "brasserie-etoile": (etoile, 5),

@@ -1,7 +1,8 @@
 """WanJia Select supermarket till (fictional): zh-CN, 80 mm, GB18030 in FS & mode, raster logo.
 
-Two-line items (name, then barcode + qty x price + amount), member card with a member discount,
-refunds printed with minus signs, a shift report (交班报表) with takings per payment method.
+Two-line items (name, then barcode + qty x price + amount; weighed goods in kg to three places),
+member card with a member discount, refunds printed with minus signs, a shift report (交班报表) with
+takings per payment method.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ GOODS = [
     ("6901028075831", "洗衣液 2L", "29.90"), ("6920202888883", "东北大米 5kg", "39.80"),
     ("6954767412346", "苏打饼干 400g", "9.90"), ("6902083881405", "矿泉水 550ml", "2.00"),
     ("6921168509256", "鸡蛋 30枚", "24.50"), ("6907992500133", "酸奶 200g*4", "15.60"),
+    ("2100230000007", "散装红薯(kg)", "6.80"), ("2100410000004", "五花肉(kg)", "32.00"),
 ]  # fmt: skip
+WEIGHED = "(kg)"  # sold by weight: a scale's 21… code, kilograms to three places
 PAY = [("支付宝", "alipay"), ("微信支付", "wechat"), ("银联卡", "unionpay"), ("现金", "cash")]
 W = 48
 
@@ -44,8 +47,10 @@ def wanjia(rng: random.Random, n: int) -> tuple[bytes, list[Record]]:
     goods = pick(rng, GOODS, 1 if refund else 2, 2 if refund else 5)
     items = []
     for sku, name, price in goods:
-        qty = rng.randrange(1, 4)
-        amount = Decimal(price) * qty
+        # grams with a non-zero last digit, so the weight always shows (and reads back with) three decimals
+        grams = rng.randrange(25, 250) * 10 + rng.randrange(1, 10)
+        qty = Decimal(grams) / 1000 if WEIGHED in name else Decimal(rng.randrange(1, 4))
+        amount = (Decimal(price) * qty).quantize(Decimal("0.01"))
         items.append((sku, name, qty, Decimal(price), -amount if refund else amount))
     subtotal = sum((i[4] for i in items), Decimal(0))
     member = f"6200{rng.randrange(10**8):08d}" if n != 3 else None
@@ -58,14 +63,14 @@ def wanjia(rng: random.Random, n: int) -> tuple[bytes, list[Record]]:
         paid = (total / 50).to_integral_value(rounding="ROUND_CEILING") * 50
         change = paid - total
     _header(s, "退货单" if refund else "购物小票", order, when)
-    s.cols(("商品/条码", 24), ("数量", -6), ("单价", -8), ("金额", -10))
+    s.cols(("商品/条码", 22), ("数量", -8), ("单价", -8), ("金额", -10))
     s.rule()
     for sku, name, qty, price, amount in items:
         s.line(name)
-        s.cols((sku, 24), (str(-qty if refund else qty), -6), (f"{price:.2f}", -8), (f"{amount:.2f}", -10))
+        s.cols((sku, 22), (str(-qty if refund else qty), -8), (f"{price:.2f}", -8), (f"{amount:.2f}", -10))
     s.rule()
-    count = sum(i[2] for i in items)
-    s.row(f"件数: {count}", f"小计: {subtotal:.2f}")
+    count = len(items)
+    s.row(f"品项: {count}", f"小计: {subtotal:.2f}")
     if member:
         s.line(f"会员卡: {member}")
         if discount:
