@@ -177,6 +177,10 @@ def _others(codec: str) -> frozenset[str]:
     return frozenset().union(*(s for c, s in _frequent().items() if c != codec))
 
 
+#: punctuation and box marks that double-byte receipts print (as two-byte characters) for rules and lists
+_RULE_MARKS = frozenset("·×—–…‘’“”°¥±※■□▲△◆◇○●★☆─━│┃═")
+
+
 def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
     own = _frequent()[codec]
     words = _RECEIPT_WORDS[codec]
@@ -194,8 +198,10 @@ def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
                 good += 1.5
             elif ch in own:
                 good += 1
-            elif 0x3000 <= ord(ch) <= 0x303F or 0xFF00 <= ord(ch) <= 0xFFEF:
-                good += 0.8  # CJK and full-width punctuation
+            elif 0xFF61 <= ord(ch) <= 0xFF9F:
+                pass  # half-width katakana: one byte each in cp932, so any run of high bytes makes them
+            elif 0x3000 <= ord(ch) <= 0x303F or 0xFF00 <= ord(ch) <= 0xFFEF or ch in _RULE_MARKS:
+                good += 0.8  # CJK and full-width punctuation, and the marks receipts draw rules with
             elif ch in others:
                 good += 0.2
             else:

@@ -106,3 +106,12 @@ def test_decode_text_never_raises(data, codec):
     assert text.count("\ufffd") >= len(bad)
     for off, raw in bad:
         assert data[off : off + len(raw)] == raw
+
+
+def test_a_gb18030_rule_of_middle_dots_is_not_read_as_half_width_katakana():
+    # 0xA1 0xA4 is "·" in GB18030 and two half-width katakana in Shift_JIS: a 42-dot rule under a
+    # shop name once tipped a raw-GBK receipt (no FS &) to cp932
+    from kelaile_cli.core.encoding import detect_encoding
+
+    runs = ["安心大药房".encode("gb18030"), ("·" * 42).encode("gb18030"), "合计 19.50".encode("gb18030")]
+    assert detect_encoding(runs).codec == "gb18030"
