@@ -11,6 +11,7 @@ from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands
     box_cmds,
     capture_cmds,
     cloud_cmds,
+    demo_cmds,
     import_cmds,
     inspect_cmds,
     profile_cmds,

@@ -301,7 +301,6 @@ class BoxSim:
         self.capture_stats = CaptureStats()
         self._pipeline_lock = threading.Lock()
         self._detector: Detector | None = None
-        self._occurrences: collections.Counter[str] = collections.Counter()
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -777,8 +776,7 @@ class _ReceiptPipeline:
                 box.counters.recognised += 1
             digest = receipt_digest(bytes(raw[receipt.start : receipt.end]))
             device = box.state.config.get("device_id") or box.state.serial
-            occurrence = box._occurrences[digest]
-            box._occurrences[digest] += 1
+            occurrence = box.state.next_occurrence(digest)
             printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
             item = {
                 "key": idempotency_key(device, digest, occurrence),

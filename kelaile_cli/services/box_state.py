@@ -121,6 +121,9 @@ class KeepQueued:
         return None
 
 
+PRINTED_MEMORY = 20_000  # receipts remembered for re-print counting (a few days of a busy shop)
+
+
 class BoxState:
     """Identity, config and queue of one emulated box, kept in ``root``."""
 
@@ -139,6 +142,7 @@ class BoxState:
         self.identity: dict[str, Any] = identity
         self.config: dict[str, Any] = {**DEFAULT_CONFIG, **(_read_json(root / "config.json") or {})}
         self.queue = UploadQueue(root / "queue.jsonl")
+        self._printed: dict[str, int] = _read_json(root / "printed.json") or {}
 
     @property
     def serial(self) -> str:
@@ -151,6 +155,18 @@ class BoxState:
     @property
     def slots_dir(self) -> Path:
         return self.root / "slots"
+
+    def next_occurrence(self, receipt_sha256: str) -> int:
+        """How many times this exact receipt was printed before (0 the first time), kept across power
+        cycles: a re-print after a restart must get a new idempotency key, not collide with the old one."""
+        with self._lock:
+            seen = self._printed.get(receipt_sha256, 0)
+            self._printed.pop(receipt_sha256, None)
+            self._printed[receipt_sha256] = seen + 1  # most recent last
+            while len(self._printed) > PRINTED_MEMORY:
+                del self._printed[next(iter(self._printed))]
+            write_atomic(self.root / "printed.json", json.dumps(self._printed).encode())
+            return seen
 
     def update_config(self, values: dict[str, Any]) -> None:
         with self._lock:

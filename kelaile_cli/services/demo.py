@@ -1,0 +1,148 @@
+"""``klx demo``: the whole Kelaile loop on this machine, with no hardware.
+
+A sandbox cloud (real HTTP server, SQLite) and an emulated box (real host protocol over a pty, a
+real TCP print server on the POS side, a printer that is a file) are started; a POS prints the
+bundled sample receipts to the box over TCP; the box passes every byte to the printer, decodes the
+stream, recognises the POS, extracts each transaction and uploads it, signed, to the cloud, which
+answers with the coupon QR the box prints. Then the host side asks the box for its state over its
+serial protocol, like a technician's laptop would, and the report compares what the POS sent with
+what the printer got, byte for byte.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kelaile_cli.core.errors import JobError
+from kelaile_cli.core.printstream import read_receipts
+from kelaile_cli.core.recording import TO_PRINTER
+from kelaile_cli.services.box_client import BoxClient
+from kelaile_cli.services.box_sim import BoxSim, SimOptions
+from kelaile_cli.services.cloud_uploader import CloudUploader
+from kelaile_cli.services.inspect import Source, sample_source
+
+__all__ = ["DemoReport", "run_demo"]
+
+Step = Callable[[str, str], None]  # (name, detail)
+
+
+@dataclass(slots=True)
+class DemoReport:
+    workdir: str
+    cloud_url: str = ""
+    box_port: str = ""
+    pos_address: str = ""
+    jobs_sent: int = 0
+    bytes_sent: int = 0
+    bytes_printed: int = 0
+    passthrough_exact: bool = False
+    printed: bytes = b""
+    uploads: list[dict[str, Any]] = field(default_factory=list)  # body + answer per transaction
+    box_state: dict[str, Any] = field(default_factory=dict)
+    box_identity: dict[str, Any] = field(default_factory=dict)
+    cloud_stats: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workdir": self.workdir, "cloud": self.cloud_url, "box_port": self.box_port, "pos": self.pos_address,
+            "jobs_sent": self.jobs_sent, "bytes_sent": self.bytes_sent, "bytes_printed": self.bytes_printed,
+            "passthrough_exact": self.passthrough_exact, "uploads": self.uploads, "box": {
+                "identity": self.box_identity, "state": self.box_state}, "cloud_stats": self.cloud_stats,
+            "seconds": round(self.seconds, 3),
+        }  # fmt: skip
+
+
+def _jobs(source: Source) -> list[bytes]:
+    """The sample's print jobs, one per recorded connection."""
+    rec = source.recording
+    if rec is None:
+        return [source.data]
+    return [rec.stream(TO_PRINTER, conn) for conn in rec.connections()]
+
+
+def _send_job(address: str, job: bytes, timeout: float = 5.0) -> None:
+    host, port = address.removeprefix("listen://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(job)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(0.5)
+        try:
+            while sock.recv(4096):  # a printer's status replies, if any, until the box closes
+                pass
+        except TimeoutError:
+            pass
+
+
+@contextmanager
+def _workdir(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="klx-demo-") as tmp:
+        yield Path(tmp)
+
+
+def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: float = 20.0) -> DemoReport:
+    """Run the loop once; ``keep`` keeps the box state, cloud database and printer output there."""
+    from kelaile_cli.services.cloud import read_stats, running_cloud  # FastAPI/uvicorn only when used
+
+    step = on_step or (lambda name, detail: None)
+    started = time.monotonic()
+    with _workdir(keep) as work:
+        report = DemoReport(str(work))
+        printer_file = work / "printer.bin"
+        printer_file.unlink(missing_ok=True)
+        with running_cloud(work / "cloud.sqlite") as cloud:
+            report.cloud_url = cloud.url
+            step("cloud", f"sandbox cloud on {cloud.url} (SQLite {work / 'cloud.sqlite'})")
+            box = BoxSim(SimOptions(state=work / "box", pos="listen://127.0.0.1:0", printer=str(printer_file)))
+            uploader = CloudUploader(
+                cloud.url, work / "box", box.state.serial,
+                on_answer=lambda item, answer: report.uploads.append({"body": item["body"], "answer": answer}),
+            )  # fmt: skip
+            box.options.uploader = uploader
+            box.start()
+            try:
+                deadline = time.monotonic() + timeout
+                while not box.pos_address:
+                    if time.monotonic() > deadline:
+                        raise JobError("the emulated box did not open its POS port in time")
+                    time.sleep(0.01)
+                report.box_port, report.pos_address = box.port, box.pos_address
+                step("box", f"emulated box {box.state.serial}: host link {box.port}, POS side {box.pos_address}")
+                jobs = _jobs(sample_source())
+                expected = sum(len(read_receipts(job)) for job in jobs)
+                for job in jobs:
+                    _send_job(box.pos_address, job)
+                report.jobs_sent, report.bytes_sent = len(jobs), sum(map(len, jobs))
+                step("pos", f"a POS printed {len(jobs)} jobs ({report.bytes_sent} bytes) to the box over TCP")
+                while len(report.uploads) < expected or len(box.state.queue):
+                    if time.monotonic() > deadline:
+                        raise JobError(
+                            f"uploads did not finish in {timeout:.0f} s ({len(report.uploads)} delivered)",
+                            remedy=uploader.last_error or "see the box's last errors with klx box info",
+                        )
+                    time.sleep(0.02)
+                step("cloud", f"{len(report.uploads)} transactions uploaded, signed, each answered with a QR")
+                with BoxClient.connect(box.port, timeout=5.0) as host:
+                    report.box_identity = host.identity()
+                    report.box_state = host.state()
+                step("host", f"box answered over its serial protocol: firmware {report.box_identity.get('fw')}")
+            finally:
+                box.stop()
+                uploader.close()
+            report.cloud_stats = read_stats(work / "cloud.sqlite")
+        report.printed = printer_file.read_bytes() if printer_file.exists() else b""
+        report.bytes_printed = len(report.printed)
+        report.passthrough_exact = report.printed == b"".join(jobs)
+        report.seconds = time.monotonic() - started
+    return report
