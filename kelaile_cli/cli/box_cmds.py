@@ -218,6 +218,7 @@ def tap(
     port: PortOpt = None,
     box_serial: BoxOpt = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
+    count: Annotated[int | None, typer.Option("--count", help="Stop after this many receipts.")] = None,
     raw: Annotated[Path | None, typer.Option("--raw", help="Also append the raw print bytes to this file.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
     baud: BaudOpt = DEFAULT_BAUD,
@@ -229,29 +230,30 @@ def tap(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     streams: dict[int, PrintStream] = {}
     sink = open(raw, "ab") if raw else None  # noqa: SIM115
-    count = 0
+    shown = [0]  # receipts shown so far (read by the stop test)
     try:
         with _connect(port, baud, timeout, box_serial) as box:
             box.tap(True)
             err.print(f"[dim]klx: tapping {escape(box.url)} — Ctrl-C to stop[/]")
-            for ev in box.events(duration, stop.is_set):
+            for ev in box.events(duration, lambda: stop.is_set() or (count is not None and count <= shown[0])):
                 if ev.type is not MsgType.EV_TAP:
                     continue
                 if sink:
                     sink.write(ev["data"])
                 stream = streams.setdefault(ev.get("conn", 0), PrintStream(DecodeOptions()))
                 for receipt in stream.feed(ev["data"], time.time()):
-                    count += 1
+                    shown[0] += 1
                     _show(receipt, as_json, fmt)
             for stream in streams.values():
                 for receipt in stream.close():
-                    count += 1
-                    _show(receipt, as_json, fmt)
+                    if count is None or shown[0] < count:
+                        shown[0] += 1
+                        _show(receipt, as_json, fmt)
             box.tap(False)
     finally:
         if sink:
             sink.close()
-    err.print(f"[dim]klx: {count} receipts[/]")
+    err.print(f"[dim]klx: {shown[0]} receipts[/]")
 
 
 def _show(receipt: Any, as_json: bool, fmt: str) -> None:

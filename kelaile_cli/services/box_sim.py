@@ -276,7 +276,9 @@ class BoxSim:
                 self.state.update_config({key: value})
         self._check_links()
         self.faults = options.faults
-        self._rng = random.Random(self.faults.seed)
+        # one generator per direction: what is damaged on the way in does not depend on thread timing
+        seed = self.faults.seed
+        self._rng_in, self._rng_out = random.Random(seed), random.Random(None if seed is None else seed + 1)
         self.link: _Link = _SocketLink(options.listen) if options.listen else _PtyLink()
         self.baud = options.baud
         self._rx: queue.Queue[bytes | None] = queue.Queue()
@@ -410,15 +412,15 @@ class BoxSim:
     def _line_time(self, n: int) -> float:
         return n * 10 / self.baud  # 8N1: ten bits per byte
 
-    def _damage(self, data: bytes) -> bytes:
+    def _damage(self, data: bytes, rng: random.Random) -> bytes:
         f = self.faults
         if not (f.drop or f.corrupt):
             return data
         out = bytearray()
         for b in data:
-            if f.drop and self._rng.random() < f.drop:
+            if f.drop and rng.random() < f.drop:
                 continue
-            out.append(b ^ self._rng.randrange(1, 256) if f.corrupt and self._rng.random() < f.corrupt else b)
+            out.append(b ^ rng.randrange(1, 256) if f.corrupt and rng.random() < f.corrupt else b)
         return bytes(out)
 
     def _reader(self) -> None:
@@ -439,7 +441,7 @@ class BoxSim:
                 if clock > now:
                     time.sleep(clock - now)
                 self.counters.host_bytes_in += len(part)
-                self._rx.put(self._damage(part))
+                self._rx.put(self._damage(part, self._rng_in))
 
     def _send(self, data: bytes) -> None:
         """Paced write to the host (holds the line while it is busy, like a UART)."""
@@ -451,7 +453,7 @@ class BoxSim:
             if self._tx_clock > now:
                 time.sleep(self._tx_clock - now)
             self.counters.host_bytes_out += len(data)
-            self.link.write(self._damage(data))
+            self.link.write(self._damage(data, self._rng_out))
 
     # -- requests ---------------------------------------------------------------------------------
     def _dispatcher(self) -> None:
