@@ -148,9 +148,9 @@ def info(
             "yes" if s.get("confirmed") else "no", (sha.hex() if isinstance(sha, bytes) else str(sha))[:16],
         )  # fmt: skip
     out.print(table)
-    c = state["counters"]
+    c, pos = state["counters"], state["links"]["pos"]
     out.print(
-        f"up {state['uptime']:.0f} s · POS {escape(state['links']['pos']['endpoint'] or 'off')} · printer "
+        f"up {state['uptime']:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
         f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
         f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
     )
