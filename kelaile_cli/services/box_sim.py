@@ -162,12 +162,14 @@ class _PtyLink(_Link):
             return b""
 
     def write(self, data: bytes) -> None:
+        """Like a UART, never blocks for long: if nobody drains the port, bytes are lost (after 0.2 s)."""
         view = memoryview(data)
         while view:
             try:
                 n = os.write(self.master, view)
             except BlockingIOError:
-                select.select([], [self.master], [], 0.05)
+                if not select.select([], [self.master], [], 0.2)[1]:
+                    return  # the host is not reading: what does not fit is lost
                 continue
             except OSError:
                 return  # nobody listening: bytes on a dead line are lost
