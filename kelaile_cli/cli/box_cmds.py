@@ -267,6 +267,31 @@ def _show(receipt: Any, as_json: bool, fmt: str) -> None:
         out.print(render_rich(receipt))
 
 
+@box_app.command("upload-profile")
+def upload_profile(
+    file: Annotated[Path, typer.Argument(help="A profile YAML file (see `klx profile lint`).")],
+    activate: Annotated[bool, typer.Option("--activate", help="Make it the box's active profile.")] = False,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a POS profile to the box (checked by the box before it is stored)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    with _connect(port, baud, timeout, box_serial) as box:
+        result = box.request(MsgType.PROFILE_UPLOAD, {"name": file.name, "yaml": data, "activate": activate})
+    if as_json:
+        _json(result)
+    else:
+        out.print(
+            f"profile {result['id']} stored{' and active' if activate else ''}; the box knows {len(result['profiles'])}"
+        )
+
+
 @box_app.command("test-print")
 def test_print(
     port: PortOpt = None,

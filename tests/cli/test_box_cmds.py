@@ -47,6 +47,8 @@ def test_sim_info_and_config_over_a_pty(tmp_path):
         assert "pos_baud apply after" in r.stdout
         r = klx("box", "info", "--port", info["port"])
         assert r.returncode == 0 and info["serial"] in r.stdout and "slot" in r.stdout
+        r = klx("box", "upload-profile", str(ROOT / "profiles" / "meiwei-pos.yaml"), "--activate", "-p", info["port"])
+        assert r.returncode == 0 and "profile meiwei-pos stored and active" in r.stdout, r.stderr
     finally:
         stop(proc)
 
