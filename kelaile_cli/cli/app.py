@@ -10,6 +10,7 @@ import sys
 from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
     box_cmds,
     capture_cmds,
+    firmware_cmds,
     import_cmds,
     inspect_cmds,
     profile_cmds,
