@@ -17,16 +17,13 @@ power loss (fault option) kills the process with SIGKILL, as pulling the plug wo
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import queue
 import random
-import select
 import signal
 import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +38,13 @@ from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.cloud_protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.profile import ProfileError, parse_profile
+from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_PRINTER, Chunk
+from kelaile_cli.services.box_faults import Faults, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.box_flash import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
+from kelaile_cli.services.box_links import Link, PtyLink, SocketLink
+from kelaile_cli.services.box_pipeline import FileSink, ReceiptPipeline
 from kelaile_cli.services.box_state import BoxState, KeepQueued, Uploader, write_atomic
 from kelaile_cli.services.capture import CaptureStats, run_capture
 from kelaile_cli.services.profiles import load_profiles
@@ -63,47 +63,6 @@ PACE_SLICE = 0.005  # pace reads in slices of this many seconds of line time
 PACE_SLACK = 0.02
 TAP_CHUNK = 3072  # tap data per EV_TAP frame
 TAP_BACKLOG = 512  # EV_TAP frames waiting for the host link; more are dropped (a gap in seq)
-PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
-
-
-@dataclass(frozen=True, slots=True)
-class PowerLoss:
-    """Cut the power when ``phase`` happens for the ``n``-th time (``bytes``: after n host-link bytes)."""
-
-    phase: str
-    n: int = 1
-
-
-@dataclass(slots=True)
-class Faults:
-    drop: float = 0.0  # probability that a host-link byte is lost (each direction)
-    corrupt: float = 0.0  # probability that a host-link byte is altered
-    power_loss: PowerLoss | None = None
-    slow_flash: bool = False
-    fail_first_boot: bool = False  # a newly activated image crashes on its trial boot
-    seed: int | None = None
-
-
-def parse_fault(text: str, faults: Faults) -> None:
-    """``drop:RATE`` or ``corrupt:RATE`` (RATE a probability per byte, 0..1)."""
-    kind, _, rate = text.partition(":")
-    try:
-        value = float(rate)
-    except ValueError:
-        value = -1.0
-    if kind not in ("drop", "corrupt") or not 0 <= value <= 1:
-        raise InputError(f"--fault {text}: expected drop:RATE or corrupt:RATE, RATE in 0..1", remedy="e.g. drop:0.001")
-    setattr(faults, kind, value)
-
-
-def parse_power_loss(text: str) -> PowerLoss:
-    """``PHASE[:N]`` (phases: see PHASES) or ``bytes:N``."""
-    phase, _, count = text.partition(":")
-    if phase not in (*PHASES, "bytes") or (count and not count.isdigit()) or (phase == "bytes" and not count):
-        raise InputError(
-            f"--power-loss-at {text}: expected PHASE[:N] or bytes:N", remedy=f"phases: {', '.join(PHASES)}"
-        )
-    return PowerLoss(phase, int(count) if count else 1)
 
 
 @dataclass
@@ -119,135 +78,6 @@ class SimOptions:
     uploader: Uploader = field(default_factory=KeepQueued)
     slots: SlotBackend | None = None  # firmware slots; None: the box cannot be flashed
     power_off: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
-
-
-# -- the host link ---------------------------------------------------------------------------------
-
-
-class _Link:
-    """Raw bytes to/from the host; ``read`` returns b"" on timeout, ``None`` when the host hung up."""
-
-    name = ""
-
-    def read(self, timeout: float) -> bytes | None:
-        raise NotImplementedError
-
-    def write(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    def drop_host(self) -> None:
-        """A reboot: the host's connection goes away (USB re-enumeration)."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-class _PtyLink(_Link):
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.name = os.ttyname(self.slave)
-        os.set_blocking(self.master, False)
-
-    def read(self, timeout: float) -> bytes | None:
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if not ready:
-            return b""
-        try:
-            return os.read(self.master, 65536)
-        except BlockingIOError:
-            return b""
-        except OSError:  # EIO: no process has the port open right now
-            time.sleep(timeout)
-            return b""
-
-    def write(self, data: bytes) -> None:
-        """Like a UART, never blocks for long: if nobody drains the port, bytes are lost (after 0.2 s)."""
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                if not select.select([], [self.master], [], 0.2)[1]:
-                    return  # the host is not reading: what does not fit is lost
-                continue
-            except OSError:
-                return  # nobody listening: bytes on a dead line are lost
-            view = view[n:]
-
-    def close(self) -> None:
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class _SocketLink(_Link):
-    """A TCP server for ``socket://``: one host at a time; a second one is turned away (a busy port)."""
-
-    def __init__(self, url: str) -> None:
-        ep = parse_endpoint(url.replace("socket://", "tcp://", 1))
-        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.server.bind((ep.host, ep.port))
-        except OSError as exc:
-            self.server.close()
-            raise InputError(
-                f"{url}: cannot listen ({exc.strerror or exc})",
-                remedy="is another box sim using this port? pick another",
-            ) from None
-        self.server.listen(4)
-        host, port = self.server.getsockname()[:2]
-        self.name = f"socket://{host}:{port}"
-        self.conn: socket.socket | None = None
-        self._lock = threading.Lock()
-
-    def read(self, timeout: float) -> bytes | None:
-        conn = self.conn
-        watch = [self.server] + ([conn] if conn else [])
-        ready, _, _ = select.select(watch, [], [], timeout)
-        if self.server in ready:
-            new, _ = self.server.accept()
-            new.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.conn is None:
-                self.conn = new
-            else:
-                new.close()  # the port is busy
-        if conn is None or conn not in ready:
-            return b""
-        try:
-            data = conn.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
-            self._hang_up(conn)
-            return None
-        return data
-
-    def _hang_up(self, conn: socket.socket) -> None:
-        with self._lock:
-            if self.conn is conn:
-                self.conn = None
-        with contextlib.suppress(OSError):
-            conn.close()
-
-    def write(self, data: bytes) -> None:
-        conn = self.conn
-        if conn is None:
-            return
-        try:
-            conn.sendall(data)
-        except OSError:
-            self._hang_up(conn)
-
-    def drop_host(self) -> None:
-        if self.conn is not None:
-            self._hang_up(self.conn)
-
-    def close(self) -> None:
-        self.drop_host()
-        with contextlib.suppress(OSError):
-            self.server.close()
 
 
 # -- the box ---------------------------------------------------------------------------------------
@@ -281,7 +111,7 @@ class BoxSim:
         # one generator per direction: what is damaged on the way in does not depend on thread timing
         seed = self.faults.seed
         self._rng_in, self._rng_out = random.Random(seed), random.Random(None if seed is None else seed + 1)
-        self.link: _Link = _SocketLink(options.listen) if options.listen else _PtyLink()
+        self.link: Link = SocketLink(options.listen) if options.listen else PtyLink()
         self.baud = options.baud
         self._rx: queue.Queue[bytes | None] = queue.Queue()
         self._tx_lock = threading.Lock()
@@ -659,8 +489,8 @@ class BoxSim:
         out_file = Path(printer) if printer and forward is None else None
         sinks: list[Callable[[Chunk], None]] = []
         if out_file is not None:
-            sinks.append(_FileSink(out_file))
-        sinks += [self._tap_sink, _ReceiptPipeline(self)]
+            sinks.append(FileSink(out_file))
+        sinks += [self._tap_sink, ReceiptPipeline(self._queue_receipt)]
         self._capture_stop = threading.Event()
         self.capture_stats = CaptureStats()
         ready = threading.Event()
@@ -689,6 +519,29 @@ class BoxSim:
             self._capture_stop.set()
             self._capture.join(timeout=10)
             self._capture = None
+
+    def _queue_receipt(self, receipt: Receipt, raw: bytes) -> None:
+        """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader."""
+        self.counters.receipts += 1
+        analysis = analyse(receipt, self._detector_now())
+        if analysis.profile is not None:
+            self.counters.recognised += 1
+        digest = receipt_digest(raw)
+        device = self.state.config.get("device_id") or self.state.serial
+        occurrence = self._occurrences[digest]
+        self._occurrences[digest] += 1
+        printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
+        item = {
+            "key": idempotency_key(device, digest, occurrence),
+            "queued_at": round(time.time(), 3),
+            "body": upload_body(analysis, digest, printed),
+        }
+        self.state.queue.push(item)
+        self.counters.queued += 1
+        self._announce_state()
+        answer = self.options.uploader.upload(item)
+        if answer is not None:
+            self.state.queue.remove({str(item["key"])})
 
     def _tap_sink(self, chunk: Chunk) -> None:
         if not self.tap_on or chunk.direction != TO_PRINTER:
@@ -729,72 +582,6 @@ class BoxSim:
             with open(printer, "ab") as f:
                 f.write(job)
         return len(job)
-
-
-class _FileSink:
-    """The printer side as a file: every byte for the printer appended, in order."""
-
-    def __init__(self, path: Path) -> None:
-        try:
-            self.file = open(path, "ab")  # noqa: SIM115  (closed by close())
-        except OSError as exc:
-            raise InputError(f"--printer {path}: cannot write ({exc.strerror or exc})") from None
-
-    def __call__(self, chunk: Chunk) -> None:
-        if chunk.direction == TO_PRINTER:
-            self.file.write(chunk.data)
-            self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _ReceiptPipeline:
-    """Decode → analyse → upload queue, per POS connection."""
-
-    def __init__(self, box: BoxSim) -> None:
-        self.box = box
-        self._streams: dict[int, tuple[PrintStream, bytearray]] = {}
-
-    def __call__(self, chunk: Chunk) -> None:
-        if chunk.direction != TO_PRINTER:
-            return
-        stream, raw = self._streams.setdefault(chunk.conn, (PrintStream(DecodeOptions()), bytearray()))
-        raw += chunk.data
-        self._handle(stream.feed(chunk.data, chunk.t), raw)
-
-    def end_connection(self, conn: int) -> None:
-        entry = self._streams.pop(conn, None)
-        if entry is not None:
-            self._handle(entry[0].close(), entry[1])
-
-    def close(self) -> None:
-        for conn in list(self._streams):
-            self.end_connection(conn)
-
-    def _handle(self, receipts: list[Any], raw: bytearray) -> None:
-        box = self.box
-        for receipt in receipts:
-            box.counters.receipts += 1
-            analysis = analyse(receipt, box._detector_now())
-            if analysis.profile is not None:
-                box.counters.recognised += 1
-            digest = receipt_digest(bytes(raw[receipt.start : receipt.end]))
-            device = box.state.config.get("device_id") or box.state.serial
-            occurrence = box._occurrences[digest]
-            box._occurrences[digest] += 1
-            printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
-            item = {
-                "key": idempotency_key(device, digest, occurrence),
-                "queued_at": round(time.time(), 3),
-                "body": upload_body(analysis, digest, printed),
-            }
-            box.state.queue.push(item)
-            box.counters.queued += 1
-            box._announce_state()
-            answer = box.options.uploader.upload(item)
-            if answer is not None:
-                box.state.queue.remove({str(item["key"])})
 
 
 def slot_backend(state: Path, trust: Path | None) -> SlotBackend | None:
