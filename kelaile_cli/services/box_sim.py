@@ -137,6 +137,7 @@ class BoxSim:
         self._detector: Detector | None = None
         self._occurrences: collections.Counter[str] = collections.Counter()
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
+        self.pipeline_error = ""  # why the POS/printer side did not start at the last boot
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -145,7 +146,12 @@ class BoxSim:
         return self.link.name
 
     def start(self) -> None:
+        """Boot and serve; ``InputError`` (and nothing left running) if the POS/printer side cannot start."""
         self._boot()
+        if self.pipeline_error:
+            self._stop_pipeline()
+            self.link.close()
+            raise InputError(self.pipeline_error, remedy="check --pos and --printer (is the port free?)")
         threads = [(self._reader, "box-link"), (self._dispatcher, "box-dispatch")]
         threads += [(self._upload_loop, "box-upload"), (self._tap_sender, "box-tap")]
         for target, name in threads:
@@ -481,6 +487,7 @@ class BoxSim:
         return self._detector
 
     def _start_pipeline(self) -> None:
+        self.pipeline_error = ""
         pos = self.state.config.get("pos") or ""
         if not pos:
             return
@@ -489,7 +496,12 @@ class BoxSim:
         out_file = Path(printer) if printer and forward is None else None
         sinks: list[Callable[[Chunk], None]] = []
         if out_file is not None:
-            sinks.append(FileSink(out_file))
+            try:
+                sinks.append(FileSink(out_file))
+            except InputError as exc:
+                self.pipeline_error = str(exc)
+                self._log(self.pipeline_error)
+                return
         sinks += [self._tap_sink, ReceiptPipeline(self._queue_receipt)]
         self._capture_stop = threading.Event()
         self.capture_stats = CaptureStats()
@@ -506,7 +518,8 @@ class BoxSim:
                     ready=on_ready, stats=self.capture_stats,
                 )  # fmt: skip
             except Exception as exc:
-                self._log(f"POS side {pos}: {exc}")
+                self.pipeline_error = f"POS side {pos}: {exc}"
+                self._log(self.pipeline_error)
                 ready.set()
 
         self._capture = threading.Thread(target=run, name="box-capture", daemon=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -124,3 +125,13 @@ def test_power_loss_kills_the_sim_and_a_restart_boots_from_the_same_state(tmp_pa
         assert r.returncode == 0 and json.loads(r.stdout)["back"] is True, r.stderr
     finally:
         stop(proc)
+
+
+def test_a_pos_port_in_use_stops_the_sim_with_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        pos = f"listen://127.0.0.1:{port}"
+        r = klx("box", "sim", "--state", str(tmp_path / "s"), "--pos", pos, env={"NO_COLOR": "1"})
+    assert r.returncode == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
