@@ -13,7 +13,7 @@ import tty
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.transports.endpoints import parse_endpoint
 
-__all__ = ["Link", "PtyLink", "SocketLink"]
+__all__ = ["Link", "PosPty", "PtyLink", "SocketLink"]
 
 
 class Link:
@@ -140,3 +140,27 @@ class SocketLink(Link):
         self.drop_host()
         with contextlib.suppress(OSError):
             self.server.close()
+
+
+class PosPty:
+    """The POS side as a serial port: the POS prints to ``name`` (a pty), the box reads the other end.
+
+    ``read``/``write``/``close`` like the capture service's serial links, so the passthrough runs on it.
+    ``close`` leaves the port in place (a reboot of the box does not unplug the POS's cable);
+    ``release`` removes it."""
+
+    def __init__(self) -> None:
+        self._pty = PtyLink()
+        self.name = self._pty.name
+
+    def read(self) -> bytes:
+        return self._pty.read(0.05) or b""
+
+    def write(self, data: bytes) -> None:
+        self._pty.write(data)
+
+    def close(self) -> None:
+        """The passthrough is done with the port (the box reboots): the port itself stays."""
+
+    def release(self) -> None:
+        self._pty.close()

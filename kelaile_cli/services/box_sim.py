@@ -43,7 +43,7 @@ from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_PRINTER, Chunk
 from kelaile_cli.services.box_faults import Faults, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.box_flash import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
-from kelaile_cli.services.box_links import Link, PtyLink, SocketLink
+from kelaile_cli.services.box_links import Link, PosPty, PtyLink, SocketLink
 from kelaile_cli.services.box_pipeline import FileSink, ReceiptPipeline
 from kelaile_cli.services.box_state import BoxState, KeepQueued, Uploader, write_atomic
 from kelaile_cli.services.capture import CaptureStats, run_capture
@@ -138,6 +138,7 @@ class BoxSim:
         self._occurrences: collections.Counter[str] = collections.Counter()
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
         self.pipeline_error = ""  # why the POS/printer side did not start at the last boot
+        self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -151,6 +152,8 @@ class BoxSim:
         if self.pipeline_error:
             self._stop_pipeline()
             self.link.close()
+            if self._pos_pty is not None:
+                self._pos_pty.release()
             raise InputError(self.pipeline_error, remedy="check --pos and --printer (is the port free?)")
         threads = [(self._reader, "box-link"), (self._dispatcher, "box-dispatch")]
         threads += [(self._upload_loop, "box-upload"), (self._tap_sender, "box-tap")]
@@ -166,6 +169,8 @@ class BoxSim:
         for t in self._threads:
             t.join(timeout=3)
         self.link.close()
+        if self._pos_pty is not None:
+            self._pos_pty.release()
 
     def wait(self) -> None:
         """Block until stopped (SIGINT/SIGTERM handled by the caller)."""
@@ -240,9 +245,11 @@ class BoxSim:
             value = self.state.config.get(key) or ""
             if not value:
                 continue
+            if key == "pos" and value == "pty":
+                continue
             ep = parse_endpoint(value) if "://" in value or key == "pos" else None
             if key == "pos" and ep is not None and ep.kind != "listen":
-                raise InputError(f"--pos {value}: the emulator's POS side is a listen://HOST:PORT print server")
+                raise InputError(f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty")
             if key == "printer" and ep is not None and ep.kind != "tcp":
                 raise InputError(f"--printer {value}: expected tcp://HOST:PORT or a file path")
 
@@ -493,6 +500,11 @@ class BoxSim:
             return
         printer = self.state.config.get("printer") or ""
         forward = parse_endpoint(printer) if printer.startswith("tcp://") else None
+        if pos == "pty" and self._pos_pty is None:
+            self._pos_pty = PosPty()
+        pos_pty = self._pos_pty if pos == "pty" else None
+        if pos_pty is not None and forward is not None:  # a serial stream: one connection to the printer
+            forward = parse_endpoint(printer.replace("tcp://", "socket://", 1))
         out_file = Path(printer) if printer and forward is None else None
         sinks: list[Callable[[Chunk], None]] = []
         if out_file is not None:
@@ -508,14 +520,15 @@ class BoxSim:
         ready = threading.Event()
 
         def on_ready(host: str, port: int) -> None:
-            self.pos_address = f"listen://{host}:{port}"
+            self.pos_address = host if pos_pty is not None else f"listen://{host}:{port}"
             ready.set()
 
         def run() -> None:
             try:
+                source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 self.capture_stats = run_capture(
-                    parse_endpoint(pos), forward, sinks, stop=self._capture_stop,
-                    ready=on_ready, stats=self.capture_stats,
+                    source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
+                    source_link=pos_pty,
                 )  # fmt: skip
             except Exception as exc:
                 self.pipeline_error = f"POS side {pos}: {exc}"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import serial
 
 from kelaile_cli.core.box.messages import ErrorCode, MsgType
 from kelaile_cli.core.box.session import HELLO_PROBE
@@ -312,3 +313,23 @@ def test_profile_upload_is_validated_and_used(tmp_path, boxes):
         assert r["id"] == "meiwei-custom" and "meiwei-custom" in r["profiles"]
         assert c.config_get(["profile"]) == {"profile": "meiwei-custom"}
     assert (tmp_path / "state" / "profiles" / "mine.yaml").read_text(encoding="utf-8") == custom
+
+
+def test_pos_on_a_pty_passthrough_both_ways_and_the_port_survives_a_reboot(tmp_path, boxes):
+    printer = FakePrinter()
+    box = sim(tmp_path, listen="socket://127.0.0.1:0", pos="pty", printer=f"tcp://127.0.0.1:{printer.port}")
+    boxes.append(box)
+    pos_port = box.pos_address
+    assert pos_port.startswith("/dev/pts/") and pos_port != box.port
+    pos = serial.serial_for_url(pos_port, timeout=5)
+    try:
+        pos.write(SAMPLE + JOB)  # JOB ends with DLE EOT 1: the printer answers
+        assert pos.read(1) == b"\x16"  # the printer's status came back through the box
+        with BoxClient.connect(box.port) as c:
+            c.reboot()  # ends the box's connection to the printer: the fake printer records it
+            assert printer.wait_for(1)[0] == SAMPLE + JOB  # one serial stream, byte-exact
+            c.reconnect()
+            assert c.state()["links"]["pos"]["listening"] == pos_port  # the POS's cable was not unplugged
+    finally:
+        pos.close()
+        printer.close()
