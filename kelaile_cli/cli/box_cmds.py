@@ -58,7 +58,8 @@ def sim(
         Path | None, typer.Option("--trust", help="Directory of public keys that firmware images must be signed by.")
     ] = None,
     pos: Annotated[
-        str | None, typer.Option("--pos", help="POS side: listen://HOST:PORT print server, or pty (stored in the config).")
+        str | None,
+        typer.Option("--pos", help="POS side: listen://HOST:PORT print server, or pty (stored in the config)."),
     ] = None,
     printer: Annotated[
         str | None, typer.Option("--printer", help="Printer side: tcp://HOST:PORT or a file (stored in the config).")
