@@ -32,6 +32,7 @@ __all__ = ["FlashOptions", "FlashReport", "flash"]
 
 SAFE_BAUDS = (921600, 460800, 230400)  # tried fastest first; each confirmed with a PING at the new speed
 COMPRESS_LEVEL = 6
+ATTEMPTS = 3  # tries of an idempotent request whose answer does not come
 
 
 @dataclass
@@ -58,6 +59,8 @@ class FlashReport:
     payload_sent: int = 0  # chunk bytes on the wire (compressed, retransmissions included)
     wire_bytes: int = 0  # every byte klx wrote to the port
     retransmitted: int = 0  # chunks sent more than once
+    rewinds: int = 0  # times the box said "go back to next" (a bad or missing chunk)
+    stalls: int = 0  # times no answer came within the patience and the window was resent
     compressed: bool = False
     baud: int = 0
     transfer_s: float = 0.0
@@ -87,6 +90,8 @@ class FlashReport:
             "bytes_sent": self.payload_sent,
             "wire_bytes": self.wire_bytes,
             "retransmitted_chunks": self.retransmitted,
+            "rewinds": self.rewinds,
+            "stalls": self.stalls,
             "compressed": self.compressed,
             "baud": self.baud,
             "transfer_s": round(self.transfer_s, 3),
@@ -95,6 +100,20 @@ class FlashReport:
             "line_rate_share": round(self.line_share, 3),
             "phases_s": {k: round(v, 3) for k, v in self.phases.items()},
         }
+
+
+def _ask(client: BoxClient, mtype: MsgType, body: dict[str, Any] | None = None, timeout: float = 3.0) -> dict:
+    """An idempotent request, sent again if it or its answer was lost on the line (a corrupted frame
+    is dropped without an answer); an ``ERROR`` answer is final."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return client.request(mtype, body, timeout=timeout)
+        except BoxError:
+            raise
+        except JobError as exc:
+            if "did not answer" not in exc.message or attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _slot_sha(slot: dict[str, Any]) -> str:
@@ -137,7 +156,7 @@ class _Flasher:
         if "flash" not in hello.get("caps", []):
             raise JobError(f"{self.port}: this box cannot be flashed (no 'flash' capability)", remedy="update the box")
         sha = self.image.header.sha256.hex()
-        ident = client.identity()
+        ident = _ask(client, MsgType.IDENTITY)
         running: dict[str, Any] = next((s for s in ident.get("slots", []) if s.get("name") == ident.get("active")), {})
         self.report.baud = int(hello.get("baud") or self.options.baud)
         if _slot_sha(running) == sha:  # a re-run after the transfer: finish what is left
@@ -157,8 +176,8 @@ class _Flasher:
         self._negotiate(client)
         self.phase("begin")
         header = self.image.header
-        begun = client.request(
-            MsgType.FLASH_BEGIN, {"header": header.to_bytes(), "size": header.length, "sha256": header.sha256}
+        begun = _ask(
+            client, MsgType.FLASH_BEGIN, {"header": header.to_bytes(), "size": header.length, "sha256": header.sha256}
         )
         self.report.slot, self.report.resumed_from = str(begun["slot"]), int(begun["offset"])
         self.phase("transfer")
@@ -166,11 +185,11 @@ class _Flasher:
         self._stream(client, int(begun["offset"]), int(begun.get("chunk", 4096)), int(begun.get("window", 8)))
         self.report.transfer_s = time.monotonic() - t
         self.phase("verify")
-        digest = client.request(MsgType.FLASH_VERIFY, timeout=30)["sha256"]
+        digest = _ask(client, MsgType.FLASH_VERIFY, timeout=30)["sha256"]
         if bytes(digest) != header.sha256:
             raise JobError(f"{self.port}: slot hash {bytes(digest).hex()[:16]}… differs", remedy="re-run klx flash")
         self.phase("activate")
-        client.request(MsgType.FLASH_ACTIVATE)
+        _ask(client, MsgType.FLASH_ACTIVATE)
         self._reboot(client)
         self._confirm(client, "installed")
 
@@ -202,7 +221,10 @@ class _Flasher:
         data = self.image.payload
         size = len(data)
         line = self.report.baud / 10 or 11520
-        patience = 3.0 + 2 * window * (chunk + 64) / line  # a full window's line time, twice, plus slack
+        # answers come one chunk's line time apart while the window flows; silence much longer than that
+        # means the last chunks or their answers were lost (nothing later arrived to reveal the gap)
+        patience = 2.0 + 2 * (chunk + 64) / line
+        heard = time.monotonic()
         acked = start
         send_at = start
         seq = 0
@@ -228,23 +250,28 @@ class _Flasher:
                     self.report.retransmitted += 1
                 sent_offsets.add(send_at)
                 send_at += len(piece)
+            if not outstanding:
+                heard = time.monotonic()
             client.pump()
             for ans in client.ready():
                 sent = outstanding.pop(ans.id, None)
                 if sent is None:
                     continue
+                heard = time.monotonic()
                 if isinstance(ans, Response):
                     acked = max(acked, int(ans.body.get("next", acked)))
                 elif isinstance(ans, Failure) and sent[1] > rewind_seq:
                     if ans.code not in (ErrorCode.BAD_CHUNK, ErrorCode.BAD_OFFSET) or ans.next is None:
                         raise BoxError(MsgType.FLASH_DATA, ans.code, ans.text, ans.next)
                     send_at, rewind_seq = int(ans.next), seq  # go back; ignore the answers already under way
+                    self.report.rewinds += 1
                     acked = max(acked, send_at)
-            if outstanding and time.monotonic() - min(t for _, _, t in outstanding.values()) > patience:
+            if outstanding and time.monotonic() - heard > patience:
                 for msg_id in outstanding:  # a chunk or its answer was lost: resend from the last ack
                     client.session.forget(msg_id)
                 outstanding.clear()
                 send_at, rewind_seq = acked, seq
+                self.report.stalls += 1
             send_at = max(send_at, acked)
             self.options.on_progress(acked, size)
 
@@ -256,7 +283,7 @@ class _Flasher:
         client.reconnect(timeout=self.options.reboot_timeout, baud=self.options.baud)
 
     def _confirm(self, client: BoxClient, outcome: str) -> None:
-        ident = client.identity()
+        ident = _ask(client, MsgType.IDENTITY)
         version = str(self.image.header.version)
         if ident.get("fw") != version or not ident.get("trial"):
             raise JobError(
@@ -265,7 +292,7 @@ class _Flasher:
                 remedy="the image failed its trial boot; check it and re-run klx flash",
             )
         self.phase("confirm")
-        done = client.request(MsgType.FLASH_CONFIRM)
+        done = _ask(client, MsgType.FLASH_CONFIRM)
         self.report.slot = str(done.get("slot", ident.get("active")))
         self.report.confirmed = bool(done.get("confirmed"))
         self.report.outcome = outcome

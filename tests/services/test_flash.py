@@ -207,6 +207,25 @@ def test_an_image_that_fails_its_first_boot_is_reverted(tmp_path, keys, rigs):
     assert _identity(port)["fw"] == FACTORY_VERSION
 
 
+def test_corrupted_and_lost_chunks_are_resent(tmp_path, keys, rigs):
+    """Bytes corrupted on the line both ways during the transfer: CRC/COBS drop frames, the window recovers."""
+    trust, images = keys
+    rig = Rig(tmp_path / "state", trust)
+    rigs.append(rig)
+    port = rig.start()
+    assert rig.box is not None
+    faults = rig.box.faults
+    faults.seed = 7
+
+    def phase(name: str) -> None:  # the line is bad only while chunks flow
+        faults.corrupt = 3e-5 if name == "transfer" else 0.0
+
+    report = flash(images["1.5.0"], port, _opts(on_phase=phase, compress=False))
+    assert report.confirmed and report.retransmitted > 0
+    assert report.payload_sent > SIZE  # some chunks went twice
+    _assert_confirmed(port, "1.5.0")
+
+
 # power loss at 20 points spread over the whole sequence (phase counts: boot:1 is the emulator's own start)
 POINTS = [
     "hello:1",
