@@ -226,6 +226,24 @@ def test_corrupted_and_lost_chunks_are_resent(tmp_path, keys, rigs):
     _assert_confirmed(port, "1.5.0")
 
 
+def test_unplugged_mid_transfer_resumes_where_it_stopped(tmp_path, keys, rigs):
+    trust, images = keys
+    rig = Rig(tmp_path / "state", trust)
+    rigs.append(rig)
+    port = rig.start()
+
+    def unplug(done: int, total: int) -> None:
+        if done >= 24 * 1024 and rig.box is not None:
+            rig.box.link.drop_host()  # the cable is pulled; the box keeps running
+
+    with pytest.raises(KlxError, match=r"link to the box broke|did not answer"):
+        flash(images["1.4.0"], port, _opts(on_progress=unplug))
+    report = flash(images["1.4.0"], port, _opts())  # plugged in again
+    assert report.confirmed and report.resumed_from >= 24 * 1024 and report.resumed_from % 4096 == 0
+    assert report.payload_sent <= SIZE + 5 - report.resumed_from + 4096 * 16  # at most a window again
+    _assert_confirmed(port, "1.4.0")
+
+
 # power loss at 20 points spread over the whole sequence (phase counts: boot:1 is the emulator's own start)
 POINTS = [
     "hello:1",
@@ -279,7 +297,7 @@ def _one_point(root: Path, trust: Path, image: Path, point: str) -> tuple[str, i
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # PowerCut ends threads
 def test_fault_matrix_power_loss_at_20_points(tmp_path, keys):
     trust, images = keys
-    with ThreadPoolExecutor(5) as pool:  # the runs are paced line time, not CPU: run them side by side
+    with ThreadPoolExecutor(10) as pool:  # the runs are paced line time, not CPU: run them side by side
         jobs = [pool.submit(_one_point, tmp_path / f"p{i}", trust, images["1.4.0"], p) for i, p in enumerate(POINTS)]
         results = [j.result() for j in jobs]
     for point, acked, resumed in results:
