@@ -186,6 +186,9 @@ def flash_cmd(
     if report.outcome == "already-installed":
         out.print(f"{report.version} is already installed and confirmed (slot {report.slot}); nothing to do")
         return
+    if report.outcome == "confirmed":
+        out.print(f"{report.version} was running on trial in slot {report.slot}: now confirmed")
+        return
     resumed = f" (resumed at {report.resumed_from})" if report.resumed_from else ""
     out.print(
         f"installed {report.version} in slot {report.slot}, confirmed · {report.size} bytes{resumed} in "
