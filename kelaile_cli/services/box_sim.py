@@ -10,8 +10,10 @@ with the real pipeline on the tap: PrintStream → analyse() → the upload queu
 directory, and live tap events to the host when tap is on.
 
 Threads: the host-link reader (paces and injects faults), the dispatcher (answers requests), the
-capture (its own asyncio loop) and its tap thread. A reboot stops the pipeline and boots again; a
-power loss (fault option) kills the process with SIGKILL, as pulling the plug would.
+tap sender (EV_TAP frames, bounded backlog), the upload loop, the capture (its own asyncio loop) and
+its tap thread. The host link is ``box_links``, the faults ``box_faults``, the printer side and the
+decoding ``box_pipeline``. A reboot stops the pipeline and boots again; a power loss (fault option)
+kills the process with SIGKILL, as pulling the plug would.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from kelaile_cli.core.box.messages import ErrorCode, MsgType
 from kelaile_cli.core.box.session import HELLO_PROBE
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.printstream import read_receipts
-from kelaile_cli.services import box_sim, inspect
+from kelaile_cli.services import box_client, box_sim, inspect
 from kelaile_cli.services.box_client import BoxClient, BoxError
 from kelaile_cli.services.box_sim import PACE_SLACK, BoxSim, Faults, SimOptions, parse_fault, parse_power_loss
 from kelaile_cli.services.box_state import UploadQueue
@@ -333,3 +333,16 @@ def test_pos_on_a_pty_passthrough_both_ways_and_the_port_survives_a_reboot(tmp_p
     finally:
         pos.close()
         printer.close()
+
+
+def test_tap_stays_on_while_the_host_listens_and_goes_off_when_it_falls_silent(tmp_path, boxes, monkeypatch):
+    monkeypatch.setattr(box_sim, "KEEPALIVE_TAP_OFF", 1.0)
+    monkeypatch.setattr(box_client, "KEEPALIVE", 0.3)
+    box = sim(tmp_path)
+    boxes.append(box)
+    with BoxClient.connect(box.port) as c:
+        c.tap(True)
+        list(c.events(timeout=1.6))  # listening: keep-alive PINGs go out
+        assert box.tap_on
+        time.sleep(1.6)  # silent
+        assert not box.tap_on
