@@ -53,7 +53,7 @@ def test_bool_is_not_an_int_and_unknown_type_and_version_are_typed():
     assert info.value.code is ErrorCode.UNKNOWN_TYPE and info.value.id == 5
     with pytest.raises(MessageError) as info:
         decode_message(HEADER.pack(9, MsgType.PING, 5))
-    assert info.value.code is ErrorCode.BAD_VERSION
+    assert info.value.code is ErrorCode.BAD_VERSION and info.value.id == 5
 
 
 @given(st.binary(max_size=200))
