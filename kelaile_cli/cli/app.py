@@ -12,6 +12,7 @@ from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands
     capture_cmds,
     cloud_cmds,
     demo_cmds,
+    firmware_cmds,
     import_cmds,
     inspect_cmds,
     profile_cmds,

@@ -58,7 +58,8 @@ def sim(
         Path | None, typer.Option("--trust", help="Directory of public keys that firmware images must be signed by.")
     ] = None,
     pos: Annotated[
-        str | None, typer.Option("--pos", help="POS side: listen://HOST:PORT print server (stored in the config).")
+        str | None,
+        typer.Option("--pos", help="POS side: listen://HOST:PORT print server, or pty (stored in the config)."),
     ] = None,
     printer: Annotated[
         str | None, typer.Option("--printer", help="Printer side: tcp://HOST:PORT or a file (stored in the config).")
@@ -148,9 +149,9 @@ def info(
             "yes" if s.get("confirmed") else "no", (sha.hex() if isinstance(sha, bytes) else str(sha))[:16],
         )  # fmt: skip
     out.print(table)
-    c = state["counters"]
+    c, pos = state["counters"], state["links"]["pos"]
     out.print(
-        f"up {state['uptime']:.0f} s · POS {escape(state['links']['pos']['endpoint'] or 'off')} · printer "
+        f"up {state['uptime']:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
         f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
         f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
     )
@@ -218,6 +219,7 @@ def tap(
     port: PortOpt = None,
     box_serial: BoxOpt = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
+    count: Annotated[int | None, typer.Option("--count", help="Stop after this many receipts.")] = None,
     raw: Annotated[Path | None, typer.Option("--raw", help="Also append the raw print bytes to this file.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
     baud: BaudOpt = DEFAULT_BAUD,
@@ -229,29 +231,30 @@ def tap(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     streams: dict[int, PrintStream] = {}
     sink = open(raw, "ab") if raw else None  # noqa: SIM115
-    count = 0
+    shown = [0]  # receipts shown so far (read by the stop test)
     try:
         with _connect(port, baud, timeout, box_serial) as box:
             box.tap(True)
             err.print(f"[dim]klx: tapping {escape(box.url)} — Ctrl-C to stop[/]")
-            for ev in box.events(duration, stop.is_set):
+            for ev in box.events(duration, lambda: stop.is_set() or (count is not None and count <= shown[0])):
                 if ev.type is not MsgType.EV_TAP:
                     continue
                 if sink:
                     sink.write(ev["data"])
                 stream = streams.setdefault(ev.get("conn", 0), PrintStream(DecodeOptions()))
                 for receipt in stream.feed(ev["data"], time.time()):
-                    count += 1
+                    shown[0] += 1
                     _show(receipt, as_json, fmt)
             for stream in streams.values():
                 for receipt in stream.close():
-                    count += 1
-                    _show(receipt, as_json, fmt)
+                    if count is None or shown[0] < count:
+                        shown[0] += 1
+                        _show(receipt, as_json, fmt)
             box.tap(False)
     finally:
         if sink:
             sink.close()
-    err.print(f"[dim]klx: {count} receipts[/]")
+    err.print(f"[dim]klx: {shown[0]} receipts[/]")
 
 
 def _show(receipt: Any, as_json: bool, fmt: str) -> None:
@@ -263,6 +266,31 @@ def _show(receipt: Any, as_json: bool, fmt: str) -> None:
     else:
         out.print(Rule(f"receipt {receipt.index + 1} · {receipt.encoding}"))
         out.print(render_rich(receipt))
+
+
+@box_app.command("upload-profile")
+def upload_profile(
+    file: Annotated[Path, typer.Argument(help="A profile YAML file (see `klx profile lint`).")],
+    activate: Annotated[bool, typer.Option("--activate", help="Make it the box's active profile.")] = False,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a POS profile to the box (checked by the box before it is stored)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    with _connect(port, baud, timeout, box_serial) as box:
+        result = box.request(MsgType.PROFILE_UPLOAD, {"name": file.name, "yaml": data, "activate": activate})
+    if as_json:
+        _json(result)
+    else:
+        out.print(
+            f"profile {result['id']} stored{' and active' if activate else ''}; the box knows {len(result['profiles'])}"
+        )
 
 
 @box_app.command("test-print")

@@ -133,6 +133,8 @@ class BoxClient:
             ) from None
 
     def _hello_exchange(self, timeout: float) -> None:
+        with contextlib.suppress(Exception):  # what the port held before we opened it is stale
+            self.port.reset_input_buffer()
         self._write(self.session.hello())
         deadline = time.monotonic() + timeout
         garbage_before = self.session.garbage

@@ -10,23 +10,22 @@ with the real pipeline on the tap: PrintStream → analyse() → the upload queu
 directory, and live tap events to the host when tap is on.
 
 Threads: the host-link reader (paces and injects faults), the dispatcher (answers requests), the
-capture (its own asyncio loop) and its tap thread. A reboot stops the pipeline and boots again; a
-power loss (fault option) kills the process with SIGKILL, as pulling the plug would.
+tap sender (EV_TAP frames, bounded backlog), the upload loop, the capture (its own asyncio loop) and
+its tap thread. The host link is ``box_links``, the faults ``box_faults``, the printer side and the
+decoding ``box_pipeline``. A reboot stops the pipeline and boots again; a power loss (fault option)
+kills the process with SIGKILL, as pulling the plug would.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import queue
 import random
-import select
 import signal
 import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +40,13 @@ from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.cloud_protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.profile import ProfileError, parse_profile
+from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_PRINTER, Chunk
+from kelaile_cli.services.box_faults import Faults, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.box_flash import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
+from kelaile_cli.services.box_links import Link, PosPty, PtyLink, SocketLink
+from kelaile_cli.services.box_pipeline import FileSink, ReceiptPipeline
 from kelaile_cli.services.box_state import BoxState, KeepQueued, Uploader, write_atomic
 from kelaile_cli.services.capture import CaptureStats, run_capture
 from kelaile_cli.services.profiles import load_profiles
@@ -63,47 +65,6 @@ PACE_SLICE = 0.005  # pace reads in slices of this many seconds of line time
 PACE_SLACK = 0.02
 TAP_CHUNK = 3072  # tap data per EV_TAP frame
 TAP_BACKLOG = 512  # EV_TAP frames waiting for the host link; more are dropped (a gap in seq)
-PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
-
-
-@dataclass(frozen=True, slots=True)
-class PowerLoss:
-    """Cut the power when ``phase`` happens for the ``n``-th time (``bytes``: after n host-link bytes)."""
-
-    phase: str
-    n: int = 1
-
-
-@dataclass(slots=True)
-class Faults:
-    drop: float = 0.0  # probability that a host-link byte is lost (each direction)
-    corrupt: float = 0.0  # probability that a host-link byte is altered
-    power_loss: PowerLoss | None = None
-    slow_flash: bool = False
-    fail_first_boot: bool = False  # a newly activated image crashes on its trial boot
-    seed: int | None = None
-
-
-def parse_fault(text: str, faults: Faults) -> None:
-    """``drop:RATE`` or ``corrupt:RATE`` (RATE a probability per byte, 0..1)."""
-    kind, _, rate = text.partition(":")
-    try:
-        value = float(rate)
-    except ValueError:
-        value = -1.0
-    if kind not in ("drop", "corrupt") or not 0 <= value <= 1:
-        raise InputError(f"--fault {text}: expected drop:RATE or corrupt:RATE, RATE in 0..1", remedy="e.g. drop:0.001")
-    setattr(faults, kind, value)
-
-
-def parse_power_loss(text: str) -> PowerLoss:
-    """``PHASE[:N]`` (phases: see PHASES) or ``bytes:N``."""
-    phase, _, count = text.partition(":")
-    if phase not in (*PHASES, "bytes") or (count and not count.isdigit()) or (phase == "bytes" and not count):
-        raise InputError(
-            f"--power-loss-at {text}: expected PHASE[:N] or bytes:N", remedy=f"phases: {', '.join(PHASES)}"
-        )
-    return PowerLoss(phase, int(count) if count else 1)
 
 
 @dataclass
@@ -119,133 +80,6 @@ class SimOptions:
     uploader: Uploader = field(default_factory=KeepQueued)
     slots: SlotBackend | None = None  # firmware slots; None: the box cannot be flashed
     power_off: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
-
-
-# -- the host link ---------------------------------------------------------------------------------
-
-
-class _Link:
-    """Raw bytes to/from the host; ``read`` returns b"" on timeout, ``None`` when the host hung up."""
-
-    name = ""
-
-    def read(self, timeout: float) -> bytes | None:
-        raise NotImplementedError
-
-    def write(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    def drop_host(self) -> None:
-        """A reboot: the host's connection goes away (USB re-enumeration)."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-class _PtyLink(_Link):
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.name = os.ttyname(self.slave)
-        os.set_blocking(self.master, False)
-
-    def read(self, timeout: float) -> bytes | None:
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if not ready:
-            return b""
-        try:
-            return os.read(self.master, 65536)
-        except BlockingIOError:
-            return b""
-        except OSError:  # EIO: no process has the port open right now
-            time.sleep(timeout)
-            return b""
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                select.select([], [self.master], [], 0.05)
-                continue
-            except OSError:
-                return  # nobody listening: bytes on a dead line are lost
-            view = view[n:]
-
-    def close(self) -> None:
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class _SocketLink(_Link):
-    """A TCP server for ``socket://``: one host at a time; a second one is turned away (a busy port)."""
-
-    def __init__(self, url: str) -> None:
-        ep = parse_endpoint(url.replace("socket://", "tcp://", 1))
-        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.server.bind((ep.host, ep.port))
-        except OSError as exc:
-            self.server.close()
-            raise InputError(
-                f"{url}: cannot listen ({exc.strerror or exc})",
-                remedy="is another box sim using this port? pick another",
-            ) from None
-        self.server.listen(4)
-        host, port = self.server.getsockname()[:2]
-        self.name = f"socket://{host}:{port}"
-        self.conn: socket.socket | None = None
-        self._lock = threading.Lock()
-
-    def read(self, timeout: float) -> bytes | None:
-        conn = self.conn
-        watch = [self.server] + ([conn] if conn else [])
-        ready, _, _ = select.select(watch, [], [], timeout)
-        if self.server in ready:
-            new, _ = self.server.accept()
-            new.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.conn is None:
-                self.conn = new
-            else:
-                new.close()  # the port is busy
-        if conn is None or conn not in ready:
-            return b""
-        try:
-            data = conn.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
-            self._hang_up(conn)
-            return None
-        return data
-
-    def _hang_up(self, conn: socket.socket) -> None:
-        with self._lock:
-            if self.conn is conn:
-                self.conn = None
-        with contextlib.suppress(OSError):
-            conn.close()
-
-    def write(self, data: bytes) -> None:
-        conn = self.conn
-        if conn is None:
-            return
-        try:
-            conn.sendall(data)
-        except OSError:
-            self._hang_up(conn)
-
-    def drop_host(self) -> None:
-        if self.conn is not None:
-            self._hang_up(self.conn)
-
-    def close(self) -> None:
-        self.drop_host()
-        with contextlib.suppress(OSError):
-            self.server.close()
 
 
 # -- the box ---------------------------------------------------------------------------------------
@@ -276,8 +110,10 @@ class BoxSim:
                 self.state.update_config({key: value})
         self._check_links()
         self.faults = options.faults
-        self._rng = random.Random(self.faults.seed)
-        self.link: _Link = _SocketLink(options.listen) if options.listen else _PtyLink()
+        # one generator per direction: what is damaged on the way in does not depend on thread timing
+        seed = self.faults.seed
+        self._rng_in, self._rng_out = random.Random(seed), random.Random(None if seed is None else seed + 1)
+        self.link: Link = SocketLink(options.listen) if options.listen else PtyLink()
         self.baud = options.baud
         self._rx: queue.Queue[bytes | None] = queue.Queue()
         self._tx_lock = threading.Lock()
@@ -302,6 +138,8 @@ class BoxSim:
         self._pipeline_lock = threading.Lock()
         self._detector: Detector | None = None
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
+        self.pipeline_error = ""  # why the POS/printer side did not start at the last boot
+        self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -310,7 +148,14 @@ class BoxSim:
         return self.link.name
 
     def start(self) -> None:
+        """Boot and serve; ``InputError`` (and nothing left running) if the POS/printer side cannot start."""
         self._boot()
+        if self.pipeline_error:
+            self._stop_pipeline()
+            self.link.close()
+            if self._pos_pty is not None:
+                self._pos_pty.release()
+            raise InputError(self.pipeline_error, remedy="check --pos and --printer (is the port free?)")
         threads = [(self._reader, "box-link"), (self._dispatcher, "box-dispatch")]
         threads += [(self._upload_loop, "box-upload"), (self._tap_sender, "box-tap")]
         for target, name in threads:
@@ -325,6 +170,8 @@ class BoxSim:
         for t in self._threads:
             t.join(timeout=3)
         self.link.close()
+        if self._pos_pty is not None:
+            self._pos_pty.release()
 
     def wait(self) -> None:
         """Block until stopped (SIGINT/SIGTERM handled by the caller)."""
@@ -399,9 +246,11 @@ class BoxSim:
             value = self.state.config.get(key) or ""
             if not value:
                 continue
+            if key == "pos" and value == "pty":
+                continue
             ep = parse_endpoint(value) if "://" in value or key == "pos" else None
             if key == "pos" and ep is not None and ep.kind != "listen":
-                raise InputError(f"--pos {value}: the emulator's POS side is a listen://HOST:PORT print server")
+                raise InputError(f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty")
             if key == "printer" and ep is not None and ep.kind != "tcp":
                 raise InputError(f"--printer {value}: expected tcp://HOST:PORT or a file path")
 
@@ -409,15 +258,15 @@ class BoxSim:
     def _line_time(self, n: int) -> float:
         return n * 10 / self.baud  # 8N1: ten bits per byte
 
-    def _damage(self, data: bytes) -> bytes:
+    def _damage(self, data: bytes, rng: random.Random) -> bytes:
         f = self.faults
         if not (f.drop or f.corrupt):
             return data
         out = bytearray()
         for b in data:
-            if f.drop and self._rng.random() < f.drop:
+            if f.drop and rng.random() < f.drop:
                 continue
-            out.append(b ^ self._rng.randrange(1, 256) if f.corrupt and self._rng.random() < f.corrupt else b)
+            out.append(b ^ rng.randrange(1, 256) if f.corrupt and rng.random() < f.corrupt else b)
         return bytes(out)
 
     def _reader(self) -> None:
@@ -438,7 +287,7 @@ class BoxSim:
                 if clock > now:
                     time.sleep(clock - now)
                 self.counters.host_bytes_in += len(part)
-                self._rx.put(self._damage(part))
+                self._rx.put(self._damage(part, self._rng_in))
 
     def _send(self, data: bytes) -> None:
         """Paced write to the host (holds the line while it is busy, like a UART)."""
@@ -450,7 +299,7 @@ class BoxSim:
             if self._tx_clock > now:
                 time.sleep(self._tx_clock - now)
             self.counters.host_bytes_out += len(data)
-            self.link.write(self._damage(data))
+            self.link.write(self._damage(data, self._rng_out))
 
     # -- requests ---------------------------------------------------------------------------------
     def _dispatcher(self) -> None:
@@ -646,32 +495,45 @@ class BoxSim:
         return self._detector
 
     def _start_pipeline(self) -> None:
+        self.pipeline_error = ""
         pos = self.state.config.get("pos") or ""
         if not pos:
             return
         printer = self.state.config.get("printer") or ""
         forward = parse_endpoint(printer) if printer.startswith("tcp://") else None
+        if pos == "pty" and self._pos_pty is None:
+            self._pos_pty = PosPty()
+        pos_pty = self._pos_pty if pos == "pty" else None
+        if pos_pty is not None and forward is not None:  # a serial stream: one connection to the printer
+            forward = parse_endpoint(printer.replace("tcp://", "socket://", 1))
         out_file = Path(printer) if printer and forward is None else None
         sinks: list[Callable[[Chunk], None]] = []
         if out_file is not None:
-            sinks.append(_FileSink(out_file))
-        sinks += [self._tap_sink, _ReceiptPipeline(self)]
+            try:
+                sinks.append(FileSink(out_file))
+            except InputError as exc:
+                self.pipeline_error = str(exc)
+                self._log(self.pipeline_error)
+                return
+        sinks += [self._tap_sink, ReceiptPipeline(self._queue_receipt)]
         self._capture_stop = threading.Event()
         self.capture_stats = CaptureStats()
         ready = threading.Event()
 
         def on_ready(host: str, port: int) -> None:
-            self.pos_address = f"listen://{host}:{port}"
+            self.pos_address = host if pos_pty is not None else f"listen://{host}:{port}"
             ready.set()
 
         def run() -> None:
             try:
+                source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 self.capture_stats = run_capture(
-                    parse_endpoint(pos), forward, sinks, stop=self._capture_stop,
-                    ready=on_ready, stats=self.capture_stats,
+                    source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
+                    source_link=pos_pty,
                 )  # fmt: skip
             except Exception as exc:
-                self._log(f"POS side {pos}: {exc}")
+                self.pipeline_error = f"POS side {pos}: {exc}"
+                self._log(self.pipeline_error)
                 ready.set()
 
         self._capture = threading.Thread(target=run, name="box-capture", daemon=True)
@@ -684,6 +546,28 @@ class BoxSim:
             self._capture_stop.set()
             self._capture.join(timeout=10)
             self._capture = None
+
+    def _queue_receipt(self, receipt: Receipt, raw: bytes) -> None:
+        """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader."""
+        self.counters.receipts += 1
+        analysis = analyse(receipt, self._detector_now())
+        if analysis.profile is not None:
+            self.counters.recognised += 1
+        digest = receipt_digest(raw)
+        device = self.state.config.get("device_id") or self.state.serial
+        occurrence = self.state.next_occurrence(digest)
+        printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
+        item = {
+            "key": idempotency_key(device, digest, occurrence),
+            "queued_at": round(time.time(), 3),
+            "body": upload_body(analysis, digest, printed),
+        }
+        self.state.queue.push(item)
+        self.counters.queued += 1
+        self._announce_state()
+        answer = self.options.uploader.upload(item)
+        if answer is not None:
+            self.state.queue.remove({str(item["key"])})
 
     def _tap_sink(self, chunk: Chunk) -> None:
         if not self.tap_on or chunk.direction != TO_PRINTER:
@@ -724,71 +608,6 @@ class BoxSim:
             with open(printer, "ab") as f:
                 f.write(job)
         return len(job)
-
-
-class _FileSink:
-    """The printer side as a file: every byte for the printer appended, in order."""
-
-    def __init__(self, path: Path) -> None:
-        try:
-            self.file = open(path, "ab")  # noqa: SIM115  (closed by close())
-        except OSError as exc:
-            raise InputError(f"--printer {path}: cannot write ({exc.strerror or exc})") from None
-
-    def __call__(self, chunk: Chunk) -> None:
-        if chunk.direction == TO_PRINTER:
-            self.file.write(chunk.data)
-            self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _ReceiptPipeline:
-    """Decode → analyse → upload queue, per POS connection."""
-
-    def __init__(self, box: BoxSim) -> None:
-        self.box = box
-        self._streams: dict[int, tuple[PrintStream, bytearray]] = {}
-
-    def __call__(self, chunk: Chunk) -> None:
-        if chunk.direction != TO_PRINTER:
-            return
-        stream, raw = self._streams.setdefault(chunk.conn, (PrintStream(DecodeOptions()), bytearray()))
-        raw += chunk.data
-        self._handle(stream.feed(chunk.data, chunk.t), raw)
-
-    def end_connection(self, conn: int) -> None:
-        entry = self._streams.pop(conn, None)
-        if entry is not None:
-            self._handle(entry[0].close(), entry[1])
-
-    def close(self) -> None:
-        for conn in list(self._streams):
-            self.end_connection(conn)
-
-    def _handle(self, receipts: list[Any], raw: bytearray) -> None:
-        box = self.box
-        for receipt in receipts:
-            box.counters.receipts += 1
-            analysis = analyse(receipt, box._detector_now())
-            if analysis.profile is not None:
-                box.counters.recognised += 1
-            digest = receipt_digest(bytes(raw[receipt.start : receipt.end]))
-            device = box.state.config.get("device_id") or box.state.serial
-            occurrence = box.state.next_occurrence(digest)
-            printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
-            item = {
-                "key": idempotency_key(device, digest, occurrence),
-                "queued_at": round(time.time(), 3),
-                "body": upload_body(analysis, digest, printed),
-            }
-            box.state.queue.push(item)
-            box.counters.queued += 1
-            box._announce_state()
-            answer = box.options.uploader.upload(item)
-            if answer is not None:
-                box.state.queue.remove({str(item["key"])})
 
 
 def slot_backend(state: Path, trust: Path | None) -> SlotBackend | None:

@@ -374,8 +374,9 @@ class _SerialLink:
 def _run_serial(source: Endpoint, printer: _SerialLink | UsbPrinter | None, tap: Tap, stats: CaptureStats,
                 line: SerialSettings, duration: float | None, stop: threading.Event,
                 ready: Callable[[str, int], None],
-                on_tick: Callable[[CaptureStats], None] | None = None) -> None:  # fmt: skip
-    pos = _SerialLink(_open_serial(source, line))
+                on_tick: Callable[[CaptureStats], None] | None = None,
+                source_link: Any = None) -> None:  # fmt: skip
+    pos = source_link if source_link is not None else _SerialLink(_open_serial(source, line))
     stats.connections = 1
     ready(source.path, 0)
 
@@ -430,13 +431,16 @@ def run_capture(
     usb_backend: Any = None,
     stop: threading.Event | None = None,
     stats: CaptureStats | None = None,
+    source_link: Any = None,
 ) -> CaptureStats:
     """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM.
 
     ``usb_backend`` is a pyusb backend for ``usb://`` printers (None: libusb); tests pass the
     emulated printer of ``transports.usb_emulated`` since no USB hardware exists there.
     ``stop``: set it from another thread to end the capture (the box emulator's reboot); ``stats``:
-    the object to count into, so a caller can watch the counters while the capture runs."""
+    the object to count into, so a caller can watch the counters while the capture runs;
+    ``source_link``: an already open serial-like source (``read()``/``write()``/``close()``), e.g. the
+    master side of the pty the box emulator offers to a POS."""
     if forward is not None and forward.kind not in ("tcp", "serial", "usb"):
         raise InputError(f"--forward {forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if source.kind not in ("listen", "serial"):
@@ -462,7 +466,7 @@ def run_capture(
             line = serial_line or SerialSettings()
             printer = usb or (_SerialLink(_open_serial(forward, line)) if forward is not None else None)
             try:
-                _run_serial(source, printer, tap, stats, line, duration, stop, ready, on_tick)
+                _run_serial(source, printer, tap, stats, line, duration, stop, ready, on_tick, source_link)
             finally:
                 for sig, handler in old.items():
                     signal.signal(sig, handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,9 +34,8 @@ def stop(proc: subprocess.Popen) -> None:
     assert proc.returncode == 0
 
 
-def test_sim_info_config_and_restart_over_a_pty(tmp_path):
-    state = tmp_path / "box-state"
-    proc, info = start_sim("--state", str(state), "--baud", "921600")
+def test_sim_info_and_config_over_a_pty(tmp_path):
+    proc, info = start_sim("--state", str(tmp_path / "box-state"), "--baud", "921600")
     try:
         assert info["port"].startswith("/dev/pts/")
         r = klx("box", "info", "--port", info["port"], "--json")
@@ -48,16 +48,8 @@ def test_sim_info_config_and_restart_over_a_pty(tmp_path):
         assert "pos_baud apply after" in r.stdout
         r = klx("box", "info", "--port", info["port"])
         assert r.returncode == 0 and info["serial"] in r.stdout and "slot" in r.stdout
-    finally:
-        stop(proc)
-    proc, again = start_sim("--state", str(state))
-    try:
-        r = klx("box", "config", "get", "--port", again["port"], "store", "pos_baud", "--json")
-        assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout) == {"store": "S-7", "pos_baud": 19200}
-        assert again["serial"] == info["serial"]
-        r = klx("box", "reboot", "--port", again["port"], "--json")
-        assert r.returncode == 0 and json.loads(r.stdout)["back"] is True, r.stderr
+        r = klx("box", "upload-profile", str(ROOT / "profiles" / "meiwei-pos.yaml"), "--activate", "-p", info["port"])
+        assert r.returncode == 0 and "profile meiwei-pos stored and active" in r.stdout, r.stderr
     finally:
         stop(proc)
 
@@ -67,8 +59,8 @@ def test_tap_renders_what_the_pos_prints(tmp_path):
     try:
         env = {**os.environ, "NO_COLOR": "1"}
         tap = subprocess.Popen(
-            [sys.executable, "-m", "kelaile_cli", "box", "tap", "--port", info["port"], "--duration", "3",
-             "--json", "--raw", str(tmp_path / "raw.bin")],
+            [sys.executable, "-m", "kelaile_cli", "box", "tap", "--port", info["port"], "--duration", "20",
+             "--count", "1", "--json", "--raw", str(tmp_path / "raw.bin")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
         )  # fmt: skip
         assert tap.stderr is not None
@@ -117,7 +109,8 @@ def test_a_silent_port_is_refused_in_time(tmp_path):
 def test_power_loss_kills_the_sim_and_a_restart_boots_from_the_same_state(tmp_path):
     state = tmp_path / "st"
     proc, info = start_sim("--state", str(state), "--power-loss-at", "hello:2")
-    assert klx("box", "info", "--port", info["port"]).returncode == 0  # first HELLO: fine
+    r = klx("box", "config", "set", "--port", info["port"], "store=S-7", "pos_baud=19200")  # first HELLO: fine
+    assert r.returncode == 0, r.stderr
     r = klx("box", "info", "--port", info["port"], "--timeout", "1")  # the second cuts the power
     assert r.returncode == 1
     proc.communicate(timeout=10)
@@ -125,6 +118,20 @@ def test_power_loss_kills_the_sim_and_a_restart_boots_from_the_same_state(tmp_pa
     proc, again = start_sim("--state", str(state))
     try:
         assert again["serial"] == info["serial"]
-        assert klx("box", "info", "--port", again["port"], "--json").returncode == 0
+        r = klx("box", "config", "get", "--port", again["port"], "store", "pos_baud", "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {"store": "S-7", "pos_baud": 19200}  # the config survived the cut
+        r = klx("box", "reboot", "--port", again["port"], "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["back"] is True, r.stderr
     finally:
         stop(proc)
+
+
+def test_a_pos_port_in_use_stops_the_sim_with_one_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        pos = f"listen://127.0.0.1:{port}"
+        r = klx("box", "sim", "--state", str(tmp_path / "s"), "--pos", pos, env={"NO_COLOR": "1"})
+    assert r.returncode == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr

@@ -21,7 +21,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "device_id": ConfigKey(str, "device id in cloud signatures (default: the serial number)"),
     "cloud_url": ConfigKey(str, "base URL of the Kelaile cloud"),
     "device_secret": ConfigKey(str, "the device's signing secret (write-only)", secret=True),
-    "pos": ConfigKey(str, "POS side: listen://HOST:PORT or a serial port", restart=True),
+    "pos": ConfigKey(str, "POS side: listen://HOST:PORT, or pty (the emulator's second pty)", restart=True),
     "pos_baud": ConfigKey(int, "POS-side serial speed", restart=True),
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),

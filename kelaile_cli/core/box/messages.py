@@ -187,7 +187,9 @@ def decode_message(body: bytes) -> Message:
         raise MessageError(ErrorCode.BAD_PAYLOAD, f"message of {len(body)} bytes is shorter than its header")
     version, raw_type, msg_id = HEADER.unpack_from(body)
     if version != PROTOCOL_VERSION:
-        raise MessageError(ErrorCode.BAD_VERSION, f"protocol version {version}, this side speaks {PROTOCOL_VERSION}")
+        # the version byte and the id stay where they are in every version: the answer can name the request
+        why = f"protocol version {version}, this side speaks {PROTOCOL_VERSION}"
+        raise MessageError(ErrorCode.BAD_VERSION, why, msg_id)
     try:
         mtype = MsgType(raw_type)
     except ValueError:

@@ -53,7 +53,7 @@ def test_bool_is_not_an_int_and_unknown_type_and_version_are_typed():
     assert info.value.code is ErrorCode.UNKNOWN_TYPE and info.value.id == 5
     with pytest.raises(MessageError) as info:
         decode_message(HEADER.pack(9, MsgType.PING, 5))
-    assert info.value.code is ErrorCode.BAD_VERSION
+    assert info.value.code is ErrorCode.BAD_VERSION and info.value.id == 5
 
 
 @given(st.binary(max_size=200))
@@ -121,3 +121,35 @@ def test_events_and_requests_are_not_confused():
         HostSession().request(MsgType.EV_TAP, {"seq": 1, "data": b""})
     with pytest.raises(ValueError, match="not an event"):
         DeviceSession.event(MsgType.PING, {})
+
+
+_events = st.one_of(
+    st.builds(lambda s, d: (MsgType.EV_TAP, {"seq": s, "data": d}), st.integers(0, 2**32), st.binary(max_size=300)),
+    st.builds(lambda t: (MsgType.EV_LOG, {"level": "info", "text": t}), st.text(max_size=50)),
+)
+
+
+@given(st.lists(st.one_of(_events, st.just("answer")), min_size=1, max_size=12), st.data())
+def test_any_mix_of_answers_and_events_under_any_chunking_reaches_the_host_intact(items, data):
+    host = HostSession()
+    wire, expected = b"", []
+    for item in items:
+        if item == "answer":
+            rid, _ = host.request(MsgType.STATE)
+            wire += DeviceSession.reply(rid, {"queue": rid})
+            expected.append(("answer", rid))
+        else:
+            wire += DeviceSession.event(*item)
+            expected.append((item[0], item[1]))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=10)))
+    got = []
+    for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True):
+        for ev in host.receive(wire[a:b]):
+            if isinstance(ev, Response):
+                assert ev.body == {"queue": ev.id}
+                got.append(("answer", ev.id))
+            else:
+                assert isinstance(ev, Notice)
+                got.append((ev.message.type, ev.message.body))
+    assert got == expected
+    assert host.outstanding == {} and host.garbage == 0

@@ -1,0 +1,52 @@
+"""Faults the box emulator can inject: a damaged host link, a power cut at a chosen moment, slow flash,
+an image that fails its first boot (see docs/box-protocol.md, "The emulator")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kelaile_cli.core.errors import InputError
+
+__all__ = ["PHASES", "Faults", "PowerLoss", "parse_fault", "parse_power_loss"]
+
+PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
+
+
+@dataclass(frozen=True, slots=True)
+class PowerLoss:
+    """Cut the power when ``phase`` happens for the ``n``-th time (``bytes``: after n host-link bytes)."""
+
+    phase: str
+    n: int = 1
+
+
+@dataclass(slots=True)
+class Faults:
+    drop: float = 0.0  # probability that a host-link byte is lost (each direction)
+    corrupt: float = 0.0  # probability that a host-link byte is altered
+    power_loss: PowerLoss | None = None
+    slow_flash: bool = False
+    fail_first_boot: bool = False  # a newly activated image crashes on its trial boot
+    seed: int | None = None
+
+
+def parse_fault(text: str, faults: Faults) -> None:
+    """``drop:RATE`` or ``corrupt:RATE`` (RATE a probability per byte, 0..1)."""
+    kind, _, rate = text.partition(":")
+    try:
+        value = float(rate)
+    except ValueError:
+        value = -1.0
+    if kind not in ("drop", "corrupt") or not 0 <= value <= 1:
+        raise InputError(f"--fault {text}: expected drop:RATE or corrupt:RATE, RATE in 0..1", remedy="e.g. drop:0.001")
+    setattr(faults, kind, value)
+
+
+def parse_power_loss(text: str) -> PowerLoss:
+    """``PHASE[:N]`` (phases: see PHASES) or ``bytes:N``."""
+    phase, _, count = text.partition(":")
+    if phase not in (*PHASES, "bytes") or (count and not count.isdigit()) or (phase == "bytes" and not count):
+        raise InputError(
+            f"--power-loss-at {text}: expected PHASE[:N] or bytes:N", remedy=f"phases: {', '.join(PHASES)}"
+        )
+    return PowerLoss(phase, int(count) if count else 1)
