@@ -336,13 +336,13 @@ def test_pos_on_a_pty_passthrough_both_ways_and_the_port_survives_a_reboot(tmp_p
 
 
 def test_tap_stays_on_while_the_host_listens_and_goes_off_when_it_falls_silent(tmp_path, boxes, monkeypatch):
-    monkeypatch.setattr(box_sim, "KEEPALIVE_TAP_OFF", 1.0)
-    monkeypatch.setattr(box_client, "KEEPALIVE", 0.3)
+    monkeypatch.setattr(box_sim, "KEEPALIVE_TAP_OFF", 0.6)
+    monkeypatch.setattr(box_client, "KEEPALIVE", 0.2)
     box = sim(tmp_path)
     boxes.append(box)
     with BoxClient.connect(box.port) as c:
         c.tap(True)
-        list(c.events(timeout=1.6))  # listening: keep-alive PINGs go out
+        list(c.events(timeout=1.0))  # listening: keep-alive PINGs go out
         assert box.tap_on
-        time.sleep(1.6)  # silent
+        time.sleep(1.0)  # silent
         assert not box.tap_on
