@@ -42,8 +42,10 @@ def demo(
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         raise typer.Exit(ExitCode.OK if ok else ExitCode.FAILURE)
     mark = "[green]✓[/]" if report.passthrough_exact else "[red]✗[/]"
-    out.print(f"{mark} [bold]print[/] the printer got {report.bytes_printed} of {report.bytes_sent} bytes, "
-              f"{'identical' if report.passthrough_exact else 'NOT identical'} to what the POS sent")  # fmt: skip
+    added = report.bytes_printed - report.bytes_sent
+    verdict = "unchanged and in order" if report.passthrough_exact else "[red]NOT unchanged[/]"
+    out.print(f"{mark} [bold]print[/] the printer got all {report.bytes_sent} bytes the POS sent, {verdict}, plus "
+              f"{report.injected_found} cloud answers ({added} bytes) printed above the cuts")  # fmt: skip
     if show_receipts:
         for receipt in read_receipts(report.printed):
             out.print(Rule(f"printed receipt {receipt.index + 1} · {receipt.encoding} · {receipt.width} cols"))

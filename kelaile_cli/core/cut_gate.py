@@ -7,7 +7,8 @@ how long to wait for the answer and then calls ``release`` with the bytes to inj
 
 Guarantees (property-tested): with nothing injected, the output is the input, byte for byte and in
 order, however it was chunked; with an answer injected, the output is the input with the answer
-inserted just before that cut. Bytes that might be the start of a cut (``GS V``, ``ESC i``,
+inserted just before that cut. A cut with nothing printed since the previous one is not held. Bytes
+that might be the start of a cut (``GS V``, ``ESC i``,
 ``ESC m``, Star ``ESC d``) wait only until the decoder has told what they are, or until ``flush``.
 """
 
@@ -17,7 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from kelaile_cli.core.escpos.dialect import StreamDecoder
-from kelaile_cli.core.escpos.events import Command
+from kelaile_cli.core.escpos.events import Command, Unknown
+from kelaile_cli.core.segmenter import CONTENT_OPS
 
 __all__ = ["CutGate", "GateOutput"]
 
@@ -30,6 +32,7 @@ class GateOutput:
     forward: bytes  # send these to the printer now
     cut_held: bool  # a cut is waiting: call ``release`` (with the answer, or b"" after the deadline)
     receipts: int  # cuts held so far in this stream (the held one included)
+    cut_end: int = 0  # stream offset just after the held cut (a receipt's ``end``), when one is held
 
 
 class CutGate:
@@ -40,7 +43,8 @@ class CutGate:
         self._pending = bytearray()  # received, not yet forwarded; starts at stream offset ``_sent``
         self._sent = 0
         self._decoded_end = 0  # every byte before this belongs to an event the decoder emitted
-        self._cuts: deque[tuple[int, int]] = deque()  # (start, end) of cuts not yet forwarded
+        self._cuts: deque[tuple[int, int, bool]] = deque()  # (start, end, ends content) of cuts not yet forwarded
+        self._content = False  # something printable since the last cut
         self._held: tuple[int, int] | None = None
         self._count = 0
 
@@ -78,28 +82,42 @@ class CutGate:
         self._pending.clear()
         return GateOutput(out, False, self._count)
 
+    @property
+    def held_cut_end(self) -> int:
+        """Stream offset just after the held cut (0 when none is held)."""
+        return self._held[1] if self._held is not None else 0
+
     # -- internals ------------------------------------------------------------------------------------
 
     def _note(self, events: list) -> None:
         for event in events:
             end = event.offset + len(event.raw)
             self._decoded_end = max(self._decoded_end, end)
-            if isinstance(event, Command) and event.op == "cut" and event.offset >= self._sent:
-                self._cuts.append((event.offset, end))
+            if isinstance(event, Command) and event.op == "cut":
+                if event.offset >= self._sent:
+                    self._cuts.append((event.offset, end, self._content))
+                self._content = False
+            elif isinstance(event, Command):
+                self._content = self._content or event.op in CONTENT_OPS
+            elif not isinstance(event, Unknown) and event.raw.strip():  # text that is more than blank lines
+                self._content = True
 
     def _advance(self, prefix: bytes) -> GateOutput:
         out = bytearray(prefix)
         if self._held is None:
             while self._cuts and self._cuts[0][0] < self._sent:
                 self._cuts.popleft()  # a cut already forwarded by flush(): too late to hold it
-            if self._cuts:
-                start, end = self._cuts.popleft()
+            while self._cuts and self._held is None:
+                start, end, content = self._cuts.popleft()
+                if not content:  # a cut after nothing printed (a second cut, a bare feed-and-cut): let it go
+                    self._take(end, out)
+                    continue
                 self._take(start, out)
                 self._held = (start, end)
                 self._count += 1
-            else:
+            if self._held is None:
                 self._take(self._safe_limit(), out)
-        return GateOutput(bytes(out), self._held is not None, self._count)
+        return GateOutput(bytes(out), self._held is not None, self._count, self.held_cut_end)
 
     def _take(self, limit: int, out: bytearray) -> None:
         n = max(0, limit - self._sent)

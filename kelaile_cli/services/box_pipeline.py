@@ -43,17 +43,18 @@ class ReceiptPipeline:
             return
         stream, raw = self._streams.setdefault(chunk.conn, (PrintStream(DecodeOptions()), bytearray()))
         raw += chunk.data
-        self._handle(stream.feed(chunk.data, chunk.t), raw)
+        self._handle(stream.feed(chunk.data, chunk.t), raw, chunk.conn)
 
     def end_connection(self, conn: int) -> None:
         entry = self._streams.pop(conn, None)
         if entry is not None:
-            self._handle(entry[0].close(), entry[1])
+            self._handle(entry[0].close(), entry[1], conn)
 
     def close(self) -> None:
         for conn in list(self._streams):
             self.end_connection(conn)
 
-    def _handle(self, receipts: list[Receipt], raw: bytearray) -> None:
+    def _handle(self, receipts: list[Receipt], raw: bytearray, conn: int) -> None:
         for receipt in receipts:
+            receipt.connection = conn
             self.on_receipt(receipt, bytes(raw[receipt.start : receipt.end]))

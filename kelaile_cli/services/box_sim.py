@@ -33,6 +33,7 @@ from typing import Any
 
 from kelaile_cli import __version__
 from kelaile_cli.core.analysis import analyse, upload_body
+from kelaile_cli.core.answer import compose_answer
 from kelaile_cli.core.box.config import CONFIG_KEYS, check_config, public_config
 from kelaile_cli.core.box.framing import MAX_BODY
 from kelaile_cli.core.box.messages import PROTOCOL_VERSION, ErrorCode, Message, MsgType
@@ -43,6 +44,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profile import ProfileError, parse_profile
 from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_PRINTER, Chunk
+from kelaile_cli.services.answer_board import AnswerBoard
 from kelaile_cli.services.box_faults import Faults, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.box_flash import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
 from kelaile_cli.services.box_links import Link, PosPty, PtyLink, SocketLink
@@ -138,6 +140,7 @@ class BoxSim:
         self._pipeline_lock = threading.Lock()
         self._detector: Detector | None = None
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
+        self.answers = AnswerBoard()  # cloud answers on their way to the held cuts (TCP printers)
         self.pipeline_error = ""  # why the POS/printer side did not start at the last boot
         self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
 
@@ -529,7 +532,7 @@ class BoxSim:
                 source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 self.capture_stats = run_capture(
                     source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
-                    source_link=pos_pty,
+                    source_link=pos_pty, answers=self.answers if forward is not None else None,
                 )  # fmt: skip
             except Exception as exc:
                 self.pipeline_error = f"POS side {pos}: {exc}"
@@ -548,7 +551,18 @@ class BoxSim:
             self._capture = None
 
     def _queue_receipt(self, receipt: Receipt, raw: bytes) -> None:
-        """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader."""
+        """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader,
+        and hand what the cloud answered to the passthrough that holds this receipt's cut."""
+        printable: bytes | None = None
+        try:
+            answer = self._upload_receipt(receipt, raw)
+            if answer and "refused" not in answer and receipt.dialect == "escpos" and receipt.cut:
+                printable = compose_answer(answer, width=receipt.width)
+        finally:
+            if receipt.connection is not None:
+                self.answers.publish(receipt.connection, receipt.end, printable)
+
+    def _upload_receipt(self, receipt: Receipt, raw: bytes) -> dict[str, Any] | None:
         self.counters.receipts += 1
         analysis = analyse(receipt, self._detector_now())
         if analysis.profile is not None:
@@ -568,6 +582,7 @@ class BoxSim:
         answer = self.options.uploader.upload(item)
         if answer is not None:
             self.state.queue.remove({str(item["key"])})
+        return answer
 
     def _tap_sink(self, chunk: Chunk) -> None:
         if not self.tap_on or chunk.direction != TO_PRINTER:

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kelaile_cli.core.cut_gate import CutGate
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.receipt import Receipt
 from kelaile_cli.core.recording import TO_HOST, TO_PRINTER, Chunk, Direction
+from kelaile_cli.services.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
 from kelaile_cli.transports.usb import UsbPrinter
 
@@ -154,8 +156,10 @@ class _TcpCapture:
         stats: CaptureStats,
         max_jobs: int | None,
         usb: UsbPrinter | None = None,
+        answers: AnswerBoard | None = None,
     ) -> None:
         self.listen, self.forward, self.tap, self.stats = listen, forward, tap, stats
+        self.answers = answers
         self.usb = usb
         self._usb_lock = asyncio.Lock()
         self.max_jobs = max_jobs
@@ -245,9 +249,14 @@ class _TcpCapture:
             return
         _nodelay(up_writer)
 
+        gate = CutGate() if self.answers is not None else None
+
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, direction: Direction) -> None:
             try:
                 while data := await src.read(READ_SIZE):
+                    if gate is not None and direction == TO_PRINTER:
+                        await self._gated(gate, conn, data, dst)
+                        continue
                     dst.write(data)  # the printer (or the POS) first ...
                     await dst.drain()
                     if direction == TO_PRINTER:
@@ -255,6 +264,9 @@ class _TcpCapture:
                     else:
                         self.stats.bytes_in += len(data)
                     self.tap.put(Chunk(time.time(), direction, conn, data))  # ... then the copy
+                if gate is not None and direction == TO_PRINTER:
+                    dst.write(gate.flush().forward)  # the POS is done: nothing more can complete a cut
+                    await dst.drain()
                 if dst.can_write_eof():
                     dst.write_eof()
             except (ConnectionError, OSError):
@@ -269,6 +281,21 @@ class _TcpCapture:
             to_pos.cancel()
         with contextlib.suppress(OSError):
             up_writer.close()
+
+    async def _gated(self, gate: CutGate, conn: int, data: bytes, dst: asyncio.StreamWriter) -> None:
+        """Forward through the cut gate: every byte goes on at once except a receipt's cut, which
+        waits (up to the board's deadline) for the cloud's answer to be printed above it."""
+        assert self.answers is not None
+        result = gate.feed(data)
+        dst.write(result.forward)
+        await dst.drain()
+        self.stats.bytes_out += len(data)
+        self.tap.put(Chunk(time.time(), TO_PRINTER, conn, data))  # the pipeline sees the POS's bytes
+        while result.cut_held:
+            payload = await self.answers.wait(conn, result.cut_end)
+            result = gate.release(payload)
+            dst.write(result.forward)
+            await dst.drain()
 
     async def _ticks(self, on_tick: Callable[[CaptureStats], None]) -> None:
         while True:
@@ -432,6 +459,7 @@ def run_capture(
     stop: threading.Event | None = None,
     stats: CaptureStats | None = None,
     source_link: Any = None,
+    answers: AnswerBoard | None = None,
 ) -> CaptureStats:
     """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM.
 
@@ -440,7 +468,8 @@ def run_capture(
     ``stop``: set it from another thread to end the capture (the box emulator's reboot); ``stats``:
     the object to count into, so a caller can watch the counters while the capture runs;
     ``source_link``: an already open serial-like source (``read()``/``write()``/``close()``), e.g. the
-    master side of the pty the box emulator offers to a POS."""
+    master side of the pty the box emulator offers to a POS; ``answers``: hold each receipt's cut on
+    the way to a TCP printer until the box's pipeline publishes what to print above it (the box)."""
     if forward is not None and forward.kind not in ("tcp", "serial", "usb"):
         raise InputError(f"--forward {forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if source.kind not in ("listen", "serial"):
@@ -456,7 +485,7 @@ def run_capture(
     tap.start()
     try:
         if source.kind == "listen":
-            capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb)
+            capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb, answers)
             asyncio.run(capture.run(ready, duration, on_tick, stop))
         else:
             stop = stop if stop is not None else threading.Event()

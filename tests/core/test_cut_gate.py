@@ -87,3 +87,14 @@ def test_composed_answer_decodes_as_centred_text_and_a_qr_with_the_payload() -> 
     assert [c.data for c in receipt.codes] == ["https://k.example/c/AB12"]
     assert receipt.cut is not None
     assert compose_answer({}) == b""
+
+
+def test_a_cut_after_nothing_printed_is_not_held_and_the_held_cut_names_its_receipt_end() -> None:
+    gate = CutGate()
+    first = gate.feed(JOB)
+    assert first.cut_held and first.cut_end == len(JOB)
+    second = gate.release(b"A")
+    assert not second.cut_held
+    # a second cut right after (some POS programs cut twice) and blank feeds: passed straight through
+    third = gate.feed(b"\n\n" + CUT)
+    assert not third.cut_held and third.forward == b"\n\n" + CUT
