@@ -80,6 +80,10 @@ def sim(
     ] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the fault generator.")] = None,
     profiles: ProfilesOpt = None,
+    cloud: Annotated[
+        str | None, typer.Option("--cloud", help="Kelaile cloud URL: claim the box, upload, print its answers.")
+    ] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Store id sent with the claim.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Announce the port as one JSON line.")] = False,
 ) -> None:
     """Run the box emulator until Ctrl-C; prints the port a host opens (a pty path or socket:// URL)."""
@@ -95,6 +99,10 @@ def sim(
         profiles=list(profiles or []), slots=slot_backend(state, trust),
     )  # fmt: skip
     box = BoxSim(options)
+    if cloud:
+        from kelaile_cli.services.cloud_uploader import CloudUploader
+
+        box.options.uploader = CloudUploader(cloud, state, box.state.serial, store=store, on_error=box.note_error)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

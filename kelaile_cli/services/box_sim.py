@@ -218,6 +218,10 @@ class BoxSim:
         if phase == loss.phase and self._phase_counts[phase] >= loss.n:
             self.options.power_off()
 
+    def note_error(self, text: str) -> None:
+        """An error from a part outside the box's threads (the cloud uploader): kept and sent as EV_LOG."""
+        self._log(text)
+
     def _log(self, text: str, level: str = "error") -> None:
         """A log line: kept for STATE (errors) and sent to the host as EV_LOG."""
         if level == "error":
