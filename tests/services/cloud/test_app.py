@@ -202,3 +202,16 @@ def test_faults_are_seeded_and_bounded() -> None:
     a, b = Faults(error_rate=0.3, seed=7), Faults(error_rate=0.3, seed=7)
     assert [a.error() for _ in range(50)] == [b.error() for _ in range(50)]
     assert Faults(latency_ms=10, jitter_ms=50, seed=1).delay_s() >= 0
+
+
+def test_a_rotated_secret_stops_working_at_once(cloud: RunningCloud) -> None:
+    with CloudClient(cloud.url) as client:
+        old = client.claim("SN-ROT", "m")
+        client.heartbeat({"n": 1})  # the server now knows (caches) the old secret
+        new = client.claim("SN-ROT", "m")
+        with CloudClient(cloud.url, old) as stale, pytest.raises(CloudAuthError) as info:
+            stale.heartbeat({"n": 2})
+        assert info.value.code == "bad signature"
+        client.heartbeat({"n": 3})
+    assert new.device_id == old.device_id
+    assert cloud.storage.devices()[0]["heartbeats"] == 2
