@@ -14,7 +14,7 @@ import ipaddress
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kelaile_cli import __version__
@@ -119,6 +119,11 @@ def _json(status: int, doc: Any) -> Response:
     return Response(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), status, media_type="application/json")
 
 
+def _describe(errors: Sequence[Any]) -> str:
+    """Validation errors as one line: ``loc: message; …`` (the first five)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors[:5])
+
+
 def _is_loopback(host: str | None) -> bool:
     try:
         return host is not None and ipaddress.ip_address(host).is_loopback
@@ -148,8 +153,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5]]
-        return _json(422, {"error": "invalid body", "detail": "; ".join(parts)})
+        return _json(422, {"error": "invalid body", "detail": _describe(exc.errors())})
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
@@ -236,14 +240,24 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         tags=["device"],
         responses={**_ERRORS, 200: {"model": UploadOut, "description": "a retry: the stored answer"},
                    201: {"model": UploadOut}, 409: {"model": ErrorOut, "description": "key reused with another body"}},
-        dependencies=device_route["dependencies"],
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/UploadIn"}}}}},
     )  # fmt: skip
-    async def ingest(request: Request, body: UploadIn, auth: tuple[Device, str, int] = Depends(verified)) -> Response:
-        """Store a transaction once per (device, Idempotency-Key) and answer what the box prints."""
-        device, signature, timestamp = auth
+    async def ingest(request: Request) -> Response:
+        """Store a transaction once per (device, Idempotency-Key) and answer what the box prints.
+
+        The hot path: no FastAPI parameters or dependencies (their resolution cost ~15% of the CPU
+        per upload); the body is documented through ``openapi_extra`` and validated here.
+        """
+        await inject_faults(request)
+        device, signature, timestamp = await verified(request)
         key = request.headers.get(cp.HEADER_IDEMPOTENCY)
         if not key or len(key) > 128:
             raise ApiError(422, "missing idempotency key", f"{cp.HEADER_IDEMPOTENCY} (1–128 characters) is required")
+        try:
+            body = UploadIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise ApiError(422, "invalid body", _describe(exc.errors())) from None
         doc = body.model_dump(mode="json")
         canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -312,4 +326,15 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         """Counts: devices, transactions, by kind, orders, heartbeats; and the active faults."""
         return _json(200, {**store.stats(), "faults": faults.as_dict()})
 
-    return DropMiddleware(api)
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the upload body, which the ingest route validates itself."""
+        doc = plain_openapi()
+        doc.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "UploadIn", UploadIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        return doc
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return DropMiddleware(api, faults)
