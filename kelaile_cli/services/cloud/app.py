@@ -29,9 +29,9 @@ from kelaile_cli import __version__
 from kelaile_cli.core import cloud_protocol as cp
 from kelaile_cli.services.cloud.answers import answer_for, order_no_for, transaction_id_for
 from kelaile_cli.services.cloud.faults import DROP_SCOPE_KEY, DropMiddleware, Faults
-from kelaile_cli.services.cloud.storage import Device, Storage, Stored
+from kelaile_cli.services.cloud.storage import Device, Ingest, NewRow, Storage, Stored
 
-__all__ = ["ApiError", "CloudConfig", "create_app"]
+__all__ = ["ApiError", "CloudConfig", "GroupCommit", "create_app"]
 
 _SECRET_CACHE_S = 5.0
 _REPLAYED = "this signature was already used; sign every attempt with a new nonce"
@@ -45,6 +45,46 @@ class CloudConfig:
     faults: Faults = field(default_factory=Faults)
     auto_pay_s: float | None = None  # pre-bill orders count as paid this long after upload
     clock: Callable[[], float] = time.time
+
+
+class GroupCommit:
+    """Ingests that reach the store in the same event-loop turn share one SQLite commit.
+
+    Each request still gets its answer only after the commit that holds its row, so a retry after any
+    failure finds either nothing or the committed row — idempotency is unchanged; the commit (most of
+    the store's cost per upload) is paid once per batch.
+    """
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+        self.queue: list[tuple[Ingest, asyncio.Future[Any]]] = []
+        self.batches = 0
+        self.batched = 0
+
+    async def ingest(self, item: Ingest) -> tuple[Stored, bool] | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.queue.append((item, future))
+        if len(self.queue) == 1:
+            loop.call_soon(self._flush)
+        outcome = await future
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _flush(self) -> None:
+        batch, self.queue = self.queue, []
+        self.batches, self.batched = self.batches + 1, self.batched + len(batch)
+        try:
+            outcomes = self.store.ingest_many([item for item, _ in batch])
+        except Exception as exc:  # nothing was committed: every request of the batch fails (and is retried)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
 
 
 class ApiError(Exception):
@@ -134,6 +174,7 @@ def _is_loopback(host: str | None) -> bool:
 def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     """The ASGI app. ``storage`` defaults to ``Storage(config.db)``; the app owns and closes it on shutdown."""
     store = storage or Storage(config.db)
+    group = GroupCommit(store)
     faults, clock = config.faults, config.clock
     # device secrets by id, re-read after _SECRET_CACHE_S or when a signature fails (re-claimed since):
     # with several workers, a rotated secret may be accepted by another worker for that long
@@ -145,6 +186,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         description="The cloud a Kelaile box talks to, for tests and load rehearsals. See docs/cloud-api.md.",
     )
     api.state.storage = store
+    api.state.group_commit = group
     api.router.add_event_handler("shutdown", store.close)
 
     @api.exception_handler(ApiError)
@@ -263,7 +305,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         digest = hashlib.sha256(canonical.encode()).hexdigest()
         now = clock()
 
-        def make() -> tuple[Stored, str, str, tuple[str, str | None, float | None] | None]:
+        def make() -> NewRow:
             tx_id = transaction_id_for(device.device_id, key)
             order = None
             if body.kind == "pre_bill":
@@ -271,7 +313,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                 order = (order_no_for(tx_id), (body.transaction or {}).get("total"), auto)
             return Stored(tx_id, digest, answer_for(tx_id, body.kind, body.transaction)), body.kind, canonical, order
 
-        outcome = store.ingest(device.device_id, key, signature, timestamp, now, make)
+        outcome = await group.ingest(Ingest(device.device_id, key, signature, timestamp, now, make))
         if outcome is None:
             raise ApiError(401, "replayed", _REPLAYED)
         row, created = outcome
@@ -324,7 +366,8 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     @api.get("/v1/stats", **admin_route)
     async def stats() -> Response:
         """Counts: devices, transactions, by kind, orders, heartbeats; and the active faults."""
-        return _json(200, {**store.stats(), "faults": faults.as_dict()})
+        commits = {"batches": group.batches, "ingests": group.batched}  # this worker's, since it started
+        return _json(200, {**store.stats(), "faults": faults.as_dict(), "group_commit": commits})
 
     plain_openapi = api.openapi
 

@@ -215,3 +215,21 @@ def test_a_rotated_secret_stops_working_at_once(cloud: RunningCloud) -> None:
         client.heartbeat({"n": 3})
     assert new.device_id == old.device_id
     assert cloud.storage.devices()[0]["heartbeats"] == 2
+
+
+def test_concurrent_retries_of_one_upload_store_it_once_with_one_answer(
+    device: CloudClient, cloud: RunningCloud
+) -> None:
+    import asyncio
+
+    from kelaile_cli.services.cloud_client import AsyncCloudClient
+
+    async def burst() -> list:
+        async with AsyncCloudClient(cloud.url, device.credentials) as client:
+            return await asyncio.gather(*(client.upload(body(80), key_of(device.credentials, 80)) for _ in range(8)))
+
+    results = asyncio.run(burst())
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len({(r.transaction_id, str(r.answer)) for r in results}) == 1
+    assert cloud.storage.stats()["transactions"] == 1
+    assert device.stats()["group_commit"]["ingests"] == 8
