@@ -172,7 +172,24 @@ def fixed_rate(url: str, devices: list[Credentials], docs: list[tuple[str, bytes
         digest, body = docs[i % len(docs)]
         reqs.append(raw_request(f"{host}:{port}", creds, body, cp.idempotency_key(creds.device_id, digest,
                                                                                    first_occurrence + i)))  # fmt: skip
-    return asyncio.run(_open_loop(host, int(port), reqs, rate, 64))
+    result = asyncio.run(_open_loop(host, int(port), reqs, rate, 64))
+    result["load_average"] = os.getloadavg()[0]
+    return result
+
+
+def cpu_seconds(root: int) -> float:
+    """user+system CPU of a process and its children (the uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def parse_wrk(text: str) -> dict:
@@ -221,7 +238,10 @@ def run(workers: int, seconds: float, connections: int, tmp: Path, rates: list[f
         script = tmp / "replay.lua"
         script.write_text(LUA)
         wrk = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url]
+        cpu0 = cpu_seconds(server.pid)
         first = parse_wrk(subprocess.run([*wrk, "--", str(prefix)], capture_output=True, text=True, check=True).stdout)
+        first["server_cpu_ms_per_tx"] = round((cpu_seconds(server.pid) - cpu0) * 1000 / max(1, first["requests"]), 3)
+        first["load_average"] = os.getloadavg()[0]
         time.sleep(1.0)  # let requests still in flight when wrk stopped finish
         stored = sqlite3.connect(db).execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
         write_retries(prefix, host, {d.device_id: d for d in devices}, db, 20000)

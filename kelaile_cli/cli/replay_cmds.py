@@ -74,7 +74,9 @@ def replay_cmd(
     loop: Annotated[bool, typer.Option("--loop", help="Repeat the recordings until --duration or Ctrl-C.")] = False,
     stores: Annotated[int, typer.Option("--stores", help="Act as N devices, each with its own identity.")] = 1,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Uploads in flight at once, per process.")] = 256,
-    workers: Annotated[int, typer.Option("--workers", help="Sending processes (use 2+ beyond ~1,000/s).")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Sending processes; 0: one per ~500/s asked, at most one per CPU.")
+    ] = 0,
     attempts: Annotated[int, typer.Option("--attempts", help="Tries per upload (retries reuse its key).")] = 6,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for one answer.")] = 10.0,
     baseline: Annotated[

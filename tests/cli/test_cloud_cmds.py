@@ -8,13 +8,14 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kelaile_cli.core.cloud_protocol import idempotency_key, receipt_digest
-from kelaile_cli.services.cloud_client import CloudClient
+from kelaile_cli.services.cloud_client import CloudClient, CloudError, RetryPolicy
 from tests.cli.test_app import ROOT, klx
 from tests.services.cloud.conftest import body
 
@@ -93,3 +94,26 @@ def test_bad_db_bad_options_and_unreachable_cloud_are_one_line(tmp_path: Path) -
     assert r.returncode == 2 and "no such database" in r.stderr
     r = klx("cloud", "pay", "PO1", "--cloud", "http://127.0.0.1:9")
     assert r.returncode == 1 and "unreachable" in r.stderr and "klx cloud serve" in r.stderr
+
+
+def test_two_workers_share_the_database_and_the_faults(tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    proc, url = _start("--db", str(db), "--workers", "2", "--error-rate", "0.3", "--drop-rate", "0.3", "--seed", "1")
+    try:
+        retries: list = []
+        with CloudClient(url, retry=RetryPolicy(40, 0.005, 0.05), on_retry=retries.append) as client:
+            for _ in range(100):  # the workers come up after the socket is bound
+                try:
+                    creds = client.claim("SN-W", "klx-test")
+                    break
+                except CloudError:
+                    time.sleep(0.1)
+            keys = [idempotency_key(creds.device_id, receipt_digest(f"receipt {n}".encode())) for n in range(20)]
+            for n, key in enumerate(keys):
+                client.upload(body(n), key)
+        assert {r.reason for r in retries} >= {"http 503", "dropped"}  # the workers got the fault settings
+        r = klx("cloud", "stats", "--db", str(db), "--json")
+        assert json.loads(r.stdout)["transactions"] == 20
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0

@@ -47,3 +47,19 @@ def test_nonce_and_idempotency_key_are_covered_by_the_signature() -> None:
     assert cp.verify("k", "POST", path, ts, body, sig, ts, "n1", "key-2") == "bad signature"
     headers = cp.signed_headers("dev", "k", "POST", path, ts, body, "key-1", nonce="n1")
     assert headers[cp.HEADER_NONCE] == "n1" and headers[cp.HEADER_SIGNATURE] == sig
+
+
+@given(
+    st.sampled_from(["method", "path", "timestamp", "body", "nonce", "idempotency"]),
+    st.text(max_size=8),
+    st.binary(max_size=64),
+)
+def test_changing_any_signed_part_breaks_the_signature(part: str, text: str, body: bytes) -> None:
+    parts = {"method": "POST", "path": "/v1/transactions", "timestamp": 1_700_000_000, "body": body,
+             "nonce": "n" + text, "idempotency": "k" + text}  # fmt: skip
+    sig = cp.sign("secret", **parts)  # type: ignore[arg-type]
+    changed = dict(parts)
+    changed[part] = {"method": "PUT", "path": "/v1/transactions/", "timestamp": 1_700_000_001, "body": body + b"x",
+                     "nonce": "m" + text, "idempotency": "j" + text}[part]  # fmt: skip
+    assert cp.sign("secret", **changed) != sig  # type: ignore[arg-type]
+    assert cp.verify("secret", signature=sig, now=1_700_000_000, **parts) is None  # type: ignore[arg-type]

@@ -85,14 +85,15 @@ def _transport(send: Any) -> Any:
 class DropMiddleware:
     """Outermost ASGI wrapper: aborts the connection instead of sending a response marked for dropping."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, faults: Faults | None = None) -> None:
         self.app = app
+        self.faults = faults  # when given and its drop rate is 0, requests pass straight through
 
     def __getattr__(self, name: str) -> Any:  # expose the wrapped app (``.openapi()``, ``.state``, …)
         return getattr(self.app, name)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.faults is not None and not self.faults.drop_rate):
             await self.app(scope, receive, send)
             return
         marks: dict[str, bool] = {}

@@ -77,6 +77,7 @@ def _uvicorn_config(app: Any, workers: int = 1, log_level: str = "warning", acce
         workers=workers,
         backlog=2048,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,  # requests still running (injected latency) get this long at a stop
         factory=isinstance(app, str),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from kelaile_cli.core.cloud_protocol import MAX_SKEW_S
 from kelaile_cli.core.errors import InputError
 
-__all__ = ["Device", "Storage", "Stored", "db_path", "read_stats"]
+__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "read_stats"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -95,6 +95,22 @@ class Stored:
     transaction_id: str
     body_sha256: str
     answer: dict[str, Any]
+
+
+# (row, kind, canonical body, pre-bill order (order_no, amount, auto-pay time) or None)
+NewRow = tuple[Stored, str, str, tuple[str, str | None, float | None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """One upload to store: who, under which key and signature, and how to make its row if it is new."""
+
+    device_id: str
+    key: str
+    signature: str
+    timestamp: int
+    now: float
+    make: Callable[[], NewRow]
 
 
 class Storage:
@@ -221,43 +237,62 @@ class Storage:
         signature: str,
         timestamp: int,
         now: float,
-        make: Callable[[], tuple[Stored, str, str, tuple[str, str | None, float | None] | None]],
+        make: Callable[[], NewRow],
     ) -> tuple[Stored, bool] | None:
         """Remember the signature and store the transaction in one commit; ``None`` when the signature
         was seen before (a replay). ``make()`` → (row, kind, body, pre-bill order) runs only for a new key.
 
         Returns ``(row, created)``: an existing (device, key) comes back as it was stored, ``created=False``.
         """
+        outcome = self.ingest_many([Ingest(device_id, key, signature, timestamp, now, make)])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def ingest_many(self, batch: Sequence[Ingest]) -> list[tuple[Stored, bool] | Exception | None]:
+        """Several ingests in one transaction and one commit (group commit); an outcome per ingest, as
+        ``ingest`` returns it, or the exception its ``make`` raised. A later ingest of a key an earlier
+        one stored in the same batch finds that row. Nothing is committed if the commit fails."""
+        outcomes: list[tuple[Stored, bool] | Exception | None] = []
         with self._lock:
             db = self.db
             try:
                 db.execute("BEGIN IMMEDIATE")
-                if not self._remember(signature, timestamp, now):
-                    db.execute("ROLLBACK")
-                    return None
-                existing = self._find(device_id, key)
-                if existing is not None:
-                    db.execute("COMMIT")
-                    return existing, False
-                stored, kind, body, order = make()
-                db.execute(
-                    "INSERT INTO transactions(transaction_id, device_id, idempotency_key, body_sha256, kind, body, "
-                    "answer, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (stored.transaction_id, device_id, key, stored.body_sha256, kind, body,
-                     json.dumps(stored.answer, ensure_ascii=False, separators=(",", ":")), now),
-                )  # fmt: skip
-                if order is not None:
-                    order_no, amount, auto_pay_at = order
-                    db.execute(
-                        "INSERT OR IGNORE INTO orders(order_no, transaction_id, device_id, amount, created_at, "
-                        "auto_pay_at) VALUES (?,?,?,?,?,?)",
-                        (order_no, stored.transaction_id, device_id, amount, now, auto_pay_at),
-                    )
+                for item in batch:
+                    try:
+                        outcomes.append(self._ingest_one(item))
+                    except sqlite3.Error:
+                        raise
+                    except Exception as exc:  # a bad document: this ingest fails, the batch goes on
+                        outcomes.append(exc)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+        return outcomes
+
+    def _ingest_one(self, item: Ingest) -> tuple[Stored, bool] | None:
+        # Writes happen only after every check passed, so a refused ingest leaves nothing behind.
+        if not self._remember(item.signature, item.timestamp, item.now):
+            return None
+        existing = self._find(item.device_id, item.key)
+        if existing is not None:
+            return existing, False
+        stored, kind, body, order = item.make()
+        answer = json.dumps(stored.answer, ensure_ascii=False, separators=(",", ":"))
+        self.db.execute(
+            "INSERT INTO transactions(transaction_id, device_id, idempotency_key, body_sha256, kind, body, "
+            "answer, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (stored.transaction_id, item.device_id, item.key, stored.body_sha256, kind, body, answer, item.now),
+        )
+        if order is not None:
+            order_no, amount, auto_pay_at = order
+            self.db.execute(
+                "INSERT OR IGNORE INTO orders(order_no, transaction_id, device_id, amount, created_at, "
+                "auto_pay_at) VALUES (?,?,?,?,?,?)",
+                (order_no, stored.transaction_id, item.device_id, amount, item.now, auto_pay_at),
+            )
         return stored, True
 
     def transactions(self, device_id: str | None, limit: int, after: int) -> list[dict[str, Any]]:

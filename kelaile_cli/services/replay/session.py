@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +20,16 @@ from kelaile_cli.services.replay.report import build_report
 from kelaile_cli.services.replay.runner import Progress, ReplayOptions, run_replay
 from kelaile_cli.services.replay.workload import Problem, Workload, load_workload
 
-__all__ = ["check_options", "replay"]
+__all__ = ["auto_workers", "check_options", "replay"]
+
+UPLOADS_PER_PROCESS = 500  # what one sending process holds comfortably on this kind of machine
+
+
+def auto_workers(rate: float | None) -> int:
+    """Sending processes for ``--workers 0``: one per ~500 uploads/s asked, at most one per CPU."""
+    if rate is None:
+        return 1
+    return max(1, min(os.cpu_count() or 1, math.ceil(rate / UPLOADS_PER_PROCESS)))
 
 
 def check_options(options: ReplayOptions) -> None:
@@ -33,8 +45,8 @@ def check_options(options: ReplayOptions) -> None:
         raise InputError(f"--stores {plan.stores}: at least 1")
     if options.concurrency < 1:
         raise InputError(f"--concurrency {options.concurrency}: at least 1")
-    if options.workers < 1:
-        raise InputError(f"--workers {options.workers}: at least 1")
+    if options.workers < 0:
+        raise InputError(f"--workers {options.workers}: at least 1 (or 0: as many as the rate needs)")
     if not options.cloud.startswith(("http://", "https://")):
         raise InputError(f"--cloud {options.cloud}: expected an http:// or https:// URL",
                          remedy="e.g. http://127.0.0.1:8787 (klx cloud serve)")  # fmt: skip
@@ -53,6 +65,8 @@ def replay(
 ) -> dict[str, Any]:
     """Load, detect and extract every recording, send the schedule, and return the report document."""
     check_options(options)
+    if options.workers == 0:
+        options = dataclasses.replace(options, workers=auto_workers(options.plan.rate))
     previous = load_baseline(baseline) if baseline is not None else None
     loaded = load_profiles(profile_dirs or [])
     work = load_workload(paths, Detector(loaded.profiles), decode)

@@ -202,3 +202,64 @@ def test_faults_are_seeded_and_bounded() -> None:
     a, b = Faults(error_rate=0.3, seed=7), Faults(error_rate=0.3, seed=7)
     assert [a.error() for _ in range(50)] == [b.error() for _ in range(50)]
     assert Faults(latency_ms=10, jitter_ms=50, seed=1).delay_s() >= 0
+
+
+def test_a_rotated_secret_stops_working_at_once(cloud: RunningCloud) -> None:
+    with CloudClient(cloud.url) as client:
+        old = client.claim("SN-ROT", "m")
+        client.heartbeat({"n": 1})  # the server now knows (caches) the old secret
+        new = client.claim("SN-ROT", "m")
+        with CloudClient(cloud.url, old) as stale, pytest.raises(CloudAuthError) as info:
+            stale.heartbeat({"n": 2})
+        assert info.value.code == "bad signature"
+        client.heartbeat({"n": 3})
+    assert new.device_id == old.device_id
+    assert cloud.storage.devices()[0]["heartbeats"] == 2
+
+
+def test_concurrent_retries_of_one_upload_store_it_once_with_one_answer(
+    device: CloudClient, cloud: RunningCloud
+) -> None:
+    import asyncio
+
+    from kelaile_cli.services.cloud_client import AsyncCloudClient
+
+    async def burst() -> list:
+        async with AsyncCloudClient(cloud.url, device.credentials) as client:
+            return await asyncio.gather(*(client.upload(body(80), key_of(device.credentials, 80)) for _ in range(8)))
+
+    results = asyncio.run(burst())
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len({(r.transaction_id, str(r.answer)) for r in results}) == 1
+    assert cloud.storage.stats()["transactions"] == 1
+    assert device.stats()["group_commit"]["ingests"] == 8
+
+
+def test_missing_key_and_a_heartbeat_for_another_device_are_refused(device: CloudClient, cloud: RunningCloud) -> None:
+    creds = device.credentials
+    raw = json.dumps(body(90)).encode()
+    headers = cp.signed_headers(creds.device_id, creds.secret, "POST", "/v1/transactions", int(time.time()), raw,
+                                None, "n-nokey")  # fmt: skip
+    answer = httpx.post(f"{cloud.url}/v1/transactions", content=raw, headers=headers)
+    assert answer.status_code == 422 and answer.json()["error"] == "missing idempotency key"
+    path = "/v1/devices/dev_someone_else/heartbeat"
+    headers = cp.signed_headers(creds.device_id, creds.secret, "POST", path, int(time.time()), b"{}", None, "n-hb")
+    answer = httpx.post(f"{cloud.url}{path}", content=b"{}", headers={**headers, "content-type": "application/json"})
+    assert answer.status_code == 403 and answer.json()["error"] == "wrong device"
+
+
+def test_timeouts_are_retried_and_the_slow_upload_is_still_stored_once(
+    device: CloudClient, cloud: RunningCloud
+) -> None:
+    cloud.config.faults.latency_ms = 400
+    events: list[RetryEvent] = []
+    impatient = CloudClient(cloud.url, device.credentials, retry=RetryPolicy(3, 0.001, 0.002), timeout=0.1,
+                            on_retry=events.append)  # fmt: skip
+    with impatient, pytest.raises(CloudUnavailableError) as info:
+        impatient.upload(body(91), key_of(device.credentials, 91))
+    assert "timed out" in str(info.value) and [e.reason for e in events] == ["timeout", "timeout"]
+    time.sleep(0.6)  # the server finishes the abandoned attempts
+    assert cloud.storage.stats()["transactions"] == 1
+    cloud.config.faults.latency_ms = 0
+    result = device.upload(body(91), key_of(device.credentials, 91))
+    assert result.duplicate and result.status == 200

@@ -8,7 +8,7 @@ import pytest
 
 from kelaile_cli.core.cloud_protocol import MAX_SKEW_S
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.services.cloud.storage import SIGNATURE_WINDOW_S, Storage, Stored, db_path, read_stats
+from kelaile_cli.services.cloud.storage import SIGNATURE_WINDOW_S, Ingest, Storage, Stored, db_path, read_stats
 
 NOW = 1_800_000_000.0
 
@@ -61,3 +61,26 @@ def test_db_urls_and_bad_files(tmp_path) -> None:
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(InputError, match="not a klx cloud database"):
         read_stats(junk)
+
+
+def test_a_batch_shares_one_commit_and_each_ingest_keeps_its_own_outcome(tmp_path) -> None:
+    store = Storage(tmp_path / "s.sqlite", background_checkpoints=False)
+    store.claim("dev1", "SN", "m", None, "secret", NOW)
+
+    def broken():
+        raise ValueError("bad document")
+
+    batch = [
+        Ingest("dev1", "k1", "01" * 32, int(NOW), NOW, _make("tx_1")),
+        Ingest("dev1", "k1", "02" * 32, int(NOW), NOW, _make("tx_other")),  # same key, same batch: a retry
+        Ingest("dev1", "k2", "01" * 32, int(NOW), NOW, _make("tx_2")),  # replayed signature
+        Ingest("dev1", "k3", "03" * 32, int(NOW), NOW, broken),
+        Ingest("dev1", "k4", "04" * 32, int(NOW), NOW, _make("tx_4")),
+    ]
+    first, retry, replay, failed, last = store.ingest_many(batch)
+    assert first[1] is True and retry == (first[0], False)
+    assert replay is None
+    assert isinstance(failed, ValueError)
+    assert last[1] is True and last[0].transaction_id == "tx_4"
+    assert [r["idempotency_key"] for r in store.transactions(None, 10, 0)] == ["k1", "k4"]
+    store.close()

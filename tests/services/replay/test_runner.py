@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kelaile_cli.core.detect import Detector
 from kelaile_cli.services.cloud import Faults, running_cloud
 from kelaile_cli.services.cloud_client import Credentials
@@ -66,3 +68,21 @@ def test_unreachable_cloud_is_one_problem(tree):
     assert tally.sent == 0
     assert [p.kind for p in problems] == ["unreachable"]
     assert "unreachable" in problems[0].line() and "klx cloud serve" in problems[0].line()
+
+
+def test_worker_processes_share_the_schedule_and_merge_their_tallies(tree, tmp_path):
+    items = _items(tree)
+    faults = Faults(drop_rate=0.1, seed=5)
+    with running_cloud(tmp_path / "c.sqlite", faults=faults) as cloud:
+        opts = dataclasses.replace(options(cloud.url, rate=100, duration=0.6, stores=2), workers=2)
+        seen: list = []
+        tally, _, problems = run_replay(items, opts, progress=seen.append)
+        stored = cloud.storage.stats()["transactions"]
+    assert not problems
+    assert tally.sent == tally.succeeded == len(tally.keys) == stored == 60
+    assert (
+        tally.latency.summary()["count"] == 60
+        and sum(h.get_total_count() for h in tally.latency.per_second.values()) == 60
+    )
+    assert tally.retries == tally.retry_reasons["dropped"] > 0
+    assert seen and seen[-1].sent == 60
