@@ -27,9 +27,11 @@ __all__ = [
     "DEFAULT_CODEC",
     "EncodingGuess",
     "apply_intl_charset",
+    "ascii_as_itself",
     "codec_for_codepage",
     "decode_text",
     "detect_encoding",
+    "lines_decode_alike",
     "printer_models",
 ]
 
@@ -99,6 +101,37 @@ def apply_intl_charset(text: str, n: int) -> str:
 
 
 # -- decoding --------------------------------------------------------------------------------------
+
+#: double-byte encodings whose trail bytes never include LF (0x0A), and UTF-8
+_LF_SAFE_MULTIBYTE = frozenset(
+    {"gb18030", "gbk", "gb2312", "big5", "cp950", "big5hkscs", "shift_jis", "cp932", "euc_kr", "cp949", "euc_jp"}
+    | {"shift_jis_2004", "shift_jisx0213", "johab", "utf_8"}
+)
+_PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x80)])
+
+
+@cache
+def lines_decode_alike(codec: str) -> bool:
+    """Whether decoding a block of lines at once gives the same lines as decoding each line on its own
+    (when the block decodes cleanly): LF is always the character "\\n" and never part of another one.
+    True for single-byte code pages (every byte one character, no state) and the double-byte encodings."""
+    try:
+        name = codecs.lookup(codec).name.replace("-", "_")
+        if name in _LF_SAFE_MULTIBYTE:
+            return True
+        text = bytes(range(256)).decode(name)
+        return len(text) == 256 and text[0x0A] == "\n" and all(bytes([b]).decode(name) == text[b] for b in range(256))
+    except (LookupError, UnicodeDecodeError):
+        return False
+
+
+@cache
+def ascii_as_itself(codec: str) -> bool:
+    """Whether text of LF and printable ASCII bytes (0x20-0x7F) always decodes to itself in ``codec``."""
+    try:
+        return lines_decode_alike(codec) and _PRINTABLE_ASCII.decode(codec) == _PRINTABLE_ASCII.decode("ascii")
+    except (LookupError, UnicodeDecodeError):
+        return False
 
 
 def decode_text(data: bytes, codec: str) -> tuple[str, list[tuple[int, bytes]]]:

@@ -91,13 +91,7 @@ class Layout:
     # -- public ---------------------------------------------------------------------------------
     def receipt(self, events: list[Event], index: int = 0, timestamp: float | None = None) -> Receipt:
         """Lay out the events of one job."""
-        self._elements: list[Element] = []
-        self._warnings: list[Warning] = []
-        self._queries: list[str] = []
-        self._pieces: list[_Piece] = []
-        self._line_align = self._state.align
-        self._cut: str | None = None
-        self._used_cjk = False
+        self._start_job()
         for ev in events:
             if isinstance(ev, Text):
                 self._text(ev)
@@ -125,6 +119,17 @@ class Layout:
             timestamp=timestamp,
         )
 
+    def _start_job(self) -> None:
+        # A method of its own so that no caller narrows these attributes to their start values
+        # (the handlers change them; mypyc trusts narrowing).
+        self._elements: list[Element] = []
+        self._warnings: list[Warning] = []
+        self._queries: list[str] = []
+        self._pieces: list[_Piece] = []
+        self._line_align = self._state.align
+        self._cut: str | None = None
+        self._used_cjk = False
+
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
         if self._state.cjk and self.setup.cjk_codec:
@@ -146,18 +151,64 @@ class Layout:
             return
         pos = ev.offset
         parts = raw.split(b"\n")
-        for part in parts[:-1]:
-            if part and not self._pieces:  # the common case: a whole line in one style
-                self._line_align = self._state.align
-                self._elements.append(self._plain_line(part, pos))
+        tail = parts.pop()  # after the last LF: the start of a line still open
+        first = parts[0]
+        if self._pieces:  # the first LF ends a line begun before this run
+            if first:
+                self._append(pos, first)
+            self._end_line(force=False)
+            pos += len(first) + 1
+            parts[0] = b""  # done: skipped below
+            start_at = 1
+        else:
+            start_at = 0
+        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
+        if tail:
+            self._append(pos, tail)
+
+    def _decode_lines(self, raw: bytes) -> list[str] | None:
+        """The lines of a text run decoded at once (one decode call instead of one per line), or None
+        when that is not the same as decoding each line (an undecodable byte, or a codec with state)."""
+        codec = self._codec()
+        if raw.isascii() and encoding.ascii_as_itself(codec):
+            text = raw.decode("ascii")
+        elif encoding.lines_decode_alike(codec):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                return None
+        else:
+            return None
+        if self._state.intl:
+            text = encoding.apply_intl_charset(text, self._state.intl)
+        return text.split("\n")
+
+    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None) -> int:
+        """Lines printed whole in one style (the common case): ``parts[i]`` is the line's bytes,
+        ``texts[i]`` its text when already decoded. An empty part is a feed. Returns the offset after them."""
+        style = self._state.style
+        align = self._line_align = self._state.align
+        cjk = self._codec() == self.setup.cjk_codec
+        elements = self._elements
+        for i in range(start_at, len(parts)):
+            part = parts[i]
+            end = pos + len(part)
+            if not part:  # LF on an empty line feeds one line
+                self._feed(1, pos, end + 1)
+            elif texts is None:
+                elements.append(self._plain_line(part, pos))
             else:
-                if part:
-                    self._append(pos, part)
-                if not self._end_line(force=False):  # LF on an empty line feeds one line
-                    self._feed(1, pos + len(part), pos + len(part) + 1)
-            pos += len(part) + 1
-        if parts[-1]:
-            self._append(pos, parts[-1])
+                text = texts[i]
+                printed = text.rstrip()
+                if printed.isascii():
+                    cols = len(printed) * style.width
+                else:
+                    cols = cells(printed) * style.width
+                    if cjk:
+                        self._used_cjk = True
+                elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
+            pos = end + 1
+        return pos
 
     def _append(self, offset: int, raw: bytes) -> None:
         if not self._pieces:
@@ -191,7 +242,7 @@ class Layout:
         return True
 
     def _plain_line(self, raw: bytes, start: int) -> Line:
-        """Fast path for a line printed in one style that decodes cleanly (most lines)."""
+        """A line printed in one style, decoded on its own."""
         style, codec, intl = self._state.style, self._codec(), self._state.intl
         try:
             text = raw.decode(codec)

@@ -7,6 +7,7 @@ take two, and a width multiplier multiplies.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from unicodedata import east_asian_width
 
@@ -17,17 +18,39 @@ __all__ = ["cells", "char_cells", "line_rows", "render_text"]
 MAX_FEED_LINES = 10
 
 
+def _wide(ch: str) -> bool:
+    return east_asian_width(ch) in "WF"
+
+
 @cache
 def char_cells(ch: str) -> int:
     """Columns one character takes: East Asian wide and full-width characters take two."""
-    return 2 if east_asian_width(ch) in "WF" else 1
+    return 2 if _wide(ch) else 1
+
+
+@cache
+def _wide_bmp() -> re.Pattern[str]:
+    """One character class of every wide character in the Basic Multilingual Plane (as ``char_cells``
+    counts them), built from ``unicodedata`` on first use (~30 ms) so it always matches the running Python."""
+    ranges: list[str] = []
+    start = -1
+    for cp in range(0x10001):
+        wide = cp <= 0xFFFF and _wide(chr(cp))
+        if wide and start < 0:
+            start = cp
+        elif not wide and start >= 0:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+            start = -1
+    return re.compile(f"[{''.join(ranges)}]")
 
 
 def cells(text: str) -> int:
     """Columns a string takes on paper at normal width."""
     if text.isascii():
         return len(text)
-    return sum(map(char_cells, text))
+    if max(text) > "\uffff":  # rare: characters beyond the BMP go one by one
+        return sum(map(char_cells, text))
+    return len(text) + len(_wide_bmp().findall(text))
 
 
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
