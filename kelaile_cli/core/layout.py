@@ -7,12 +7,13 @@ text bytes into characters with the encoding chosen for the stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core import encoding
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.receipt import (
+    PLAIN,
     Code,
     DrawerKick,
     Element,
@@ -33,7 +34,10 @@ DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
 PAPER_WIDTHS = (32, 42, 48)
 
 
-_STYLE_CACHE: dict[tuple[Style, tuple[tuple[str, Any], ...]], Style] = {}
+#: (id of a style, changes) -> (that style, the style with the changes). Styles are interned by value
+#: (power-on is PLAIN), so there are few ids; holding the style keeps its id from being reused.
+_STYLE_STEPS: dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, Style]] = {}
+_STYLES: dict[Style, Style] = {PLAIN: PLAIN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ class TextSetup:
 
 @dataclass(slots=True)
 class _State:
-    style: Style = field(default_factory=Style)
+    style: Style = PLAIN
     align: str = "left"
     codepage: int = 0
     intl: int = 0
@@ -288,11 +292,13 @@ class Layout:
                 self._elements.append(Feed(lines, start, end))
 
     def _set_style(self, **changes: Any) -> None:
-        key = (self._state.style, tuple(sorted(changes.items())))
-        style = _STYLE_CACHE.get(key)
-        if style is None:
-            style = _STYLE_CACHE[key] = replace(self._state.style, **changes)
-        self._state.style = style
+        style = self._state.style
+        key = (id(style), tuple(changes.items()))
+        step = _STYLE_STEPS.get(key)
+        if step is None or step[0] is not style:
+            new = replace(style, **changes)
+            step = _STYLE_STEPS[key] = (style, _STYLES.setdefault(new, new))
+        self._state.style = step[1]
 
     def _add(self, element: Element) -> None:
         self._end_line(force=False)

@@ -16,7 +16,7 @@ from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
 __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 
 MAX_TEXT_RUN = 4096
-_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")  # what ends a text run: any control byte but LF
+_TEXT_RUN = re.compile(rb"[\x0a\x20-\xff]*")  # printable bytes and LF; any other control byte ends a run
 _COMPACT_AT = 64 * 1024
 
 
@@ -55,15 +55,10 @@ class TableDecoder:
         while pos < end:
             b = buf[pos]
             if b >= 0x20 or b == 0x0A:
-                m = _CONTROL.search(buf, pos, min(end, pos + MAX_TEXT_RUN))
-                if m is not None:
-                    stop = m.start()
-                elif end - pos >= MAX_TEXT_RUN:
-                    stop = pos + MAX_TEXT_RUN
-                elif final:
-                    stop = end
-                else:
-                    break
+                limit = min(end, pos + MAX_TEXT_RUN)
+                stop = _TEXT_RUN.match(buf, pos, limit).end()  # type: ignore[union-attr]  # matches ""
+                if stop == end and end - pos < MAX_TEXT_RUN and not final:
+                    break  # the run may go on in the next chunk
                 out.append(Text(self._base + pos, bytes(buf[pos:stop])))
                 pos = stop
                 continue

@@ -8,7 +8,7 @@ take two, and a width multiplier multiplies.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from unicodedata import east_asian_width
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
@@ -16,6 +16,8 @@ from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receip
 __all__ = ["cells", "char_cells", "line_rows", "render_text"]
 
 MAX_FEED_LINES = 10
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
 
 
 def _wide(ch: str) -> bool:
@@ -44,13 +46,23 @@ def _wide_bmp() -> re.Pattern[str]:
     return re.compile(f"[{''.join(ranges)}]")
 
 
+@lru_cache(maxsize=4096)
+def _extra_cells(run: str) -> int:
+    """Columns beyond one per character in a run of non-ASCII characters (memoised: receipts repeat
+    their item names and words)."""
+    if _BEYOND_BMP.search(run):  # rare: characters beyond the BMP go one by one
+        return sum(map(char_cells, run)) - len(run)
+    return len(_wide_bmp().findall(run))
+
+
 def cells(text: str) -> int:
     """Columns a string takes on paper at normal width."""
     if text.isascii():
         return len(text)
-    if max(text) > "\uffff":  # rare: characters beyond the BMP go one by one
-        return sum(map(char_cells, text))
-    return len(text) + len(_wide_bmp().findall(text))
+    n = len(text)
+    for run in _NON_ASCII_RUN.findall(text):
+        n += _extra_cells(run)
+    return n
 
 
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
