@@ -15,11 +15,21 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# appended, not prepended: an installed (possibly compiled) klx is measured when there is one
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build_corpus
 from kelaile_cli.core.printstream import read_receipts
 from kelaile_cli.core.render.text import render_text
+
+
+def build_kind() -> str:
+    """'compiled (mypyc)' when the decode path runs as compiled modules, else 'pure Python'."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from kelaile_cli.core import layout
+
+    return "compiled (mypyc)" if (layout.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES)) else "pure Python"
 
 
 def cpu_model() -> str:
@@ -73,13 +83,14 @@ def main() -> None:
             }
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_model()},
+        "build": build_kind(),
         "date": time.strftime("%Y-%m-%d"),
         "results": results,
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{report['date']}  {report['machine']['cpu']}  Python {report['machine']['python']}")
+    print(f"{report['date']}  {report['machine']['cpu']}  Python {report['machine']['python']}  {report['build']}")
     print(f"{'case':<62} {'receipts':>8} {'MB':>7} {'MB/s':>7} {'receipts/s':>11}")
     for case, r in results.items():
         print(f"{case:<62} {r['receipts']:>8} {r['bytes'] / 1e6:>7.2f} {r['mb_per_s']:>7.2f} {r['receipts_per_s']:>11}")
