@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -160,6 +161,9 @@ def decode_text(data: bytes, codec: str) -> tuple[str, list[tuple[int, bytes]]]:
 
 # -- CJK detection ---------------------------------------------------------------------------------
 
+_ASCII_RUNS = re.compile("[\x00-\x7f]+")
+_HIGH_BYTES = re.compile(b"[\x80-\xff]")
+
 
 def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
     out = set()
@@ -217,9 +221,7 @@ def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
     total = good = 0.0
     for raw in samples:
         text, _ = decode_text(raw, codec)
-        for ch in text:
-            if ch < "\x80":
-                continue
+        for ch in _ASCII_RUNS.sub("", text):  # ASCII counts for nothing: skip it in C
             total += 1
             if ch == "\ufffd":
                 good -= 3
@@ -242,13 +244,12 @@ def _single_byte_score(samples: Sequence[bytes], codec: str) -> float:
     for raw in samples:
         text, bad = decode_text(raw, codec)
         n = len(raw)
-        for i, b in enumerate(raw):
-            if b < 0x80:
-                continue
+        for m in _HIGH_BYTES.finditer(raw):
+            i = m.start()
             high += 1
             if (i == 0 or raw[i - 1] < 0x80) and (i == n - 1 or raw[i + 1] < 0x80):
                 isolated += 1
-        letters += sum(1 for ch in text if ch >= "\x80" and (ch.isalpha() or ch in "€£¥°§µ±½¼²³"))
+        letters += sum(1 for ch in _ASCII_RUNS.sub("", text) if ch.isalpha() or ch in "€£¥°§µ±½¼²³")
         high += 2 * len(bad)
     if not high:
         return 0.0

@@ -62,7 +62,11 @@ class TableDecoder:
                 out.append(Text(self._base + pos, bytes(buf[pos:stop])))
                 pos = stop
                 continue
-            spec, plen = table.lookup(buf, pos, end)
+            spec = table.pairs.get(b << 8 | buf[pos + 1]) if pos + 1 < end else None
+            if spec is not None:
+                plen = 2  # the most common shape (ESC x, GS x), and never a prefix of a longer command
+            else:
+                spec, plen = table.lookup(buf, pos, end)
             if spec is None:
                 if plen == 0:
                     break  # prefix incomplete
