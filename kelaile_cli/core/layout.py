@@ -55,18 +55,21 @@ class TextSetup:
     codepage_codec: str | None = None
 
 
-@dataclass(slots=True)
 class _State:
-    style: Style = PLAIN
-    align: str = "left"
-    codepage: int = 0
-    intl: int = 0
-    cjk: bool = False
-    tabs: tuple[int, ...] = ()
-    line_dots: int = DOTS_PER_LINE
-    barcode_height: int | None = None
-    barcode_hri: int = 0
-    qr_size: int | None = None
+    """The modes a printer keeps between commands, at their power-on values (a plain class: mypyc
+    compiles its ``__init__``, run once per job)."""
+
+    def __init__(self, cjk: bool = False) -> None:
+        self.style: Style = PLAIN
+        self.align = "left"
+        self.codepage = 0
+        self.intl = 0
+        self.cjk = cjk
+        self.tabs: tuple[int, ...] = ()
+        self.line_dots = DOTS_PER_LINE
+        self.barcode_height: int | None = None
+        self.barcode_hri = 0
+        self.qr_size: int | None = None
 
 
 @dataclass(slots=True)

@@ -3,6 +3,9 @@
 A ``Receipt`` is what one print job looks like on paper: an ordered list of elements (styled text
 lines, images, barcodes and 2-D codes, drawer kicks, feeds), each with the byte range ``[start, end)``
 of the raw stream it came from. Renderers only read this model; they never see bytes.
+
+The elements made once per printed line have their ``__init__`` written out: mypyc compiles it
+(see setup.py), where the one the dataclass decorator writes would stay interpreted.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Style:
 PLAIN = Style()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Span:
     """A run of characters printed in one style. ``start``/``end`` are stream byte offsets."""
 
@@ -52,8 +55,14 @@ class Span:
     start: int
     end: int
 
+    def __init__(self, text: str, style: Style, start: int, end: int) -> None:
+        self.text = text
+        self.style = style
+        self.start = start
+        self.end = end
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Line:
     """One printed line (ended by LF, a feed or the end of the job)."""
 
@@ -62,6 +71,13 @@ class Line:
     start: int = 0
     end: int = 0
     cols: int = -1  # columns printed, trailing blanks excluded (-1: not computed)
+
+    def __init__(self, spans: list[Span], align: Align = "left", start: int = 0, end: int = 0, cols: int = -1) -> None:
+        self.spans = spans
+        self.align = align
+        self.start = start
+        self.end = end
+        self.cols = cols
 
     @property
     def text(self) -> str:
@@ -116,13 +132,18 @@ class DrawerKick:
     end: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Feed:
     """Blank paper advanced: ``lines`` line heights (fractional when fed in dots)."""
 
     lines: float
     start: int
     end: int
+
+    def __init__(self, lines: float, start: int, end: int) -> None:
+        self.lines = lines
+        self.start = start
+        self.end = end
 
 
 Element = Line | Image | Code | DrawerKick | Feed
