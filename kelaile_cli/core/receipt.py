@@ -4,8 +4,8 @@ A ``Receipt`` is what one print job looks like on paper: an ordered list of elem
 lines, images, barcodes and 2-D codes, drawer kicks, feeds), each with the byte range ``[start, end)``
 of the raw stream it came from. Renderers only read this model; they never see bytes.
 
-The elements made once per printed line have their ``__init__`` written out: mypyc compiles it
-(see setup.py), where the one the dataclass decorator writes would stay interpreted.
+The classes made once per printed line or receipt have their ``__init__`` written out: mypyc
+compiles it (see setup.py), where the one the dataclass decorator writes would stay interpreted.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class Warning:  # the domain word; shadows the builtin only where imported by na
         return {"offset": self.offset, "kind": self.kind, "message": self.message}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Receipt:
     """One print job as it would come out of the printer."""
 
@@ -177,6 +177,34 @@ class Receipt:
     queries: list[str] = field(default_factory=list)  # real-time status requests seen
     timestamp: float | None = None  # capture time of the first byte, when known
     connection: int | None = None  # connection number within a recording, when known
+
+    def __init__(
+        self,
+        index: int,
+        elements: list[Element],
+        start: int,
+        end: int,
+        encoding: str,
+        width: int,
+        dialect: str = "escpos",
+        cut: str | None = None,
+        warnings: list[Warning] | None = None,
+        queries: list[str] | None = None,
+        timestamp: float | None = None,
+        connection: int | None = None,
+    ) -> None:
+        self.index = index
+        self.elements = elements
+        self.start = start
+        self.end = end
+        self.encoding = encoding
+        self.width = width
+        self.dialect = dialect
+        self.cut = cut
+        self.warnings = [] if warnings is None else warnings
+        self.queries = [] if queries is None else queries
+        self.timestamp = timestamp
+        self.connection = connection
 
     @property
     def lines(self) -> list[Line]:

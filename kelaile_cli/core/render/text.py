@@ -111,7 +111,12 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     out: list[str] = []
     for el in receipt.elements:
         if isinstance(el, Line):
-            out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
+            if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
+                spans = el.spans
+                text = spans[0].text if len(spans) == 1 else "".join(s.text for s in spans)
+                out.append(_place(text.rstrip(), el.cols, el.align, width))
+            else:
+                out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
         elif isinstance(el, Feed):
             out.extend([""] * min(MAX_FEED_LINES, int(el.lines)))
         elif isinstance(el, Image):
