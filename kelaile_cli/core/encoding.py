@@ -269,7 +269,7 @@ def detect_encoding(
     for sample in samples:
         if budget <= 0:
             break
-        if max(sample, default=0) >= 0x80:
+        if not sample.isascii():  # a byte >= 0x80
             texts.append(sample)
             budget -= len(sample)
     if not texts:
