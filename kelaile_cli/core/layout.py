@@ -25,7 +25,7 @@ from kelaile_cli.core.receipt import (
     Style,
     Warning,
 )
-from kelaile_cli.core.render.text import cells
+from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
 
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
@@ -136,6 +136,7 @@ class Layout:
         self._line_align = self._state.align
         self._cut: str | None = None
         self._used_cjk = False
+        self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
 
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
@@ -177,6 +178,7 @@ class Layout:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None
         when that is not the same as decoding each line (an undecodable byte, or a codec with state)."""
         codec = self._codec()
+        self._wide_only = False
         if raw.isascii() and encoding.ascii_as_itself(codec):
             text = raw.decode("ascii")
         elif encoding.lines_decode_alike(codec):
@@ -188,6 +190,7 @@ class Layout:
             return None
         if self._state.intl:
             text = encoding.apply_intl_charset(text, self._state.intl)
+        self._wide_only = not text.isascii() and only_wide(text)  # checked once for all the lines
         return text.split("\n")
 
     def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None) -> int:
@@ -196,6 +199,7 @@ class Layout:
         style = self._state.style
         align = self._line_align = self._state.align
         cjk = self._codec() == self.setup.cjk_codec
+        wide_only = self._wide_only
         elements = self._elements
         for i in range(start_at, len(parts)):
             part = parts[i]
@@ -210,7 +214,7 @@ class Layout:
                 if printed.isascii():
                     cols = len(printed) * style.width
                 else:
-                    cols = cells(printed) * style.width
+                    cols = (wide_text_cells(printed) if wide_only else cells(printed)) * style.width
                     if cjk:
                         self._used_cjk = True
                 elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))

@@ -13,7 +13,7 @@ from unicodedata import east_asian_width
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["cells", "char_cells", "line_rows", "render_text"]
+__all__ = ["cells", "char_cells", "line_rows", "only_wide", "render_text", "wide_text_cells"]
 
 MAX_FEED_LINES = 10
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -56,12 +56,23 @@ def _extra_cells(run: str) -> int:
     return len(_classes()[0].findall(run))
 
 
+def only_wide(text: str) -> bool:
+    """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
+    ``wide_text_cells`` counts the columns of it and of any part of it."""
+    return _classes()[1].search(text) is None
+
+
+def wide_text_cells(text: str) -> int:
+    """``cells`` of a text for which ``only_wide`` holds: two columns for each non-ASCII character."""
+    return 2 * len(text) - len(text.encode("ascii", "ignore"))
+
+
 def cells(text: str) -> int:
     """Columns a string takes on paper at normal width."""
     if text.isascii():
         return len(text)
-    if _classes()[1].search(text) is None:  # all of its non-ASCII characters are wide (CJK text)
-        return 2 * len(text) - len(text.encode("ascii", "ignore"))
+    if only_wide(text):
+        return wide_text_cells(text)
     n = len(text)
     for run in _NON_ASCII_RUN.findall(text):
         n += _extra_cells(run)
