@@ -117,4 +117,4 @@ def test_compiled_core_matches_the_pure_sources_on_a_corpus(compiled_site, tmp_p
     out = render_compiled(compiled_site, paths)
     for path in paths:
         pure = "\n\n".join(render_text(r) for r in read_receipts(path.read_bytes())) + "\n"
-        assert out["text"][str(path)] == pure, path.name
+        assert out["text"][str(path)] == pure, f"{path.name} (is the installed build older than the sources?)"
