@@ -121,7 +121,9 @@ def lines_decode_alike(codec: str) -> bool:
         if name in _LF_SAFE_MULTIBYTE:
             return True
         text = bytes(range(256)).decode(name)
-        return len(text) == 256 and text[0x0A] == "\n" and all(bytes([b]).decode(name) == text[b] for b in range(256))
+        if len(text) != 256 or text.find("\n") != 0x0A or text.count("\n") != 1:
+            return False  # not one character per byte, or LF is not the only byte that decodes to "\n"
+        return all(bytes([b]).decode(name) == text[b] for b in range(256))  # and no state
     except (LookupError, UnicodeDecodeError):
         return False
 

@@ -166,7 +166,6 @@ class Layout:
                 self._append(pos, first)
             self._end_line(force=False)
             pos += len(first) + 1
-            parts[0] = b""  # done: skipped below
             start_at = 1
         else:
             start_at = 0
