@@ -9,6 +9,7 @@ reports a command cut off by the end of the stream. The events are the same howe
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
@@ -18,6 +19,8 @@ __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 MAX_TEXT_RUN = 4096
 _TEXT_RUN = re.compile(rb"[\x0a\x20-\xff]*")  # printable bytes and LF; any other control byte ends a run
 _COMPACT_AT = 64 * 1024
+_PARSED_SIZE = 8  # commands up to this many bytes have their parse remembered ...
+_PARSED_COUNT = 4096  # ... this many of them per stream
 
 
 class TableDecoder:
@@ -28,6 +31,8 @@ class TableDecoder:
         self._buf = bytearray()
         self._pos = 0  # read position in _buf
         self._base = offset  # stream offset of _buf[0]
+        #: short commands already parsed -> (op, params): POS programs repeat the same few
+        self._parsed: dict[bytes, tuple[str, dict[str, Any]]] = {}
 
     def feed(self, data: bytes) -> list[Event]:
         if data:
@@ -85,12 +90,19 @@ class TableDecoder:
             if pos + total > end:
                 break
             raw = bytes(buf[pos : pos + total])
+            known = self._parsed.get(raw) if total <= _PARSED_SIZE else None
+            if known is not None:  # a short command seen before in this stream: same meaning
+                out.append(Command(self._base + pos, raw, spec.name, known[0], dict(known[1])))
+                pos += total
+                continue
             try:
                 params = spec.params(raw)
             except (IndexError, ValueError) as exc:
                 out.append(Unknown(self._base + pos, raw, f"malformed {spec.name}: {exc}"))
             else:
                 op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
+                if total <= _PARSED_SIZE and len(self._parsed) < _PARSED_COUNT:
+                    self._parsed[raw] = (op, dict(params))  # kept apart: each event gets its own dict
                 out.append(Command(self._base + pos, raw, spec.name, op, params))
             pos += total
         self._pos = pos
