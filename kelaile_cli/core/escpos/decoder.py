@@ -101,7 +101,7 @@ class TableDecoder:
                 out.append(Unknown(self._base + pos, raw, f"malformed {spec.name}: {exc}"))
             else:
                 op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
-                if total <= _PARSED_SIZE and len(self._parsed) < _PARSED_COUNT:
+                if total <= _PARSED_SIZE and len(self._parsed) < _PARSED_COUNT and _flat(params):
                     self._parsed[raw] = (op, dict(params))  # kept apart: each event gets its own dict
                 out.append(Command(self._base + pos, raw, spec.name, op, params))
             pos += total
@@ -114,6 +114,11 @@ class TableDecoder:
             del self._buf[: self._pos]
             self._base += self._pos
             self._pos = 0
+
+
+def _flat(params: dict[str, Any]) -> bool:
+    """Whether a copy of ``params`` shares nothing mutable with it (no lists, e.g. tab stops)."""
+    return all(v is None or isinstance(v, (bool, int, float, str, bytes)) for v in params.values())
 
 
 class EscPosDecoder(TableDecoder):

@@ -36,3 +36,9 @@ def test_function_byte_families_keep_their_op_when_repeated():
     qr_store = b"\x1d(k\x07\x001P0abcd"
     ops = [c.op for c in commands(qr_store * 2 + b"\x1d(k\x03\x001Q0" * 2)]
     assert ops == ["code2d_store", "code2d_store", "code2d_print", "code2d_print"]
+
+
+def test_commands_with_list_params_never_share_them():
+    first, second = commands(b"\x1bD\x08\x10\x00\x1bD\x08\x10\x00")
+    assert first.params == second.params and first.params["stops"] == [8, 16]
+    assert first.params["stops"] is not second.params["stops"]
