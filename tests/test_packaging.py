@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -21,10 +22,12 @@ def test_installed_wheel_ships_the_bundled_profiles(tmp_path):
     import zipfile
 
     cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
-    r = subprocess.run([*cmd, str(ROOT)], capture_output=True, text=True, check=False, timeout=300)
+    env = {**os.environ, "KLX_COMPILE": "0"}  # pure: fast (tests/test_compiled.py covers the compiled build)
+    r = subprocess.run([*cmd, str(ROOT)], capture_output=True, text=True, check=False, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     [wheel] = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("kelaile_cli/profiles/")}
     assert shipped == {p.name for p in (ROOT / "profiles").glob("*.yaml")}
     assert "kelaile_cli/data/sample.klr" in names
+    assert not [n for n in names if n.endswith(".so")], "KLX_COMPILE=0 must build pure Python"

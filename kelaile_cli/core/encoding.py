@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,9 +28,11 @@ __all__ = [
     "DEFAULT_CODEC",
     "EncodingGuess",
     "apply_intl_charset",
+    "ascii_as_itself",
     "codec_for_codepage",
     "decode_text",
     "detect_encoding",
+    "lines_decode_alike",
     "printer_models",
 ]
 
@@ -100,6 +103,39 @@ def apply_intl_charset(text: str, n: int) -> str:
 
 # -- decoding --------------------------------------------------------------------------------------
 
+#: double-byte encodings whose trail bytes never include LF (0x0A), and UTF-8
+_LF_SAFE_MULTIBYTE = frozenset(
+    {"gb18030", "gbk", "gb2312", "big5", "cp950", "big5hkscs", "shift_jis", "cp932", "euc_kr", "cp949", "euc_jp"}
+    | {"shift_jis_2004", "shift_jisx0213", "johab", "utf_8"}
+)
+_PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x80)])
+
+
+@cache
+def lines_decode_alike(codec: str) -> bool:
+    """Whether decoding a block of lines at once gives the same lines as decoding each line on its own
+    (when the block decodes cleanly): LF is always the character "\\n" and never part of another one.
+    True for single-byte code pages (every byte one character, no state) and the double-byte encodings."""
+    try:
+        name = codecs.lookup(codec).name.replace("-", "_")
+        if name in _LF_SAFE_MULTIBYTE:
+            return True
+        text = bytes(range(256)).decode(name)
+        if len(text) != 256 or text.find("\n") != 0x0A or text.count("\n") != 1:
+            return False  # not one character per byte, or LF is not the only byte that decodes to "\n"
+        return all(bytes([b]).decode(name) == text[b] for b in range(256))  # and no state
+    except (LookupError, UnicodeDecodeError):
+        return False
+
+
+@cache
+def ascii_as_itself(codec: str) -> bool:
+    """Whether text of LF and printable ASCII bytes (0x20-0x7F) always decodes to itself in ``codec``."""
+    try:
+        return lines_decode_alike(codec) and _PRINTABLE_ASCII.decode(codec) == _PRINTABLE_ASCII.decode("ascii")
+    except (LookupError, UnicodeDecodeError):
+        return False
+
 
 def decode_text(data: bytes, codec: str) -> tuple[str, list[tuple[int, bytes]]]:
     """Decode without ever raising: bad bytes become U+FFFD and are reported as (offset, bytes)."""
@@ -126,6 +162,9 @@ def decode_text(data: bytes, codec: str) -> tuple[str, list[tuple[int, bytes]]]:
 
 
 # -- CJK detection ---------------------------------------------------------------------------------
+
+_ASCII_RUNS = re.compile("[\x00-\x7f]+")
+_HIGH_BYTES = re.compile(b"[\x80-\xff]")
 
 
 def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
@@ -188,9 +227,7 @@ def _cjk_score(samples: Sequence[bytes], codec: str) -> float:
     total = good = 0.0
     for raw in samples:
         text, _ = decode_text(raw, codec)
-        for ch in text:
-            if ch < "\x80":
-                continue
+        for ch in _ASCII_RUNS.sub("", text):  # ASCII counts for nothing: skip it in C
             total += 1
             if ch == "\ufffd":
                 good -= 3
@@ -215,13 +252,12 @@ def _single_byte_score(samples: Sequence[bytes], codec: str) -> float:
     for raw in samples:
         text, bad = decode_text(raw, codec)
         n = len(raw)
-        for i, b in enumerate(raw):
-            if b < 0x80:
-                continue
+        for m in _HIGH_BYTES.finditer(raw):
+            i = m.start()
             high += 1
             if (i == 0 or raw[i - 1] < 0x80) and (i == n - 1 or raw[i + 1] < 0x80):
                 isolated += 1
-        letters += sum(1 for ch in text if ch >= "\x80" and (ch.isalpha() or ch in "€£¥°§µ±½¼²³"))
+        letters += sum(1 for ch in _ASCII_RUNS.sub("", text) if ch.isalpha() or ch in "€£¥°§µ±½¼²³")
         high += 2 * len(bad)
     if not high:
         return 0.0
@@ -241,7 +277,7 @@ def detect_encoding(
     for sample in samples:
         if budget <= 0:
             break
-        if max(sample, default=0) >= 0x80:
+        if not sample.isascii():  # a byte >= 0x80
             texts.append(sample)
             budget -= len(sample)
     if not texts:

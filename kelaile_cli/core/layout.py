@@ -7,12 +7,13 @@ text bytes into characters with the encoding chosen for the stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core import encoding
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.receipt import (
+    PLAIN,
     Code,
     DrawerKick,
     Element,
@@ -24,7 +25,7 @@ from kelaile_cli.core.receipt import (
     Style,
     Warning,
 )
-from kelaile_cli.core.render.text import cells
+from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
 
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
@@ -33,7 +34,10 @@ DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
 PAPER_WIDTHS = (32, 42, 48)
 
 
-_STYLE_CACHE: dict[tuple[Style, tuple[tuple[str, Any], ...]], Style] = {}
+#: (id of a style, changes) -> (that style, the style with the changes). Styles are interned by value
+#: (power-on is PLAIN), so there are few ids; holding the style keeps its id from being reused.
+_STYLE_STEPS: dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, Style]] = {}
+_STYLES: dict[Style, Style] = {PLAIN: PLAIN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +55,21 @@ class TextSetup:
     codepage_codec: str | None = None
 
 
-@dataclass(slots=True)
 class _State:
-    style: Style = field(default_factory=Style)
-    align: str = "left"
-    codepage: int = 0
-    intl: int = 0
-    cjk: bool = False
-    tabs: tuple[int, ...] = ()
-    line_dots: int = DOTS_PER_LINE
-    barcode_height: int | None = None
-    barcode_hri: int = 0
-    qr_size: int | None = None
+    """The modes a printer keeps between commands, at their power-on values (a plain class: mypyc
+    compiles its ``__init__``, run once per job)."""
+
+    def __init__(self, cjk: bool = False) -> None:
+        self.style: Style = PLAIN
+        self.align = "left"
+        self.codepage = 0
+        self.intl = 0
+        self.cjk = cjk
+        self.tabs: tuple[int, ...] = ()
+        self.line_dots = DOTS_PER_LINE
+        self.barcode_height: int | None = None
+        self.barcode_hri = 0
+        self.qr_size: int | None = None
 
 
 @dataclass(slots=True)
@@ -91,13 +98,7 @@ class Layout:
     # -- public ---------------------------------------------------------------------------------
     def receipt(self, events: list[Event], index: int = 0, timestamp: float | None = None) -> Receipt:
         """Lay out the events of one job."""
-        self._elements: list[Element] = []
-        self._warnings: list[Warning] = []
-        self._queries: list[str] = []
-        self._pieces: list[_Piece] = []
-        self._line_align = self._state.align
-        self._cut: str | None = None
-        self._used_cjk = False
+        self._start_job()
         for ev in events:
             if isinstance(ev, Text):
                 self._text(ev)
@@ -125,6 +126,18 @@ class Layout:
             timestamp=timestamp,
         )
 
+    def _start_job(self) -> None:
+        # A method of its own so that no caller narrows these attributes to their start values
+        # (the handlers change them; mypyc trusts narrowing).
+        self._elements: list[Element] = []
+        self._warnings: list[Warning] = []
+        self._queries: list[str] = []
+        self._pieces: list[_Piece] = []
+        self._line_align = self._state.align
+        self._cut: str | None = None
+        self._used_cjk = False
+        self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
+
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
         if self._state.cjk and self.setup.cjk_codec:
@@ -146,18 +159,66 @@ class Layout:
             return
         pos = ev.offset
         parts = raw.split(b"\n")
-        for part in parts[:-1]:
-            if part and not self._pieces:  # the common case: a whole line in one style
-                self._line_align = self._state.align
-                self._elements.append(self._plain_line(part, pos))
+        tail = parts.pop()  # after the last LF: the start of a line still open
+        first = parts[0]
+        if self._pieces:  # the first LF ends a line begun before this run
+            if first:
+                self._append(pos, first)
+            self._end_line(force=False)
+            pos += len(first) + 1
+            start_at = 1
+        else:
+            start_at = 0
+        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
+        if tail:
+            self._append(pos, tail)
+
+    def _decode_lines(self, raw: bytes) -> list[str] | None:
+        """The lines of a text run decoded at once (one decode call instead of one per line), or None
+        when that is not the same as decoding each line (an undecodable byte, or a codec with state)."""
+        codec = self._codec()
+        self._wide_only = False
+        if raw.isascii() and encoding.ascii_as_itself(codec):
+            text = raw.decode("ascii")
+        elif encoding.lines_decode_alike(codec):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                return None
+        else:
+            return None
+        if self._state.intl:
+            text = encoding.apply_intl_charset(text, self._state.intl)
+        self._wide_only = not text.isascii() and only_wide(text)  # checked once for all the lines
+        return text.split("\n")
+
+    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None) -> int:
+        """Lines printed whole in one style (the common case): ``parts[i]`` is the line's bytes,
+        ``texts[i]`` its text when already decoded. An empty part is a feed. Returns the offset after them."""
+        style = self._state.style
+        align = self._line_align = self._state.align
+        cjk = self._codec() == self.setup.cjk_codec
+        wide_only = self._wide_only
+        elements = self._elements
+        for i in range(start_at, len(parts)):
+            part = parts[i]
+            end = pos + len(part)
+            if not part:  # LF on an empty line feeds one line
+                self._feed(1, pos, end + 1)
+            elif texts is None:
+                elements.append(self._plain_line(part, pos))
             else:
-                if part:
-                    self._append(pos, part)
-                if not self._end_line(force=False):  # LF on an empty line feeds one line
-                    self._feed(1, pos + len(part), pos + len(part) + 1)
-            pos += len(part) + 1
-        if parts[-1]:
-            self._append(pos, parts[-1])
+                text = texts[i]
+                printed = text.rstrip()
+                if printed.isascii():
+                    cols = len(printed) * style.width
+                else:
+                    cols = (wide_text_cells(printed) if wide_only else cells(printed)) * style.width
+                    if cjk:
+                        self._used_cjk = True
+                elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
+            pos = end + 1
+        return pos
 
     def _append(self, offset: int, raw: bytes) -> None:
         if not self._pieces:
@@ -191,7 +252,7 @@ class Layout:
         return True
 
     def _plain_line(self, raw: bytes, start: int) -> Line:
-        """Fast path for a line printed in one style that decodes cleanly (most lines)."""
+        """A line printed in one style, decoded on its own."""
         style, codec, intl = self._state.style, self._codec(), self._state.intl
         try:
             text = raw.decode(codec)
@@ -237,11 +298,13 @@ class Layout:
                 self._elements.append(Feed(lines, start, end))
 
     def _set_style(self, **changes: Any) -> None:
-        key = (self._state.style, tuple(sorted(changes.items())))
-        style = _STYLE_CACHE.get(key)
-        if style is None:
-            style = _STYLE_CACHE[key] = replace(self._state.style, **changes)
-        self._state.style = style
+        style = self._state.style
+        key = (id(style), tuple(changes.items()))
+        step = _STYLE_STEPS.get(key)
+        if step is None or step[0] is not style:
+            new = replace(style, **changes)
+            step = _STYLE_STEPS[key] = (style, _STYLES.setdefault(new, new))
+        self._state.style = step[1]
 
     def _add(self, element: Element) -> None:
         self._end_line(force=False)

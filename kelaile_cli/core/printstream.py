@@ -93,7 +93,7 @@ class TextEvidence:
     def add(self, events: Iterable[Event]) -> None:
         for ev in events:
             if isinstance(ev, Text):
-                if self.sample_bytes < self.LIMIT and max(ev.raw, default=0) >= 0x80:
+                if self.sample_bytes < self.LIMIT and not ev.raw.isascii():  # a byte >= 0x80
                     self.samples.append(ev.raw)
                     self.sample_bytes += len(ev.raw)
             elif isinstance(ev, Command):

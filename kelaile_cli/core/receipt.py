@@ -3,6 +3,9 @@
 A ``Receipt`` is what one print job looks like on paper: an ordered list of elements (styled text
 lines, images, barcodes and 2-D codes, drawer kicks, feeds), each with the byte range ``[start, end)``
 of the raw stream it came from. Renderers only read this model; they never see bytes.
+
+The classes made once per printed line or receipt have their ``__init__`` written out: mypyc
+compiles it (see setup.py), where the one the dataclass decorator writes would stay interpreted.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Style:
 PLAIN = Style()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Span:
     """A run of characters printed in one style. ``start``/``end`` are stream byte offsets."""
 
@@ -52,8 +55,14 @@ class Span:
     start: int
     end: int
 
+    def __init__(self, text: str, style: Style, start: int, end: int) -> None:
+        self.text = text
+        self.style = style
+        self.start = start
+        self.end = end
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Line:
     """One printed line (ended by LF, a feed or the end of the job)."""
 
@@ -62,6 +71,13 @@ class Line:
     start: int = 0
     end: int = 0
     cols: int = -1  # columns printed, trailing blanks excluded (-1: not computed)
+
+    def __init__(self, spans: list[Span], align: Align = "left", start: int = 0, end: int = 0, cols: int = -1) -> None:
+        self.spans = spans
+        self.align = align
+        self.start = start
+        self.end = end
+        self.cols = cols
 
     @property
     def text(self) -> str:
@@ -116,13 +132,18 @@ class DrawerKick:
     end: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Feed:
     """Blank paper advanced: ``lines`` line heights (fractional when fed in dots)."""
 
     lines: float
     start: int
     end: int
+
+    def __init__(self, lines: float, start: int, end: int) -> None:
+        self.lines = lines
+        self.start = start
+        self.end = end
 
 
 Element = Line | Image | Code | DrawerKick | Feed
@@ -140,7 +161,7 @@ class Warning:  # the domain word; shadows the builtin only where imported by na
         return {"offset": self.offset, "kind": self.kind, "message": self.message}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Receipt:
     """One print job as it would come out of the printer."""
 
@@ -156,6 +177,34 @@ class Receipt:
     queries: list[str] = field(default_factory=list)  # real-time status requests seen
     timestamp: float | None = None  # capture time of the first byte, when known
     connection: int | None = None  # connection number within a recording, when known
+
+    def __init__(
+        self,
+        index: int,
+        elements: list[Element],
+        start: int,
+        end: int,
+        encoding: str,
+        width: int,
+        dialect: str = "escpos",
+        cut: str | None = None,
+        warnings: list[Warning] | None = None,
+        queries: list[str] | None = None,
+        timestamp: float | None = None,
+        connection: int | None = None,
+    ) -> None:
+        self.index = index
+        self.elements = elements
+        self.start = start
+        self.end = end
+        self.encoding = encoding
+        self.width = width
+        self.dialect = dialect
+        self.cut = cut
+        self.warnings = [] if warnings is None else warnings
+        self.queries = [] if queries is None else queries
+        self.timestamp = timestamp
+        self.connection = connection
 
     @property
     def lines(self) -> list[Line]:

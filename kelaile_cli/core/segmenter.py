@@ -18,13 +18,21 @@ __all__ = ["CONTENT_OPS", "Job", "Segmenter"]
 CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Job:
     """The events of one print job and the capture time of its first byte (if known)."""
 
     events: list[Event] = field(default_factory=list)
     timestamp: float | None = None
     content: bool = False
+
+    def __init__(
+        self, events: list[Event] | None = None, timestamp: float | None = None, content: bool = False
+    ) -> None:
+        # written out so that mypyc compiles it (the dataclass-made one stays interpreted)
+        self.events = [] if events is None else events
+        self.timestamp = timestamp
+        self.content = content
 
     def add(self, ev: Event) -> None:
         self.events.append(ev)

@@ -9,6 +9,7 @@ reports a command cut off by the end of the stream. The events are the same howe
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
@@ -16,8 +17,10 @@ from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
 __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 
 MAX_TEXT_RUN = 4096
-_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")  # what ends a text run: any control byte but LF
+_TEXT_RUN = re.compile(rb"[\x0a\x20-\xff]*")  # printable bytes and LF; any other control byte ends a run
 _COMPACT_AT = 64 * 1024
+_PARSED_SIZE = 8  # commands up to this many bytes have their parse remembered ...
+_PARSED_COUNT = 4096  # ... this many of them per stream
 
 
 class TableDecoder:
@@ -28,6 +31,8 @@ class TableDecoder:
         self._buf = bytearray()
         self._pos = 0  # read position in _buf
         self._base = offset  # stream offset of _buf[0]
+        #: short commands already parsed -> (op, params): POS programs repeat the same few
+        self._parsed: dict[bytes, tuple[str, dict[str, Any]]] = {}
 
     def feed(self, data: bytes) -> list[Event]:
         if data:
@@ -55,19 +60,18 @@ class TableDecoder:
         while pos < end:
             b = buf[pos]
             if b >= 0x20 or b == 0x0A:
-                m = _CONTROL.search(buf, pos, min(end, pos + MAX_TEXT_RUN))
-                if m is not None:
-                    stop = m.start()
-                elif end - pos >= MAX_TEXT_RUN:
-                    stop = pos + MAX_TEXT_RUN
-                elif final:
-                    stop = end
-                else:
-                    break
+                limit = min(end, pos + MAX_TEXT_RUN)
+                stop = _TEXT_RUN.match(buf, pos, limit).end()  # type: ignore[union-attr]  # matches ""
+                if stop == end and end - pos < MAX_TEXT_RUN and not final:
+                    break  # the run may go on in the next chunk
                 out.append(Text(self._base + pos, bytes(buf[pos:stop])))
                 pos = stop
                 continue
-            spec, plen = table.lookup(buf, pos, end)
+            spec = table.pairs.get(b << 8 | buf[pos + 1]) if pos + 1 < end else None
+            if spec is not None:
+                plen = 2  # the most common shape (ESC x, GS x), and never a prefix of a longer command
+            else:
+                spec, plen = table.lookup(buf, pos, end)
             if spec is None:
                 if plen == 0:
                     break  # prefix incomplete
@@ -86,12 +90,19 @@ class TableDecoder:
             if pos + total > end:
                 break
             raw = bytes(buf[pos : pos + total])
+            known = self._parsed.get(raw) if total <= _PARSED_SIZE else None
+            if known is not None:  # a short command seen before in this stream: same meaning
+                out.append(Command(self._base + pos, raw, spec.name, known[0], dict(known[1])))
+                pos += total
+                continue
             try:
                 params = spec.params(raw)
             except (IndexError, ValueError) as exc:
                 out.append(Unknown(self._base + pos, raw, f"malformed {spec.name}: {exc}"))
             else:
                 op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
+                if total <= _PARSED_SIZE and len(self._parsed) < _PARSED_COUNT and _flat(params):
+                    self._parsed[raw] = (op, dict(params))  # kept apart: each event gets its own dict
                 out.append(Command(self._base + pos, raw, spec.name, op, params))
             pos += total
         self._pos = pos
@@ -103,6 +114,11 @@ class TableDecoder:
             del self._buf[: self._pos]
             self._base += self._pos
             self._pos = 0
+
+
+def _flat(params: dict[str, Any]) -> bool:
+    """Whether a copy of ``params`` shares nothing mutable with it (no lists, e.g. tab stops)."""
+    return all(v is None or isinstance(v, (bool, int, float, str, bytes)) for v in params.values())
 
 
 class EscPosDecoder(TableDecoder):

@@ -4,7 +4,8 @@ A decoder turns bytes into a flat sequence of events. Every event carries ``offs
 offset of its first byte in the stream) and ``raw`` (the exact bytes it was decoded from), so that
 concatenating ``raw`` of all events in order gives back the stream byte for byte.
 Events are treated as immutable; they are plain (not frozen) dataclasses only because a decoder
-creates millions of them and frozen construction costs four times as much.
+creates millions of them and frozen construction costs four times as much. Their ``__init__`` is
+written out because mypyc compiles it (the one the dataclass decorator writes stays interpreted).
 
 ``Command.op`` is a semantic operation id shared by the ESC/POS and Star line-mode decoders, so that
 the layout engine does not care which dialect produced it. The ops and their ``params`` are listed in
@@ -19,7 +20,7 @@ from typing import Any
 __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Text:
     """A run of printable bytes (>= 0x20) and line feeds, not yet decoded to characters.
 
@@ -36,8 +37,12 @@ class Text:
     offset: int
     raw: bytes
 
+    def __init__(self, offset: int, raw: bytes) -> None:
+        self.offset = offset
+        self.raw = raw
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Command:
     """A recognised command. ``name`` is the mnemonic (``"ESC !"``, ``"GS ( k"``), ``op`` the meaning."""
 
@@ -47,8 +52,15 @@ class Command:
     op: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __init__(self, offset: int, raw: bytes, name: str, op: str, params: dict[str, Any] | None = None) -> None:
+        self.offset = offset
+        self.raw = raw
+        self.name = name
+        self.op = op
+        self.params = {} if params is None else params
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Unknown:
     """Bytes the decoder could not attribute to a known command. Decoding continues after them."""
 
@@ -56,14 +68,24 @@ class Unknown:
     raw: bytes
     reason: str
 
+    def __init__(self, offset: int, raw: bytes, reason: str) -> None:
+        self.offset = offset
+        self.raw = raw
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class Truncated:
     """A command cut off by the end of the stream (only ever emitted by ``close()``)."""
 
     offset: int
     raw: bytes
     name: str
+
+    def __init__(self, offset: int, raw: bytes, name: str) -> None:
+        self.offset = offset
+        self.raw = raw
+        self.name = name
 
 
 Event = Text | Command | Unknown | Truncated

@@ -108,6 +108,8 @@ class Table:
                 self.partials.add(key[:i])
         self.partials.update(self.fallbacks)
         self.single = {key[0]: spec for key, spec in specs.items() if len(key) == 1}
+        #: two-byte commands by ``first << 8 | second``: what ``lookup`` answers for them, without slicing
+        self.pairs = {key[0] << 8 | key[1]: spec for key, spec in specs.items() if len(key) == 2}
         for key in specs:
             if key in self.partials:
                 raise ValueError(f"command key {key!r} is also a prefix of another key")

@@ -7,27 +7,76 @@ take two, and a width multiplier multiplies.
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from functools import cache, lru_cache
 from unicodedata import east_asian_width
 
 from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["cells", "char_cells", "line_rows", "render_text"]
+__all__ = ["cells", "char_cells", "line_rows", "only_wide", "render_text", "wide_text_cells"]
 
 MAX_FEED_LINES = 10
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
+
+
+def _wide(ch: str) -> bool:
+    return east_asian_width(ch) in "WF"
 
 
 @cache
 def char_cells(ch: str) -> int:
     """Columns one character takes: East Asian wide and full-width characters take two."""
-    return 2 if east_asian_width(ch) in "WF" else 1
+    return 2 if _wide(ch) else 1
+
+
+@cache
+def _classes() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(any wide character of the Basic Multilingual Plane, any other non-ASCII character) as
+    ``char_cells`` counts them: built from ``unicodedata`` on first use (~40 ms), so they always agree
+    with the running Python."""
+    wide: list[str] = []
+    other: list[str] = []
+    start, start_wide = 0x80, False
+    for cp in range(0x80, 0x10001):
+        is_wide = cp <= 0xFFFF and _wide(chr(cp))
+        if cp == 0x10000 or is_wide != start_wide:
+            if cp > start:
+                (wide if start_wide else other).append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+            start, start_wide = cp, is_wide
+    return re.compile(f"[{''.join(wide)}]"), re.compile(f"[{''.join(other)}\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=4096)
+def _extra_cells(run: str) -> int:
+    """Columns beyond one per character in a run of non-ASCII characters (memoised: receipts repeat
+    their item names and words)."""
+    if _BEYOND_BMP.search(run):  # rare: characters beyond the BMP go one by one
+        return sum(map(char_cells, run)) - len(run)
+    return len(_classes()[0].findall(run))
+
+
+def only_wide(text: str) -> bool:
+    """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
+    ``wide_text_cells`` counts the columns of it and of any part of it."""
+    return _classes()[1].search(text) is None
+
+
+def wide_text_cells(text: str) -> int:
+    """``cells`` of a text for which ``only_wide`` holds: two columns for each non-ASCII character."""
+    return 2 * len(text) - len(text.encode("ascii", "ignore"))
 
 
 def cells(text: str) -> int:
     """Columns a string takes on paper at normal width."""
     if text.isascii():
         return len(text)
-    return sum(map(char_cells, text))
+    if only_wide(text):
+        return wide_text_cells(text)
+    n = len(text)
+    for run in _NON_ASCII_RUN.findall(text):
+        n += _extra_cells(run)
+    return n
 
 
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
@@ -73,7 +122,12 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     out: list[str] = []
     for el in receipt.elements:
         if isinstance(el, Line):
-            out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
+            if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
+                spans = el.spans
+                text = spans[0].text if len(spans) == 1 else "".join(s.text for s in spans)
+                out.append(_place(text.rstrip(), el.cols, el.align, width))
+            else:
+                out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
         elif isinstance(el, Feed):
             out.extend([""] * min(MAX_FEED_LINES, int(el.lines)))
         elif isinstance(el, Image):

@@ -1,0 +1,44 @@
+"""Repeated short commands are parsed once per stream; every event still gets its own params."""
+
+from __future__ import annotations
+
+from kelaile_cli.core.escpos.decoder import EscPosDecoder
+from kelaile_cli.core.escpos.events import Command
+
+
+def commands(data: bytes) -> list[Command]:
+    decoder = EscPosDecoder()
+    events = decoder.feed(data) + decoder.close()
+    return [e for e in events if isinstance(e, Command)]
+
+
+def test_repeated_commands_decode_alike_with_their_own_params():
+    first, second, other = commands(b"\x1b!\x38A\x1b!\x38B\x1b!\x00")
+    assert (
+        first.params
+        == second.params
+        == {
+            "font": "A",
+            "bold": True,
+            "double_height": True,
+            "double_width": True,
+            "underline": False,
+        }
+    )
+    assert first.params is not second.params
+    assert (first.offset, second.offset) == (0, 4)
+    first.params["bold"] = False  # a consumer that writes into an event touches only that event
+    assert commands(b"\x1b!\x38")[0].params["bold"] is True
+    assert second.params["bold"] is True and other.params["bold"] is False
+
+
+def test_function_byte_families_keep_their_op_when_repeated():
+    qr_store = b"\x1d(k\x07\x001P0abcd"
+    ops = [c.op for c in commands(qr_store * 2 + b"\x1d(k\x03\x001Q0" * 2)]
+    assert ops == ["code2d_store", "code2d_store", "code2d_print", "code2d_print"]
+
+
+def test_commands_with_list_params_never_share_them():
+    first, second = commands(b"\x1bD\x08\x10\x00\x1bD\x08\x10\x00")
+    assert first.params == second.params and first.params["stops"] == [8, 16]
+    assert first.params["stops"] is not second.params["stops"]
