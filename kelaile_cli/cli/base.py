@@ -19,7 +19,10 @@ from kelaile_cli.services import inspect
 
 app = typer.Typer(
     name="klx",
-    help="Field toolkit for the Kelaile receipt box: decode, show and parse receipt-printer streams.",
+    help=(
+        "Field toolkit for the Kelaile receipt box: run its loop (demo), talk to and flash boxes, capture "
+        "and decode print streams, recognise POS programs, replay recordings to a cloud."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
