@@ -177,7 +177,15 @@ class _Flasher:
         self.phase("begin")
         header = self.image.header
         begun = _ask(
-            client, MsgType.FLASH_BEGIN, {"header": header.to_bytes(), "size": header.length, "sha256": header.sha256}
+            client,
+            MsgType.FLASH_BEGIN,
+            # downgrade: consent for a box that enforces the version rule itself (an extra field old boxes skip)
+            {
+                "header": header.to_bytes(),
+                "size": header.length,
+                "sha256": header.sha256,
+                "downgrade": self.options.allow_downgrade,
+            },
         )
         self.report.slot, self.report.resumed_from = str(begun["slot"]), int(begun["offset"])
         self.phase("transfer")
