@@ -177,7 +177,15 @@ class _Flasher:
         self.phase("begin")
         header = self.image.header
         begun = _ask(
-            client, MsgType.FLASH_BEGIN, {"header": header.to_bytes(), "size": header.length, "sha256": header.sha256}
+            client,
+            MsgType.FLASH_BEGIN,
+            # downgrade: consent for a box that enforces the version rule itself (an extra field old boxes skip)
+            {
+                "header": header.to_bytes(),
+                "size": header.length,
+                "sha256": header.sha256,
+                "downgrade": self.options.allow_downgrade,
+            },
         )
         self.report.slot, self.report.resumed_from = str(begun["slot"]), int(begun["offset"])
         self.phase("transfer")
@@ -218,6 +226,9 @@ class _Flasher:
             return
 
     def _stream(self, client: BoxClient, start: int, chunk: int, window: int) -> None:
+        """Go-back-N: up to ``window`` chunks in flight; the box acks cumulatively (``next``), an ERROR with
+        ``next`` sends the host back there, and silence (lost chunks at the tail) resends from the last ack.
+        Chunks given up on stay known, so their late answers still count as acks and as signs of life."""
         data = self.image.payload
         size = len(data)
         line = self.report.baud / 10 or 11520
@@ -225,15 +236,16 @@ class _Flasher:
         # means the last chunks or their answers were lost (nothing later arrived to reveal the gap)
         patience = 2.0 + 2 * (chunk + 64) / line
         heard = time.monotonic()
-        acked = start
-        send_at = start
-        seq = 0
-        rewind_seq = 0
-        outstanding: dict[int, tuple[int, int, float]] = {}  # id -> (offset, send sequence, sent at)
+        acked = send_at = start
+        seq = rewind_seq = 0
+        live: dict[int, int] = {}  # id -> send sequence, for chunks that count against the window
+        stale: dict[int, int] = {}  # given up on after a stall: answers still welcome
         sent_offsets: set[int] = set()
         self.options.on_progress(acked, size)
         while acked < size:
-            while len(outstanding) < window and send_at < size:
+            if not live:
+                heard = time.monotonic()
+            while len(live) < window and send_at < size:
                 piece = data[send_at : send_at + chunk]
                 body: dict[str, Any] = {"offset": send_at, "crc": zlib.crc32(piece)}
                 packed = zlib.compress(piece, COMPRESS_LEVEL) if self.options.compress else piece
@@ -242,38 +254,38 @@ class _Flasher:
                     self.report.compressed = True
                 else:
                     body["data"] = piece
-                msg_id = client.send(MsgType.FLASH_DATA, body)
                 seq += 1
-                outstanding[msg_id] = (send_at, seq, time.monotonic())
+                live[client.send(MsgType.FLASH_DATA, body)] = seq
                 self.report.payload_sent += len(body["data"])
                 if send_at in sent_offsets:
                     self.report.retransmitted += 1
                 sent_offsets.add(send_at)
                 send_at += len(piece)
-            if not outstanding:
-                heard = time.monotonic()
             client.pump()
             for ans in client.ready():
-                sent = outstanding.pop(ans.id, None)
-                if sent is None:
+                sent_seq = live.pop(ans.id, None)
+                if sent_seq is None:
+                    sent_seq = stale.pop(ans.id, None)
+                if sent_seq is None:
                     continue
                 heard = time.monotonic()
                 if isinstance(ans, Response):
                     acked = max(acked, int(ans.body.get("next", acked)))
-                elif isinstance(ans, Failure) and sent[1] > rewind_seq:
+                elif isinstance(ans, Failure) and sent_seq > rewind_seq:
                     if ans.code not in (ErrorCode.BAD_CHUNK, ErrorCode.BAD_OFFSET) or ans.next is None:
                         raise BoxError(MsgType.FLASH_DATA, ans.code, ans.text, ans.next)
                     send_at, rewind_seq = int(ans.next), seq  # go back; ignore the answers already under way
-                    self.report.rewinds += 1
                     acked = max(acked, send_at)
-            if outstanding and time.monotonic() - heard > patience:
-                for msg_id in outstanding:  # a chunk or its answer was lost: resend from the last ack
-                    client.session.forget(msg_id)
-                outstanding.clear()
+                    self.report.rewinds += 1
+            if live and time.monotonic() - heard > patience:
+                stale.update(live)
+                live.clear()
                 send_at, rewind_seq = acked, seq
                 self.report.stalls += 1
             send_at = max(send_at, acked)
             self.options.on_progress(acked, size)
+        for msg_id in (*live, *stale):  # their answers no longer matter
+            client.session.forget(msg_id)
 
     def _reboot(self, client: BoxClient) -> None:
         self.phase("reboot")

@@ -221,10 +221,15 @@ class SlotStore:
             "slots": slots,
         }
 
-    def begin(self, header: bytes, size: int, sha256: bytes, slot: str | None) -> tuple[str, int]:
+    def begin(
+        self, header: bytes, size: int, sha256: bytes, slot: str | None, allow_downgrade: bool | None = None
+    ) -> tuple[str, int]:
+        """``allow_downgrade``: the host's consent (FLASH_BEGIN ``downgrade``); None: the caller does not pass
+        it (the version rule is then the host's), False: an image older than the running one is REJECTED."""
+        current = None if allow_downgrade is None else self.state.running.version
         try:
             hdr = FirmwareHeader.parse(header, "FLASH_BEGIN header")
-            verify_header(hdr, self.trusted, target=self.hardware, name="image")
+            verify_header(hdr, self.trusted, self.hardware, current, bool(allow_downgrade), name="image")
         except ImageRejected as exc:
             raise Refused(ErrorCode.REJECTED, exc.message) from None
         except InputError as exc:

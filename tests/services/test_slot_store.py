@@ -129,6 +129,16 @@ def test_header_refusals_write_nothing(tmp_path):
     assert (tmp_path / "meta.json").read_bytes() == before and not (tmp_path / "B.bin").exists()
 
 
+def test_box_side_downgrade_rule_when_the_host_states_its_consent(tmp_path):
+    store = SlotStore(tmp_path, TRUST, block=BLOCK)
+    _install(store, _image("1.4.0"))
+    old = _image("1.2.0", size=100).header
+    with pytest.raises(Refused, match=r"older than the running 1\.4\.0") as info:
+        store.begin(old.to_bytes(), old.length, old.sha256, None, allow_downgrade=False)
+    assert info.value.code is ErrorCode.REJECTED
+    assert store.begin(old.to_bytes(), old.length, old.sha256, None, allow_downgrade=True) == ("A", 0)
+
+
 def test_failed_verify_invalidates(tmp_path):
     store = SlotStore(tmp_path, TRUST, block=BLOCK)
     img = _image("1.4.0")
