@@ -46,8 +46,11 @@ class SlotBackend(Protocol):
         """{active, version, trial, slots: [{name, state, version, size, sha256 (hex), confirmed}]}."""
         ...
 
-    def begin(self, header: bytes, size: int, sha256: bytes, slot: str | None) -> tuple[str, int]:
-        """Check the image header (signature, target, version) and open the inactive slot for it.
+    def begin(
+        self, header: bytes, size: int, sha256: bytes, slot: str | None, allow_downgrade: bool | None = None
+    ) -> tuple[str, int]:
+        """Check the image header (signature, target, version) and open the inactive slot for it;
+        ``allow_downgrade`` is the host's consent to an older image (FLASH_BEGIN ``downgrade``).
         -> (slot, resume offset): the durable bytes of this same image already written there."""
         ...
 
@@ -86,7 +89,9 @@ class FlashHandler:
         if msg.type is MsgType.FLASH_BEGIN:
             if msg["size"] <= 0 or len(msg["sha256"]) != 32:
                 raise Refused(ErrorCode.BAD_PAYLOAD, "size must be positive and sha256 32 bytes")
-            slot, offset = self.slots.begin(msg["header"], msg["size"], msg["sha256"], msg.get("slot"))
+            slot, offset = self.slots.begin(
+                msg["header"], msg["size"], msg["sha256"], msg.get("slot"), allow_downgrade=bool(msg.get("downgrade"))
+            )
             self._next, self._slot = offset, slot
             return {"slot": slot, "offset": offset, "block": self.slots.block, "chunk": CHUNK, "window": WINDOW}
         if msg.type is MsgType.FLASH_DATA:

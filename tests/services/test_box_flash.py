@@ -41,7 +41,9 @@ class MemorySlots:
     def describe(self) -> dict[str, Any]:
         return {"active": self.active, "trial": self.trial, "slots": [{"name": "B", "state": self.state}]}
 
-    def begin(self, header: bytes, size: int, sha256: bytes, slot: str | None) -> tuple[str, int]:
+    def begin(
+        self, header: bytes, size: int, sha256: bytes, slot: str | None, allow_downgrade: bool | None = None
+    ) -> tuple[str, int]:
         if header != b"KFW-OK":
             raise Refused(ErrorCode.REJECTED, "bad signature")
         if sha256 != self.sha:

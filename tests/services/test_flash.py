@@ -216,8 +216,8 @@ def test_corrupted_and_lost_chunks_are_resent(tmp_path, keys, rigs):
     assert rig.box is not None
     faults = rig.box.faults
 
-    def phase(name: str) -> None:  # the line is bad only while chunks flow (~7 damaged bytes expected)
-        faults.corrupt = 1e-4 if name == "transfer" else 0.0
+    def phase(name: str) -> None:  # the line is bad only while chunks flow (~20 damaged bytes expected)
+        faults.corrupt = 3e-4 if name == "transfer" else 0.0
 
     report = flash(images["1.5.0"], port, _opts(on_phase=phase, compress=False))
     assert report.confirmed and report.retransmitted > 0
