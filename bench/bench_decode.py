@@ -26,6 +26,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))
 from bench.corpus import build_corpus
 from kelaile_cli.core.printstream import read_receipts
 from kelaile_cli.core.render.text import render_text
+from kelaile_cli.runtime import tune_gc
 
 
 def build_kind() -> str:
@@ -68,7 +69,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--default-gc", action="store_true", help="keep CPython's GC thresholds (klx raises them)")
     args = ap.parse_args()
+    if not args.default_gc:
+        tune_gc()  # as the klx command runs (kelaile_cli/runtime.py)
 
     results = {}
     for label, text_only in (("text receipts", True), ("mixed receipts (images, QR, barcodes)", False)):
@@ -92,6 +96,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_model()},
         "build": build_kind(),
         "clock": args.clock,
+        "gc": "default" if args.default_gc else "klx (runtime.tune_gc)",
         "date": time.strftime("%Y-%m-%d"),
         "results": results,
     }
@@ -99,7 +104,10 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     machine = report["machine"]
-    print(f"{report['date']}  {machine['cpu']}  Python {machine['python']}  {report['build']}  {args.clock} time")
+    print(
+        f"{report['date']}  {machine['cpu']}  Python {machine['python']}  {report['build']}  {args.clock} time"
+        f"  gc {report['gc']}"
+    )
     print(f"{'case':<62} {'receipts':>8} {'MB':>7} {'MB/s':>7} {'receipts/s':>11}")
     for case, r in results.items():
         print(f"{case:<62} {r['receipts']:>8} {r['bytes'] / 1e6:>7.2f} {r['mb_per_s']:>7.2f} {r['receipts_per_s']:>11}")

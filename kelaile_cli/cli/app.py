@@ -21,10 +21,12 @@ from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands
 )
 from kelaile_cli.cli.base import app, err, flags
 from kelaile_cli.cli.errors import run_guarded
+from kelaile_cli.runtime import tune_gc
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Console-script entry point."""
+    tune_gc()
     sys.exit(run_guarded(app, err, lambda: flags["traceback"]))
