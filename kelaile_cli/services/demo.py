@@ -191,7 +191,8 @@ def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: flo
                 for job in jobs:
                     send_job(box.pos_address, job)
                 report.jobs_sent, report.bytes_sent = len(jobs), sum(map(len, jobs))
-                step("pos", f"a POS printed {len(jobs)} jobs ({report.bytes_sent} bytes) to the box over TCP")
+                step("pos", f"a POS printed {len(jobs)} job{'s' * (len(jobs) != 1)} ({expected} receipts, "
+                     f"{report.bytes_sent} bytes) to the box over TCP")  # fmt: skip
                 while len(report.uploads) < expected or len(box.state.queue):
                     if time.monotonic() > deadline:
                         raise JobError(
