@@ -49,10 +49,11 @@ from kelaile_cli.services.box_faults import Faults, PowerLoss, parse_fault, pars
 from kelaile_cli.services.box_flash import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
 from kelaile_cli.services.box_links import Link, PosPty, PtyLink, SocketLink
 from kelaile_cli.services.box_pipeline import FileSink, ReceiptPipeline
-from kelaile_cli.services.box_state import BoxState, KeepQueued, Uploader, write_atomic
+from kelaile_cli.services.box_state import BoxState, KeepQueued, Uploader
 from kelaile_cli.services.capture import CaptureStats, run_capture
 from kelaile_cli.services.profiles import load_profiles
 from kelaile_cli.transports.endpoints import parse_endpoint
+from kelaile_cli.transports.files import write_atomic
 
 __all__ = ["BAUDS", "BoxSim", "Faults", "PowerLoss", "SimOptions", "parse_fault", "parse_power_loss", "slot_backend"]
 

@@ -23,26 +23,12 @@ from typing import Any, Protocol
 
 from kelaile_cli.core.box.config import DEFAULT_CONFIG
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.transports.files import write_atomic
 
-__all__ = ["BoxState", "KeepQueued", "UploadQueue", "Uploader", "write_atomic"]
+__all__ = ["BoxState", "KeepQueued", "UploadQueue", "Uploader"]
 
 MODEL = "Kelaile Box K1 (emulated)"
 HW_REV = "K1-r2"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a power loss leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

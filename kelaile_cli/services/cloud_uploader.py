@@ -12,7 +12,6 @@ live in the box's state directory (``cloud.json``), so a power cycle does not re
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from kelaile_cli.core.errors import KlxError
 from kelaile_cli.services.cloud_client import CloudClient, CloudError, CloudRefusedError, Credentials, RetryPolicy
+from kelaile_cli.transports.files import append_durable
 
 __all__ = ["CREDENTIALS_FILE", "REFUSED_FILE", "CloudUploader"]
 
@@ -97,10 +97,7 @@ class CloudUploader:
 
     def _set_aside(self, item: dict[str, Any], reason: str) -> None:
         line = json.dumps({"reason": reason, "item": item}, ensure_ascii=False) + "\n"
-        with open(self.refused_file, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_durable(self.refused_file, line.encode("utf-8"))
         self.refused += 1
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.firmware import FirmwareHeader, ImageRejected, verify_header
 from kelaile_cli.services.box_flash import Refused
 from kelaile_cli.services.firmware_files import load_trusted
+from kelaile_cli.transports.files import append_durable, write_atomic
 
 __all__ = ["BLOCK", "FACTORY_VERSION", "Disk", "SlotStore", "factory_payload", "open_backend"]
 
@@ -69,24 +70,11 @@ class Disk:
             os.close(fd)
 
     def append(self, path: Path, data: bytes) -> None:
-        with open(path, "ab") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        append_durable(path, data)
 
     def replace(self, path: Path, data: bytes) -> None:
         """Atomically: a power loss leaves the old or the new content."""
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_atomic(path, data)
 
 
 def _record(slot: str, sha: bytes, offset: int) -> bytes:

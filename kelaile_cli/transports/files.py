@@ -1,12 +1,13 @@
-"""Reading print streams from files."""
+"""Files: reading print streams, and writes that survive a power loss (the box emulator's state)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
 
-__all__ = ["read_bytes"]
+__all__ = ["append_durable", "read_bytes", "write_atomic"]
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -22,3 +23,27 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError(f"{p}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a power loss leaves either the old or the new file:
+    write a temporary file, fsync it, rename it over ``path``, fsync the directory."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_durable(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` and fsync before returning."""
+    with open(path, "ab") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
