@@ -257,6 +257,18 @@ class _Base:
                                   status=status, code=code)  # fmt: skip
         return CloudRefusedError(what, remedy="fix the request; retrying will not help", status=status, code=code)
 
+    def _wait_after_transport(self, call: _Call, exc: httpx.TransportError, attempt: int) -> float:
+        """No answer to an attempt: the wait before the next one, or raise when the attempts are used up."""
+        reason, error = self._transport_error(call, exc, attempt)
+        return self._retry_or_raise(call, attempt, reason, error)
+
+    def _wait_after_status(self, call: _Call, response: httpx.Response, attempt: int) -> float:
+        """A non-2xx answer: the wait before retrying it (429/5xx), or raise its typed error."""
+        error = self._status_error(call, response, attempt)
+        if response.status_code not in _RETRY_STATUS:
+            raise error
+        return self._retry_or_raise(call, attempt, f"http {response.status_code}", error)
+
     def _document(self, call: _Call, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:
             return None
@@ -333,15 +345,11 @@ class CloudClient(_Base):
             try:
                 response = self.http.request(call.method, url, content=call.body or None, headers=headers)
             except httpx.TransportError as exc:
-                reason, error = self._transport_error(call, exc, attempt)
-                time.sleep(self._retry_or_raise(call, attempt, reason, error))
+                time.sleep(self._wait_after_transport(call, exc, attempt))
                 continue
             if response.is_success:
                 return self._document(call, response), response.status_code, attempt
-            error = self._status_error(call, response, attempt)
-            if response.status_code not in _RETRY_STATUS:
-                raise error
-            time.sleep(self._retry_or_raise(call, attempt, f"http {response.status_code}", error))
+            time.sleep(self._wait_after_status(call, response, attempt))
 
     def claim(self, serial: str, model: str, store: str | None = None) -> Credentials:
         """Register the box; the returned credentials also become this client's."""
@@ -424,15 +432,11 @@ class AsyncCloudClient(_Base):
             try:
                 response = await self.http.request(call.method, url, content=call.body or None, headers=headers)
             except httpx.TransportError as exc:
-                reason, error = self._transport_error(call, exc, attempt)
-                await asyncio.sleep(self._retry_or_raise(call, attempt, reason, error))
+                await asyncio.sleep(self._wait_after_transport(call, exc, attempt))
                 continue
             if response.is_success:
                 return self._document(call, response), response.status_code, attempt
-            error = self._status_error(call, response, attempt)
-            if response.status_code not in _RETRY_STATUS:
-                raise error
-            await asyncio.sleep(self._retry_or_raise(call, attempt, f"http {response.status_code}", error))
+            await asyncio.sleep(self._wait_after_status(call, response, attempt))
 
     async def claim(self, serial: str, model: str, store: str | None = None) -> Credentials:
         """Register the box; the returned credentials also become this client's."""

@@ -17,7 +17,7 @@ from typing import Any, Self
 import aiohttp
 import httpx
 
-from kelaile_cli.services.cloud_client import _RETRY_STATUS, AsyncCloudClient, Credentials, _Call
+from kelaile_cli.services.cloud_client import AsyncCloudClient, Credentials, _Call
 
 __all__ = ["AiohttpCloudClient"]
 
@@ -73,15 +73,11 @@ class AiohttpCloudClient(AsyncCloudClient):
                     content = await resp.read()
                     status = resp.status
             except (TimeoutError, aiohttp.ClientError) as exc:
-                reason, error = self._transport_error(call, _as_httpx(exc), attempt)
-                await asyncio.sleep(self._retry_or_raise(call, attempt, reason, error))
+                await asyncio.sleep(self._wait_after_transport(call, _as_httpx(exc), attempt))
                 continue
             if 200 <= status < 300:
                 try:
                     return (json.loads(content) if content else None), status, attempt
                 except ValueError:
                     return self._document(call, httpx.Response(status, content=content)), status, attempt
-            error = self._status_error(call, httpx.Response(status, content=content), attempt)
-            if status not in _RETRY_STATUS:
-                raise error
-            await asyncio.sleep(self._retry_or_raise(call, attempt, f"http {status}", error))
+            await asyncio.sleep(self._wait_after_status(call, httpx.Response(status, content=content), attempt))
