@@ -58,7 +58,8 @@ def detect(
             ranked = detector.rank(receipt)
             if ranked:
                 break
-        best = ranked[0].id if ranked and ranked[0].confidence >= threshold else None
+        winner = detector.pick(ranked)
+        best = winner.id if winner else None
         if as_json:
             record = {"source": source.name, "profile": best,
                       "candidates": [{"id": c.id, "confidence": c.confidence} for c in ranked]}  # fmt: skip

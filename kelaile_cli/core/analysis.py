@@ -38,13 +38,13 @@ class Analysis:
 def analyse(receipt: Receipt, detector: Detector) -> Analysis:
     """Detect the POS of one receipt and, when known, extract its transaction."""
     ranked = detector.rank(receipt)
-    best = ranked[0] if ranked and ranked[0].confidence >= detector.threshold else None
-    profile = next((p for p in detector.profiles if best and p.id == best.id), None)
-    if profile is None:
+    best = detector.pick(ranked)
+    if best is None:
         return Analysis(None, ranked[0].confidence if ranked else 0.0, None, None)
+    profile = detector.profile(best.id)
     kind = profile.kind_of(receipt_text(receipt))
     tx = extract(profile.fields, [ln.text for ln in receipt.lines], kind)
-    return Analysis(profile.id, ranked[0].confidence, kind, tx)
+    return Analysis(profile.id, best.confidence, kind, tx)
 
 
 def upload_body(analysis: Analysis, receipt_sha256: str, printed_at: str | None) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Detector:
 
     def __init__(self, profiles: Sequence[Profile], threshold: float = DEFAULT_THRESHOLD) -> None:
         self.profiles = list(profiles)
+        self._by_id = {p.id: p for p in self.profiles}
         self.threshold = threshold
         self._automaton = ahocorasick.Automaton()
         # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
@@ -102,10 +103,17 @@ class Detector:
             out.append(Candidate(pid, round(max(0.0, min(1.0, score - 0.5 * runner_up)), 3), names))
         return out
 
+    def pick(self, ranked: list[Candidate]) -> Candidate | None:
+        """The winner of a ranking, or None ('unknown') under the threshold."""
+        return ranked[0] if ranked and ranked[0].confidence >= self.threshold else None
+
     def best(self, receipt: Receipt) -> Candidate | None:
         """The winning profile, or None ('unknown') under the threshold."""
-        ranked = self.rank(receipt)
-        return ranked[0] if ranked and ranked[0].confidence >= self.threshold else None
+        return self.pick(self.rank(receipt))
+
+    def profile(self, profile_id: str) -> Profile:
+        """The loaded profile with this id."""
+        return self._by_id[profile_id]
 
 
 def literal_prefix(pattern: str) -> str:

@@ -115,9 +115,9 @@ def measure_detection(detector: Detector, recordings: Path) -> DetectionQuality:
         for i, receipt in enumerate(inspect.source_receipts(source, DecodeOptions())):
             # a stream with more receipts than labels: the extra ones count as the last label's POS
             want = None if expected is None else expected[min(i, len(expected) - 1)]
-            best = detector.best(receipt)
-            ranked = detector.rank(receipt) if best is None else []
-            confidence = best.confidence if best else (ranked[0].confidence if ranked else 0.0)
+            ranked = detector.rank(receipt)
+            best = detector.pick(ranked)
+            confidence = ranked[0].confidence if ranked else 0.0
             quality.cases.append(
                 DetectionCase(str(stream.relative_to(recordings)), i, want, best.id if best else None, confidence)
             )
