@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kelaile_cli.core.analysis import analyse  # noqa: E402
 from kelaile_cli.core.detect import Detector  # noqa: E402
-from kelaile_cli.core.extract import extract  # noqa: E402
 from kelaile_cli.core.printstream import DecodeOptions  # noqa: E402
 from kelaile_cli.core.profile import Profile, parse_profile  # noqa: E402
 from kelaile_cli.services import inspect  # noqa: E402
@@ -82,19 +82,11 @@ def main() -> None:
         # the bundled profiles first (all of them from 100 on), synthetic ones up to n
         profiles = (real + [synthetic(i, rng) for i in range(max(0, n - len(real)))])[:n]
         detector = Detector(profiles)
-        by_id = {p.id: p for p in profiles}
         per_receipt: list[list[float]] = [[] for _ in receipts]
         for rep in range(6):  # the first pass warms the regex cache and is not timed
             for k, (_source, receipt) in enumerate(receipts):
                 start = time.perf_counter()
-                best = detector.best(receipt)
-                if best:
-                    p = by_id[best.id]
-                    extract(
-                        p.fields,
-                        [ln.text for ln in receipt.lines],
-                        p.kind_of("\n".join(ln.text for ln in receipt.lines)),
-                    )
+                analyse(receipt, detector)  # what the box, klx parse and klx replay run per receipt
                 if rep:
                     per_receipt[k].append(time.perf_counter() - start)
         # each receipt's median over the 5 timed passes, so a scheduler hiccup on a shared machine does
