@@ -48,10 +48,6 @@ class CutGate:
         self._held: tuple[int, int] | None = None
         self._count = 0
 
-    @property
-    def holding(self) -> bool:
-        return self._held is not None
-
     def feed(self, data: bytes) -> GateOutput:
         """Take bytes from the POS; returns what may go to the printer now."""
         self._pending += data

@@ -26,8 +26,6 @@ class AnswerBoard:
         self.wait_s = wait_s
         self._lock = threading.Lock()
         self._answers: dict[tuple[int, int], bytes | None] = {}
-        self.injected = 0
-        self.timed_out = 0
 
     def publish(self, conn: int, end: int, payload: bytes | None) -> None:
         with self._lock:
@@ -48,10 +46,7 @@ class AnswerBoard:
         while True:
             found, payload = self.take(conn, end)
             if found:
-                if payload:
-                    self.injected += 1
                 return payload or b""
             if time.monotonic() >= deadline:
-                self.timed_out += 1
                 return b""
             await asyncio.sleep(_POLL_S)

@@ -187,7 +187,8 @@ def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: flo
                 step("box", f"emulated box {box.state.serial}: host link {box.port}, POS side {box.pos_address}, "
                      f"printer {printer.url}")  # fmt: skip
                 jobs = _jobs(sample_source())
-                expected = sum(len(read_receipts(job)) for job in jobs)
+                receipts = [r for job in jobs for r in read_receipts(job)]
+                expected = len(receipts)
                 for job in jobs:
                     send_job(box.pos_address, job)
                 report.jobs_sent, report.bytes_sent = len(jobs), sum(map(len, jobs))
@@ -211,7 +212,10 @@ def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: flo
             report.cloud_stats = read_stats(work / "cloud.sqlite")
         report.printed = printer_file.read_bytes() if printer_file.exists() else b""
         report.bytes_printed = len(report.printed)
-        report.injected = [compose_answer(u["answer"], width=48) for u in report.uploads]
+        # the box composes each answer for its receipt's paper width: recompose them alike to find them
+        report.injected = [
+            compose_answer(u["answer"], width=r.width) for u, r in zip(report.uploads, receipts, strict=True)
+        ]
         report.injected_found = sum(1 for p in report.injected if p and p in report.printed)
         report.passthrough_exact = without_answers(report.printed, report.injected) == b"".join(jobs)
         report.seconds = time.monotonic() - started

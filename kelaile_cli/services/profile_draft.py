@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kelaile_cli import __version__
+from kelaile_cli.core.analysis import analyse
 from kelaile_cli.core.detect import Detector, receipt_text
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.printstream import DecodeOptions
@@ -117,10 +118,9 @@ def draft_profile(
             shutil.copyfile(path, target)
         else:
             _write_as_recording(path, target)
-        source = inspect.load_source(target)
         expected = {
             "drafted_by": f"klx {__version__} profile new: check every value before relying on it",
-            "receipts": [_expected(inspect.receipt_record(source, r, detector)) for r in rs],
+            "receipts": [_expected(analyse(r, detector).identity()) for r in rs],
         }
         label = labelled_dir / (target.stem + ".expected.json")
         label.write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -128,8 +128,8 @@ def draft_profile(
     return report
 
 
-def _expected(record: dict) -> dict:
-    return {key: record.get(key) for key in ("profile", "kind", "transaction")}
+def _expected(identity: dict) -> dict:
+    return {key: identity[key] for key in ("profile", "kind", "transaction")}
 
 
 def _write_as_recording(path: Path, target: Path) -> None:
