@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -269,16 +269,25 @@ def _shape(value: str) -> str:
     return re.sub(r"\d+", lambda m: rf"\d{{{len(m.group())}}}", re.escape(value))
 
 
+_NUMBERED = re.compile(r"([^\s\d:：][^\d:：\n]{0,15}?)\s*([:：])\s*(\S*\d\S*)")
+
+
+def _numbered_values(line: str) -> Iterator[tuple[str, str, str]]:
+    """(label, colon, value) of each ``label: value`` on the line whose value has a digit, dates and times left out."""
+    for m in _NUMBERED.finditer(line):
+        if not _DATE_OR_TIME.search(m.group(3)):
+            yield m.group(1), m.group(2), m.group(3)
+
+
 def _shaped_signature(lines: list[list[str]], negatives: Sequence[str]) -> str | None:
     """A label whose value keeps one shape on every sample (an order-number format, a till id)."""
     n = len(lines)
     shapes: dict[str, Counter[str]] = {}
     for receipt in lines:
         for line in receipt:
-            for m in re.finditer(r"([^\s\d:：][^\d:：\n]{0,15}?)\s*([:：])\s*(\S*\d\S*)", line):
-                label, colon, value = m.groups()
-                if sum(ch.isdigit() for ch in value) < 4 or _DATE_OR_TIME.search(value):
-                    continue  # too short to be an identity, or a date or time
+            for label, colon, value in _numbered_values(line):
+                if sum(ch.isdigit() for ch in value) < 4:
+                    continue  # too short to be an identity
                 pattern = re.escape(label) + re.escape(colon) + r"\s*" + _shape(value)
                 shapes.setdefault(label, Counter())[pattern] += 1
     best: tuple[int, str] | None = None
@@ -408,10 +417,8 @@ def _numbered_label(lines: list[list[str]]) -> str | None:
     for receipt in lines:
         labels_here = set()
         for line in receipt:
-            for m in re.finditer(r"([^\s\d:：][^\d:：\n]{0,15}?)\s*[:：]\s*(\S*\d\S*)", line):
-                label, value = m.group(1).strip(), m.group(2)
-                if _DATE_OR_TIME.search(value):
-                    continue  # a date or a time
+            for raw_label, _, value in _numbered_values(line):
+                label = raw_label.strip()
                 values.setdefault(label, set()).add(value)
                 labels_here.add(label)
         counts.update(labels_here)
