@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 #: the decode -> segment -> lay out -> text render path (see docs/performance.md)
@@ -27,12 +27,12 @@ COMPILED = [
     "kelaile_cli/core/escpos/events.py",
     "kelaile_cli/core/escpos/star.py",
     "kelaile_cli/core/escpos/table.py",
-    "kelaile_cli/core/encoding.py",
-    "kelaile_cli/core/layout.py",
-    "kelaile_cli/core/printstream.py",
-    "kelaile_cli/core/receipt.py",
+    "kelaile_cli/core/stream/encoding.py",
+    "kelaile_cli/core/stream/layout.py",
+    "kelaile_cli/core/stream/printstream.py",
+    "kelaile_cli/core/stream/receipt.py",
     "kelaile_cli/core/render/text.py",
-    "kelaile_cli/core/segmenter.py",
+    "kelaile_cli/core/stream/segmenter.py",
 ]
 _BUILDS = {"build", "build_ext", "bdist_wheel", "bdist", "install", "editable_wheel", "develop"}
 _EDITABLE = {"editable_wheel", "develop"}
@@ -82,6 +82,9 @@ def _ext_modules() -> list:
 
 EXTENSIONS = _ext_modules()
 setup(
+    # every package under kelaile_cli/ is found; the bundled profiles (top-level profiles/, see package-dir in
+    # pyproject.toml) ship as the package kelaile_cli.profiles
+    packages=[*find_packages(include=["kelaile_cli", "kelaile_cli.*"]), "kelaile_cli.profiles"],
     ext_modules=EXTENSIONS,
     cmdclass={"build_ext": AllOrNothing},
     # separate build trees, so that a pure build never picks up modules compiled by an earlier build

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from kelaile_cli.core.box.framing import FrameDecoder, encode_frame  # noqa: E402
 from kelaile_cli.core.box.messages import Message, MsgType, decode_message, encode_message  # noqa: E402
-from kelaile_cli.services import inspect  # noqa: E402
-from kelaile_cli.services.box_client import BoxClient  # noqa: E402
-from kelaile_cli.services.box_sim import BoxSim, SimOptions  # noqa: E402
-from tests.services.test_box_flash import MemorySlots, begin_msg, windowed_send  # noqa: E402
-from tests.services.test_capture import pos_print  # noqa: E402
+from kelaile_cli.services import jobs  # noqa: E402
+from kelaile_cli.services.box.client import BoxClient  # noqa: E402
+from kelaile_cli.services.emulator.box import BoxSim, SimOptions  # noqa: E402
+from tests.services.capture.test_live import pos_print  # noqa: E402
+from tests.services.emulator.test_flash_receiver import MemorySlots, begin_msg, windowed_send  # noqa: E402
 
 
 def bench_codec(n: int = 3000) -> dict:
@@ -66,7 +66,7 @@ def bench_link(baud: int, size: int) -> dict:
 
 
 def bench_tap(baud: int, copies: int) -> dict:
-    sample = inspect.sample_source().data
+    sample = jobs.sample_source().data
     with tempfile.TemporaryDirectory() as tmp:
         box = BoxSim(SimOptions(state=Path(tmp), baud=baud, pos="listen://127.0.0.1:0"))
         box.start()

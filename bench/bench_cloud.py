@@ -32,13 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kelaile_cli.core import cloud_protocol as cp  # noqa: E402
-from kelaile_cli.core.analysis import analyse, upload_body  # noqa: E402
-from kelaile_cli.core.detect import Detector  # noqa: E402
-from kelaile_cli.core.printstream import read_receipts  # noqa: E402
-from kelaile_cli.core.recording import parse_recording  # noqa: E402
-from kelaile_cli.services.cloud_client import CloudClient, Credentials  # noqa: E402
-from kelaile_cli.services.profiles import load_profiles  # noqa: E402
+from kelaile_cli.core.cloud import protocol as cp  # noqa: E402
+from kelaile_cli.core.formats.recording import parse_recording  # noqa: E402
+from kelaile_cli.core.profiles.analysis import analyse, upload_body  # noqa: E402
+from kelaile_cli.core.profiles.detect import Detector  # noqa: E402
+from kelaile_cli.core.stream.printstream import read_receipts  # noqa: E402
+from kelaile_cli.services.cloud.client import CloudClient, Credentials  # noqa: E402
+from kelaile_cli.services.profiles.library import load_profiles  # noqa: E402
 
 DEVICES = 16
 WRK_THREADS = 2

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build_corpus
-from kelaile_cli.core.printstream import read_receipts
 from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.runtime import tune_gc
 
 
@@ -33,7 +33,7 @@ def build_kind() -> str:
     """'compiled (mypyc)' when the decode path runs as compiled modules, else 'pure Python'."""
     from importlib.machinery import EXTENSION_SUFFIXES
 
-    from kelaile_cli.core import layout
+    from kelaile_cli.core.stream import layout
 
     return "compiled (mypyc)" if (layout.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES)) else "pure Python"
 

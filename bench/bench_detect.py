@@ -7,7 +7,7 @@ and a regular-expression signature, like real profiles), then every receipt of t
 recordings, unprofiled streams in recordings/unknown/ and the samples) is decoded once, then ranked
 and extracted; decoding is timed separately (per stream, divided by its receipts). Also reports,
 with the bundled profiles at the default threshold: detection top-1
-accuracy, wrong-profile rate and unknown rate (services/detection_quality.py), and the field
+accuracy, wrong-profile rate and unknown rate (services/profiles/quality.py), and the field
 exact-match rate of `klx profile test` over the labelled recordings.
 """
 
@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kelaile_cli.core.analysis import analyse  # noqa: E402
-from kelaile_cli.core.detect import Detector  # noqa: E402
-from kelaile_cli.core.printstream import DecodeOptions  # noqa: E402
-from kelaile_cli.core.profile import Profile, parse_profile  # noqa: E402
-from kelaile_cli.services import inspect  # noqa: E402
-from kelaile_cli.services.detection_quality import corpus_cases, measure_detection  # noqa: E402
-from kelaile_cli.services.profile_test import run_profile_tests  # noqa: E402
-from kelaile_cli.services.profiles import load_profiles  # noqa: E402
+from kelaile_cli.core.profiles.analysis import analyse  # noqa: E402
+from kelaile_cli.core.profiles.detect import Detector  # noqa: E402
+from kelaile_cli.core.profiles.profile import Profile, parse_profile  # noqa: E402
+from kelaile_cli.core.stream.printstream import DecodeOptions  # noqa: E402
+from kelaile_cli.services import jobs  # noqa: E402
+from kelaile_cli.services.profiles.library import load_profiles  # noqa: E402
+from kelaile_cli.services.profiles.quality import corpus_cases, measure_detection  # noqa: E402
+from kelaile_cli.services.profiles.testing import run_profile_tests  # noqa: E402
 
 HANZI = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后"
 
@@ -66,13 +66,13 @@ def main() -> None:
     receipts = []
     decode_ms = []  # per stream: decoding time (median of 5) divided by its receipts
     for rec, _expected in corpus_cases(ROOT / "recordings"):
-        source = inspect.load_source(rec)
-        decoded = inspect.source_receipts(source, DecodeOptions())
+        source = jobs.load_source(rec)
+        decoded = jobs.source_receipts(source, DecodeOptions())
         receipts += [(source, r) for r in decoded]
         runs = []
         for _ in range(5):
             start = time.perf_counter()
-            inspect.source_receipts(source, DecodeOptions())
+            jobs.source_receipts(source, DecodeOptions())
             runs.append(time.perf_counter() - start)
         decode_ms.append(statistics.median(runs) * 1000 / max(1, len(decoded)))
     decode_ms.sort()

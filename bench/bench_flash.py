@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kelaile_cli.services import firmware_files as files  # noqa: E402
-from kelaile_cli.services.box_sim import BoxSim, SimOptions  # noqa: E402
-from kelaile_cli.services.flash import FlashOptions, flash  # noqa: E402
-from kelaile_cli.services.slot_store import SlotStore  # noqa: E402
+from kelaile_cli.services.box import firmware_files as files  # noqa: E402
+from kelaile_cli.services.box.flash import FlashOptions, flash  # noqa: E402
+from kelaile_cli.services.emulator.box import BoxSim, SimOptions  # noqa: E402
+from kelaile_cli.services.emulator.slot_store import SlotStore  # noqa: E402
 
 
 def machine_code(size: int) -> bytes:

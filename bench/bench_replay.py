@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kelaile_cli.services.cloud.storage import read_stats  # noqa: E402
+from kelaile_cli.services.cloud.sandbox.storage import read_stats  # noqa: E402
 from kelaile_cli.services.replay import Plan, ReplayOptions, replay  # noqa: E402
 
 RECORDINGS = [ROOT / "recordings"]

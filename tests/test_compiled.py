@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import build_corpus
-from kelaile_cli.core.printstream import read_receipts
 from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import read_receipts
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "recordings" / "samples"
@@ -37,7 +37,7 @@ RENDER = r"""
 import importlib, json, sys
 if sys.argv[1]:
     sys.path.insert(0, sys.argv[1])
-from kelaile_cli.core.printstream import read_receipts
+from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.core.render.html import render_html
 from kelaile_cli.core.render.text import render_text
 job = json.load(sys.stdin)
@@ -68,7 +68,7 @@ def compiled_site(tmp_path_factory: pytest.TempPathFactory) -> str:
         install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(whl)]
         subprocess.run(install, check=True, timeout=300, capture_output=True)
         return str(target)
-    probe = "import kelaile_cli.core.layout as m; print(m.__file__)"
+    probe = "import kelaile_cli.core.stream.layout as m; print(m.__file__)"
     r = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=False)
     if r.returncode != 0 or not _is_extension(r.stdout.strip()):
         pytest.skip("the installed klx is not compiled (editable or pure install); KLX_TEST_COMPILE=1 builds one")
@@ -85,7 +85,7 @@ def render_compiled(site: str, paths: list[Path]) -> dict:
 
 
 def test_setup_compiles_the_decode_path():
-    assert {"kelaile_cli.core.layout", "kelaile_cli.core.escpos.decoder", "kelaile_cli.core.render.text"} <= set(
+    assert {"kelaile_cli.core.stream.layout", "kelaile_cli.core.escpos.decoder", "kelaile_cli.core.render.text"} <= set(
         COMPILED
     )
     for module in COMPILED:
@@ -106,9 +106,9 @@ def test_compiled_core_matches_the_golden_files(compiled_site):
 
 
 def test_compiled_core_matches_the_pure_sources_on_a_corpus(compiled_site, tmp_path):
-    import kelaile_cli.core.layout
+    import kelaile_cli.core.stream.layout
 
-    if _is_extension(kelaile_cli.core.layout.__file__ or ""):
+    if _is_extension(kelaile_cli.core.stream.layout.__file__ or ""):
         pytest.skip("the sources under test are compiled in place: nothing pure to compare with")
     paths = []
     for i, (_, data) in enumerate(build_corpus(120) + build_corpus(40, seed=1, text_only=True)):

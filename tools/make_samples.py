@@ -212,8 +212,8 @@ STARTED = 1795609800.0  # 2026-11-25 12:30:00 UTC: fixed, so the files are repro
 def write_recording(path: Path, data: bytes, source: str, jobs: int = 1) -> None:
     """A .klr of ``data`` as a POS would send it: ``jobs`` connections, 512-byte reads, 2 ms apart."""
     from kelaile_cli import __version__
-    from kelaile_cli.core.recording import Chunk, Header
-    from kelaile_cli.services.recorder import RecordingWriter
+    from kelaile_cli.core.formats.recording import Chunk, Header
+    from kelaile_cli.services.capture.recorder import RecordingWriter
 
     cut = b"\x1dVB\x00"  # each job of the restaurant sample ends in a partial cut
     parts = [p + cut for p in data.split(cut) if p] if jobs > 1 else [data]

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import sys
 
-from kelaile_cli.cli import (  # noqa: F401  (each module registers its commands)
-    box_cmds,
-    capture_cmds,
-    cloud_cmds,
-    demo_cmds,
-    firmware_cmds,
-    import_cmds,
-    inspect_cmds,
-    profile_cmds,
-    redact_cmds,
-    replay_cmds,
-)
 from kelaile_cli.cli.base import app, err, flags
+from kelaile_cli.cli.commands import (  # noqa: F401  (each module registers its commands)
+    box,
+    capture,
+    cloud,
+    decode,
+    demo,
+    firmware,
+    imports,
+    profile,
+    redact,
+    replay,
+)
 from kelaile_cli.cli.errors import run_guarded
 from kelaile_cli.runtime import tune_gc
 

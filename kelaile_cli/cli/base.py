@@ -14,8 +14,8 @@ from rich.markup import escape
 from kelaile_cli import __version__
 from kelaile_cli.cli.errors import ExitCode
 from kelaile_cli.core.errors import KlxError
-from kelaile_cli.core.printstream import DecodeOptions
-from kelaile_cli.services import inspect
+from kelaile_cli.core.stream.printstream import DecodeOptions
+from kelaile_cli.services import jobs
 
 app = typer.Typer(
     name="klx",
@@ -93,18 +93,18 @@ FilesArg = Annotated[
 
 def decode_options(encoding: str | None, printer: str, width: int | None, dialect: str | None) -> DecodeOptions:
     options = DecodeOptions(encoding=encoding, printer=printer, width=width, dialect=dialect)
-    inspect.check_options(options)
+    jobs.check_options(options)
     return options
 
 
-def load_sources(files: list[Path] | None) -> tuple[list[inspect.Source], int]:
+def load_sources(files: list[Path] | None) -> tuple[list[jobs.Source], int]:
     """Load every file; a file that cannot be read is reported on one line and skipped."""
     if not files:
-        return [inspect.sample_source()], ExitCode.OK
+        return [jobs.sample_source()], ExitCode.OK
     sources, code = [], ExitCode.OK
     for path in files:
         try:
-            sources.append(inspect.load_source(path))
+            sources.append(jobs.load_source(path))
         except KlxError as exc:
             say_error(exc)
             code = ExitCode(exc.exit_code)

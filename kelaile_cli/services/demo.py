@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.answer import compose_answer
+from kelaile_cli.core.box.answers import compose_answer
 from kelaile_cli.core.errors import JobError
-from kelaile_cli.core.printstream import read_receipts
-from kelaile_cli.core.recording import TO_PRINTER
-from kelaile_cli.services.box_client import BoxClient
-from kelaile_cli.services.box_sim import BoxSim, SimOptions
-from kelaile_cli.services.cloud_uploader import CloudUploader
-from kelaile_cli.services.inspect import Source, sample_source
+from kelaile_cli.core.formats.recording import TO_PRINTER
+from kelaile_cli.core.stream.printstream import read_receipts
+from kelaile_cli.services.box.client import BoxClient
+from kelaile_cli.services.cloud.uploader import CloudUploader
+from kelaile_cli.services.emulator.box import BoxSim, SimOptions
+from kelaile_cli.services.jobs import Source, sample_source
 
 __all__ = ["DemoReport", "network_printer", "run_demo", "send_job", "without_answers"]
 
@@ -159,7 +159,7 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
 
 def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: float = 20.0) -> DemoReport:
     """Run the loop once; ``keep`` keeps the box state, cloud database and printer output there."""
-    from kelaile_cli.services.cloud import read_stats, running_cloud  # FastAPI/uvicorn only when used
+    from kelaile_cli.services.cloud.sandbox import read_stats, running_cloud  # FastAPI/uvicorn only when used
 
     step = on_step or (lambda name, detail: None)
     started = time.monotonic()

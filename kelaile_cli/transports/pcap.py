@@ -16,7 +16,7 @@ from pathlib import Path
 import dpkt
 
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.tcp_reassembly import Segment
+from kelaile_cli.core.formats.tcp_reassembly import Segment
 from kelaile_cli.transports.files import read_bytes
 
 __all__ = ["CaptureFile", "Frame", "open_capture", "tcp_segment"]

@@ -9,9 +9,9 @@ from html import escape
 
 from PIL import Image as PILImage
 
-from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
 __all__ = ["render_html"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image as PILImage
 
-from kelaile_cli.core.receipt import Image
+from kelaile_cli.core.stream.receipt import Image
 
 __all__ = ["bitmap_image", "qr_matrix"]
 

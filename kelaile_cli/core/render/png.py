@@ -11,9 +11,9 @@ import io
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
 __all__ = ["paper_dots", "render_png"]
 

@@ -11,7 +11,7 @@ import re
 from functools import cache, lru_cache
 from unicodedata import east_asian_width
 
-from kelaile_cli.core.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
 __all__ = ["cells", "char_cells", "line_rows", "only_wide", "render_text", "wide_text_cells"]
 

@@ -3,7 +3,7 @@
 httpx costs about 1 ms of CPU per request (0.4 ms even over an aiohttp transport), too much for 1,000
 uploads/s next to the sandbox on two cores. ``AiohttpCloudClient`` replaces only the one step that
 sends an attempt: signing, retry policy and backoff, retry callbacks and the typed errors with their
-one-line messages are the cloud client's own (``services/cloud_client``), so both behave alike.
+one-line messages are the cloud client's own (``services/cloud/client``), so both behave alike.
 aiohttp failures are mapped to the httpx errors the client classifies: no connection → unreachable,
 no answer in time → timeout, a connection that died mid-request → a dropped answer.
 """
@@ -17,7 +17,7 @@ from typing import Any, Self
 import aiohttp
 import httpx
 
-from kelaile_cli.services.cloud_client import AsyncCloudClient, Credentials, _Call
+from kelaile_cli.services.cloud.client import AsyncCloudClient, Credentials, _Call
 
 __all__ = ["AiohttpCloudClient"]
 

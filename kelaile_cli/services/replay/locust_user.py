@@ -2,7 +2,7 @@
 
 Needs the ``load`` extra (``pip install 'kelaile-cli[load]'``). Each Locust user is one simulated store:
 it claims its own device, then uploads the recordings' receipts — decoded, detected and extracted by the
-same ``workload`` code as ``klx replay``, signed by ``core/cloud_protocol`` — one pass after another, each
+same ``workload`` code as ``klx replay``, signed by ``core/cloud/protocol`` — one pass after another, each
 pass a new occurrence in the idempotency key; a failed attempt (5xx, dropped connection) is retried with
 the same key, and every retry is its own entry (``POST /v1/transactions [retry]``) in Locust's stats::
 
@@ -27,9 +27,9 @@ from typing import Any, cast
 
 from locust import FastHttpUser, constant, constant_throughput, task
 
-from kelaile_cli.core import cloud_protocol as cp
-from kelaile_cli.core.detect import Detector
-from kelaile_cli.services.profiles import load_profiles
+from kelaile_cli.core.cloud import protocol as cp
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.services.profiles.library import load_profiles
 from kelaile_cli.services.replay.workload import Item, load_workload
 
 __all__ = ["ReplayUser", "items"]

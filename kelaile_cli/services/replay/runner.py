@@ -22,8 +22,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from kelaile_cli.core.cloud_protocol import idempotency_key
-from kelaile_cli.services.cloud_client import AsyncCloudClient, CloudError, Credentials, RetryEvent, RetryPolicy
+from kelaile_cli.core.cloud.protocol import idempotency_key
+from kelaile_cli.services.cloud.client import AsyncCloudClient, CloudError, Credentials, RetryEvent, RetryPolicy
 from kelaile_cli.services.replay.http import AiohttpCloudClient
 from kelaile_cli.services.replay.latency import Latency, summary_ms
 from kelaile_cli.services.replay.schedule import Plan, schedule

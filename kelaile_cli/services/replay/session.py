@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.detect import Detector
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.printstream import DecodeOptions
-from kelaile_cli.services.profiles import load_profiles
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.core.stream.printstream import DecodeOptions
+from kelaile_cli.services.profiles.library import load_profiles
 from kelaile_cli.services.replay.compare import load_baseline
 from kelaile_cli.services.replay.report import build_report
 from kelaile_cli.services.replay.runner import Progress, ReplayOptions, run_replay

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.analysis import analyse, upload_body
-from kelaile_cli.core.cloud_protocol import receipt_digest
-from kelaile_cli.core.detect import Detector
+from kelaile_cli.core.cloud.protocol import receipt_digest
 from kelaile_cli.core.errors import InputError, KlxError
-from kelaile_cli.core.printstream import DecodeOptions
-from kelaile_cli.core.recording import TO_PRINTER
-from kelaile_cli.services import inspect
+from kelaile_cli.core.formats.recording import TO_PRINTER
+from kelaile_cli.core.profiles.analysis import analyse, upload_body
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.core.stream.printstream import DecodeOptions
+from kelaile_cli.services import jobs
 
 __all__ = ["RECORDING_SUFFIXES", "Item", "Problem", "Workload", "expected_path", "find_recordings", "load_workload"]
 
@@ -135,8 +135,8 @@ def load_workload(paths: list[Path], detector: Detector, options: DecodeOptions 
     seen: Counter[str] = Counter()
     for path in files:
         try:
-            source = inspect.load_source(path)
-            receipts = inspect.source_receipts(source, options)
+            source = jobs.load_source(path)
+            receipts = jobs.source_receipts(source, options)
         except KlxError as exc:
             kind = "corrupt" if isinstance(exc, InputError) else "unreadable"
             message = str(exc).removeprefix(f"{path}:").strip()

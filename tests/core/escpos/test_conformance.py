@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kelaile_cli.core.escpos.events import Truncated, Unknown
-from kelaile_cli.core.printstream import decode_events, read_receipts
 from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import decode_events, read_receipts
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "escpos-php"
 JOBS = sorted(FIXTURES.glob("*.bin"))

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from PIL import Image as PILImage
 from rich.console import Console
 
-from kelaile_cli.core.printstream import read_receipts
-from kelaile_cli.core.receipt import Code, Image, Line, Receipt, Span, Style
 from kelaile_cli.core.render.dump import dump_rows, format_dump
 from kelaile_cli.core.render.html import render_html
 from kelaile_cli.core.render.png import render_png
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.render.text import char_cells, render_text
+from kelaile_cli.core.stream.printstream import read_receipts
+from kelaile_cli.core.stream.receipt import Code, Image, Line, Receipt, Span, Style
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "recordings" / "samples"
@@ -110,7 +110,7 @@ def test_png_has_ink_where_text_and_image_are():
 
 def test_dump_labels_every_byte():
     data = (SAMPLES / "zh-tw-cafe-58mm.bin").read_bytes()
-    from kelaile_cli.core.printstream import decode_events
+    from kelaile_cli.core.stream.printstream import decode_events
 
     events, _ = decode_events(data)
     rows = dump_rows(events, text_decoder=lambda raw, offset: raw.decode("cp950", "replace"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kelaile_cli.services.cloud_client import RetryPolicy
+from kelaile_cli.services.cloud.client import RetryPolicy
 from kelaile_cli.services.replay import Plan, ReplayOptions
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.services.cloud import running_cloud
+from kelaile_cli.services.cloud.sandbox import running_cloud
 from kelaile_cli.services.replay import replay, write_report
 from kelaile_cli.services.replay.compare import diff_values, load_baseline
 from kelaile_cli.services.replay.plot import write_plot

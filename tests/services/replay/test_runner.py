@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from kelaile_cli.core.detect import Detector
-from kelaile_cli.services.cloud import Faults, running_cloud
-from kelaile_cli.services.cloud_client import Credentials
-from kelaile_cli.services.profiles import load_profiles
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.services.cloud.client import Credentials
+from kelaile_cli.services.cloud.sandbox import Faults, running_cloud
+from kelaile_cli.services.profiles.library import load_profiles
 from kelaile_cli.services.replay import load_workload, run_replay
 from tests.services.replay.conftest import options
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
-from kelaile_cli.core.cloud_protocol import receipt_digest
-from kelaile_cli.core.detect import Detector
-from kelaile_cli.services.profiles import load_profiles
+from kelaile_cli.core.cloud.protocol import receipt_digest
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.services.profiles.library import load_profiles
 from kelaile_cli.services.replay import load_workload
 from tests.services.replay.conftest import RECORDINGS
 

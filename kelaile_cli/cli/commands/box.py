@@ -1,0 +1,341 @@
+"""``klx box sim|info|config|tap|test-print|reboot``: the box over its serial protocol."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.rule import Rule
+from rich.table import Table
+
+from kelaile_cli.cli.base import ProfilesOpt, app, err, out
+from kelaile_cli.core.box.config import CONFIG_KEYS
+from kelaile_cli.core.box.messages import MsgType
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.render.terminal import render_rich
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
+from kelaile_cli.services.box.client import DEFAULT_BAUD, BoxClient
+from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions, parse_fault, parse_power_loss, slot_backend
+
+box_app = typer.Typer(help="Talk to a Kelaile box (or run its emulator) over its protocol.", no_args_is_help=True)
+config_app = typer.Typer(help="Read and change the box's configuration.", no_args_is_help=True)
+box_app.add_typer(config_app, name="config")
+app.add_typer(box_app, name="box")
+
+PortOpt = Annotated[
+    str | None,
+    typer.Option("--port", "-p", help="The box's port: a device path (/dev/ttyACM0, a pty) or socket://HOST:PORT."),
+]
+BoxOpt = Annotated[
+    str | None,
+    typer.Option("--box", help="Find the box by its USB serial number instead of a port (ports get renamed)."),
+]
+BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed to open the port at.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the box to answer HELLO.")]
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=lambda b: b.hex()) + "\n")
+    sys.stdout.flush()
+
+
+@box_app.command("sim")
+def sim(
+    state: Annotated[Path, typer.Option("--state", help="State directory (config, identity, slots, queue).")],
+    listen: Annotated[
+        str | None, typer.Option("--listen", help="socket://HOST:PORT to listen on instead of a new pty.")
+    ] = None,
+    trust: Annotated[
+        Path | None, typer.Option("--trust", help="Directory of public keys that firmware images must be signed by.")
+    ] = None,
+    pos: Annotated[
+        str | None,
+        typer.Option("--pos", help="POS side: listen://HOST:PORT print server, or pty (stored in the config)."),
+    ] = None,
+    printer: Annotated[
+        str | None, typer.Option("--printer", help="Printer side: tcp://HOST:PORT or a file (stored in the config).")
+    ] = None,
+    baud: Annotated[int, typer.Option("--baud", help="Simulated host-link speed (bytes paced at baud/10 per s).")] = (
+        DEFAULT_BAUD
+    ),
+    fault: Annotated[
+        list[str] | None, typer.Option("--fault", help="drop:RATE or corrupt:RATE per host-link byte (repeatable).")
+    ] = None,
+    power_loss_at: Annotated[
+        str | None,
+        typer.Option("--power-loss-at", help="Cut the power (SIGKILL) at PHASE[:N] or bytes:N (see the docs)."),
+    ] = None,
+    slow_flash: Annotated[bool, typer.Option("--slow-flash", help="Write firmware at a NOR-like 64 KiB/s.")] = False,
+    fail_first_boot: Annotated[
+        bool, typer.Option("--fail-first-boot", help="A newly activated image crashes on its trial boot.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the fault generator.")] = None,
+    profiles: ProfilesOpt = None,
+    cloud: Annotated[
+        str | None, typer.Option("--cloud", help="Kelaile cloud URL: claim the box, upload, print its answers.")
+    ] = None,
+    store: Annotated[str | None, typer.Option("--store", help="Store id sent with the claim.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Announce the port as one JSON line.")] = False,
+) -> None:
+    """Run the box emulator until Ctrl-C; prints the port a host opens (a pty path or socket:// URL)."""
+    faults = Faults(slow_flash=slow_flash, fail_first_boot=fail_first_boot, seed=seed)
+    for f in fault or []:
+        parse_fault(f, faults)
+    if power_loss_at:
+        faults.power_loss = parse_power_loss(power_loss_at)
+    if listen is not None and not listen.startswith("socket://"):
+        raise InputError(f"--listen {listen}: expected socket://HOST:PORT", remedy="e.g. socket://127.0.0.1:7001")
+    options = SimOptions(
+        state=state, listen=listen, pos=pos, printer=printer, baud=baud, trust=trust, faults=faults,
+        profiles=list(profiles or []), slots=slot_backend(state, trust),
+    )  # fmt: skip
+    box = BoxSim(options)
+    if cloud:
+        from kelaile_cli.services.cloud.uploader import CloudUploader
+
+        box.options.uploader = CloudUploader(cloud, state, box.state.serial, store=store, on_error=box.note_error)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    box.start()
+    info = {"port": box.port, "serial": box.state.serial, "pos": box.pos_address, "baud": box.baud}
+    if as_json:
+        _json(info)
+    else:
+        sys.stdout.write(box.port + "\n")
+        sys.stdout.flush()
+        where = f" · POS {box.pos_address}" if box.pos_address else ""
+        err.print(f"[dim]klx: box {info['serial']} on {escape(box.port)}{escape(where)} — Ctrl-C to stop[/]")
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        box.stop()
+
+
+def _connect(port: str | None, baud: int, timeout: float, box: str | None = None) -> BoxClient:
+    if box:
+        return BoxClient.find(box, baud=baud, timeout=timeout)
+    if not port:
+        raise InputError("which box? give --port PORT or --box SERIAL", remedy="`klx devices` lists ports and boxes")
+    return BoxClient.connect(port, baud=baud, timeout=timeout, expect_serial=None)
+
+
+@box_app.command("info")
+def info(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Identity, firmware, both slots and the live state of a box."""
+    with _connect(port, baud, timeout, box_serial) as box:
+        ident = box.identity()
+        state = box.state()
+    report = {"port": box.url, "hello": box.hello, "identity": ident, "state": state}
+    if as_json:
+        _json(report)
+        return
+    out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(box.url)}")
+    trial = " (trial boot, not confirmed)" if ident.get("trial") else ""
+    out.print(f"firmware {ident['fw']} running from slot {ident.get('active')}{trial}")
+    table = Table("slot", "state", "version", "size", "confirmed", "sha256")
+    for s in ident.get("slots", []):
+        sha = s.get("sha256") or ""
+        table.add_row(
+            str(s.get("name")), str(s.get("state")), str(s.get("version") or "—"), str(s.get("size") or "—"),
+            "yes" if s.get("confirmed") else "no", (sha.hex() if isinstance(sha, bytes) else str(sha))[:16],
+        )  # fmt: skip
+    out.print(table)
+    c, pos = state["counters"], state["links"]["pos"]
+    out.print(
+        f"up {state['uptime']:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
+        f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
+        f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
+    )
+    for e in state.get("last_errors", []):
+        out.print(f"[yellow]error:[/] {escape(e)}")
+
+
+@config_app.command("get")
+def config_get(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    keys: Annotated[list[str] | None, typer.Argument(help="Keys to read (all if none).")] = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the box's configuration (secrets show as <set>)."""
+    with _connect(port, baud, timeout, box_serial) as box:
+        config = box.config_get(keys or None)
+    if as_json:
+        _json(config)
+        return
+    for key, value in config.items():
+        out.print(f"{key:<14} {escape(json.dumps(value, ensure_ascii=False))}")
+
+
+def _typed(pair: str) -> tuple[str, Any]:
+    key, sep, raw = pair.partition("=")
+    if not sep:
+        raise InputError(f"{pair}: expected KEY=VALUE", remedy=f"keys: {', '.join(CONFIG_KEYS)}")
+    spec = CONFIG_KEYS.get(key)
+    if spec is None:
+        raise InputError(f"{pair}: unknown config key '{key}'", remedy=f"keys: {', '.join(CONFIG_KEYS)}")
+    if spec.type is int:
+        try:
+            return key, int(raw)
+        except ValueError:
+            raise InputError(f"{pair}: {key} is a whole number") from None
+    return key, raw
+
+
+@config_app.command("set")
+def config_set(
+    pairs: Annotated[list[str], typer.Argument(help="KEY=VALUE pairs, e.g. store=S-0042 printer=tcp://10.0.0.9:9100")],
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change configuration keys (all or nothing); link settings apply at the next reboot."""
+    values = dict(_typed(p) for p in pairs)
+    with _connect(port, baud, timeout, box_serial) as box:
+        result = box.config_set(values)
+    if as_json:
+        _json(result)
+        return
+    out.print(f"set {', '.join(values)}")
+    if result.get("restart"):
+        out.print(f"[yellow]{', '.join(result['restart'])} apply after `klx box reboot`[/]")
+
+
+@box_app.command("tap")
+def tap(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
+    count: Annotated[int | None, typer.Option("--count", help="Stop after this many receipts.")] = None,
+    raw: Annotated[Path | None, typer.Option("--raw", help="Also append the raw print bytes to this file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per receipt.")] = False,
+) -> None:
+    """Watch the live print stream through the box: each receipt as it completes."""
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    streams: dict[int, PrintStream] = {}
+    sink = open(raw, "ab") if raw else None  # noqa: SIM115
+    shown = [0]  # receipts shown so far (read by the stop test)
+    try:
+        with _connect(port, baud, timeout, box_serial) as box:
+            box.tap(True)
+            err.print(f"[dim]klx: tapping {escape(box.url)} — Ctrl-C to stop[/]")
+            for ev in box.events(duration, lambda: stop.is_set() or (count is not None and count <= shown[0])):
+                if ev.type is not MsgType.EV_TAP:
+                    continue
+                if sink:
+                    sink.write(ev["data"])
+                stream = streams.setdefault(ev.get("conn", 0), PrintStream(DecodeOptions()))
+                for receipt in stream.feed(ev["data"], time.time()):
+                    shown[0] += 1
+                    _show(receipt, as_json, fmt)
+            for stream in streams.values():
+                for receipt in stream.close():
+                    if count is None or shown[0] < count:
+                        shown[0] += 1
+                        _show(receipt, as_json, fmt)
+            box.tap(False)
+    finally:
+        if sink:
+            sink.close()
+    err.print(f"[dim]klx: {shown[0]} receipts[/]")
+
+
+def _show(receipt: Any, as_json: bool, fmt: str) -> None:
+    if as_json:
+        _json({"index": receipt.index, "encoding": receipt.encoding, "text": render_text(receipt)})
+    elif fmt == "text":
+        sys.stdout.write(render_text(receipt) + "\n")
+        sys.stdout.flush()
+    else:
+        out.print(Rule(f"receipt {receipt.index + 1} · {receipt.encoding}"))
+        out.print(render_rich(receipt))
+
+
+@box_app.command("upload-profile")
+def upload_profile(
+    file: Annotated[Path, typer.Argument(help="A profile YAML file (see `klx profile lint`).")],
+    activate: Annotated[bool, typer.Option("--activate", help="Make it the box's active profile.")] = False,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a POS profile to the box (checked by the box before it is stored)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    with _connect(port, baud, timeout, box_serial) as box:
+        result = box.request(MsgType.PROFILE_UPLOAD, {"name": file.name, "yaml": data, "activate": activate})
+    if as_json:
+        _json(result)
+    else:
+        out.print(
+            f"profile {result['id']} stored{' and active' if activate else ''}; the box knows {len(result['profiles'])}"
+        )
+
+
+@box_app.command("test-print")
+def test_print(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    text: Annotated[str | None, typer.Option("--text", help="What to print.")] = None,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Have the box print a short test receipt on its printer."""
+    with _connect(port, baud, timeout, box_serial) as box:
+        result = box.request(MsgType.TEST_PRINT, {"text": text} if text else {})
+    if as_json:
+        _json(result)
+    else:
+        out.print(f"sent {result['bytes']} bytes to the printer")
+
+
+@box_app.command("reboot")
+def reboot(
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the box answers again.")] = True,
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reboot the box (and wait for it to come back)."""
+    with _connect(port, baud, timeout, box_serial) as box:
+        t = time.monotonic()
+        box.reboot()
+        if wait:
+            box.reconnect(baud=baud)
+        report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.get("fw")}
+    if as_json:
+        _json(report)
+    else:
+        out.print(f"rebooted{' and back after ' + str(report['seconds']) + ' s' if wait else ''}")

@@ -1,0 +1,198 @@
+"""``klx record``, ``klx sniff``, ``klx devices``: print streams from the wire."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.markup import escape
+from rich.rule import Rule
+from rich.text import Text
+
+from kelaile_cli import __version__
+from kelaile_cli.cli.base import EncodingOpt, PrinterOpt, WidthOpt, app, decode_options, err, out
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.formats.recording import Header
+from kelaile_cli.core.render.terminal import render_rich
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.services import jobs
+from kelaile_cli.services.box.discovery import list_devices
+from kelaile_cli.services.capture.live import CaptureStats, ReceiptSink, SerialSettings, run_capture
+from kelaile_cli.services.capture.recorder import RecordingWriter
+from kelaile_cli.services.capture.redact_files import RedactingSink
+from kelaile_cli.transports.endpoints import parse_endpoint
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="Where the POS prints: listen://HOST:PORT (be the network printer) or a serial port / pyserial URL."
+    ),
+]
+ForwardOpt = Annotated[
+    str | None,
+    typer.Option("--forward", help="Pass everything through to this printer (tcp://HOST:PORT or a serial port)."),
+]
+DurationOpt = Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")]
+MaxJobsOpt = Annotated[int | None, typer.Option("--max-jobs", help="Stop after this many print jobs (connections).")]
+BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed (bits/s).")]
+ParityOpt = Annotated[str, typer.Option("--parity", help="Serial parity: N, E, O, M or S.")]
+FlowOpt = Annotated[
+    str, typer.Option("--flow", help="Serial flow control: none, rtscts (hardware), xonxoff (software) or dsrdtr.")
+]
+
+
+def _serial(baud: int, parity: str, flow: str) -> SerialSettings:
+    flow = flow.lower()
+    if flow not in ("none", "rtscts", "xonxoff", "dsrdtr"):
+        raise InputError(f"--flow {flow}: expected none, rtscts, xonxoff or dsrdtr")
+    return SerialSettings(baud, parity.upper(), flow == "rtscts", flow == "xonxoff", flow == "dsrdtr")
+
+
+def _ready(host: str, port: int) -> None:
+    where = f"{host}:{port}" if port else host
+    err.print(f"[dim]klx: capturing on {escape(where)} — Ctrl-C to stop[/]")
+
+
+def _status_line(stats: CaptureStats, receipts: int) -> str:
+    return (
+        f"{stats.bytes_out:,} bytes to the printer · {stats.bytes_in:,} back · {stats.connections} jobs · "
+        f"{receipts} receipts · {stats.errors} errors · {time.time() - stats.started:,.0f} s"
+    )
+
+
+def _summary(stats: CaptureStats) -> dict[str, object]:
+    return {
+        "seconds": round(time.time() - stats.started, 3),
+        "bytes_to_printer": stats.bytes_out,
+        "bytes_from_printer": stats.bytes_in,
+        "chunks": stats.chunks,
+        "connections": stats.connections,
+        "receipts": stats.receipts,
+        "tap_errors": stats.errors,
+        "refused": stats.refused,
+    }
+
+
+@app.command()
+def record(
+    source: SourceArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Recording to write (.klr, or .klr.gz).")],
+    forward: ForwardOpt = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="KEY=VALUE stored in the header.")] = None,
+    duration: DurationOpt = None,
+    max_jobs: MaxJobsOpt = None,
+    baud: BaudOpt = 9600,
+    parity: ParityOpt = "N",
+    flow: FlowOpt = "none",
+    redact: Annotated[
+        bool,
+        typer.Option("--redact", help="Mask phone/card/member numbers in the file (never in what is printed)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Record a print stream to a .klr file until Ctrl-C/SIGTERM (the file is closed cleanly)."""
+    src = parse_endpoint(source)
+    dest = parse_endpoint(forward) if forward else None
+    notes = {key: value for key, _, value in (n.partition("=") for n in note or [])}
+    if redact:
+        notes["redacted"] = "phone, card, member"
+    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))
+    lock = threading.Lock()
+
+    def write(chunk: object) -> None:
+        with lock:
+            writer.write(chunk)  # type: ignore[arg-type]
+
+    sink = RedactingSink(write) if redact else write
+    try:
+        stats = run_capture(
+            src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=_serial(baud, parity, flow),
+            ready=_ready,
+        )  # fmt: skip
+    finally:
+        writer.close()
+    stats.receipts = len(jobs.source_receipts(jobs.load_source(output), decode_options(None, "default", None, None)))
+
+    summary = {"file": str(output), **_summary(stats)}
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        out.print(
+            f"recorded {summary['bytes_to_printer']} bytes to the printer and {summary['bytes_from_printer']} back, "
+            f"{stats.chunks} chunks, {stats.connections} connections, {stats.receipts} receipts → {escape(str(output))}"
+        )
+        if stats.errors:
+            err.print(f"[yellow]warning:[/] {stats.errors} tap errors (last: {escape(stats.last_error)})")
+
+
+@app.command()
+def sniff(
+    source: SourceArg,
+    forward: ForwardOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per receipt.")] = False,
+    duration: DurationOpt = None,
+    max_jobs: MaxJobsOpt = None,
+    baud: BaudOpt = 9600,
+    parity: ParityOpt = "N",
+    flow: FlowOpt = "none",
+    encoding: EncodingOpt = None,
+    printer: PrinterOpt = "default",
+    width: WidthOpt = None,
+) -> None:
+    """Watch a live print stream: each receipt is shown as soon as it completes."""
+    src = parse_endpoint(source)
+    dest = parse_endpoint(forward) if forward else None
+    options = decode_options(encoding, printer, width, None)
+    name = jobs.Source(source, b"")
+
+    def show(receipt: Receipt, conn: int) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(jobs.receipt_record(name, receipt), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        elif fmt == "text":
+            sys.stdout.write(render_text(receipt) + "\n")
+            sys.stdout.flush()
+        else:
+            out.print(Rule(f"connection {conn} · receipt {receipt.index + 1} · {receipt.encoding}"))
+            out.print(render_rich(receipt))
+
+    sink = ReceiptSink(options, show)
+    line = _serial(baud, parity, flow)
+    live_status = err.is_terminal and not as_json
+    # a status line on stderr; receipts printed to a terminal stdout go above it
+    status = Live(Text(""), console=err, transient=True, auto_refresh=False, redirect_stdout=out.is_terminal,
+                  redirect_stderr=False) if live_status else contextlib.nullcontext()  # fmt: skip
+
+    def tick(stats: CaptureStats) -> None:
+        if isinstance(status, Live):
+            status.update(Text(_status_line(stats, sink.receipts), style="dim"), refresh=True)
+
+    with status:
+        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=line,
+                            ready=_ready, on_tick=tick)  # fmt: skip
+    stats.receipts = sink.receipts
+    err.print(f"[dim]klx: {escape(_status_line(stats, stats.receipts))}[/]")
+
+
+@app.command()
+def devices(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False) -> None:
+    """Serial ports (with USB VID:PID), USB printers and Kelaile boxes attached to this machine."""
+    found = list_devices()
+    if as_json:
+        sys.stdout.write(json.dumps(found) + "\n")
+        return
+    if not found:
+        out.print("no serial ports or USB printers found")
+        return
+    for d in found:
+        ids = f" {d['vid']}:{d['pid']}" if d.get("vid") else ""
+        out.print(f"{d['kind']:<8} {escape(d['path'])}{ids}  {escape(d.get('description') or '')}")

@@ -1,0 +1,154 @@
+"""``klx cloud serve|stats|pay|devices|transactions``: the sandbox cloud and its admin reads."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from kelaile_cli.cli.base import app, err, out
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.services.cloud.sandbox.faults import Faults, parse_latency, parse_rate
+from kelaile_cli.services.cloud.sandbox.storage import read_stats
+
+if TYPE_CHECKING:
+    from kelaile_cli.services.cloud.client import CloudClient
+
+cloud_app = typer.Typer(help="The sandbox Kelaile cloud: serve it, read its counts, simulate payments.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(cloud_app, name="cloud")
+
+DbOpt = Annotated[
+    str, typer.Option("--db", help="SQLite database file (or sqlite:///FILE); created if missing, WAL mode.")
+]
+CloudOpt = Annotated[
+    str, typer.Option("--cloud", help="Base URL of the cloud, e.g. http://127.0.0.1:8787.", envvar="KLX_CLOUD")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+def _admin_client(cloud: str) -> CloudClient:
+    from kelaile_cli.services.cloud.client import CloudClient, RetryPolicy
+
+    if not cloud.startswith(("http://", "https://")):
+        raise InputError(f"--cloud {cloud}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8787")
+    return CloudClient(cloud, retry=RetryPolicy(attempts=2, base_s=0.2), timeout=10.0)
+
+
+@cloud_app.command("serve")
+def serve_cmd(
+    db: DbOpt = "klx-cloud.sqlite",
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).", min=0, max=65535)] = 8787,
+    latency: Annotated[
+        str | None, typer.Option("--latency", help="Delay device answers: MS or MS:JITTER (e.g. 50:20).")
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", help="Probability of answering 503 without storing anything.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option("--drop-rate", help="Probability of storing, then closing the connection unanswered.")
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed the fault dice for a repeatable run.")] = None,
+    auto_pay: Annotated[
+        float | None, typer.Option("--auto-pay", help="Pre-bill orders count as paid this many seconds after upload.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Server processes sharing the port and the database.")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (slows the server).")] = False,
+) -> None:
+    """Run the sandbox cloud until Ctrl-C: claim, signed ingest, answers, payments, faults (docs/cloud-api.md)."""
+    from kelaile_cli.services.cloud.sandbox.app import CloudConfig  # FastAPI/uvicorn load only when serving
+    from kelaile_cli.services.cloud.sandbox.server import is_loopback, serve
+
+    ms, jitter = parse_latency(latency)
+    faults = Faults(ms, jitter, parse_rate("--error-rate", error_rate), parse_rate("--drop-rate", drop_rate), seed)
+    if auto_pay is not None and auto_pay < 0:
+        raise InputError(f"--auto-pay {auto_pay}: must not be negative")
+    if not is_loopback(host):
+        err.print(f"[bold yellow]klx: warning:[/] binding {escape(host)}: the sandbox is reachable from other "
+                  "machines, and its admin endpoints answer loopback only", soft_wrap=True)  # fmt: skip
+    config = CloudConfig(db=db, faults=faults, auto_pay_s=auto_pay)
+
+    def ready(url: str) -> None:
+        extra = f" · faults {faults.as_dict()}" if faults.active else ""
+        extra += f" · {workers} workers" if workers > 1 else ""
+        err.print(f"[dim]klx: sandbox cloud on {escape(url)} (db {escape(db)}){escape(extra)} — Ctrl-C to stop[/]",
+                  soft_wrap=True)  # fmt: skip
+
+    # Ctrl-C before uvicorn took over the signals is still the normal way to stop
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(config, host, port, workers, ready=ready, access_log=access_log)
+    err.print("[dim]klx: sandbox cloud stopped[/]")
+
+
+@cloud_app.command("stats")
+def stats_cmd(db: DbOpt = "klx-cloud.sqlite", as_json: JsonOpt = False) -> None:
+    """Counts read straight from the database file (works while the server runs)."""
+    doc = read_stats(db)
+    if as_json:
+        _print_json(doc)
+        return
+    table = Table("what", "count", title=f"sandbox cloud · {db}", show_header=False)
+    for key in ("devices", "transactions", "orders", "orders_paid", "heartbeats"):
+        table.add_row(key, f"{doc[key]:,}")
+    for kind, n in sorted(doc["by_kind"].items()):
+        table.add_row(f"  {kind}", f"{n:,}")
+    out.print(table)
+
+
+@cloud_app.command("pay")
+def pay_cmd(order: Annotated[str, typer.Argument(help="Order number from a pre-bill's payment QR.")],
+            cloud: CloudOpt = "http://127.0.0.1:8787", as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Simulate the customer paying a pre-bill's order."""
+    with _admin_client(cloud) as client:
+        doc = client.pay(order)
+    if as_json:
+        _print_json(doc)
+    else:
+        out.print(f"order {escape(doc['order_no'])}: {doc['status']}")
+
+
+@cloud_app.command("devices")
+def devices_cmd(cloud: CloudOpt = "http://127.0.0.1:8787", as_json: JsonOpt = False) -> None:
+    """Claimed devices with their last heartbeat and transaction count."""
+    with _admin_client(cloud) as client:
+        rows = client.devices()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("device", "serial", "store", "transactions", "heartbeats")
+    for r in rows:
+        table.add_row(r["device_id"], r["serial"], r["store"] or "", str(r["transactions"]), str(r["heartbeats"]))
+    out.print(table)
+
+
+@cloud_app.command("transactions")
+def transactions_cmd(
+    cloud: CloudOpt = "http://127.0.0.1:8787",
+    device: Annotated[str | None, typer.Option("--device", help="Only this device id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+    after: Annotated[int, typer.Option("--after", min=0, help="Start after this seq (paging).")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stored transactions in arrival order."""
+    with _admin_client(cloud) as client:
+        page = client.transactions(device, limit, after)
+    if as_json:
+        _print_json(page)
+        return
+    table = Table("seq", "transaction", "device", "kind", "total", "answer")
+    for r in page["transactions"]:
+        total = ((r["body"] or {}).get("transaction") or {}).get("total") or ""
+        table.add_row(str(r["seq"]), r["transaction_id"], r["device_id"], r["kind"], str(total), r["answer"]["qr"])
+    out.print(table)

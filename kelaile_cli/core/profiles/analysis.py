@@ -1,0 +1,61 @@
+"""One receipt through detection and extraction: the part of the box pipeline after decoding.
+
+``analyse`` is what the box (and its emulator), ``klx parse`` and ``klx replay`` all run on a
+decoded receipt; ``upload_body`` is the transaction document a device sends to the cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kelaile_cli.core.profiles.detect import Detector, receipt_text
+from kelaile_cli.core.profiles.extract import Transaction, extract
+from kelaile_cli.core.stream.receipt import Receipt
+
+__all__ = ["Analysis", "analyse", "upload_body"]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    profile: str | None  # best profile id, None when unknown
+    confidence: float
+    kind: str | None  # receipt kind per the profile; None when the profile is unknown
+    transaction: Transaction | None
+
+    def identity(self) -> dict[str, Any]:
+        """The keys ``klx parse --json`` adds to a receipt."""
+        tx = self.transaction
+        return {
+            "profile": self.profile,
+            "confidence": self.confidence,
+            "kind": self.kind,
+            "transaction": {k: v for k, v in tx.to_dict().items() if k != "checks"} if tx else None,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in tx.checks] if tx else [],
+        }
+
+
+def analyse(receipt: Receipt, detector: Detector) -> Analysis:
+    """Detect the POS of one receipt and, when known, extract its transaction."""
+    ranked = detector.rank(receipt)
+    best = detector.pick(ranked)
+    if best is None:
+        return Analysis(None, ranked[0].confidence if ranked else 0.0, None, None)
+    profile = detector.profile(best.id)
+    kind = profile.kind_of(receipt_text(receipt))
+    tx = extract(profile.fields, [ln.text for ln in receipt.lines], kind)
+    return Analysis(profile.id, best.confidence, kind, tx)
+
+
+def upload_body(analysis: Analysis, receipt_sha256: str, printed_at: str | None) -> dict[str, Any]:
+    """The JSON document of ``POST /v1/transactions`` (see docs/cloud-api.md)."""
+    identity = analysis.identity()
+    return {
+        "receipt_sha256": receipt_sha256,
+        "printed_at": printed_at,
+        "profile": identity["profile"],
+        "confidence": round(identity["confidence"], 4),
+        "kind": identity["kind"] or "other",
+        "transaction": identity["transaction"],
+        "checks": identity["checks"],
+    }

@@ -1,0 +1,584 @@
+"""Lay out one print job: decoder events in, a ``Receipt`` (styled lines, images, codes) out.
+
+``Layout`` plays the printer: it keeps the modes a real printer keeps (character style, alignment,
+code page, double-byte mode, tab stops, stored graphics) across the jobs of one stream, and turns
+text bytes into characters with the encoding chosen for the stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
+from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
+from kelaile_cli.core.stream import encoding
+from kelaile_cli.core.stream.receipt import (
+    PLAIN,
+    Code,
+    DrawerKick,
+    Element,
+    Feed,
+    Image,
+    Line,
+    Receipt,
+    Span,
+    Style,
+    Warning,
+)
+
+__all__ = ["Layout", "TextSetup", "infer_width"]
+
+DEFAULT_TAB = 8
+DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
+PAPER_WIDTHS = (32, 42, 48)
+
+
+#: (id of a style, changes) -> (that style, the style with the changes). Styles are interned by value
+#: (power-on is PLAIN), so there are few ids; holding the style keeps its id from being reused.
+_STYLE_STEPS: dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, Style]] = {}
+_STYLES: dict[Style, Style] = {PLAIN: PLAIN}
+
+
+@dataclass(frozen=True, slots=True)
+class TextSetup:
+    """How text bytes become characters for one stream.
+
+    ``cjk_codec`` is the double-byte encoding used while double-byte mode is on; ``cjk_default`` says
+    the printer powers up in double-byte mode (Chinese clone printers do), ``codepage_codec`` forces
+    one single-byte codec instead of following ``ESC t``.
+    """
+
+    printer: str = "default"
+    cjk_codec: str | None = None
+    cjk_default: bool = False
+    codepage_codec: str | None = None
+
+
+class _State:
+    """The modes a printer keeps between commands, at their power-on values (a plain class: mypyc
+    compiles its ``__init__``, run once per job)."""
+
+    def __init__(self, cjk: bool = False) -> None:
+        self.style: Style = PLAIN
+        self.align = "left"
+        self.codepage = 0
+        self.intl = 0
+        self.cjk = cjk
+        self.tabs: tuple[int, ...] = ()
+        self.line_dots = DOTS_PER_LINE
+        self.barcode_height: int | None = None
+        self.barcode_hri = 0
+        self.qr_size: int | None = None
+
+
+@dataclass(slots=True)
+class _Piece:
+    raw: bytearray
+    start: int
+    end: int
+    style: Style
+    codec: str
+    intl: int
+
+
+class Layout:
+    """Stateful across jobs of one stream, like the printer itself."""
+
+    def __init__(self, setup: TextSetup | None = None) -> None:
+        self.setup = setup or TextSetup()
+        self._state = self._power_on()
+        self._graphics: Image | None = None
+        self._stored: dict[str, Image] = {}
+        self._code2d: dict[str, tuple[bytes, int]] = {}
+
+    def _power_on(self) -> _State:
+        return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
+
+    # -- public ---------------------------------------------------------------------------------
+    def receipt(self, events: list[Event], index: int = 0, timestamp: float | None = None) -> Receipt:
+        """Lay out the events of one job."""
+        self._start_job()
+        for ev in events:
+            if isinstance(ev, Text):
+                self._text(ev)
+            elif isinstance(ev, Command):
+                handler = _HANDLERS.get(ev.op)
+                if handler is not None:
+                    handler(self, ev, ev.params)
+            elif isinstance(ev, Unknown):
+                self._warnings.append(Warning(ev.offset, "unknown_command", ev.reason))
+            elif isinstance(ev, Truncated):
+                self._warnings.append(Warning(ev.offset, "truncated", f"{ev.name} cut off after {len(ev.raw)} bytes"))
+        self._end_line(force=False)
+        start = events[0].offset if events else 0
+        end = events[-1].offset + len(events[-1].raw) if events else 0
+        return Receipt(
+            index=index,
+            elements=self._elements,
+            start=start,
+            end=end,
+            encoding=self._encoding_label(),
+            width=infer_width(self._elements),
+            cut=self._cut,
+            warnings=self._warnings,
+            queries=self._queries,
+            timestamp=timestamp,
+        )
+
+    def _start_job(self) -> None:
+        # A method of its own so that no caller narrows these attributes to their start values
+        # (the handlers change them; mypyc trusts narrowing).
+        self._elements: list[Element] = []
+        self._warnings: list[Warning] = []
+        self._queries: list[str] = []
+        self._pieces: list[_Piece] = []
+        self._line_align = self._state.align
+        self._cut: str | None = None
+        self._used_cjk = False
+        self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
+
+    # -- text -----------------------------------------------------------------------------------
+    def _codec(self) -> str:
+        if self._state.cjk and self.setup.cjk_codec:
+            return self.setup.cjk_codec
+        if self.setup.codepage_codec:
+            return self.setup.codepage_codec
+        codec = encoding.codec_for_codepage(self._state.codepage, self.setup.printer)
+        return codec or encoding.DEFAULT_CODEC
+
+    def _encoding_label(self) -> str:
+        if self.setup.cjk_codec and (self._used_cjk or self._state.cjk):
+            return self.setup.cjk_codec
+        return self._codec()
+
+    def _text(self, ev: Text) -> None:
+        raw = ev.raw
+        if b"\n" not in raw:
+            self._append(ev.offset, raw)
+            return
+        pos = ev.offset
+        parts = raw.split(b"\n")
+        tail = parts.pop()  # after the last LF: the start of a line still open
+        first = parts[0]
+        if self._pieces:  # the first LF ends a line begun before this run
+            if first:
+                self._append(pos, first)
+            self._end_line(force=False)
+            pos += len(first) + 1
+            start_at = 1
+        else:
+            start_at = 0
+        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
+        if tail:
+            self._append(pos, tail)
+
+    def _decode_lines(self, raw: bytes) -> list[str] | None:
+        """The lines of a text run decoded at once (one decode call instead of one per line), or None
+        when that is not the same as decoding each line (an undecodable byte, or a codec with state)."""
+        codec = self._codec()
+        self._wide_only = False
+        if raw.isascii() and encoding.ascii_as_itself(codec):
+            text = raw.decode("ascii")
+        elif encoding.lines_decode_alike(codec):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                return None
+        else:
+            return None
+        if self._state.intl:
+            text = encoding.apply_intl_charset(text, self._state.intl)
+        self._wide_only = not text.isascii() and only_wide(text)  # checked once for all the lines
+        return text.split("\n")
+
+    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None) -> int:
+        """Lines printed whole in one style (the common case): ``parts[i]`` is the line's bytes,
+        ``texts[i]`` its text when already decoded. An empty part is a feed. Returns the offset after them."""
+        style = self._state.style
+        align = self._line_align = self._state.align
+        cjk = self._codec() == self.setup.cjk_codec
+        wide_only = self._wide_only
+        elements = self._elements
+        for i in range(start_at, len(parts)):
+            part = parts[i]
+            end = pos + len(part)
+            if not part:  # LF on an empty line feeds one line
+                self._feed(1, pos, end + 1)
+            elif texts is None:
+                elements.append(self._plain_line(part, pos))
+            else:
+                text = texts[i]
+                printed = text.rstrip()
+                if printed.isascii():
+                    cols = len(printed) * style.width
+                else:
+                    cols = (wide_text_cells(printed) if wide_only else cells(printed)) * style.width
+                    if cjk:
+                        self._used_cjk = True
+                elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
+            pos = end + 1
+        return pos
+
+    def _append(self, offset: int, raw: bytes) -> None:
+        if not self._pieces:
+            self._line_align = self._state.align
+        codec = self._codec()
+        last = self._pieces[-1] if self._pieces else None
+        end = offset + len(raw)
+        if (
+            last is not None
+            and last.end == offset
+            and last.style == self._state.style
+            and last.codec == codec
+            and last.intl == self._state.intl
+        ):
+            last.raw += raw
+            last.end = end
+        else:
+            self._pieces.append(_Piece(bytearray(raw), offset, end, self._state.style, codec, self._state.intl))
+
+    def _column(self) -> int:
+        return sum(cells(encoding.decode_text(bytes(p.raw), p.codec)[0]) * p.style.width for p in self._pieces)
+
+    def _end_line(self, force: bool) -> bool:
+        """Print the line buffer. Returns True if a line was emitted."""
+        if not self._pieces:
+            if force:
+                self._elements.append(Line([], self._state.align, 0, 0))
+            return force
+        self._elements.append(self._line([(bytes(p.raw), p.start, p.style, p.codec, p.intl) for p in self._pieces]))
+        self._pieces = []
+        return True
+
+    def _plain_line(self, raw: bytes, start: int) -> Line:
+        """A line printed in one style, decoded on its own."""
+        style, codec, intl = self._state.style, self._codec(), self._state.intl
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            return self._line([(raw, start, style, codec, intl)])
+        if intl:
+            text = encoding.apply_intl_charset(text, intl)
+        printed = text.rstrip()
+        if printed.isascii():
+            cols = len(printed) * style.width
+        else:
+            cols = cells(printed) * style.width
+            if codec == self.setup.cjk_codec:
+                self._used_cjk = True
+        end = start + len(raw)
+        return Line([Span(text, style, start, end)], self._line_align, start, end, cols)
+
+    def _line(self, pieces: list[tuple[bytes, int, Style, str, int]]) -> Line:
+        """Decode the pieces of one printed line into a ``Line`` with its printed width."""
+        spans: list[Span] = []
+        for raw, start, style, codec, intl in pieces:
+            if codec == self.setup.cjk_codec and max(raw) >= 0x80:
+                self._used_cjk = True
+            text, bad = encoding.decode_text(raw, codec)
+            for off, bad_raw in bad:
+                self._warnings.append(
+                    Warning(start + off, "bad_text", f"bytes {bad_raw.hex(' ')} are not valid {codec}")
+                )
+            if intl:
+                text = encoding.apply_intl_charset(text, intl)
+            spans.append(Span(text, style, start, start + len(raw)))
+        line = Line(spans, self._line_align, spans[0].start, spans[-1].end)
+        line.cols = _printed_cols(line)
+        return line
+
+    def _feed(self, lines: float, start: int, end: int) -> None:
+        if lines > 0:
+            prev = self._elements[-1] if self._elements else None
+            if isinstance(prev, Feed) and prev.end == start:
+                prev.lines += lines
+                prev.end = end
+            else:
+                self._elements.append(Feed(lines, start, end))
+
+    def _set_style(self, **changes: Any) -> None:
+        style = self._state.style
+        key = (id(style), tuple(changes.items()))
+        step = _STYLE_STEPS.get(key)
+        if step is None or step[0] is not style:
+            new = replace(style, **changes)
+            step = _STYLE_STEPS[key] = (style, _STYLES.setdefault(new, new))
+        self._state.style = step[1]
+
+    def _add(self, element: Element) -> None:
+        self._end_line(force=False)
+        self._elements.append(element)
+
+    # -- handlers (one per op) --------------------------------------------------------------------
+    def _init(self, ev: Command, p: dict[str, Any]) -> None:
+        self._end_line(force=False)
+        self._state = self._power_on()
+
+    def _print_mode(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(
+            font=p.get("font", "A"),
+            bold=bool(p.get("bold")),
+            height=2 if p.get("double_height") else 1,
+            width=2 if p.get("double_width") else 1,
+            underline=1 if p.get("underline") else 0,
+        )
+
+    def _char_size(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(width=int(p.get("width", 1)), height=int(p.get("height", 1)))
+
+    def _bold(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(bold=bool(p.get("on")))
+
+    def _underline(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(underline=int(p.get("weight", 0)))
+
+    def _reverse(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(inverse=bool(p.get("on")))
+
+    def _font(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(font=str(p.get("font", "A")))
+
+    def _rotate(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(rotated=bool(p.get("on")))
+
+    def _upside_down(self, ev: Command, p: dict[str, Any]) -> None:
+        self._set_style(upside_down=bool(p.get("on")))
+
+    def _align(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.align = str(p.get("align", "left"))
+        if not self._pieces:
+            self._line_align = self._state.align
+
+    def _codepage(self, ev: Command, p: dict[str, Any]) -> None:
+        n = int(p.get("n", 0))
+        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, self.setup.printer) is None:
+            self._warnings.append(
+                Warning(
+                    ev.offset,
+                    "unsupported",
+                    f"code page {n} has no known encoding on printer model '{self.setup.printer}'",
+                )
+            )
+        self._state.codepage = n
+
+    def _intl(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.intl = int(p.get("n", 0))
+
+    def _cjk_on(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.cjk = self.setup.cjk_codec is not None
+
+    def _cjk_off(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.cjk = False
+
+    def _line_spacing(self, ev: Command, p: dict[str, Any]) -> None:
+        dots = p.get("dots")
+        self._state.line_dots = int(dots) if dots else DOTS_PER_LINE
+
+    def _tab_stops(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.tabs = tuple(int(s) for s in p.get("stops", ()))
+
+    def _lf(self, ev: Command, p: dict[str, Any]) -> None:
+        if not self._end_line(force=False):
+            self._feed(1, ev.offset, ev.offset + len(ev.raw))
+
+    def _ht(self, ev: Command, p: dict[str, Any]) -> None:
+        col = self._column() // max(1, self._state.style.width)
+        stops = self._state.tabs or tuple(range(DEFAULT_TAB, 256, DEFAULT_TAB))
+        target = next((s for s in stops if s > col), None)
+        if target is None:
+            return
+        self._append(ev.offset, (target - col) * b" ")
+        self._pieces[-1].end = ev.offset + len(ev.raw)
+
+    def _feed_lines(self, ev: Command, p: dict[str, Any]) -> None:
+        n = int(p.get("n", 0))
+        printed = self._end_line(force=False)
+        self._feed(n - 1 if printed else n, ev.offset, ev.offset + len(ev.raw))
+
+    def _feed_dots(self, ev: Command, p: dict[str, Any]) -> None:
+        dots = int(p.get("dots", 0))
+        self._end_line(force=False)
+        self._feed(round(dots / max(1, self._state.line_dots), 2), ev.offset, ev.offset + len(ev.raw))
+
+    def _image(self, ev: Command, p: dict[str, Any]) -> None:
+        self._add(self._make_image(ev, p))
+
+    def _make_image(self, ev: Command, p: dict[str, Any]) -> Image:
+        return Image(
+            width=int(p.get("width", 0)),
+            height=int(p.get("height", 0)),
+            bitmap=bytes(p.get("bitmap", b"")),
+            source=ev.name,
+            start=ev.offset,
+            end=ev.offset + len(ev.raw),
+            align=self._state.align,
+            scale_x=int(p.get("scale_x", 1)),
+            scale_y=int(p.get("scale_y", 1)),
+        )
+
+    def _graphics_store(self, ev: Command, p: dict[str, Any]) -> None:
+        self._graphics = self._make_image(ev, p)
+
+    def _graphics_print(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._graphics is None:
+            self._warnings.append(Warning(ev.offset, "unsupported", "print graphics with nothing stored"))
+            return
+        img = self._graphics
+        img.end = ev.offset + len(ev.raw)
+        img.align = self._state.align
+        self._add(img)
+        self._graphics = None
+
+    def _nv_define(self, ev: Command, p: dict[str, Any]) -> None:
+        images = p.get("images")
+        if images:
+            for key, img in images.items():
+                self._stored[str(key)] = self._make_image(ev, img)
+        elif "bitmap" in p:
+            self._stored[str(p.get("key", "1"))] = self._make_image(ev, p)
+
+    def _logo(self, ev: Command, p: dict[str, Any]) -> None:
+        key = str(p.get("key", "?"))
+        stored = self._stored.get(key)
+        img = Image(
+            width=stored.width if stored else 0,
+            height=stored.height if stored else 0,
+            bitmap=stored.bitmap if stored else b"",
+            source=ev.name,
+            start=ev.offset,
+            end=ev.offset + len(ev.raw),
+            align=self._state.align,
+            key=key,
+        )
+        self._add(img)
+
+    def _barcode(self, ev: Command, p: dict[str, Any]) -> None:
+        data = bytes(p.get("data", b""))
+        text = p.get("text")
+        self._add(
+            Code(
+                symbology=str(p.get("symbology", "?")),
+                data=str(text) if text is not None else data.decode("latin-1"),
+                raw=data,
+                start=ev.offset,
+                end=ev.offset + len(ev.raw),
+                align=self._state.align,
+                hri=self._state.barcode_hri,
+                size=self._state.barcode_height,
+            )
+        )
+
+    def _barcode_height(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.barcode_height = int(p.get("dots", 0)) or None
+
+    def _barcode_hri(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.barcode_hri = int(p.get("position", 0))
+
+    def _code2d_store(self, ev: Command, p: dict[str, Any]) -> None:
+        self._code2d[str(p.get("symbology", "QR"))] = (bytes(p.get("data", b"")), ev.offset)
+
+    def _code2d_setting(self, ev: Command, p: dict[str, Any]) -> None:
+        value = p.get("value", b"")
+        if p.get("symbology") == "QR" and p.get("fn") == 67 and value:
+            self._state.qr_size = value[0]
+
+    def _code2d_print(self, ev: Command, p: dict[str, Any]) -> None:
+        sym = str(p.get("symbology", "QR"))
+        stored = self._code2d.get(sym)
+        if stored is None:
+            self._warnings.append(Warning(ev.offset, "unsupported", f"print {sym} with no data stored"))
+            return
+        data, start = stored
+        self._add(
+            Code(
+                symbology=sym,
+                data=_code_text(data),
+                raw=data,
+                start=start,
+                end=ev.offset + len(ev.raw),
+                align=self._state.align,
+                size=self._state.qr_size if sym == "QR" else None,
+            )
+        )
+
+    def _cut_handler(self, ev: Command, p: dict[str, Any]) -> None:
+        self._end_line(force=False)
+        self._cut = "partial" if p.get("partial") else "full"
+
+    def _drawer(self, ev: Command, p: dict[str, Any]) -> None:
+        self._add(DrawerKick(int(p.get("pin", 2)), ev.offset, ev.offset + len(ev.raw)))
+
+    def _status_query(self, ev: Command, p: dict[str, Any]) -> None:
+        self._queries.append(str(p.get("kind", ev.name)))
+
+
+def _code_text(data: bytes) -> str:
+    """Code content as text: UTF-8 when it is valid (QR payloads usually are), else Latin-1."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+_HANDLERS = {
+    "init": Layout._init,
+    "print_mode": Layout._print_mode,
+    "char_size": Layout._char_size,
+    "bold": Layout._bold,
+    "underline": Layout._underline,
+    "reverse": Layout._reverse,
+    "align": Layout._align,
+    "font": Layout._font,
+    "rotate": Layout._rotate,
+    "upside_down": Layout._upside_down,
+    "codepage": Layout._codepage,
+    "intl_charset": Layout._intl,
+    "cjk_on": Layout._cjk_on,
+    "cjk_off": Layout._cjk_off,
+    "line_spacing": Layout._line_spacing,
+    "tab_stops": Layout._tab_stops,
+    "lf": Layout._lf,
+    "ff": Layout._lf,
+    "ht": Layout._ht,
+    "feed_lines": Layout._feed_lines,
+    "feed_dots": Layout._feed_dots,
+    "image": Layout._image,
+    "graphics_store": Layout._graphics_store,
+    "graphics_print": Layout._graphics_print,
+    "nv_define": Layout._nv_define,
+    "logo": Layout._logo,
+    "barcode": Layout._barcode,
+    "barcode_height": Layout._barcode_height,
+    "barcode_hri": Layout._barcode_hri,
+    "code2d_store": Layout._code2d_store,
+    "code2d_setting": Layout._code2d_setting,
+    "code2d_print": Layout._code2d_print,
+    "cut": Layout._cut_handler,
+    "drawer": Layout._drawer,
+    "status_query": Layout._status_query,
+}
+
+
+def _printed_cols(line: Line) -> int:
+    cols = sum(cells(s.text) * s.style.width for s in line.spans)
+    for span in reversed(line.spans):  # trailing blanks take no paper
+        blank = len(span.text) - len(span.text.rstrip())
+        cols -= blank * span.style.width
+        if blank < len(span.text):
+            break
+    return cols
+
+
+def infer_width(elements: list[Element]) -> int:
+    """Paper width in columns, from the widest printed line and image (58 mm = 32, 80 mm = 42/48).
+
+    Trailing spaces do not count: POS programs often pad lines past the last printed character.
+    """
+    widest = 0
+    for el in elements:
+        if isinstance(el, Line):
+            widest = max(widest, el.cols if el.cols >= 0 else _printed_cols(el))
+        elif isinstance(el, Image) and el.width * el.scale_x > 384:
+            widest = max(widest, PAPER_WIDTHS[0] + 1)
+    return next((w for w in PAPER_WIDTHS if widest <= w), PAPER_WIDTHS[-1])

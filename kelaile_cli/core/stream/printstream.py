@@ -1,0 +1,282 @@
+"""The print-stream pipeline in one place: bytes -> events -> jobs -> receipts.
+
+``read_receipts`` handles a whole stream at once (a file): the text encoding is detected from the
+whole stream before anything is laid out. ``PrintStream`` is the incremental form for live capture:
+it yields each receipt as its job completes, detecting the encoding from everything seen so far.
+"""
+
+from __future__ import annotations
+
+import codecs
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.escpos.events import Command, Event, Text
+from kelaile_cli.core.stream import encoding
+from kelaile_cli.core.stream.layout import Layout, TextSetup
+from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.core.stream.segmenter import Job, Segmenter
+
+__all__ = [
+    "CodecTracker",
+    "DecodeOptions",
+    "PrintStream",
+    "TextEvidence",
+    "choose_text_setup",
+    "decode_events",
+    "normalise_codec",
+    "read_receipts",
+    "stream_text_setup",
+]
+
+#: codecs (by their canonical Python name) that are double-byte CJK encodings.
+CJK_CODECS = frozenset(
+    {
+        "gb18030",
+        "gbk",
+        "gb2312",
+        "big5",
+        "cp950",
+        "big5hkscs",
+        "shift_jis",
+        "cp932",
+        "euc_kr",
+        "cp949",
+        "euc_jp",
+        "shift_jis_2004",
+        "shift_jisx0213",
+        "johab",
+    }
+)
+
+
+def normalise_codec(name: str) -> str:
+    """Canonical Python codec name; ``ValueError`` naming the bad value when Python does not know it."""
+    try:
+        return codecs.lookup(name).name.replace("-", "_")
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """User choices that the stream itself cannot tell."""
+
+    encoding: str | None = None  # force a codec (CJK or single-byte) instead of detecting it
+    printer: str = "default"  # printer model in python-escpos's capability database (maps ESC t)
+    width: int | None = None  # paper width in columns; inferred when None
+    dialect: str | None = None  # 'escpos' | 'star'; detected when None
+    idle_gap: float | None = 2.0  # seconds of silence that end a job (when timestamps are known)
+
+
+def decode_events(data: bytes, dialect: str | None = None) -> tuple[list[Event], str]:
+    """All events of a complete stream, and the dialect they were decoded as."""
+    decoder = StreamDecoder(dialect=dialect)
+    events = decoder.feed(data)
+    events += decoder.close()
+    return events, decoder.dialect or "escpos"
+
+
+@dataclass(slots=True)
+class TextEvidence:
+    """What a stream has shown about its text encoding so far (bounded: enough bytes to decide)."""
+
+    samples: list[bytes] = field(default_factory=list)
+    sample_bytes: int = 0
+    declared: bool = False  # FS & seen: double-byte mode is explicit
+    codepage: int = 0  # last ESC t
+
+    LIMIT = 16 * 1024  # thousands of CJK characters: far more than detection needs
+
+    def add(self, events: Iterable[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, Text):
+                if self.sample_bytes < self.LIMIT and not ev.raw.isascii():  # a byte >= 0x80
+                    self.samples.append(ev.raw)
+                    self.sample_bytes += len(ev.raw)
+            elif isinstance(ev, Command):
+                if ev.op == "cjk_on":
+                    self.declared = True
+                elif ev.op == "codepage":
+                    self.codepage = int(ev.params.get("n", 0))
+
+
+def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSetup:
+    """Pick the text encoding for a stream: the user's override, else a guess from its bytes."""
+    if options.encoding:
+        codec = normalise_codec(options.encoding)
+        if codec in CJK_CODECS:
+            return TextSetup(options.printer, cjk_codec=codec, cjk_default=True)
+        return TextSetup(options.printer, codepage_codec=codec)
+    single = encoding.codec_for_codepage(evidence.codepage, options.printer) or encoding.DEFAULT_CODEC
+    guess = encoding.detect_encoding(evidence.samples, single_byte_codec=single, cjk_declared=evidence.declared)
+    if guess.cjk:
+        return TextSetup(options.printer, cjk_codec=guess.codec, cjk_default=not evidence.declared)
+    return TextSetup(options.printer)
+
+
+class CodecTracker:
+    """Which codec each text run was printed in, following double-byte mode and code pages across
+    calls (so a live stream can be followed chunk by chunk: dumps, redaction)."""
+
+    def __init__(self, options: DecodeOptions) -> None:
+        self.options = options
+        self.evidence = TextEvidence()
+        self.cjk: bool | None = None
+        self.codepage = 0
+
+    def codecs(self, events: list[Event]) -> dict[int, str]:
+        self.evidence.add(events)
+        setup = choose_text_setup(self.evidence, self.options)
+        if self.cjk is None:
+            self.cjk = setup.cjk_default
+        out: dict[int, str] = {}
+        for ev in events:
+            if isinstance(ev, Command):
+                if ev.op == "cjk_on":
+                    self.cjk = True
+                elif ev.op == "cjk_off":
+                    self.cjk = False
+                elif ev.op == "codepage":
+                    self.codepage = int(ev.params.get("n", 0))
+                elif ev.op == "init":
+                    self.cjk, self.codepage = setup.cjk_default, 0
+            elif isinstance(ev, Text):
+                if self.cjk and setup.cjk_codec:
+                    out[ev.offset] = setup.cjk_codec
+                else:
+                    page = encoding.codec_for_codepage(self.codepage, self.options.printer)
+                    out[ev.offset] = setup.codepage_codec or page or encoding.DEFAULT_CODEC
+        return out
+
+
+def _finish(receipt: Receipt, dialect: str, options: DecodeOptions) -> Receipt:
+    receipt.dialect = dialect
+    if options.width:
+        receipt.width = options.width
+    return receipt
+
+
+def stream_text_setup(data: bytes, options: DecodeOptions) -> TextSetup:
+    """The text encoding for a whole stream, decided from all of it."""
+    events, _ = decode_events(data, options.dialect)
+    evidence = TextEvidence()
+    evidence.add(events)
+    return choose_text_setup(evidence, options)
+
+
+def read_receipts(data: bytes, options: DecodeOptions | None = None) -> list[Receipt]:
+    """Decode a complete stream into receipts."""
+    options = options or DecodeOptions()
+    events, dialect = decode_events(data, options.dialect)
+    evidence = TextEvidence()
+    evidence.add(events)
+    layout = Layout(choose_text_setup(evidence, options))
+    segmenter = Segmenter(idle_gap=None)
+    jobs = segmenter.feed(events) + segmenter.close()
+    return [_finish(layout.receipt(job.events, i), dialect, options) for i, job in enumerate(jobs)]
+
+
+class PrintStream:
+    """Incremental pipeline for live streams: ``feed(bytes, timestamp)`` -> completed receipts.
+
+    The encoding guess is refreshed from every job seen so far before each receipt is laid out, so
+    a live view converges on the same answer as ``read_receipts`` once the stream has shown its text.
+    Chunking never matters; only job boundaries (and idle gaps, when timestamps are given) do.
+    """
+
+    def __init__(self, options: DecodeOptions | None = None, text_setup: TextSetup | None = None) -> None:
+        """``text_setup`` fixes the encoding (when the whole stream was seen beforehand, e.g. a
+        recording); otherwise it is guessed from what has arrived so far."""
+        self.options = options or DecodeOptions()
+        self._fixed_setup = text_setup
+        self._decoder = StreamDecoder(dialect=self.options.dialect)
+        self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
+        self._evidence = TextEvidence()
+        self._arrivals: list[tuple[int, float]] = []  # (stream offset, capture time) per fed chunk
+        self._layout: Layout | None = None
+        self._index = 0
+        self.bytes_seen = 0
+
+    def feed(self, data: bytes, timestamp: float | None = None) -> list[Receipt]:
+        if timestamp is not None:
+            self._arrivals.append((self.bytes_seen, timestamp))
+        self.bytes_seen += len(data)
+        return self._jobs(self._segment(self._decoder.feed(data)))
+
+    def close(self) -> list[Receipt]:
+        jobs = self._segment(self._decoder.close())
+        return self._jobs(jobs + self._segmenter.close())
+
+    def _segment(self, events: list[Event]) -> list[Job]:
+        """Feed the segmenter with each event stamped by the arrival time of its first byte (the
+        decoder may release bytes later than they arrived)."""
+        if not self._arrivals:
+            return self._segmenter.feed(events)
+        jobs: list[Job] = []
+        group: list[Event] = []
+        stamp: float | None = None
+        for ev in self._split_at_gaps(events):
+            t = self._arrival(ev.offset)
+            if group and t != stamp:
+                jobs += self._segmenter.feed(group, stamp)
+                group = []
+            group.append(ev)
+            stamp = t
+        if group:
+            jobs += self._segmenter.feed(group, stamp)
+        return jobs
+
+    def _split_at_gaps(self, events: list[Event]) -> list[Event]:
+        """A text run (lines and all) can span a pause in the stream; cut it where bytes arrived
+        after an idle gap, so the segmenter sees the gap."""
+        gap = self.options.idle_gap
+        if gap is None:
+            return events
+        out: list[Event] = []
+        for ev in events:
+            if not isinstance(ev, Text):
+                out.append(ev)
+                continue
+            end = ev.offset + len(ev.raw)
+            cuts = []
+            prev: float | None = None
+            for off, t in self._arrivals:
+                if off >= end:
+                    break
+                if off > ev.offset and prev is not None and t - prev > gap:
+                    cuts.append(off)
+                prev = t
+            start = ev.offset
+            for cut in cuts:
+                out.append(Text(start, ev.raw[start - ev.offset : cut - ev.offset]))
+                start = cut
+            out.append(ev if not cuts else Text(start, ev.raw[start - ev.offset :]))
+        return out
+
+    def _arrival(self, offset: int) -> float:
+        arrivals = self._arrivals
+        i = bisect_right(arrivals, offset, key=lambda a: a[0]) - 1
+        if i > 0:  # older arrivals can no longer be asked about: offsets only grow
+            del arrivals[:i]
+            i = 0
+        return arrivals[max(i, 0)][1]
+
+    def _jobs(self, jobs: list[Job]) -> list[Receipt]:
+        out = []
+        for job in jobs:
+            if self._fixed_setup is not None:
+                setup = self._fixed_setup
+            else:
+                self._evidence.add(job.events)
+                setup = choose_text_setup(self._evidence, self.options)
+            if self._layout is None:
+                self._layout = Layout(setup)
+            else:
+                self._layout.setup = setup
+            receipt = self._layout.receipt(job.events, self._index, job.timestamp)
+            out.append(_finish(receipt, self._decoder.dialect or "escpos", self.options))
+            self._index += 1
+        return out

@@ -1,0 +1,46 @@
+"""show/parse accept recordings: per-connection jobs, capture times, clear errors for corrupt files."""
+
+from __future__ import annotations
+
+import json
+
+from kelaile_cli.core.formats.recording import Chunk, Header
+from kelaile_cli.services.capture.recorder import RecordingWriter
+from tests.cli.test_app import SAMPLES, klx
+
+T0 = 1795609800.0  # 2026-11-25 12:30:00 UTC
+
+
+def test_parse_recording_gives_times_and_connections(tmp_path):
+    path = tmp_path / "two.klr"
+    with RecordingWriter(path, Header("listen://127.0.0.1:9100", T0, "0.1.0")) as w:
+        # two POS connections interleaved in time: each is its own job stream
+        w.write(Chunk(T0 + 1.0, "out", 0, b"\x1b@Table 1\n"))
+        w.write(Chunk(T0 + 1.1, "out", 1, b"\x1b@Table 2\n"))
+        w.write(Chunk(T0 + 1.2, "out", 0, b"Tea 2.00\n\x1dV\x00"))
+        w.write(Chunk(T0 + 1.3, "out", 1, b"Cake 3.00\n\x1dV\x00"))
+        w.write(Chunk(T0 + 1.4, "in", 1, b"\x16"))
+    r = klx("parse", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [o["text"].splitlines() for o in objs] == [["Table 1", "Tea 2.00"], ["Table 2", "Cake 3.00"]]
+    assert [o["connection"] for o in objs] == [0, 1]
+    assert objs[0]["time"] == "2026-11-25T12:30:01.000Z"
+
+
+def test_corrupt_recording_is_one_line_with_file_and_line(tmp_path):
+    path = tmp_path / "bad.klr"
+    good = (SAMPLES / "zh-cn-restaurant-80mm.klr").read_bytes().split(b"\n")
+    good[3] = b'{"t": "soon"}'
+    path.write_bytes(b"\n".join(good))
+    r = klx("show", str(path))
+    assert r.returncode == 2
+    assert f"{path}:4:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bundled_sample_is_a_recording_with_two_receipts():
+    r = klx("parse", "--json")
+    objs = [json.loads(x) for x in r.stdout.splitlines()]
+    assert len(objs) == 2 and objs[0]["source"] == "<bundled sample.klr>"
+    assert objs[0]["time"] < objs[1]["time"]
+    assert objs[1]["codes"][0]["data"] == "https://kelaile.example/c/MW0042"

@@ -1,0 +1,85 @@
+"""Redaction: personal data masked, the stream still valid ESC/POS, every other byte untouched."""
+
+from __future__ import annotations
+
+from escpos.printer import Dummy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.escpos.events import Text
+from kelaile_cli.core.formats.redact import StreamingRedactor, redact_stream
+from kelaile_cli.core.stream.printstream import read_receipts
+
+
+def job(lines: list[str], enc: str = "gb18030") -> bytes:
+    p = Dummy(profile="TM-T88V")
+    p.hw("INIT")
+    p._raw(b"\x1c&")
+    p.set(bold=True)
+    for line in lines:
+        p._raw(line.encode(enc) + b"\n")
+    p.qr("https://kelaile.example/m/13812345678", native=True)
+    p.barcode("4006381333931", "EAN13")
+    p.cut()
+    return p.output
+
+
+PII = ["手机 13812345678", "卡号 4111 1111 1111 1111", "会员号: 8800 1234 5678", "Tel +86 21 6123 4567", "合计 152.90"]
+
+
+def events(data: bytes):
+    d = StreamDecoder()
+    return d.feed(data) + d.close()
+
+
+def test_masks_text_and_keeps_everything_else():
+    data = job(PII)
+    out, found = redact_stream(data)
+    assert len(out) == len(data)
+    assert sorted(f.kind for f in found) == ["card", "member", "phone", "phone"]
+    text = [ln.text for r in read_receipts(out) for ln in r.lines]
+    assert "手机 ***********" in text
+    assert "卡号 **** **** **** 1111" in text
+    assert "会员号: **** **** ****" in text
+    assert "合计 152.90" in text  # prices are not personal data
+    # commands and codes are byte-identical; only text bytes changed, and only digits became '*'
+    for ev in events(data):
+        seg_in, seg_out = data[ev.offset : ev.offset + len(ev.raw)], out[ev.offset : ev.offset + len(ev.raw)]
+        if not isinstance(ev, Text):
+            assert seg_in == seg_out
+        else:
+            assert all(a == b or (chr(a).isdigit() and b == ord("*")) for a, b in zip(seg_in, seg_out, strict=True))
+    assert [c.data for r in read_receipts(out) for c in r.codes] == [
+        "https://kelaile.example/m/13812345678",
+        "4006381333931",
+    ]
+
+
+def test_codes_option_masks_code_contents_keeping_lengths():
+    data = job(["合计 10.00"])
+    out, found = redact_stream(data, codes=True)
+    codes = [c.data for r in read_receipts(out) for c in r.codes]
+    assert codes == ["https://kelaile.example/m/***********", "*************"]
+    assert {f.kind for f in found} == {"code"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 40), max_size=30))
+def test_streaming_equals_whole_file_under_any_chunking(sizes):
+    data = job(PII)
+    whole, _ = redact_stream(data)
+    r = StreamingRedactor()
+    out, pos = b"", 0
+    for n in sizes:
+        out += r.feed(data[pos : pos + n])
+        pos += n
+    out += r.feed(data[pos:]) + r.close()
+    assert out == whole
+
+
+def test_big5_member_label():
+    data = b"\x1b@" + "會員編號 0912345678\n統一發票\n".encode("cp950") + b"\x1dV\x00"
+    out, found = redact_stream(data)
+    assert "會員編號 **********" in [ln.text for r in read_receipts(out) for ln in r.lines]
+    assert found

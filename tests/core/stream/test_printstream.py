@@ -1,0 +1,76 @@
+"""The pipeline as a whole: identical receipts however a stream is chunked."""
+
+from __future__ import annotations
+
+from escpos.printer import Dummy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import PrintStream, read_receipts
+
+
+def sample_stream() -> bytes:
+    p = Dummy(profile="TM-T88V")
+    for n in range(3):
+        p.set(align="center", bold=True)
+        p.text(f"SHOP {n}\n")
+        p.set(align="left", bold=False)
+        p.text("Tea   2.00\nCake  3.00\n")
+        p.qr(f"https://k.example/{n}", native=True)
+        p.cut()
+    return b"\x1b@\x1c&" + "欢迎光临\n".encode("gb18030") + b"\x1c.\x1dV\x00" + p.output
+
+
+STREAM = sample_stream()
+
+
+def live(data: bytes, cuts: list[int]) -> list:
+    ps = PrintStream()
+    out = []
+    prev = 0
+    for c in sorted(set(cuts)):
+        out += ps.feed(data[prev:c])
+        prev = c
+    out += ps.feed(data[prev:])
+    out += ps.close()
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=40))
+def test_live_pipeline_is_independent_of_chunking(cuts):
+    whole = live(STREAM, [])
+    assert [render_text(r) for r in live(STREAM, cuts)] == [render_text(r) for r in whole]
+
+
+def test_byte_by_byte_equals_whole_file():
+    ps = PrintStream()
+    got = []
+    for i in range(len(STREAM)):
+        got += ps.feed(STREAM[i : i + 1])
+    got += ps.close()
+    assert [render_text(r) for r in got] == [render_text(r) for r in read_receipts(STREAM)]
+    assert len(got) == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise_and_offsets_stay_in_range(data):
+    receipts = read_receipts(data)
+    for r in receipts:
+        assert 0 <= r.start <= r.end <= len(data)
+        for w in r.warnings:
+            assert 0 <= w.offset < len(data)
+        render_text(r)
+
+
+def test_receipt_time_is_when_its_first_byte_arrived_and_idle_gaps_split_jobs():
+    ps = PrintStream()
+    got = ps.feed(b"\x1b@First\n", timestamp=100.0)  # held back until the dialect is known
+    got += ps.feed(b"line\n", timestamp=100.5)
+    got += ps.feed(b"Second job, no cut, no init\n", timestamp=110.0)  # 9.5 s of silence before it
+    got += ps.feed(b"\x1dV\x00", timestamp=110.1)
+    got += ps.close()
+    assert [r.timestamp for r in got] == [100.0, 110.0]
+    assert [[ln.text for ln in r.lines] for r in got] == [["First", "line"], ["Second job, no cut, no init"]]
