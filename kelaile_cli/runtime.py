@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 
-__all__ = ["GC_THRESHOLDS", "tune_gc"]
+__all__ = ["GC_THRESHOLDS", "quiet_pydantic_plugins", "tune_gc"]
 
 #: Decoding makes many small, short-lived, acyclic objects (events, spans, lines). CPython's default
 #: young-generation threshold (700) runs the cycle collector every few hundred of them; at 50,000 it
@@ -15,3 +16,10 @@ GC_THRESHOLDS = (50_000, 20, 20)
 def tune_gc() -> None:
     """Collect young objects less often (see ``GC_THRESHOLDS``)."""
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def quiet_pydantic_plugins() -> None:
+    """klx uses no pydantic plugins; looking for them scans every installed distribution's entry points
+    (``importlib.metadata``, ~20-30 ms of each start). Typer does the same while it builds its parameters.
+    A user who sets ``PYDANTIC_DISABLE_PLUGINS`` themselves keeps their value."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

@@ -7,22 +7,13 @@ import traceback
 from collections.abc import Callable
 from enum import IntEnum
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-
+from kelaile_cli.cli.console import say_error
 from kelaile_cli.core.errors import KlxError
 
-__all__ = ["ExitCode", "run_guarded"]
+__all__ = ["ExitCode", "flags", "run_guarded"]
 
-# Recent typer ships its own copy of click (and no longer installs click): usage errors are
-# recognised by shape rather than by class, so either copy works.
-_CLICK_ABORT: tuple[type[BaseException], ...] = (typer.Abort,)
-
-
-def _usage_error(exc: BaseException) -> bool:
-    """A click-style usage error (either copy of click): it knows how to show itself and its code."""
-    return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
+#: set by the root callback (``--traceback``)
+flags = {"traceback": False}
 
 
 class ExitCode(IntEnum):
@@ -34,33 +25,40 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
-def _say(console: Console, message: str) -> None:
-    console.print(f"[bold red]klx: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+def _is_abort(exc: BaseException) -> bool:
+    """click's ``Abort`` (Ctrl-C at a prompt), from whichever copy of click raised it."""
+    return type(exc).__name__ == "Abort" and type(exc).__module__.endswith("click.exceptions")
 
 
-def run_guarded(app: Callable[..., object], console: Console, show_traceback: Callable[[], bool]) -> int:
+def _usage_error(exc: BaseException) -> bool:
+    """A click-style usage error (either copy of click): it knows how to show itself and its code."""
+    return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def run_guarded(run: Callable[[], object]) -> int:
     """Run the click/typer app and turn every failure into one line and an exit code."""
+    flags["traceback"] = False
     try:
         # With standalone_mode=False click returns the code of a ``typer.Exit`` instead of raising it.
-        result = app(standalone_mode=False)
-    except _CLICK_ABORT:
-        return ExitCode.INTERRUPTED
+        result = run()
     except KlxError as exc:
-        if show_traceback():
+        if flags["traceback"]:
             traceback.print_exc()
-        _say(console, str(exc))
+        say_error(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        console.print("klx: interrupted", highlight=False)
+        sys.stderr.write("klx: interrupted\n")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:
+        if _is_abort(exc):
+            return ExitCode.INTERRUPTED
         if _usage_error(exc):
             exc.show(file=sys.stderr)  # type: ignore[attr-defined]
             return int(exc.exit_code)  # type: ignore[attr-defined]
-        if show_traceback():
+        if flags["traceback"]:
             traceback.print_exc()
-        _say(console, f"internal error: {type(exc).__name__}: {exc} (run with --traceback and report it)")
+        say_error(f"internal error: {type(exc).__name__}: {exc} (run with --traceback and report it)")
         return ExitCode.FAILURE
     return result if isinstance(result, int) else ExitCode.OK

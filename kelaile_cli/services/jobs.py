@@ -6,14 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Recording, parse_recording
-from kelaile_cli.core.profiles.analysis import analyse
-from kelaile_cli.core.profiles.detect import Detector
-from kelaile_cli.core.render.dump import DumpRow, dump_rows
-from kelaile_cli.core.render.png import render_png
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
 from kelaile_cli.core.stream.printstream import (
@@ -27,8 +23,11 @@ from kelaile_cli.core.stream.printstream import (
 )
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.recorder import is_recording, read_recording
-from kelaile_cli.services.fonts import load_receipt_font
 from kelaile_cli.transports.files import read_bytes
+
+if TYPE_CHECKING:  # imported where used: ``klx parse --json`` needs neither PIL nor the dump tables
+    from kelaile_cli.core.profiles.detect import Detector
+    from kelaile_cli.core.render.dump import DumpRow
 
 __all__ = [
     "SAMPLE_NAME",
@@ -117,7 +116,11 @@ def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
 
 def receipt_record(source: Source, receipt: Receipt, detector: Detector | None = None) -> dict[str, Any]:
     """The JSON object ``klx parse --json`` prints for one receipt (with its POS when a detector is given)."""
-    identity = analyse(receipt, detector).identity() if detector is not None else {}
+    identity: dict[str, Any] = {}
+    if detector is not None:
+        from kelaile_cli.core.profiles.analysis import analyse
+
+        identity = analyse(receipt, detector).identity()
     return {
         "source": source.name,
         "index": receipt.index,
@@ -147,6 +150,8 @@ def _iso(epoch: float) -> str:
 
 def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:
     """The annotated byte dump of a stream, each text run previewed in the encoding in force."""
+    from kelaile_cli.core.render.dump import dump_rows
+
     events, _ = decode_events(source.data, options.dialect)
     codecs = CodecTracker(options).codecs(events)
     return dump_rows(events, text_decoder=lambda raw, offset: decode_text(raw, codecs.get(offset, "latin-1"))[0])
@@ -154,6 +159,9 @@ def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:
 
 def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> list[Path]:
     """Render each receipt to a PNG. ``out`` is a file (one receipt), a name stem or a directory."""
+    from kelaile_cli.core.render.png import render_png
+    from kelaile_cli.services.fonts import load_receipt_font
+
     font = load_receipt_font()
     stem = Path(source.name).stem if not source.name.startswith("<") else "sample"
     written = []

@@ -1,31 +1,16 @@
-"""The klx command line, run as a user runs it: a real subprocess."""
+"""The klx command line: in-process through the lazy group (most tests) and a few real subprocesses."""
 
 from __future__ import annotations
 
 import json
-import os
+import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "recordings" / "samples"
-
-
-def klx(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
-    full_env.pop("FORCE_COLOR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "kelaile_cli", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd or ROOT,
-        timeout=120,
-    )
+from kelaile_cli.cli.app import COMMANDS, load_command
+from tests.helpers import ROOT, SAMPLES, klx, klx_process
 
 
 def test_help_lists_commands_and_exit_codes():
@@ -137,3 +122,118 @@ def test_every_bundled_sample_parses():
     assert r.returncode == 0, r.stderr
     sources = {json.loads(x)["source"] for x in r.stdout.splitlines()}
     assert sources == set(files)
+
+
+# -- the command table ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_table_help_is_the_command_s_own(name):
+    """``klx --help`` shows the table's text without importing commands: it must not drift from theirs."""
+    command = load_command(name)
+    assert command.name == name
+    assert command.get_short_help_str(limit=300) == COMMANDS[name].help
+
+
+def test_help_lists_every_command_with_its_help():
+    r = klx("--help")
+    assert r.returncode == 0
+    for name, entry in COMMANDS.items():
+        assert name in r.stdout
+        assert entry.help.split()[0] in r.stdout
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_and_group_answers_help(name):
+    r = klx(name, "--help")
+    assert r.returncode == 0, r.stderr
+    assert f"klx {name}" in r.stdout
+
+
+def test_an_unknown_command_is_a_usage_error():
+    r = klx("no-such-command")
+    assert r.returncode == 2 and "no-such-command" in r.stderr
+
+
+def test_shell_completion_of_command_names():
+    env = {"_KLX_COMPLETE": "complete_bash", "COMP_WORDS": "klx pr", "COMP_CWORD": "1"}
+    r = klx_process(env=env)
+    assert r.returncode == 0, r.stderr
+    assert set(r.stdout.split()) == {"printers", "profile"}
+
+
+def test_shell_completion_inside_a_command():
+    env = {"_KLX_COMPLETE": "complete_bash", "COMP_WORDS": "klx parse --mo", "COMP_CWORD": "2"}
+    r = klx_process(env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["--model"]
+
+
+# -- conventions -----------------------------------------------------------------------------------
+
+
+def test_model_option_and_its_hidden_old_name_printer(tmp_path):
+    job = tmp_path / "job.bin"
+    job.write_bytes(b"\x1b@\x1bt\x10caf\xe9\n\x1dV\x00")  # ESC t 16 (WPC1252 on Epson models): é
+    new = klx("parse", str(job), "--json", "--model", "TM-T88V")
+    old = klx("parse", str(job), "--json", "--printer", "TM-T88V")
+    assert new.returncode == old.returncode == 0, new.stderr + old.stderr
+    assert json.loads(new.stdout)["text"] == json.loads(old.stdout)["text"]
+    assert "café" in json.loads(new.stdout)["text"]
+    help_text = klx("parse", "--help").stdout
+    assert "--model" in help_text and "--printer" not in help_text
+    bad = klx("parse", str(job), "--model", "no-such-printer")
+    assert bad.returncode == 2 and "no-such-printer" in bad.stderr
+
+
+def test_json_keeps_non_ascii_text_as_is(tmp_path):
+    job = tmp_path / "job.bin"
+    job.write_bytes("\x1b@\x1c&合计 10.00\n\x1dV\x00".encode("gb18030"))
+    r = klx("parse", str(job), "--json")
+    assert r.returncode == 0, r.stderr
+    assert "合计" in r.stdout and "\\u" not in r.stdout
+
+
+def test_format_is_checked_against_its_choices():
+    r = klx("show", "--format", "pdf")
+    assert r.returncode == 2 and "pdf" in r.stderr
+
+
+# -- a few real processes: start-up, exit codes, signals -------------------------------------------
+
+
+def test_process_version_help_and_parse(tmp_path):
+    from kelaile_cli import __version__
+
+    assert klx_process("--version").stdout.strip() == f"klx {__version__}"
+    r = klx_process("--help")
+    assert r.returncode == 0 and "Exit codes" in r.stdout and "parse" in r.stdout
+    job = tmp_path / "job.bin"
+    job.write_bytes(b"\x1b@hello\n\x1dV\x00")
+    r = klx_process("parse", str(job), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["text"].strip() == "hello"
+
+
+def test_process_bad_input_is_one_line_and_exit_2(tmp_path):
+    r = klx_process("parse", str(tmp_path / "nope.bin"), "--json")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "nope.bin" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_ctrl_c_exits_130():
+    """The box emulator stops cleanly on Ctrl-C and klx exits 130 (SIGTERM: 0, tested with the emulator)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as state:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kelaile_cli", "box", "sim", "--json", "--state", state],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["port"]
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr

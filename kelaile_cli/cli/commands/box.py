@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
 import threading
 import time
@@ -11,41 +9,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.rule import Rule
-from rich.table import Table
 
-from kelaile_cli.cli.base import ProfilesOpt, app, err, out
+from kelaile_cli.cli.console import emit_json, err, escape, out, to_json
+from kelaile_cli.cli.options import BaudOpt, BoxOpt, JsonOpt, LiveFormat, PortOpt, ProfilesOpt, TimeoutOpt
+from kelaile_cli.cli.signals import stopping
 from kelaile_cli.core.box.config import CONFIG_KEYS
 from kelaile_cli.core.box.messages import MsgType
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.render.terminal import render_rich
-from kelaile_cli.core.render.text import render_text
-from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.services.box.client import DEFAULT_BAUD, BoxClient
-from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions, parse_fault, parse_power_loss, slot_backend
 
-box_app = typer.Typer(help="Talk to a Kelaile box (or run its emulator) over its protocol.", no_args_is_help=True)
-config_app = typer.Typer(help="Read and change the box's configuration.", no_args_is_help=True)
+box_app = typer.Typer(
+    add_completion=False, help="Talk to a Kelaile box (or run its emulator) over its protocol.", no_args_is_help=True
+)
+config_app = typer.Typer(add_completion=False, help="Read and change the box's configuration.", no_args_is_help=True)
 box_app.add_typer(config_app, name="config")
-app.add_typer(box_app, name="box")
-
-PortOpt = Annotated[
-    str | None,
-    typer.Option("--port", "-p", help="The box's port: a device path (/dev/ttyACM0, a pty) or socket://HOST:PORT."),
-]
-BoxOpt = Annotated[
-    str | None,
-    typer.Option("--box", help="Find the box by its USB serial number instead of a port (ports get renamed)."),
-]
-BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed to open the port at.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the box to answer HELLO.")]
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=lambda b: b.hex()) + "\n")
-    sys.stdout.flush()
 
 
 @box_app.command("sim")
@@ -87,6 +64,15 @@ def sim(
     as_json: Annotated[bool, typer.Option("--json", help="Announce the port as one JSON line.")] = False,
 ) -> None:
     """Run the box emulator until Ctrl-C; prints the port a host opens (a pty path or socket:// URL)."""
+    from kelaile_cli.services.emulator.box import (
+        BoxSim,
+        Faults,
+        SimOptions,
+        parse_fault,
+        parse_power_loss,
+        slot_backend,
+    )
+
     faults = Faults(slow_flash=slow_flash, fail_first_boot=fail_first_boot, seed=seed)
     for f in fault or []:
         parse_fault(f, faults)
@@ -104,12 +90,16 @@ def sim(
 
         box.options.uploader = CloudUploader(cloud, state, box.state.serial, store=store, on_error=box.note_error)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    with stopping(stop.set):
+        _serve(box, as_json, stop)
+
+
+def _serve(box: Any, as_json: bool, stop: threading.Event) -> None:
+    """Start the emulator, announce its port and run until ``stop`` is set."""
     box.start()
     info = {"port": box.port, "serial": box.state.serial, "pos": box.pos_address, "baud": box.baud}
     if as_json:
-        _json(info)
+        emit_json(info)
     else:
         sys.stdout.write(box.port + "\n")
         sys.stdout.flush()
@@ -123,11 +113,15 @@ def sim(
 
 
 def _connect(port: str | None, baud: int, timeout: float, box: str | None = None) -> BoxClient:
+    """The box at ``port`` (which wins when both are given) or with USB serial number ``box``."""
+    if port:
+        return BoxClient.connect(port, baud=baud, timeout=timeout, expect_serial=None)
     if box:
         return BoxClient.find(box, baud=baud, timeout=timeout)
-    if not port:
-        raise InputError("which box? give --port PORT or --box SERIAL", remedy="`klx devices` lists ports and boxes")
-    return BoxClient.connect(port, baud=baud, timeout=timeout, expect_serial=None)
+    raise InputError(
+        "which box? give --port PORT or --box SERIAL (or set KLX_PORT / KLX_BOX)",
+        remedy="`klx devices` lists ports and boxes",
+    )
 
 
 @box_app.command("info")
@@ -144,11 +138,13 @@ def info(
         state = box.state()
     report = {"port": box.url, "hello": box.hello, "identity": ident, "state": state}
     if as_json:
-        _json(report)
+        emit_json(report)
         return
     out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(box.url)}")
     trial = " (trial boot, not confirmed)" if ident.get("trial") else ""
     out.print(f"firmware {ident['fw']} running from slot {ident.get('active')}{trial}")
+    from rich.table import Table
+
     table = Table("slot", "state", "version", "size", "confirmed", "sha256")
     for s in ident.get("slots", []):
         sha = s.get("sha256") or ""
@@ -180,10 +176,10 @@ def config_get(
     with _connect(port, baud, timeout, box_serial) as box:
         config = box.config_get(keys or None)
     if as_json:
-        _json(config)
+        emit_json(config)
         return
     for key, value in config.items():
-        out.print(f"{key:<14} {escape(json.dumps(value, ensure_ascii=False))}")
+        out.print(f"{key:<14} {escape(to_json(value))}")
 
 
 def _typed(pair: str) -> tuple[str, Any]:
@@ -215,7 +211,7 @@ def config_set(
     with _connect(port, baud, timeout, box_serial) as box:
         result = box.config_set(values)
     if as_json:
-        _json(result)
+        emit_json(result)
         return
     out.print(f"set {', '.join(values)}")
     if result.get("restart"):
@@ -229,14 +225,26 @@ def tap(
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
     count: Annotated[int | None, typer.Option("--count", help="Stop after this many receipts.")] = None,
     raw: Annotated[Path | None, typer.Option("--raw", help="Also append the raw print bytes to this file.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
+    fmt: Annotated[LiveFormat, typer.Option("--format", "-f", help="How to show each receipt.")] = LiveFormat.rich,
     baud: BaudOpt = DEFAULT_BAUD,
     timeout: TimeoutOpt = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per receipt.")] = False,
 ) -> None:
     """Watch the live print stream through the box: each receipt as it completes."""
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with stopping(stop.set):
+        shown = _tap(port, box_serial, baud, timeout, stop, duration, count, raw, as_json, fmt)
+    err.print(f"[dim]klx: {shown} receipts[/]")
+
+
+def _tap(
+    port: str | None, box_serial: str | None, baud: int, timeout: float, stop: threading.Event,
+    duration: float | None, count: int | None, raw: Path | None, as_json: bool, fmt: LiveFormat,
+) -> int:  # fmt: skip
+    from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
+    from kelaile_cli.services.jobs import Source
+
+    source = Source(port or box_serial or "box", b"")
     streams: dict[int, PrintStream] = {}
     sink = open(raw, "ab") if raw else None  # noqa: SIM115
     shown = [0]  # receipts shown so far (read by the stop test)
@@ -252,26 +260,34 @@ def tap(
                 stream = streams.setdefault(ev.get("conn", 0), PrintStream(DecodeOptions()))
                 for receipt in stream.feed(ev["data"], time.time()):
                     shown[0] += 1
-                    _show(receipt, as_json, fmt)
+                    _show(source, receipt, as_json, fmt)
             for stream in streams.values():
                 for receipt in stream.close():
                     if count is None or shown[0] < count:
                         shown[0] += 1
-                        _show(receipt, as_json, fmt)
+                        _show(source, receipt, as_json, fmt)
             box.tap(False)
     finally:
         if sink:
             sink.close()
-    err.print(f"[dim]klx: {shown[0]} receipts[/]")
+    return shown[0]
 
 
-def _show(receipt: Any, as_json: bool, fmt: str) -> None:
+def _show(source: Any, receipt: Any, as_json: bool, fmt: LiveFormat) -> None:
+    """One receipt: the record ``klx parse --json`` prints, plain text or rendered."""
+    from kelaile_cli.core.render.text import render_text
+    from kelaile_cli.services import jobs
+
     if as_json:
-        _json({"index": receipt.index, "encoding": receipt.encoding, "text": render_text(receipt)})
-    elif fmt == "text":
+        emit_json(jobs.receipt_record(source, receipt))
+    elif fmt is LiveFormat.text:
         sys.stdout.write(render_text(receipt) + "\n")
         sys.stdout.flush()
     else:
+        from rich.rule import Rule
+
+        from kelaile_cli.core.render.terminal import render_rich
+
         out.print(Rule(f"receipt {receipt.index + 1} · {receipt.encoding}"))
         out.print(render_rich(receipt))
 
@@ -294,7 +310,7 @@ def upload_profile(
     with _connect(port, baud, timeout, box_serial) as box:
         result = box.request(MsgType.PROFILE_UPLOAD, {"name": file.name, "yaml": data, "activate": activate})
     if as_json:
-        _json(result)
+        emit_json(result)
     else:
         out.print(
             f"profile {result['id']} stored{' and active' if activate else ''}; the box knows {len(result['profiles'])}"
@@ -314,7 +330,7 @@ def test_print(
     with _connect(port, baud, timeout, box_serial) as box:
         result = box.request(MsgType.TEST_PRINT, {"text": text} if text else {})
     if as_json:
-        _json(result)
+        emit_json(result)
     else:
         out.print(f"sent {result['bytes']} bytes to the printer")
 
@@ -336,6 +352,6 @@ def reboot(
             box.reconnect(baud=baud)
         report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.get("fw")}
     if as_json:
-        _json(report)
+        emit_json(report)
     else:
         out.print(f"rebooted{' and back after ' + str(report['seconds']) + ' s' if wait else ''}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
@@ -11,24 +10,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.live import Live
-from rich.markup import escape
-from rich.rule import Rule
-from rich.text import Text
 
 from kelaile_cli import __version__
-from kelaile_cli.cli.base import EncodingOpt, PrinterOpt, WidthOpt, app, decode_options, err, out
+from kelaile_cli.cli.console import emit_json, err, escape, out
+from kelaile_cli.cli.options import EncodingOpt, LiveFormat, ModelOpt, PrinterAliasOpt, WidthOpt, decode_options
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.formats.recording import Header
-from kelaile_cli.core.render.terminal import render_rich
-from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services import jobs
-from kelaile_cli.services.box.discovery import list_devices
 from kelaile_cli.services.capture.live import CaptureStats, ReceiptSink, SerialSettings, run_capture
-from kelaile_cli.services.capture.recorder import RecordingWriter
-from kelaile_cli.services.capture.redact_files import RedactingSink
 from kelaile_cli.transports.endpoints import parse_endpoint
+
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
 SourceArg = Annotated[
     str,
@@ -99,6 +91,10 @@ def record(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Record a print stream to a .klr file until Ctrl-C/SIGTERM (the file is closed cleanly)."""
+    from kelaile_cli.core.formats.recording import Header
+    from kelaile_cli.services.capture.recorder import RecordingWriter
+    from kelaile_cli.services.capture.redact_files import RedactingSink
+
     src = parse_endpoint(source)
     dest = parse_endpoint(forward) if forward else None
     notes = {key: value for key, _, value in (n.partition("=") for n in note or [])}
@@ -123,7 +119,7 @@ def record(
 
     summary = {"file": str(output), **_summary(stats)}
     if as_json:
-        sys.stdout.write(json.dumps(summary) + "\n")
+        emit_json(summary)
     else:
         out.print(
             f"recorded {summary['bytes_to_printer']} bytes to the printer and {summary['bytes_from_printer']} back, "
@@ -137,7 +133,7 @@ def record(
 def sniff(
     source: SourceArg,
     forward: ForwardOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="rich or text.")] = "rich",
+    fmt: Annotated[LiveFormat, typer.Option("--format", "-f", help="How to show each receipt.")] = LiveFormat.rich,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per receipt.")] = False,
     duration: DurationOpt = None,
     max_jobs: MaxJobsOpt = None,
@@ -145,23 +141,29 @@ def sniff(
     parity: ParityOpt = "N",
     flow: FlowOpt = "none",
     encoding: EncodingOpt = None,
-    printer: PrinterOpt = "default",
+    model: ModelOpt = "default",
+    printer: PrinterAliasOpt = None,
     width: WidthOpt = None,
 ) -> None:
     """Watch a live print stream: each receipt is shown as soon as it completes."""
     src = parse_endpoint(source)
     dest = parse_endpoint(forward) if forward else None
-    options = decode_options(encoding, printer, width, None)
+    options = decode_options(encoding, model, width, None, printer)
     name = jobs.Source(source, b"")
 
     def show(receipt: Receipt, conn: int) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(jobs.receipt_record(name, receipt), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-        elif fmt == "text":
+            emit_json(jobs.receipt_record(name, receipt))
+        elif fmt is LiveFormat.text:
+            from kelaile_cli.core.render.text import render_text
+
             sys.stdout.write(render_text(receipt) + "\n")
             sys.stdout.flush()
         else:
+            from rich.rule import Rule
+
+            from kelaile_cli.core.render.terminal import render_rich
+
             out.print(Rule(f"connection {conn} · receipt {receipt.index + 1} · {receipt.encoding}"))
             out.print(render_rich(receipt))
 
@@ -169,7 +171,10 @@ def sniff(
     line = _serial(baud, parity, flow)
     live_status = err.is_terminal and not as_json
     # a status line on stderr; receipts printed to a terminal stdout go above it
-    status = Live(Text(""), console=err, transient=True, auto_refresh=False, redirect_stdout=out.is_terminal,
+    from rich.live import Live
+    from rich.text import Text
+
+    status = Live(Text(""), console=err.get(), transient=True, auto_refresh=False, redirect_stdout=out.is_terminal,
                   redirect_stderr=False) if live_status else contextlib.nullcontext()  # fmt: skip
 
     def tick(stats: CaptureStats) -> None:
@@ -186,9 +191,11 @@ def sniff(
 @app.command()
 def devices(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False) -> None:
     """Serial ports (with USB VID:PID), USB printers and Kelaile boxes attached to this machine."""
+    from kelaile_cli.services.box.discovery import list_devices
+
     found = list_devices()
     if as_json:
-        sys.stdout.write(json.dumps(found) + "\n")
+        emit_json(found)
         return
     if not found:
         out.print("no serial ports or USB printers found")

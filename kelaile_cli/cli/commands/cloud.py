@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from kelaile_cli.cli.base import app, err, out
+from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.cloud.sandbox.faults import Faults, parse_latency, parse_rate
 from kelaile_cli.services.cloud.sandbox.storage import read_stats
@@ -19,9 +16,11 @@ from kelaile_cli.services.cloud.sandbox.storage import read_stats
 if TYPE_CHECKING:
     from kelaile_cli.services.cloud.client import CloudClient
 
-cloud_app = typer.Typer(help="The sandbox Kelaile cloud: serve it, read its counts, simulate payments.",
-                        no_args_is_help=True)  # fmt: skip
-app.add_typer(cloud_app, name="cloud")
+cloud_app = typer.Typer(
+    add_completion=False,
+    help="The sandbox Kelaile cloud: serve it, read its counts, simulate payments.",
+    no_args_is_help=True,
+)
 
 DbOpt = Annotated[
     str, typer.Option("--db", help="SQLite database file (or sqlite:///FILE); created if missing, WAL mode.")
@@ -33,7 +32,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on 
 
 
 def _print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    emit_json(doc)
 
 
 def _admin_client(cloud: str) -> CloudClient:

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import track
-from rich.rule import Rule
-from rich.table import Table
 
-from kelaile_cli.cli.base import (
+from kelaile_cli.cli.console import emit_json, err, escape, out
+from kelaile_cli.cli.options import (
     DialectOpt,
     EncodingOpt,
     FilesArg,
-    PrinterOpt,
+    ModelOpt,
+    PrinterAliasOpt,
+    ProfilesOpt,
     WidthOpt,
-    app,
     decode_options,
-    err,
     load_sources,
-    out,
-    say_error,
     write_out,
 )
-from kelaile_cli.core.profiles.detect import Detector
-from kelaile_cli.core.render.dump import dump_rich, format_dump
-from kelaile_cli.core.render.html import render_html
-from kelaile_cli.core.render.terminal import render_rich
-from kelaile_cli.core.render.text import render_text
 from kelaile_cli.services import jobs
-from kelaile_cli.services.profiles.library import load_profiles
+
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
 
 class Format(StrEnum):
@@ -50,38 +39,30 @@ def show(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="How to show each receipt.")] = Format.rich,
     out_path: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write here (html: a file; png: a file, stem or directory)."),
+        typer.Option("--output", "-o", "--out", help="Write here (html: a file; png: a file, stem or directory)."),
     ] = None,
     dump: Annotated[bool, typer.Option("--dump", help="Annotated byte dump: each byte beside its command.")] = False,
     encoding: EncodingOpt = None,
-    printer: PrinterOpt = "default",
+    model: ModelOpt = "default",
+    printer: PrinterAliasOpt = None,
     width: WidthOpt = None,
     dialect: DialectOpt = None,
 ) -> None:
     """Show receipts as they would come out of the printer (or, with --dump, byte by byte)."""
-    options = decode_options(encoding, printer, width, dialect)
+    options = decode_options(encoding, model, width, dialect, printer)
     sources, code = load_sources(files)
     html_receipts: list = []
     html_sources: list[str] = []
     for source in sources:
         if dump:
-            rows = jobs.dump_source(source, options)
-            if fmt is Format.text:
-                write_out(format_dump(rows) + "\n", out_path)
-            else:
-                out.print(Rule(escape(source.name)))
-                out.print(dump_rich(rows))
+            _dump(source, options, fmt, out_path)
             continue
         receipts = jobs.source_receipts(source, options)
         if fmt is Format.rich:
-            for r in receipts:
-                out.print(Rule(f"{escape(source.name)} · receipt {r.index + 1} · {r.encoding} · {r.width} cols"))
-                out.print(render_rich(r))
-                for w in r.warnings[:5]:
-                    out.print(f"[yellow]warning[/] @{w.offset:#x}: {escape(w.message)}")
-                if len(r.warnings) > 5:
-                    out.print(f"[yellow]… {len(r.warnings) - 5} more warnings (klx parse --json)[/]")
+            _show_rich(source.name, receipts)
         elif fmt is Format.text:
+            from kelaile_cli.core.render.text import render_text
+
             write_out("\n".join(render_text(r) for r in receipts) + "\n", out_path)
         elif fmt is Format.html:
             html_receipts.extend(receipts)
@@ -90,71 +71,107 @@ def show(
             for path in jobs.write_pngs(source, receipts, out_path):
                 out.print(f"wrote {escape(str(path))}")
     if html_receipts:
+        from kelaile_cli.core.render.html import render_html
+
         write_out(render_html(html_receipts, title="klx show", sources=html_sources), out_path)
         if out_path:
             out.print(f"wrote {escape(str(out_path))}")
     raise typer.Exit(code)
 
 
+def _dump(source: jobs.Source, options: jobs.DecodeOptions, fmt: Format, out_path: Path | None) -> None:
+    from kelaile_cli.core.render.dump import dump_rich, format_dump
+
+    rows = jobs.dump_source(source, options)
+    if fmt is Format.text:
+        write_out(format_dump(rows) + "\n", out_path)
+    else:
+        from rich.rule import Rule
+
+        out.print(Rule(escape(source.name)))
+        out.print(dump_rich(rows))
+
+
+def _show_rich(name: str, receipts: list) -> None:
+    from rich.rule import Rule
+
+    from kelaile_cli.core.render.terminal import render_rich
+
+    for r in receipts:
+        out.print(Rule(f"{escape(name)} · receipt {r.index + 1} · {r.encoding} · {r.width} cols"))
+        out.print(render_rich(r))
+        for w in r.warnings[:5]:
+            out.print(f"[yellow]warning[/] @{w.offset:#x}: {escape(w.message)}")
+        if len(r.warnings) > 5:
+            out.print(f"[yellow]… {len(r.warnings) - 5} more warnings (klx parse --json)[/]")
+
+
 @app.command()
 def parse(
     files: FilesArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per receipt.")] = False,
-    profiles: Annotated[
-        list[Path] | None,
-        typer.Option("--profiles", help="Extra profile directory (repeatable); also KLX_PROFILES_PATH."),
-    ] = None,
+    profiles: ProfilesOpt = None,
     encoding: EncodingOpt = None,
-    printer: PrinterOpt = "default",
+    model: ModelOpt = "default",
+    printer: PrinterAliasOpt = None,
     width: WidthOpt = None,
     dialect: DialectOpt = None,
 ) -> None:
     """Parse print jobs into structured receipts (text, codes, images, warnings, the POS that printed them)."""
-    options = decode_options(encoding, printer, width, dialect)
+    from kelaile_cli.core.profiles.detect import Detector
+    from kelaile_cli.services.profiles.library import load_profiles
+
+    options = decode_options(encoding, model, width, dialect, printer)
     loaded = load_profiles(profiles or [])
     for error in loaded.errors:
-        say_error(error)
+        err.print(f"[bold red]klx: error:[/] {escape(str(error))}", soft_wrap=True)
     detector = Detector(loaded.profiles)
     sources, code = load_sources(files)
+    if as_json:
+        for source in sources:
+            for receipt in jobs.source_receipts(source, options):
+                emit_json(jobs.receipt_record(source, receipt, detector))
+        raise typer.Exit(code)
+    _parse_table(sources, options, detector)
+    raise typer.Exit(code)
+
+
+def _parse_table(sources: list[jobs.Source], options: jobs.DecodeOptions, detector: object) -> None:
+    from rich.progress import track
+    from rich.table import Table
+
     table = Table("source", "#", "profile", "kind", "lines", "codes", "encoding", "width", "warnings", box=None)
     progress = track(
-        sources,
-        description="parsing",
-        console=err,
-        transient=True,
+        sources, description="parsing", console=err.get(), transient=True,
         disable=len(sources) < 3 or not err.is_terminal,
-    )
+    )  # fmt: skip
     for source in progress:
         for receipt in jobs.source_receipts(source, options):
-            record = jobs.receipt_record(source, receipt, detector)
-            if as_json:
-                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                table.add_row(
-                    escape(source.name),
-                    str(receipt.index + 1),
-                    escape(record["profile"] or "unknown"),
-                    escape(record["kind"] or "-"),
-                    str(len(receipt.lines)),
-                    escape(", ".join(f"{c['symbology']}:{c['data'][:24]}" for c in record["codes"])),
-                    receipt.encoding,
-                    str(receipt.width),
-                    str(len(receipt.warnings)),
-                )
-    if not as_json and table.row_count:
+            record = jobs.receipt_record(source, receipt, detector)  # type: ignore[arg-type]
+            table.add_row(
+                escape(source.name),
+                str(receipt.index + 1),
+                escape(record["profile"] or "unknown"),
+                escape(record["kind"] or "-"),
+                str(len(receipt.lines)),
+                escape(", ".join(f"{c['symbology']}:{c['data'][:24]}" for c in record["codes"])),
+                receipt.encoding,
+                str(receipt.width),
+                str(len(receipt.warnings)),
+            )
+    if table.row_count:
         out.print(table)
-    raise typer.Exit(code)
 
 
 @app.command()
 def printers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
 ) -> None:
-    """List printer models known to the capability database (for --printer)."""
+    """List printer models known to the capability database (for --model)."""
     from kelaile_cli.core.stream.encoding import printer_models
 
     models = printer_models()
     if as_json:
-        sys.stdout.write(json.dumps(models) + "\n")
+        emit_json(models)
     else:
         out.print("\n".join(models))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.rule import Rule
 from rich.table import Table
 
-from kelaile_cli.cli.base import app, out
+from kelaile_cli.cli.console import emit_json, escape, out
 from kelaile_cli.cli.errors import ExitCode
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.stream.printstream import read_receipts
+
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
 
 @app.command()
@@ -39,7 +38,7 @@ def demo(
     report = run_demo(keep, on_step=step)
     ok = report.passthrough_exact and bool(report.uploads)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        emit_json(report.to_dict())
         raise typer.Exit(ExitCode.OK if ok else ExitCode.FAILURE)
     mark = "[green]✓[/]" if report.passthrough_exact else "[red]✗[/]"
     added = report.bytes_printed - report.bytes_sent

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from kelaile_cli.cli.base import app, err, out
+from kelaile_cli.cli.console import emit_json, err, escape, out
+from kelaile_cli.cli.options import BaudOpt, BoxOpt, JsonOpt, PortOpt, TimeoutOpt
 from kelaile_cli.core.box.firmware import DEFAULT_TARGET
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box import firmware_files as files
 from kelaile_cli.services.box.client import DEFAULT_BAUD
-from kelaile_cli.services.box.flash import FlashOptions, flash
 
-firmware_app = typer.Typer(help="Make, sign and check signed firmware images (.kfw).", no_args_is_help=True)
-app.add_typer(firmware_app, name="firmware")
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
+firmware_app = typer.Typer(
+    add_completion=False, help="Make, sign and check signed firmware images (.kfw).", no_args_is_help=True
+)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 KeyOpt = Annotated[Path, typer.Option("--key", help="Signing key: the directory keygen wrote, or its firmware.key.")]
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 def _summary(info: dict[str, Any]) -> str:
@@ -54,7 +38,7 @@ def keygen(
     """Make an Ed25519 signing key pair (PEM): firmware.key (keep secret) and firmware.pub (give to boxes)."""
     pair = files.keygen(out_dir, force)
     if as_json:
-        _json({"private": str(pair.private), "public": str(pair.public), "key_id": pair.key_id})
+        emit_json({"private": str(pair.private), "public": str(pair.public), "key_id": pair.key_id})
         return
     text = f"key {pair.key_id}: {escape(str(pair.private))} (secret) · {escape(str(pair.public))} (trust this)"
     out.print(text, soft_wrap=True)
@@ -78,7 +62,7 @@ def build(
     image = files.build_file(payload, version, key, output, target, built)
     info = files.image_info(image)
     if as_json:
-        _json({"file": str(output), **info})
+        emit_json({"file": str(output), **info})
         return
     out.print(f"{escape(str(output))}: {_summary(info)}", soft_wrap=True)
 
@@ -94,7 +78,7 @@ def sign(
     signed = files.sign_file(image, key, output)
     info = files.image_info(signed)
     if as_json:
-        _json({"file": str(output or image), **info})
+        emit_json({"file": str(output or image), **info})
         return
     out.print(f"{escape(str(output or image))}: signed by key {info['key_id']}")
 
@@ -114,7 +98,7 @@ def verify(
     checked = files.verify_file(image, trust, target, current, allow_downgrade)
     info = files.image_info(checked)
     if as_json:
-        _json({"file": str(image), "valid": True, **info})
+        emit_json({"file": str(image), "valid": True, **info})
         return
     out.print(f"{escape(str(image))}: valid · {_summary(info)}", soft_wrap=True)
 
@@ -127,7 +111,7 @@ def info(
     """Show an image's header (checks structure and payload hash, not who signed it)."""
     info = files.image_info(files.read_image(image))
     if as_json:
-        _json({"file": str(image), **info})
+        emit_json({"file": str(image), **info})
         return
     out.print(f"{escape(str(image))}: {_summary(info)}", soft_wrap=True)
 
@@ -135,27 +119,40 @@ def info(
 @app.command("flash")
 def flash_cmd(
     image: Annotated[Path, typer.Argument(help="The signed image (.kfw) to install.", show_default=False)],
-    port: Annotated[
-        str | None,
-        typer.Option("--port", "-p", help="The box's port: a device path or socket://HOST:PORT (or KLX_PORT)."),
-    ] = None,
+    port: PortOpt = None,
+    box_serial: BoxOpt = None,
     trust: Annotated[
         Path | None, typer.Option("--trust", help="Also require a signer in these keys (the box always checks).")
     ] = None,
     allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade", help="Install an older version.")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", help="Send chunks uncompressed.")] = False,
-    baud: Annotated[int, typer.Option("--baud", help="Speed to open the port at (then negotiated up).")] = (
-        DEFAULT_BAUD
-    ),
+    baud: BaudOpt = DEFAULT_BAUD,
+    timeout: TimeoutOpt = 2.0,
     no_negotiate: Annotated[bool, typer.Option("--no-negotiate", help="Keep --baud; do not switch faster.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Install a signed image: verify, stream resumably to the inactive slot, trial-boot, confirm.
 
     Re-run the same command after any interruption (unplug, power loss): it resumes where it stopped."""
-    port = port or os.environ.get("KLX_PORT")
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from kelaile_cli.services.box.flash import FlashOptions, flash
+
+    if not port and box_serial:
+        from kelaile_cli.services.box.client import find_box_port
+
+        port = find_box_port(box_serial)
     if not port:
-        raise InputError("no port given", remedy="pass --port (list ports with `klx devices`) or set KLX_PORT")
+        raise InputError(
+            "no port given", remedy="pass --port or --box (list them with `klx devices`), or set KLX_PORT / KLX_BOX"
+        )
     live = not as_json and err.is_terminal
     progress = Progress(
         TextColumn("{task.description}"),
@@ -163,7 +160,7 @@ def flash_cmd(
         DownloadColumn(binary_units=True),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=err.get(),
         disable=not live,
         transient=True,
     )
@@ -174,6 +171,7 @@ def flash_cmd(
         trust=trust,
         baud=baud,
         negotiate=not no_negotiate,
+        hello_timeout=timeout,
         on_phase=lambda phase: progress.update(task, description=phase),
         on_progress=lambda done, total: progress.update(task, completed=done, total=total),
     )
@@ -181,7 +179,7 @@ def flash_cmd(
         report = flash(image, port, options)
     data = report.to_json()
     if as_json:
-        _json(data)
+        emit_json(data)
         return
     if report.outcome == "already-installed":
         out.print(f"{report.version} is already installed and confirmed (slot {report.slot}); nothing to do")

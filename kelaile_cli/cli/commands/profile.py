@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from kelaile_cli.cli.base import (
+from kelaile_cli.cli.console import emit_json, err, escape, out, say_error
+from kelaile_cli.cli.errors import ExitCode
+from kelaile_cli.cli.options import (
     EncodingOpt,
     FilesArg,
-    PrinterOpt,
+    ModelOpt,
+    PrinterAliasOpt,
     ProfilesOpt,
-    app,
     decode_options,
-    err,
     load_sources,
-    out,
-    say_error,
 )
-from kelaile_cli.cli.errors import ExitCode
 from kelaile_cli.core.profiles.detect import DEFAULT_THRESHOLD, Detector
 from kelaile_cli.core.profiles.profile import profile_schema
 from kelaile_cli.services import jobs
 from kelaile_cli.services.profiles.library import load_profiles
 
-profile_app = typer.Typer(help="List, show, lint and describe POS profiles.", no_args_is_help=True)
-app.add_typer(profile_app, name="profile")
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
+profile_app = typer.Typer(
+    add_completion=False, help="List, show, lint and describe POS profiles.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -43,15 +40,16 @@ def detect(
     ),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
     encoding: EncodingOpt = None,
-    printer: PrinterOpt = "default",
+    model: ModelOpt = "default",
+    printer: PrinterAliasOpt = None,
 ) -> None:
     """Which POS printed these jobs? Ranked profiles per file (the first receipt that decides wins)."""
     loaded = load_profiles(profiles or [])
     for error in loaded.errors:
-        say_error(error)
+        say_error(str(error))
     detector = Detector(loaded.profiles, threshold)
     sources, code = load_sources(files)
-    options = decode_options(encoding, printer, None, None)
+    options = decode_options(encoding, model, None, None, printer)
     for source in sources:
         ranked: list = []
         for receipt in jobs.source_receipts(source, options):
@@ -63,7 +61,7 @@ def detect(
         if as_json:
             record = {"source": source.name, "profile": best,
                       "candidates": [{"id": c.id, "confidence": c.confidence} for c in ranked]}  # fmt: skip
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            emit_json(record)
         else:
             shown = ", ".join(f"{c.id} {c.confidence:.2f}" for c in ranked[:3]) or "no candidate"
             out.print(f"{escape(source.name)}: [bold]{escape(best or 'unknown')}[/] ({escape(shown)})")
@@ -77,14 +75,14 @@ def list_(profiles: ProfilesOpt = None, as_json: Annotated[bool, typer.Option("-
     rows = [{"id": p.id, "name": p.name, "vendor": p.vendor, "width": p.printer.width,
              "encoding": p.printer.encoding, "file": str(loaded.files[p.id])} for p in loaded.profiles]  # fmt: skip
     if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        emit_json(rows)
     else:
         table = Table("id", "name", "vendor", "paper", "encoding", "file", box=None)
         for r in rows:
             table.add_row(*(escape(str(r[k])) for k in ("id", "name", "vendor", "width", "encoding", "file")))
         out.print(table)
     for error in loaded.errors:
-        say_error(error)
+        say_error(str(error))
     raise typer.Exit(ExitCode.USAGE if loaded.errors else ExitCode.OK)
 
 
@@ -93,9 +91,7 @@ def show(profile_id: Annotated[str, typer.Argument(help="Profile id.")], profile
     """Print one profile as it was loaded (validated, defaults filled in)."""
     loaded = load_profiles(profiles or [])
     profile = loaded.get(profile_id)
-    sys.stdout.write(
-        json.dumps(profile.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n"
-    )
+    emit_json(profile.model_dump(mode="json", exclude_none=True))
 
 
 @profile_app.command()
@@ -123,7 +119,7 @@ def lint(
         for note in loaded.overridden:
             err.print(f"[dim]note: {escape(note)}[/]")
     for problem in problems:
-        say_error(problem)
+        say_error(str(problem))
     out.print(f"{checked} profiles checked, {len(problems)} with problems")
     raise typer.Exit(ExitCode.USAGE if problems else ExitCode.OK)
 
@@ -131,7 +127,7 @@ def lint(
 @profile_app.command()
 def schema() -> None:
     """The JSON Schema of profile files (point your editor's YAML plugin at it)."""
-    sys.stdout.write(json.dumps(profile_schema(), ensure_ascii=False, indent=2) + "\n")
+    emit_json(profile_schema())
 
 
 @profile_app.command("test")
@@ -151,7 +147,7 @@ def test_(
     if as_json:
         rows = [{"profile": r.profile, "recording": r.recording, "receipt": r.receipt, "field": r.field,
                  "expected": r.expected, "actual": r.actual, "ok": r.ok} for r in results]  # fmt: skip
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        emit_json(rows)
     else:
         table = Table("profile", "recording", "#", "field", "expected", "actual", "", box=None)
         for r in failed or results[:0]:
@@ -205,7 +201,7 @@ def new(
                "samples": report.samples, "samples_detected": report.samples_detected,
                "others_checked": report.others_checked, "others_claimed": report.others_claimed,
                "notes": report.draft.notes, "written": [str(p) for p in report.written]}  # fmt: skip
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        emit_json(doc)
     else:
         for note in report.draft.notes:
             out.print(f"[dim]•[/] {escape(note)}")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from kelaile_cli.cli.base import app, out
+from kelaile_cli.cli.console import emit_json, escape, out
 from kelaile_cli.services.capture.redact_files import redact_file
+
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
 
 @app.command()
@@ -27,7 +26,7 @@ def redact(
     """Mask phone numbers, card numbers (last 4 kept) and member ids; the stream stays valid ESC/POS."""
     report = redact_file(source, output, codes=codes)
     if as_json:
-        sys.stdout.write(json.dumps({**dataclasses.asdict(report), "counts": report.counts()}) + "\n")
+        emit_json({**dataclasses.asdict(report), "counts": report.counts()})
         return
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts().items())) or "nothing to mask"
     out.print(f"{escape(str(output))}: {counts} ({report.bytes} bytes, length unchanged)")

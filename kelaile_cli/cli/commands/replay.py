@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kelaile_cli.cli.base import ProfilesOpt, app, err, out
+from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.cli.errors import ExitCode
+from kelaile_cli.cli.options import ProfilesOpt
 from kelaile_cli.services.cloud.client import RetryPolicy
 from kelaile_cli.services.replay import Plan, ReplayOptions, check_options, replay, report_lines, write_report
 from kelaile_cli.services.replay.plot import write_plot
 from kelaile_cli.services.replay.runner import Progress as ReplayProgress
 from kelaile_cli.services.replay.workload import Workload
+
+app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
 
 def _ms(value: float | None) -> str:
@@ -116,7 +116,7 @@ def replay_cmd(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=err.get(),
         transient=True,
         disable=not err.is_terminal,
     ) as bar:
@@ -139,7 +139,7 @@ def replay_cmd(
     for line in report_lines(report):
         err.print(f"[bold red]klx: replay:[/] {escape(line)}", soft_wrap=True)
     if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        emit_json(report)
     else:
         out.print(_summary(report))
     if not report["ok"]:

@@ -24,7 +24,8 @@ TEXT_FIELDS = ("store", "terminal", "cashier", "order_no", "table", "member_id")
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the schema is built on first validation: profiles read from the cache never pay for it
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FieldRule(_Rule):

@@ -9,13 +9,15 @@ the file, the line and the key, e.g. ``meiwei.yaml:12: detect.signatures[1].weig
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profiles.extract import FieldRules
+
+if TYPE_CHECKING:  # yaml is imported by the parser only: profiles from the cache need none
+    import yaml
 
 __all__ = [
     "RECEIPT_KINDS",
@@ -38,7 +40,8 @@ class ProfileError(InputError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the schema is built on first validation: profiles read from the cache never pay for it
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class PrinterFacts(_Strict):
@@ -126,6 +129,8 @@ def profile_schema() -> dict[str, Any]:
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     """1-based line of the YAML node at ``loc`` (or of the deepest ancestor that exists)."""
+    import yaml
+
     best = node.start_mark.line + 1 if node is not None else 1
     for key in loc:
         if isinstance(node, yaml.MappingNode):
@@ -152,6 +157,8 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def parse_profile(text: str, name: str = "<profile>") -> Profile:
     """Parse and validate one profile; ``ProfileError`` names ``name:line: key: problem``."""
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -1,4 +1,8 @@
-"""Finding and loading profiles: the bundled set, ``--profiles DIR`` and ``KLX_PROFILES_PATH``."""
+"""Finding and loading profiles: the bundled set, ``--profiles DIR`` and ``KLX_PROFILES_PATH``.
+
+Validated profiles come from a cache keyed by each file's content (``services.profiles.cache``): with
+hundreds of profiles a start reads and hashes the files but parses only the new or changed ones.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profiles.profile import Profile, ProfileError, parse_profile
+from kelaile_cli.services.profiles.cache import ProfileCache
 
 __all__ = ["ENV_PATH", "ProfileSet", "bundled_dir", "load_profiles", "profile_dirs"]
 
@@ -46,9 +51,26 @@ class ProfileSet:
         raise InputError(f"no profile '{profile_id}'", remedy=f"known: {known}")
 
 
-def load_profiles(extra: Sequence[str | Path] = ()) -> ProfileSet:
+def _read_profile(path: Path, cache: ProfileCache | None) -> Profile:
+    """One profile file, from the cache when its content was validated before."""
+    content = path.read_bytes()
+    key = ProfileCache.key(content) if cache is not None else ""
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
+    profile = parse_profile(content.decode("utf-8"), str(path))
+    if cache is not None:
+        cache.put(key, profile)
+    return profile
+
+
+def load_profiles(extra: Sequence[str | Path] = (), cache: ProfileCache | bool | None = True) -> ProfileSet:
     """Every profile in every profile directory. A broken file is reported, the others still load;
-    a later directory's profile replaces an earlier one with the same id (a draft beats the bundle)."""
+    a later directory's profile replaces an earlier one with the same id (a draft beats the bundle).
+
+    ``cache``: ``True`` the user's profile cache, ``False``/``None`` none, or a ``ProfileCache``.
+    """
+    store = ProfileCache() if cache is True else (cache or None)
     found = ProfileSet()
     by_id: dict[str, Profile] = {}
     for directory in profile_dirs(extra):
@@ -58,7 +80,7 @@ def load_profiles(extra: Sequence[str | Path] = ()) -> ProfileSet:
             continue
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             try:
-                profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
+                profile = _read_profile(path, store)
             except ProfileError as exc:
                 found.errors.append(exc)
                 continue
@@ -70,4 +92,6 @@ def load_profiles(extra: Sequence[str | Path] = ()) -> ProfileSet:
             by_id[profile.id] = profile
             found.files[profile.id] = path
     found.profiles = list(by_id.values())
+    if store is not None:
+        store.save()
     return found

@@ -12,26 +12,8 @@ import time
 
 import pytest
 
-from tests.cli.test_app import ROOT, klx
-from tests.services.capture.test_live import JOB, pos_print
-
-
-def start_sim(*args: str) -> tuple[subprocess.Popen, dict]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kelaile_cli", "box", "sim", "--json", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line, proc.stderr.read() if proc.stderr else ""
-    return proc, json.loads(line)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=20)
-    assert proc.returncode == 0
+from tests.helpers import JOB, ROOT, klx, pos_print, start_sim
+from tests.helpers import stop_sim as stop
 
 
 def test_sim_info_and_config_over_a_pty(tmp_path):

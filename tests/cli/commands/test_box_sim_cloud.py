@@ -6,8 +6,9 @@ import time
 
 from kelaile_cli.services.cloud.sandbox import read_stats, running_cloud
 from kelaile_cli.services.demo import network_printer, send_job
-from tests.cli.commands.test_box import start_sim, stop
-from tests.services.emulator.test_answers import JOB
+from tests.helpers import TEA_JOB as JOB
+from tests.helpers import start_sim
+from tests.helpers import stop_sim as stop
 
 
 def test_sim_with_a_cloud_uploads_and_prints_the_answer(tmp_path):

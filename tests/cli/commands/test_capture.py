@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
 
-from tests.cli.test_app import ROOT, klx
-from tests.services.capture.test_live import JOB, FakePrinter, pos_print
-
-
-def start(*args: str) -> tuple[subprocess.Popen, int]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kelaile_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    m = re.search(r"capturing on [\d.]+:(\d+)", line)
-    assert m, line
-    return proc, int(m.group(1))
+from tests.helpers import JOB, FakePrinter, klx, pos_print
+from tests.helpers import start_capture as start
 
 
 def test_record_with_passthrough_then_parse(tmp_path):

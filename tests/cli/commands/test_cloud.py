@@ -16,7 +16,7 @@ import pytest
 
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.services.cloud.client import CloudClient, CloudError, RetryPolicy
-from tests.cli.test_app import ROOT, klx
+from tests.helpers import ROOT, klx
 from tests.services.cloud.sandbox.conftest import body
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.test_app import klx
+from tests.helpers import klx
 
 
 def test_demo_runs_the_loop_end_to_end(tmp_path):

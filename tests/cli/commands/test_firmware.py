@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli.test_app import klx
+from tests.helpers import klx
 
 
 def _free_port() -> int:

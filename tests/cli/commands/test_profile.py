@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.test_app import ROOT, SAMPLES, klx
+from tests.helpers import ROOT, SAMPLES, klx
 
 
 def test_detect_json():
@@ -77,7 +77,7 @@ def test_profile_test_passes_on_the_labelled_recordings():
 def test_profile_test_names_the_failing_field(tmp_path):
     import shutil
 
-    from tests.cli.test_app import ROOT
+    from tests.helpers import ROOT
 
     shutil.copytree(ROOT / "recordings" / "chenguang-cafe", tmp_path / "chenguang-cafe")
     label = tmp_path / "chenguang-cafe" / "chenguang-cafe-01.expected.json"

@@ -6,7 +6,7 @@ import json
 
 from kelaile_cli.core.formats.recording import Chunk, Header
 from kelaile_cli.services.capture.recorder import RecordingWriter
-from tests.cli.test_app import SAMPLES, klx
+from tests.helpers import SAMPLES, klx
 
 T0 = 1795609800.0  # 2026-11-25 12:30:00 UTC
 

@@ -6,10 +6,9 @@ import json
 import signal
 
 from kelaile_cli.services.capture.recorder import read_recording
-from tests.cli.commands.test_capture import start
-from tests.cli.test_app import SAMPLES, klx
-from tests.core.formats.test_redact import PII, job
-from tests.services.capture.test_live import FakePrinter, pos_print
+from tests.helpers import PII, SAMPLES, FakePrinter, klx, pos_print
+from tests.helpers import pii_job as job
+from tests.helpers import start_capture as start
 
 
 def test_redact_recording_keeps_chunking_and_masks(tmp_path):

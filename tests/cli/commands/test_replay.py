@@ -6,7 +6,7 @@ import json
 import shutil
 
 from kelaile_cli.services.cloud.sandbox import running_cloud
-from tests.cli.test_app import ROOT, klx
+from tests.helpers import ROOT, klx
 
 
 def _tree(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from escpos.printer import Dummy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,22 +9,8 @@ from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Text
 from kelaile_cli.core.formats.redact import StreamingRedactor, redact_stream
 from kelaile_cli.core.stream.printstream import read_receipts
-
-
-def job(lines: list[str], enc: str = "gb18030") -> bytes:
-    p = Dummy(profile="TM-T88V")
-    p.hw("INIT")
-    p._raw(b"\x1c&")
-    p.set(bold=True)
-    for line in lines:
-        p._raw(line.encode(enc) + b"\n")
-    p.qr("https://kelaile.example/m/13812345678", native=True)
-    p.barcode("4006381333931", "EAN13")
-    p.cut()
-    return p.output
-
-
-PII = ["手机 13812345678", "卡号 4111 1111 1111 1111", "会员号: 8800 1234 5678", "Tel +86 21 6123 4567", "合计 152.90"]
+from tests.helpers import PII
+from tests.helpers import pii_job as job
 
 
 def events(data: bytes):

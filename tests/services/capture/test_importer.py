@@ -11,8 +11,7 @@ from escpos.printer import Dummy
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.services.capture.importer import import_capture
 from kelaile_cli.services.capture.recorder import read_recording
-from tests.capture_builder import connection, frame, usbmon, write_pcap, write_pcapng
-from tests.cli.test_app import klx
+from tests.helpers import connection, frame, klx, usbmon, write_pcap, write_pcapng
 
 POS2 = ("10.0.0.6", 52001)
 

@@ -9,56 +9,13 @@ import time
 import tty
 
 import pytest
-from escpos.printer import Network
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.services.capture.live import ReceiptSink, SerialSettings, run_capture
 from kelaile_cli.transports.endpoints import parse_endpoint
-
-JOB = b"\x1b@Table 7\nTea  2.00\n\x10\x04\x01\x1dV\x00"
-
-
-class FakePrinter:
-    """A network printer: records every byte per connection, answers DLE EOT 1 with 0x16."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.jobs: list[bytes] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        got = b""
-        conn.settimeout(10)
-        while data := conn.recv(65536):
-            got += data
-            if b"\x10\x04\x01" in data:
-                conn.sendall(b"\x16")
-        with self.lock:  # recorded before the close, so a peer that saw the close sees the job
-            self.jobs.append(got)
-        conn.close()
-
-    def wait_for(self, n: int, timeout: float = 10.0) -> list[bytes]:
-        deadline = time.monotonic() + timeout
-        while len(self.jobs) < n and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.jobs
-
-    def close(self) -> None:
-        self.sock.close()
+from tests.helpers import JOB, FakePrinter, pos_print
 
 
 class Capture:
@@ -92,18 +49,6 @@ class Capture:
         assert not self.thread.is_alive()
         if self.error:
             raise self.error
-
-
-def pos_print(port: int, data: bytes, read_status: bool = False) -> bytes:
-    p = Network("127.0.0.1", port, timeout=10)
-    p.open()
-    p._raw(data)
-    status = b""
-    if read_status:
-        p.device.settimeout(5)
-        status = p.device.recv(16)
-    p.close()
-    return status
 
 
 def test_passthrough_is_byte_exact_with_concurrent_pos_and_status_replies():

@@ -11,8 +11,7 @@ from kelaile_cli.core.box.answers import compose_answer
 from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.services.demo import network_printer, send_job, without_answers
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
-
-JOB = b"\x1b@\x1b!\x08TEA HOUSE\n\x1b!\x00Green tea 1   3.00\nTOTAL   3.00\n\x1dVA\x00"
+from tests.helpers import TEA_JOB as JOB
 
 
 class _Answers:

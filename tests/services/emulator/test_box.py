@@ -22,7 +22,7 @@ from kelaile_cli.services.box.client import BoxClient, BoxError
 from kelaile_cli.services.emulator import box as box_sim
 from kelaile_cli.services.emulator.box import PACE_SLACK, BoxSim, Faults, SimOptions, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.state import UploadQueue
-from tests.services.capture.test_live import JOB, FakePrinter, pos_print
+from tests.helpers import JOB, FakePrinter, pos_print
 
 SAMPLE = jobs.sample_source().data  # a real recorded print stream of a known POS
 RECEIPTS = len(read_receipts(SAMPLE)) + len(read_receipts(JOB))

@@ -17,7 +17,7 @@ from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.core.profiles.draft import scaffold_profile
 from kelaile_cli.services.profiles.drafting import draft_profile
 from kelaile_cli.services.profiles.library import ENV_PATH, load_profiles
-from tests.cli.test_app import klx
+from tests.helpers import klx
 
 ROOT = Path(__file__).resolve().parents[3]
 FS_ON = b"\x1c&"

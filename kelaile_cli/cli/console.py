@@ -1,0 +1,99 @@
+"""The two consoles (stdout and stderr), the one JSON emitter and the one error line of the command line.
+
+The rich consoles are made on first use, so a command that prints no rich output (``klx --version``,
+``klx parse --json``) never imports rich; ``reset()`` drops them so the next use sees the current
+streams and environment (``NO_COLOR``, ``COLUMNS``) — the in-process test harness calls it per run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["emit_json", "err", "escape", "out", "reset", "say_error", "to_json"]
+
+
+def _make(stderr: bool) -> Console:
+    from rich.console import Console
+
+    class _PipeSafeConsole(Console):
+        """Treats a closed pipe (``klx show | head``) as a normal end, exit 0."""
+
+        def on_broken_pipe(self) -> None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0)
+
+    return _PipeSafeConsole(stderr=stderr, highlight=False)
+
+
+class _LazyConsole:
+    """Stands for a rich ``Console`` and makes it on first attribute use."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            self._console = _make(self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def reset(self) -> None:
+        self._console = None
+
+
+out = _LazyConsole(stderr=False)
+err = _LazyConsole(stderr=True)
+
+
+def reset() -> None:
+    """Forget both consoles (they are made again, for the current streams, on next use)."""
+    out.reset()
+    err.reset()
+
+
+def escape(text: str) -> str:
+    """Text with rich markup characters escaped."""
+    from rich.markup import escape as _escape
+
+    return _escape(text)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, Path | Decimal):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(data: Any) -> str:
+    """The one JSON style of klx: one line, UTF-8 text as is (``ensure_ascii=False``), bytes as hex."""
+    return json.dumps(data, ensure_ascii=False, default=_default)
+
+
+def emit_json(data: Any) -> None:
+    """One JSON document (a JSON Lines record) on stdout, flushed at once (streams are watched live)."""
+    sys.stdout.write(to_json(data) + "\n")
+    sys.stdout.flush()
+
+
+def say_error(message: str) -> None:
+    """One red line on stderr: ``klx: error: …``."""
+    err.print(f"[bold red]klx: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
