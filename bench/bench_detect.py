@@ -24,8 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# appended, not prepended: the installed (compiled) klx is measured when there is one (bench/build.py)
+sys.path.append(str(ROOT))
 
+from bench.build import describe as describe_build  # noqa: E402
 from kelaile_cli.core.profiles.analysis import analyse  # noqa: E402
 from kelaile_cli.core.profiles.detect import Detector  # noqa: E402
 from kelaile_cli.core.profiles.profile import Profile, parse_profile  # noqa: E402
@@ -103,6 +105,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "build": describe_build(),
         "profiles": len(real),
         "decode_per_receipt": {
             "p50_ms": round(statistics.median(decode_ms), 4),
@@ -117,6 +120,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
+    print(f"klx measured: {report['build']}")
     for n, r in results.items():
         print(
             f"{n:>4} profiles: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms per receipt "

@@ -25,8 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# appended, not prepended: the installed (compiled) klx is measured when there is one (bench/build.py)
+sys.path.append(str(ROOT))
 
+from bench.build import describe as describe_build  # noqa: E402
 from kelaile_cli.services.box import firmware_files as files  # noqa: E402
 from kelaile_cli.services.box.flash import FlashOptions, flash  # noqa: E402
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions  # noqa: E402
@@ -92,13 +94,15 @@ def main() -> None:
     summary = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
+        "build": describe_build(),
         "compressible_zlib_ratio": round(ratio, 3),
         "runs": results,
     }
     if args.json:
         print(json.dumps(summary, indent=1))
         return
-    print(f"{summary['machine']} · {summary['date']} · compressible payload zlib ratio {ratio:.2f}")
+    print(f"{summary['machine']} · {summary['date']} · klx measured: {summary['build']}")
+    print(f"compressible payload zlib ratio {ratio:.2f}")
     for r in results:
         kind = "compressible, zlib" if r["compressed"] else "random, uncompressed"
         print(

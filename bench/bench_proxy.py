@@ -27,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT))
+
+from bench.build import describe  # noqa: E402
 
 PRINTER = r"""
 import hashlib, socket, sys, threading
@@ -102,7 +105,7 @@ def main() -> None:
             proxy = subprocess.Popen(
                 [sys.executable, "-m", "kelaile_cli", "record", "listen://127.0.0.1:0",
                  "--forward", f"tcp://127.0.0.1:{printer_port}", "-o", str(tmp / "bench.klr")],
-                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT,
+                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp,  # not ROOT: the installed klx
                 env={**os.environ, "NO_COLOR": "1"},
             )  # fmt: skip
             port = int(re.search(r":(\d+)", proxy.stderr.readline()).group(1))
@@ -129,6 +132,7 @@ def main() -> None:
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "build": describe(sys.executable, str(tmp)),
         "results": results,
         "added_p50_ms": round(k["p50_ms"] - d["p50_ms"], 3),
         "added_p99_ms": round(k["p99_ms"] - d["p99_ms"], 3),
@@ -136,6 +140,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
+    print(f"klx measured: {report['build']}")
     print(f"{'':<12} {'jobs':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'jobs/s':>7} {'MB/s':>6} {'lost':>5}")
     for mode, r in results.items():
         print(f"{mode:<12} {r['jobs']:>6} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['jobs_per_s']:>7} "

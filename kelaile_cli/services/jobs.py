@@ -85,9 +85,10 @@ def check_options(options: DecodeOptions) -> None:
         raise InputError(f"--dialect {options.dialect}: expected escpos or star")
     from kelaile_cli.core.stream.encoding import printer_models
 
-    if options.printer not in printer_models():
+    # "default" is always there: only another model needs the capability database (~100 KB of JSON) loaded
+    if options.printer != "default" and options.printer not in printer_models():
         raise InputError(
-            f"--printer {options.printer}: not in the printer database",
+            f"--model {options.printer}: not in the printer database",
             remedy="see `klx printers` for known models",
         )
 

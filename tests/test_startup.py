@@ -1,0 +1,61 @@
+"""The import budget of a start: what ``klx --version``, ``--help`` and ``parse --json`` must NOT import.
+
+Timing targets live in ``bench/bench_startup.py``; this test guards the cause of a slow start instead —
+a heavy library imported by a command that does not need it (``python -X importtime`` lists every
+module a run imported).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+#: never needed to parse a print job (python-escpos's capability database is: for ``ESC t``, when a job has it)
+HEAVY = [
+    "fastapi", "uvicorn", "starlette", "aiohttp", "httpx", "textual", "cryptography", "serial", "usb", "dpkt",
+    "PIL", "barcode", "hdrh", "cbor2", "cobs", "yaml", "rich",
+    "kelaile_cli.services.emulator", "kelaile_cli.services.replay", "kelaile_cli.services.cloud",
+    "kelaile_cli.services.box", "kelaile_cli.services.demo", "kelaile_cli.core.box", "kelaile_cli.core.render.png",
+    "kelaile_cli.core.render.html", "kelaile_cli.core.profiles.draft", "kelaile_cli.cli.commands.box",
+    "kelaile_cli.cli.commands.cloud", "kelaile_cli.cli.commands.replay", "kelaile_cli.cli.commands.capture",
+]  # fmt: skip
+#: not even the command-line library is needed to print the version or the command list
+FRAMEWORK = ["typer", "click", "pydantic", "kelaile_cli.cli.commands", "kelaile_cli.core", "kelaile_cli.services"]
+
+
+def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Every module ``python -X importtime -m kelaile_cli ARGS`` imported (the run must succeed)."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kelaile_cli", *args], capture_output=True, text=True,
+        cwd=ROOT, env={**os.environ, **(env or {})}, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "kelaile_cli" in names  # the listing is real
+    return names
+
+
+def loaded(names: set[str], package: str) -> list[str]:
+    return sorted(n for n in names if n == package or n.startswith(package + "."))
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_no_command_and_no_framework(args):
+    names = imported(*args)
+    assert {p: loaded(names, p) for p in [*FRAMEWORK, *HEAVY] if loaded(names, p)} == {}
+
+
+def test_parse_json_imports_nothing_it_does_not_need(tmp_path):
+    job = tmp_path / "one.bin"
+    job.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    env = {"KLX_CACHE_DIR": str(tmp_path / "cache")}
+    cold = imported("parse", str(job), "--json", env=env)  # fills the profile cache (imports yaml to parse)
+    assert "kelaile_cli.core.profiles.detect" in cold  # the run really parsed and detected
+    warm = imported("parse", str(job), "--json", env=env)
+    assert {p: loaded(warm, p) for p in HEAVY if loaded(warm, p)} == {}
+    assert "yaml" in cold  # the check above can fail: the cold run needed yaml, the cached one did not
