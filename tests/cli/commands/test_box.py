@@ -53,6 +53,9 @@ def test_tap_renders_what_the_pos_prints(tmp_path):
         receipts = [json.loads(line) for line in stdout.splitlines()]
         assert len(receipts) == 1 and "Table 7" in receipts[0]["text"] and "Tea" in receipts[0]["text"]
         assert (tmp_path / "raw.bin").read_bytes() == JOB
+        (tmp_path / "job.bin").write_bytes(JOB)
+        parsed = json.loads(klx("parse", str(tmp_path / "job.bin"), "--json").stdout)
+        assert set(receipts[0]) <= set(parsed) and receipts[0]["text"] == parsed["text"]  # one record shape
     finally:
         stop(proc)
 
@@ -74,6 +77,23 @@ def test_bad_input_is_one_line_and_an_exit_code(args, code, needle):
     assert r.returncode == code, r.stderr
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) <= 3  # one message, wrapped at most
+
+
+def test_box_commands_and_flash_read_klx_port_and_klx_box(tmp_path):
+    proc, info = start_sim("--state", str(tmp_path / "s"), "--baud", "921600")
+    try:
+        r = klx("box", "info", "--json", env={"KLX_PORT": info["port"]})
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["identity"]["serial"] == info["serial"]
+        r = klx("box", "config", "get", "store", "--json", env={"KLX_PORT": info["port"]})
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(proc)
+    image = tmp_path / "fw.kfw"
+    image.write_bytes(b"not an image")
+    for args in (["box", "info"], ["flash", str(image)]):
+        r = klx(*args, env={"KLX_BOX": "KLB0000000042"})
+        assert r.returncode == 1 and "KLB0000000042" in r.stderr, (args, r.stderr)
 
 
 def test_a_silent_port_is_refused_in_time(tmp_path):
