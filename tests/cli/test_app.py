@@ -237,3 +237,18 @@ def test_ctrl_c_exits_130():
         _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
+
+
+def test_import_takes_tcp_port_and_still_its_old_name_port(tmp_path):
+    from tests.helpers import frame, write_pcap
+
+    cap = tmp_path / "web.pcap"
+    write_pcap(cap, [(1.0, frame(("10.0.0.5", 40000), ("10.0.0.7", 8443), 1, b"\x1b@hello\n"))])
+    assert klx("import", str(cap), "-o", str(tmp_path / "a.klr")).returncode == 1  # nothing on 9100
+    for option in ("--tcp-port", "--port"):
+        out = tmp_path / f"{option.strip('-')}.klr"
+        r = klx("import", str(cap), "-o", str(out), option, "8443", "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["bytes_to_printer"] == len(b"\x1b@hello\n")
+    help_text = klx("import", "--help").stdout
+    assert "--tcp-port" in help_text and "--port " not in help_text
