@@ -95,3 +95,14 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["interrupted"] and report["sent"] >= 5
     assert "Traceback" not in stderr
+
+
+def test_play_writes_the_pos_side_to_a_file_and_reports_json(tmp_path):
+    src = ROOT / "recordings" / "meiwei-pos" / "meiwei-pos-01.klr"
+    out = tmp_path / "printer.bin"
+    r = klx("play", str(src), "--to", str(out), "--json", "--reply-wait", "0")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["bytes_sent"] == out.stat().st_size > 0
+    bad = klx("play", str(src), "--to", "listen://127.0.0.1:9100")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
