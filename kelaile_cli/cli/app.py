@@ -91,6 +91,10 @@ COMMANDS: dict[str, Entry] = {
         _CMD + "replay", "app",
         "Replay recordings as a box would upload them: decode, detect, extract, sign, send, compare.",
     ),
+    "play": Entry(
+        _CMD + "play", "app",
+        "Send the POS side of a recording, connection by connection as the POS did, and say what came back.",
+    ),
 }  # fmt: skip
 
 _ABOUT = (

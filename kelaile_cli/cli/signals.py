@@ -19,8 +19,9 @@ __all__ = ["stopping"]
 
 
 @contextmanager
-def stopping(stop: Callable[[], object]) -> Iterator[threading.Event]:
-    """Call ``stop`` on SIGINT/SIGTERM while the block runs; raise ``KeyboardInterrupt`` after it if Ctrl-C came.
+def stopping(stop: Callable[[], object], interrupt: bool = True) -> Iterator[threading.Event]:
+    """Call ``stop`` on SIGINT/SIGTERM while the block runs; raise ``KeyboardInterrupt`` after it if Ctrl-C came
+    (``interrupt=False``: the caller reports and picks the exit code itself, e.g. a partial replay report).
 
     Yields an event that is set by either signal (for loops that poll). Outside the main thread
     (where Python cannot install handlers) the block simply runs with the handlers as they are.
@@ -44,5 +45,5 @@ def stopping(stop: Callable[[], object]) -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    if by_ctrl_c.is_set():
+    if interrupt and by_ctrl_c.is_set():
         raise KeyboardInterrupt

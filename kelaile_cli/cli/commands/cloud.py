@@ -151,3 +151,61 @@ def transactions_cmd(
         total = ((r["body"] or {}).get("transaction") or {}).get("total") or ""
         table.add_row(str(r["seq"]), r["transaction_id"], r["device_id"], r["kind"], str(total), r["answer"]["qr"])
     out.print(table)
+
+
+@cloud_app.command("order")
+def order_cmd(
+    store: Annotated[str, typer.Option("--store", help="The store whose box prints the order.")],
+    items: Annotated[str, typer.Option("--items", help="NAME*QTY@PRICE,… e.g. '宫保鸡丁*1@38,米饭*2@3' (+OPTION).")],
+    platform: Annotated[str, typer.Option("--platform", help="Delivery platform, e.g. meituan, eleme.")] = "online",
+    note: Annotated[str | None, typer.Option("--note", help="The customer's note for the kitchen.")] = None,
+    pickup_code: Annotated[str | None, typer.Option("--pickup-code", help="Pick-up code printed large.")] = None,
+    number: Annotated[str | None, typer.Option("--number", help="The platform's order number.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Customer name.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="Customer phone (masked when stored).")] = None,
+    pickup: Annotated[bool, typer.Option("--pickup", help="Pick-up instead of delivery.")] = False,
+    unpaid: Annotated[bool, typer.Option("--unpaid", help="To be paid on delivery.")] = False,
+    rate: Annotated[float | None, typer.Option("--rate", help="A stream: N orders per second …")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="… for this many seconds.")] = None,
+    cloud: CloudOpt = "http://127.0.0.1:8787",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an online order for a store, as a delivery platform would; the store's box prints it."""
+    from kelaile_cli.services.cloud.online_orders import create_orders, parse_items
+
+    doc = {"store": store, "platform": platform, "items": parse_items(items), "note": note, "number": number,
+           "pickup_code": pickup_code, "customer": customer, "phone": phone,
+           "mode": "pickup" if pickup else "delivery", "paid": not unpaid}  # fmt: skip
+    if (rate is None) != (duration is None):
+        raise InputError("--rate and --duration go together", remedy="e.g. --rate 20 --duration 10")
+    count = max(1, round(rate * duration)) if rate is not None and duration is not None else 1
+    made = create_orders(cloud, {k: v for k, v in doc.items() if v is not None}, count=count, rate=rate)
+    if as_json:
+        _print_json(made[0] if count == 1 else made)
+        return
+    for o in made:
+        out.print(f"order {escape(o['number'])} ({escape(o['platform'])}) for {escape(o['store'])}: "
+                  f"{len(o['items'])} item(s), total {o['total']} — {o['status']}")  # fmt: skip
+
+
+@cloud_app.command("orders")
+def orders_cmd(
+    store: Annotated[str | None, typer.Option("--store", help="Only this store.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="received, printing, printed or failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    cloud: CloudOpt = "http://127.0.0.1:8787",
+    as_json: JsonOpt = False,
+) -> None:
+    """Online orders with their print status (received, printing, printed, failed), newest first."""
+    from kelaile_cli.services.cloud.online_orders import list_orders
+
+    doc = list_orders(cloud, store, status, limit)
+    if as_json:
+        _print_json(doc)
+        return
+    table = Table("order", "platform", "store", "items", "total", "status", "attempts", "error")
+    for o in doc["orders"]:
+        table.add_row(o["number"], o["platform"], o["store"], str(len(o["items"])), o["total"], o["status"],
+                      str(o["attempts"]), o["last_error"] or "")  # fmt: skip
+    out.print(table)
+    out.print(" · ".join(f"{k} {v}" for k, v in doc["counts"].items()))

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["compose_answer"]
+__all__ = ["compose_answer", "qr_code"]
 
 GS, ESC, LF = b"\x1d", b"\x1b", b"\n"
 MAX_QR = 700  # bytes of QR content a receipt printer stores reliably at model 2, level M
 
 
-def _qr(data: bytes, size: int = 6) -> bytes:
+def qr_code(data: bytes, size: int = 6) -> bytes:
     """GS ( k: select model 2, module size, error level M, store the data, print it."""
 
     def fn(cn_fn: bytes, payload: bytes) -> bytes:
@@ -44,6 +44,6 @@ def compose_answer(answer: Mapping[str, Any], encoding: str | None = None, width
         out += line[: width * 2].encode(codec, errors="replace") + LF
     if qr:
         data = qr.encode("utf-8")[:MAX_QR]
-        out += _qr(data) + LF
+        out += qr_code(data) + LF
     out += ESC + b"a\x00"  # back to left
     return bytes(out)

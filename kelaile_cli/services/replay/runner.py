@@ -45,6 +45,7 @@ class ReplayOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     model: str = "klx-replay"
     run_id: str = ""  # part of each simulated store's serial, so runs do not share devices
+    cut_wait_s: float = 1.5  # how long the box holds a receipt's cut for its answer (box config ``cut_wait``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +64,22 @@ class ItemTally:
     succeeded: int = 0
     failed: int = 0
     retries: int = 0
+    missed_cuts: int = 0  # sends whose answer came after the cut wait (or never): the box printed no QR
     answer: dict[str, Any] | None = None  # the first answer's kind and text
     error: str | None = None  # the first error
+    latency_ms: float | None = None  # the first send: from its scheduled time to its answer (or failure)
+    attempts_ms: list[float] = field(default_factory=list)  # the first send: when each attempt ended, ms from due
 
     def merge(self, other: ItemTally) -> None:
         self.sent += other.sent
         self.succeeded += other.succeeded
         self.failed += other.failed
         self.retries += other.retries
+        self.missed_cuts += other.missed_cuts
         self.answer = self.answer or other.answer
         self.error = self.error or other.error
+        if self.latency_ms is None:
+            self.latency_ms, self.attempts_ms = other.latency_ms, other.attempts_ms
 
 
 @dataclass
@@ -83,6 +90,7 @@ class Tally:
     succeeded: int = 0
     failed: int = 0
     retries: int = 0
+    missed_cuts: int = 0  # sends whose answer would have come after the box's cut wait
     duplicates: int = 0  # answers flagged duplicate (the first answer was lost to a dropped connection)
     retry_reasons: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -106,6 +114,7 @@ class Tally:
         self.succeeded += other.succeeded
         self.failed += other.failed
         self.retries += other.retries
+        self.missed_cuts += other.missed_cuts
         self.duplicates += other.duplicates
         self.retry_reasons.update(other.retry_reasons)
         self.errors.update(other.errors)
@@ -125,19 +134,25 @@ class Tally:
 
     # processes exchange tallies as plain data (histograms in their encoded form)
     def to_wire(self) -> dict[str, Any]:
-        doc = {k: getattr(self, k) for k in ("sent", "succeeded", "failed", "retries", "duplicates", "retry_reasons",
-                                             "errors", "error_lines", "keys", "items", "last_due_s", "last_done_s",
-                                             "interrupted")}  # fmt: skip
+        doc = {k: getattr(self, k) for k in ("sent", "succeeded", "failed", "retries", "missed_cuts", "duplicates",
+                                             "retry_reasons", "errors", "error_lines", "keys", "last_due_s",
+                                             "last_done_s", "interrupted")}  # fmt: skip
+        doc["items"] = {i: _item_wire(t) for i, t in self.items.items()}
         doc["latency"] = self.latency.encode()
         doc["lag"] = self.lag.encode().decode("ascii")
         return doc
 
     @classmethod
     def from_wire(cls, doc: dict[str, Any]) -> Tally:
-        out = cls(**{k: v for k, v in doc.items() if k not in ("latency", "lag")})
+        out = cls(**{k: v for k, v in doc.items() if k not in ("latency", "lag", "items")})
+        out.items = {int(i): ItemTally(**t) for i, t in doc["items"].items()}
         out.latency = Latency.decode(doc["latency"])
         out.lag = HdrHistogram.decode(doc["lag"].encode("ascii"))
         return out
+
+
+def _item_wire(t: ItemTally) -> dict[str, Any]:
+    return {k: getattr(t, k) for k in ItemTally.__slots__}
 
 
 # -- claims ------------------------------------------------------------------------------------------
@@ -183,12 +198,14 @@ async def _send_all(
     tally = Tally()
     plan, workers = options.plan, max(1, options.workers)
     in_flight: dict[str, int] = {}
+    attempts: dict[str, list[float]] = {}  # idempotency key → monotonic end of each failed attempt
 
     def on_retry(event: RetryEvent) -> None:
         tally.retries += 1
         tally.retry_reasons[event.reason] += 1
         if event.idempotency_key in in_flight:
             tally.item(in_flight[event.idempotency_key]).retries += 1
+            attempts[event.idempotency_key].append(time.monotonic())
 
     limits = max(1, options.concurrency)
     cloud = AiohttpCloudClient.open(options.cloud, limits, retry=options.retry, on_retry=on_retry,
@@ -211,9 +228,12 @@ async def _send_all(
                 tally.sent += 1
                 per_item.sent += 1
                 in_flight[key] = item_no
+                ends = attempts[key] = []
+                failed = False
                 try:
                     result = await device.upload(item.body, key)
                 except CloudError as exc:
+                    failed = True
                     tally.failed += 1
                     per_item.failed += 1
                     tally.errors[exc.kind] += 1
@@ -221,9 +241,17 @@ async def _send_all(
                     per_item.error = per_item.error or str(exc)
                     return
                 finally:
+                    done = time.monotonic()
                     in_flight.pop(key, None)
-                    tally.last_done_s = max(tally.last_done_s, time.monotonic() - t0)
-                tally.latency.record(due_s, time.monotonic() - due)
+                    attempts.pop(key, None)
+                    tally.last_done_s = max(tally.last_done_s, done - t0)
+                    late = failed or done - due > options.cut_wait_s  # a failed upload has no answer to print
+                    tally.missed_cuts += late
+                    per_item.missed_cuts += late
+                    if per_item.latency_ms is None:
+                        per_item.latency_ms = round((done - due) * 1000, 3)
+                        per_item.attempts_ms = [round((e - due) * 1000, 3) for e in (*ends, done)]
+                tally.latency.record(due_s, done - due)
                 tally.succeeded += 1
                 per_item.succeeded += 1
                 tally.keys.add(key)

@@ -60,3 +60,49 @@ def test_bad_options_exit_2(tmp_path):
     assert r.returncode == 2 and "--cloud ftp://x" in r.stderr
     r = klx("replay", str(tmp_path), "--cloud", "http://127.0.0.1:9", "--rate", "0")
     assert r.returncode == 2 and "--rate" in r.stderr
+
+
+def test_unprofiled_receipts_are_reported_but_fail_only_with_strict(tmp_path):
+    root = _tree(tmp_path)
+    (root / "corrupt.klr").unlink()
+    shutil.copy(ROOT / "recordings" / "unknown" / "diner-01.klr", root)
+    with running_cloud(tmp_path / "c.sqlite") as cloud:
+        lenient = klx("replay", str(root), "--cloud", cloud.url, "--rate", "100", "--json")
+        strict = klx("replay", str(root), "--cloud", cloud.url, "--rate", "100", "--json", "--strict")
+    assert lenient.returncode == 0, lenient.stderr
+    assert json.loads(lenient.stdout)["unrecognised"]
+    assert strict.returncode == 1 and "diner-01.klr" in strict.stderr
+
+
+def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = _tree(tmp_path)
+    (root / "corrupt.klr").unlink()
+    with running_cloud(tmp_path / "c.sqlite") as cloud:
+        cmd = [sys.executable, "-m", "kelaile_cli", "replay", str(root), "--cloud", cloud.url, "--rate", "20",
+               "--loop", "--duration", "120", "--report", str(tmp_path / "r.json")]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while cloud.storage.stats()["transactions"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["interrupted"] and report["sent"] >= 5
+    assert "Traceback" not in stderr
+
+
+def test_play_writes_the_pos_side_to_a_file_and_reports_json(tmp_path):
+    src = ROOT / "recordings" / "meiwei-pos" / "meiwei-pos-01.klr"
+    out = tmp_path / "printer.bin"
+    r = klx("play", str(src), "--to", str(out), "--json", "--reply-wait", "0")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["bytes_sent"] == out.stat().st_size > 0
+    bad = klx("play", str(src), "--to", "listen://127.0.0.1:9100")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
