@@ -232,9 +232,9 @@ def tap(
 ) -> None:
     """Watch the live print stream through the box: each receipt as it completes."""
     stop = threading.Event()
-    with stopping(stop.set):
+    with stopping(stop.set):  # Ctrl-C: the count is still printed, then exit 130
         shown = _tap(port, box_serial, baud, timeout, stop, duration, count, raw, as_json, fmt)
-    err.print(f"[dim]klx: {shown} receipts[/]")
+        err.print(f"[dim]klx: {shown} receipts[/]")
 
 
 def _tap(

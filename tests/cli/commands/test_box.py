@@ -137,3 +137,20 @@ def test_a_pos_port_in_use_stops_the_sim_with_one_line(tmp_path):
         pos = f"listen://127.0.0.1:{port}"
         r = klx("box", "sim", "--state", str(tmp_path / "s"), "--pos", pos, env={"NO_COLOR": "1"})
     assert r.returncode == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_stops_a_tap_with_its_count_and_exit_130(tmp_path):
+    proc, info = start_sim("--state", str(tmp_path / "s"))
+    try:
+        tap = subprocess.Popen(
+            [sys.executable, "-m", "kelaile_cli", "box", "tap", "--port", info["port"], "--duration", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"}, cwd=ROOT,
+        )  # fmt: skip
+        assert tap.stderr is not None
+        assert "tapping" in tap.stderr.readline()
+        tap.send_signal(signal.SIGINT)
+        _, stderr = tap.communicate(timeout=30)
+        assert tap.returncode == 130, stderr
+        assert "0 receipts" in stderr and "Traceback" not in stderr
+    finally:
+        stop(proc)
