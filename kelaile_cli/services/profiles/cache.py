@@ -6,7 +6,8 @@ added. A changed, added or removed file is therefore seen at once — the cache 
 stale. The cache is one pickle under ``$KLX_CACHE_DIR`` (default ``$XDG_CACHE_HOME/klx``, else
 ``~/.cache/klx``), named after the klx version and a fingerprint of the profile model's source, written
 atomically; a cache that cannot be read (corrupt, from another version) is ignored and one that cannot be
-written (read-only home) is skipped. ``KLX_CACHE_DIR=off`` turns it off.
+written (read-only home) is skipped. ``KLX_CACHE_DIR=off`` turns it off. A cache file not owned by the
+user, or writable by others, is ignored (it is a pickle: loading it runs code).
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class ProfileCache:
 
         try:
             with path.open("rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                    return {}  # a pickle someone else could have written is never loaded
                 data = pickle.load(f)
         except FileNotFoundError:
             return {}

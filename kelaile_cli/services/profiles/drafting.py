@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kelaile_cli import __version__
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.formats.recording import Chunk, Header
 from kelaile_cli.core.profiles.analysis import analyse
 from kelaile_cli.core.profiles.detect import Detector, receipt_text
-from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.profiles.draft import Draft, scaffold_profile
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.core.formats.recording import Chunk, Header
-from kelaile_cli.core.profiles.draft import Draft, scaffold_profile
 from kelaile_cli.services import jobs
-from kelaile_cli.services.profiles.library import ProfileSet, bundled_dir
 from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording
+from kelaile_cli.services.profiles.library import ProfileSet, bundled_dir
 
 __all__ = ["DraftReport", "default_recordings_dir", "draft_profile"]
 

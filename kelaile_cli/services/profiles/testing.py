@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.services import jobs
 from kelaile_cli.services.profiles.library import ProfileSet

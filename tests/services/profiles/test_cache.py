@@ -105,3 +105,18 @@ def test_the_default_place_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("KLX_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert ProfileCache().directory == tmp_path / "xdg" / "klx"
+
+
+def test_a_cache_file_others_can_write_is_not_loaded(drafts):
+    _write(drafts, "pos-a")
+    load_profiles()
+    path = ProfileCache().path
+    assert path is not None and path.is_file()
+    path.chmod(0o666)
+    suspicious = ProfileCache()
+    assert "pos-a" in _names(load_profiles(cache=suspicious))
+    assert suspicious.hits == 0  # parsed again, not taken from the file
+    path.chmod(0o600)
+    trusted = ProfileCache()
+    load_profiles(cache=trusted)
+    assert trusted.hits > 0

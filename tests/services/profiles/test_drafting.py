@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from escpos.printer import Dummy
 
-from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.core.profiles.draft import scaffold_profile
+from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.services.profiles.drafting import draft_profile
 from kelaile_cli.services.profiles.library import ENV_PATH, load_profiles
 from tests.helpers import klx

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profiles.analysis import analyse
 from kelaile_cli.core.profiles.detect import Detector
-from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.services import jobs
-from kelaile_cli.services.profiles.quality import measure_detection
 from kelaile_cli.services.profiles.library import load_profiles
+from kelaile_cli.services.profiles.quality import measure_detection
 
 ROOT = Path(__file__).resolve().parents[3]
 RECORDINGS = ROOT / "recordings"
