@@ -1,4 +1,4 @@
-"""``klx detect`` and ``klx profile list|show|lint|schema|test|new``."""
+"""``klx detect`` and ``klx profile list|show|lint|schema|test|accept|new``."""
 
 from __future__ import annotations
 
@@ -144,10 +144,20 @@ def test_(
     as_json: Annotated[bool, typer.Option("--json", help="Every field result as JSON.")] = False,
 ) -> None:
     """Run profiles over their labelled recordings: a pass/fail line per field; exit 1 on any failure."""
-    from kelaile_cli.services.profiles.testing import run_profile_tests
+    from kelaile_cli.services.profiles.testing import run_profile_tests, untested_profiles
 
-    results = run_profile_tests(load_profiles(profiles or []), recordings, profile_id)
+    loaded = load_profiles(profiles or [])
+    results = run_profile_tests(loaded, recordings, profile_id)
+    untested = untested_profiles(loaded, recordings, profile_id)
     failed = [r for r in results if not r.ok]
+    for pid in untested:
+        err.print(f"[yellow]not checked:[/] {escape(pid)} (no labelled recordings in {escape(str(recordings / pid))})")
+    if not results:
+        err.print(
+            f"[red]nothing checked:[/] no labelled recordings under {escape(str(recordings))}; "
+            "pass --recordings DIR (klx profile new writes <id>/*.klr + *.expected.json)"
+        )
+        raise typer.Exit(ExitCode.FAILURE)
     if as_json:
         rows = [{"profile": r.profile, "recording": r.recording, "receipt": r.receipt, "field": r.field,
                  "expected": r.expected, "actual": r.actual, "ok": r.ok} for r in results]  # fmt: skip
@@ -169,6 +179,32 @@ def test_(
     raise typer.Exit(ExitCode.FAILURE if failed else ExitCode.OK)
 
 
+@profile_app.command("accept")
+def accept(
+    profile_id: Annotated[str, typer.Argument(help="Profile whose expected files to renew.")],
+    recordings: Annotated[
+        Path, typer.Option("--recordings", help="Folder with <profile>/*.klr and *.expected.json.")
+    ] = Path("recordings"),
+    profiles: ProfilesOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the differences, write nothing.")] = False,
+) -> None:
+    """Rewrite a profile's expected files from what it reads now, showing the differences first."""
+    from kelaile_cli.services.profiles.testing import accept_expected
+
+    renewals = accept_expected(load_profiles(profiles or []), recordings, profile_id)
+    changed = [r for r in renewals if r.changed]
+    for renewal in changed:
+        for line in renewal.diff():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            out.print(f"[{style}]{escape(line)}[/]", highlight=False, soft_wrap=True)
+        if not dry_run:
+            renewal.write()
+    verb = "would renew" if dry_run else "renewed"
+    out.print(f"{verb} {len(changed)} of {len(renewals)} expected files of {escape(profile_id)}"
+              + ("" if changed else " (all up to date)"))  # fmt: skip
+    raise typer.Exit(ExitCode.OK)
+
+
 @profile_app.command("new")
 def new(
     sources: Annotated[
@@ -183,6 +219,10 @@ def new(
         Path | None, typer.Option("--recordings", help="Labelled recordings the draft must not claim.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing <id>.yaml.")] = False,
+    labels: Annotated[
+        list[Path] | None,
+        typer.Option("--labels", help="A label table (YAML) for a language klx does not ship, or to replace one."),
+    ] = None,
     profiles: ProfilesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")] = False,
 ) -> None:
@@ -191,6 +231,8 @@ def new(
     Checked before it is written: it must recognise its samples and claim no other profile's receipts (else exit 1).
     """
     from kelaile_cli.services.profiles.drafting import default_recordings_dir, draft_profile
+    from kelaile_cli.services.profiles.labels import load_label_tables
+    from kelaile_cli.services.profiles.library import profile_dirs
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", profile_id):
         raise typer.BadParameter("lower-case letters, digits and '-', 2–63 characters", param_hint="--id")
@@ -199,11 +241,13 @@ def new(
     report = draft_profile(
         sources, profile_id, out_dir, loaded, name=name, vendor=vendor,
         recordings=recordings or default_recordings_dir(), force=force,
+        labels=load_label_tables(labels or [], profile_dirs(profiles or [])[1:]),
     )  # fmt: skip
     if as_json:
         doc = {"profile": profile_id, "file": str(report.profile_file), "ok": report.ok,
                "samples": report.samples, "samples_detected": report.samples_detected,
                "others_checked": report.others_checked, "others_claimed": report.others_claimed,
+               "others_unchecked": report.others_unchecked, "samples_reading": report.reading,
                "notes": report.draft.notes, "written": [str(p) for p in report.written]}  # fmt: skip
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
     else:
@@ -211,9 +255,16 @@ def new(
             out.print(f"[dim]•[/] {escape(note)}")
         mark = "[green]✓[/]" if report.samples_detected == report.samples else "[red]✗[/]"
         out.print(f"{mark} recognises {report.samples_detected}/{report.samples} of its sample receipts")
-        mark = "[green]✓[/]" if not report.others_claimed else "[red]✗[/]"
-        out.print(f"{mark} claims {len(report.others_claimed)} of {report.others_checked} other profiles' receipts"
-                  + (f": {escape(', '.join(report.others_claimed[:5]))}" if report.others_claimed else ""))  # fmt: skip
+        mark = "[green]✓[/]" if report.reading else "[red]✗[/]"
+        out.print(f"{mark} reads a total, items or a payment on {report.reading}/{report.samples} samples")
+        if report.others_unchecked:
+            out.print("[yellow]?[/] not checked whether it claims other profiles' receipts: no labelled recordings "
+                      "found (run in a klx checkout or pass --recordings DIR)")  # fmt: skip
+        else:
+            mark = "[green]✓[/]" if not report.others_claimed else "[red]✗[/]"
+            out.print(f"{mark} claims {len(report.others_claimed)} of {report.others_checked} other profiles' "
+                      "receipts" + (f": {escape(', '.join(report.others_claimed[:5]))}" if report.others_claimed
+                                    else ""))  # fmt: skip
         out.print(f"wrote {escape(str(report.profile_file))} and {len(report.written) - 1} sample files; "
                   f"try: KLX_PROFILES_PATH={escape(str(out_dir))} klx detect FILE")  # fmt: skip
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILURE)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.services import jobs
 
