@@ -25,6 +25,7 @@ _MARKS: list[tuple[str, str]] = [
     ("EUR", "EUR"), ("USD", "USD"), ("GBP", "GBP"), ("RMB", "CNY"), ("元", "CNY"),
 ]  # fmt: skip
 _YEN_SIGNS = ("¥", "￥")
+_AFTER_FIGURES = {"원", "円", "元", "руб"}
 
 
 def currency_from_text(texts: Sequence[str], language_default: str | None) -> str | None:
@@ -33,9 +34,11 @@ def currency_from_text(texts: Sequence[str], language_default: str | None) -> st
     for code_mark, code in _MARKS:
         if code_mark.isascii() and code_mark.isalpha():
             rx = re.compile(rf"(?<![A-Za-z]){re.escape(code_mark)}(?![A-Za-z])")
-            n = sum(1 for t in texts if rx.search(t))
+        elif code_mark in _AFTER_FIGURES:  # '원' is also in 회원 (member): only '7,000원' counts
+            rx = re.compile(rf"\d\s?{code_mark}")
         else:
-            n = sum(1 for t in texts if code_mark in t)
+            rx = re.compile(re.escape(code_mark))
+        n = sum(1 for t in texts if rx.search(t))
         if n:
             counts[code] = max(counts.get(code, 0), n)
     if any(sign in t for t in texts for sign in _YEN_SIGNS):  # ¥ is yen in Japan, yuan in China
