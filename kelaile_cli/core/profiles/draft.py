@@ -196,6 +196,27 @@ def _language(tables: Sequence[LabelTable], texts: Sequence[str], notes: list[st
     return merge_labels([best.table, *(r.table for r in also)])
 
 
+def _head_units(lines: list[list[str]]) -> set[str]:
+    """Units printed in the shop's header: before the first separator line (or in the first three
+    lines when no separator comes in the receipt's first half) on every receipt that prints them."""
+    where: dict[str, bool] = {}
+    for receipt in lines:
+        sep = next((i for i, ln in enumerate(receipt) if ln and _SEPARATOR.match(ln)), len(receipt))
+        end = sep if sep <= len(receipt) // 2 else 3
+        for i, line in enumerate(receipt):
+            for unit in _units([line]):
+                where[unit] = where.get(unit, True) and i < end
+    return {u for u, head in where.items() if head}
+
+
+def _layout_rank(unit: str, head: set[str]) -> int:
+    """0: printed below the shop's header (a column header, a footer of the program); 1: a bare field
+    label ('판매일시:', printed by many programs of a country); 2: the shop's header (name, address)."""
+    if unit in head:
+        return 2
+    return 1 if unit.rstrip().endswith((":", "：")) else 0
+
+
 def _signatures(
     lines: list[list[str]], negatives: Sequence[str], notes: list[str], label_words: set[str]
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -206,6 +227,7 @@ def _signatures(
     for units in per_receipt:
         for unit, where in units.items():
             place[unit] = min(place.get(unit, 2), where)
+    head = _head_units(lines)
     candidates: list[tuple[int, int, float, str]] = []
     for unit, count in seen.items():
         if count < min(2, n) or _SEPARATOR.match(unit) or _distinctiveness(unit) < 4:
@@ -216,8 +238,10 @@ def _signatures(
             continue  # a field label ("小计", "Subtotal") is every POS's, not this one's
         if any(unit in neg for neg in negatives):
             continue
-        candidates.append((count, place[unit], min(_distinctiveness(unit), 20), unit))
-    # most samples first; then the head (the shop's name is on every kind of receipt), the foot, the rest
+        rank = _layout_rank(unit, head)
+        candidates.append((count, rank, min(_distinctiveness(unit), 20), unit))
+    # most samples first; then the program's layout (a column header, a line of field labels, a text printed
+    # mid-receipt) before the foot and the head (the shop's name and address: marks of the shop, not the program)
     candidates.sort(key=lambda c: (-c[0], c[1], -c[2], c[3]))
     chosen: list[str] = []
     for count, _, _, unit in candidates:

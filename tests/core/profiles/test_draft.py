@@ -75,3 +75,27 @@ def test_samples_that_share_nothing_are_refused() -> None:
     b = read_receipts(b"\x1b@Beta place two\ny 2.00\n\x1dV\x00")[0]
     with pytest.raises(ValueError, match="no distinctive line"):
         scaffold_profile([a, b], "nothing")
+
+
+def _job(*lines: str) -> bytes:
+    return b"\x1b@" + "".join(f"{ln}\n" for ln in lines).encode() + b"\x1dV\x00"
+
+
+def test_only_shop_lines_in_common_marks_the_draft_shop_bound() -> None:
+    a = read_receipts(_job("Sunrise Bakery Harbour", "Quay Street Seven", "bread roll  1.20", "coffee  2.50"))[0]
+    b = read_receipts(_job("Sunrise Bakery Harbour", "Quay Street Seven", "croissant  1.80", "tea  2.00"))[0]
+    draft = scaffold_profile([a, b], "sunrise")
+    assert draft.document["detect"].get("shop_bound") is True
+    assert any("shop_bound" in note for note in draft.notes)
+
+
+def test_a_layout_line_of_the_program_comes_before_the_shops_name() -> None:
+    def job(item: str, order: str) -> bytes:
+        return _job("Sunrise Bakery Harbour", "Quay Street Seven", "-" * 32, f"Order: {order}", f"{item}  1.20",
+                    "-" * 32, "Goods cannot be exchanged after 7 days")  # fmt: skip
+
+    receipts = [read_receipts(job(item, f"A-{n:04d}"))[0] for n, item in enumerate(["bun", "roll", "pie"])]
+    draft = scaffold_profile(receipts, "sunrise")
+    first = draft.document["detect"]["signatures"][0]
+    assert first.get("text") == "Goods cannot be exchanged after 7 days", draft.document["detect"]
+    assert "shop_bound" not in draft.document["detect"]
