@@ -163,3 +163,29 @@ def test_a_user_label_table_replaces_the_bundled_language(tmp_path: Path) -> Non
     r = klx("profile", "new", "--from", *sources, "--id", "mildang2", "--out", "drafts", "--labels", str(table),
             cwd=tmp_path)  # fmt: skip
     assert r.returncode == 2 and "ko.yaml" in r.stderr and "totl" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_recorded_over_tcp_with_klx_record_then_drafted(tmp_path: Path) -> None:
+    """The issue's path: the POS prints six jobs over TCP into `klx record`; the draft is made from that file."""
+    from kelaile_cli.core.formats.recording import parse_recording
+    from tests.cli.commands.test_capture import start
+    from tests.services.capture.test_live import FakePrinter, pos_print
+
+    printer = FakePrinter()
+    out = tmp_path / "bakery.klr"
+    proc, port = start("record", "listen://127.0.0.1:0", "--forward", f"tcp://127.0.0.1:{printer.port}",
+                       "--max-jobs", "6", "-o", str(out))  # fmt: skip
+    labels = sorted((FIXTURES / "mildang-pos").glob("*.expected.json"))
+    for label in labels:
+        stream = parse_recording(label.with_name(label.name.replace(".expected.json", ".klr")).read_bytes()).stream()
+        pos_print(port, stream)
+    assert len(printer.wait_for(6)) == 6
+    _, stderr = proc.communicate(timeout=60)
+    printer.close()
+    assert proc.returncode == 0, stderr
+    r = klx("profile", "new", "--from", str(out), "--id", "mildang-pos", "--out", "drafts", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = json.loads((tmp_path / "drafts" / "mildang-pos" / "bakery.expected.json").read_text("utf-8"))["receipts"]
+    wants = [json.loads(label.read_text(encoding="utf-8"))["receipts"][0] for label in labels]
+    assert len(got) == 6
+    assert sum(not _wrong(want, have) for want, have in zip(wants, got, strict=True)) >= 5
