@@ -6,11 +6,11 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from kelaile_cli.cli.base import (
     EncodingOpt,
@@ -29,6 +29,10 @@ from kelaile_cli.core.profiles.detect import DEFAULT_THRESHOLD, Detector
 from kelaile_cli.core.profiles.profile import profile_schema
 from kelaile_cli.services import jobs
 from kelaile_cli.services.profiles.library import load_profiles
+
+if TYPE_CHECKING:  # the CLI imports services lazily, inside the commands
+    from kelaile_cli.services.profiles.drafting import DraftReport
+    from kelaile_cli.services.profiles.interactive import Session
 
 profile_app = typer.Typer(help="List, show, lint and describe POS profiles.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
@@ -223,6 +227,9 @@ def new(
         list[Path] | None,
         typer.Option("--labels", help="A label table (YAML) for a language klx does not ship, or to replace one."),
     ] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", help="Then show each sample beside what it reads and fix by line.")
+    ] = False,
     profiles: ProfilesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")] = False,
 ) -> None:
@@ -267,4 +274,67 @@ def new(
                                     else ""))  # fmt: skip
         out.print(f"wrote {escape(str(report.profile_file))} and {len(report.written) - 1} sample files; "
                   f"try: KLX_PROFILES_PATH={escape(str(out_dir))} klx detect FILE")  # fmt: skip
+    if interactive and not as_json:
+        _fix_loop(report, out_dir, profile_id, profiles or [])
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILURE)
+
+
+_FIX_HELP = (
+    "N: show sample N · FIELD N:LINE: read FIELD from that line (e.g. 'total 2:17', 'payment:card 3:20') · "
+    "done: save and renew the expected files · quit: keep the draft as written"
+)
+
+
+def _fix_loop(report: DraftReport, out_dir: Path, profile_id: str, profiles: list[Path]) -> None:
+    """``profile new --interactive``: show, fix by pointing at a line, re-check every sample, save."""
+    from kelaile_cli.core.errors import InputError
+    from kelaile_cli.services.profiles.interactive import Session
+    from kelaile_cli.services.profiles.testing import accept_expected
+
+    session = Session(report.draft, report.receipts)
+    shown = 0
+    _show_sample(session, shown)
+    out.print(f"[dim]{escape(_FIX_HELP)}[/]")
+    while True:
+        answer = typer.prompt("fix", default="done", show_default=True).strip()
+        if answer in ("done", "quit"):
+            break
+        try:
+            if answer.isdigit():
+                shown = int(answer) - 1
+                _show_sample(session, shown)
+                continue
+            name, _, where = answer.partition(" ")
+            sample, _, line = where.strip().partition(":")
+            if not (sample.isdigit() and line.isdigit()):
+                raise InputError(f"'{answer}': expected FIELD N:LINE", remedy=_FIX_HELP)
+            out.print(escape(session.fix(name, int(sample) - 1, int(line))))
+            _show_sample(session, int(sample) - 1)
+        except InputError as exc:
+            say_error(exc)
+    if answer == "quit" or not session.changes:
+        out.print("kept the draft as written")
+        return
+    session.save(report.profile_file)
+    renewals = accept_expected(load_profiles([*profiles, out_dir]), out_dir, profile_id)
+    for renewal in renewals:
+        renewal.write()
+    report.draft = session.draft
+    out.print(f"saved {escape(str(report.profile_file))} ({len(session.changes)} fixes) "
+              f"and renewed {sum(r.changed for r in renewals)} expected files")  # fmt: skip
+
+
+def _show_sample(session: Session, index: int) -> None:
+    from kelaile_cli.core.errors import InputError
+
+    try:
+        lines, rows = session.lines(index), session.rows(index)
+    except InputError as exc:
+        say_error(exc)
+        return
+    table = Table(Column("#", justify="right"), Column(f"sample {index + 1}", no_wrap=True), "field", "read", box=None)
+    for i in range(max(len(lines), len(rows))):
+        field, value = rows[i] if i < len(rows) else ("", "")
+        table.add_row(str(i + 1) if i < len(lines) else "", escape(lines[i]) if i < len(lines) else "",
+                      field, escape(value))  # fmt: skip
+    out.print(table)

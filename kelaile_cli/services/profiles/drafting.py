@@ -46,6 +46,7 @@ class DraftReport:
     others_checked: int = 0  # receipts of other profiles' labelled recordings
     others_claimed: list[str] = field(default_factory=list)  # "file #n" the draft wrongly wins
     reading: int = 0  # samples on which the draft reads a total, items or a payment
+    receipts: list[Receipt] = field(default_factory=list)  # the samples, for the interactive loop
 
     @property
     def others_unchecked(self) -> bool:
@@ -114,7 +115,7 @@ def draft_profile(
     except ValueError as exc:
         raise InputError(f"cannot draft '{profile_id}': {exc}", remedy="give receipts of one POS program") from None
 
-    report = DraftReport(draft, profile_file, samples=len(receipts), others_checked=len(others))
+    report = DraftReport(draft, profile_file, samples=len(receipts), others_checked=len(others), receipts=receipts)
     competitors = [p for p in loaded.profiles if p.id != profile_id]
     detector = Detector([*competitors, draft.profile])
     report.samples_detected = sum(1 for r in receipts if (b := detector.best(r)) and b.id == profile_id)

@@ -189,3 +189,43 @@ def test_recorded_over_tcp_with_klx_record_then_drafted(tmp_path: Path) -> None:
     wants = [json.loads(label.read_text(encoding="utf-8"))["receipts"][0] for label in labels]
     assert len(got) == 6
     assert sum(not _wrong(want, have) for want, have in zip(wants, got, strict=True)) >= 5
+
+
+def test_interactive_fix_by_pointing_at_a_line(tmp_path: Path) -> None:
+    """The draft reads no member number (one sample prints it); pointing at that line makes it a rule."""
+    import subprocess
+    import sys
+
+    sources = sorted(str(p) for p in (FIXTURES / "katsuya-register").glob("*.klr"))
+    lines = ["4", "member_id 4:99", "nonsense", "member_id 4:16", "done"]
+    r = subprocess.run(
+        [sys.executable, "-m", "kelaile_cli", "profile", "new", "--from", *sources, "--id", "katsuya", "--out",
+         "drafts", "--interactive"], input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=tmp_path,
+        timeout=120, env={**__import__("os").environ, "COLUMNS": "160"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "会員番号: " in r.stdout and "has lines 1–" in r.stderr and "expected FIELD N:LINE" in r.stderr
+    assert "member_id: now read on 1/6 samples" in r.stdout and "renewed 6 expected files" in r.stdout
+    assert "member_id:\n    pattern: 会員番号" in (tmp_path / "drafts" / "katsuya.yaml").read_text(encoding="utf-8")
+    want = json.loads((FIXTURES / "katsuya-register" / "katsuya-register-04.expected.json").read_text("utf-8"))
+    got = json.loads((tmp_path / "drafts" / "katsuya" / "katsuya-register-04.expected.json").read_text("utf-8"))
+    assert got["receipts"][0]["transaction"]["member_id"] == want["receipts"][0]["transaction"]["member_id"]
+    r = klx("profile", "test", "katsuya", "--recordings", "drafts", env={ENV_PATH: "drafts"}, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_rule_from_a_pointed_line() -> None:
+    from kelaile_cli.core.profiles.pointing import rule_from_line
+
+    key, rule = rule_from_line("total", "합계금액                          -31,500")
+    assert key == "total" and re.search(rule["pattern"], "합계금액      15,700", re.M).group(1) == "15,700"
+    key, rule = rule_from_line("payment:mobile", "PayPay                  ￥1,000")
+    assert key == "payments" and rule["method"] == "mobile"
+    assert re.search(rule["pattern"], "PayPay   -￥2,000", re.M).group(1) == "-￥2,000"
+    key, rule = rule_from_line("order_no", "伝票番号: 0004-6338")
+    assert re.search(rule["pattern"], "伝票番号: 0001-0042").group(1) == "0001-0042"
+    assert rule_from_line("datetime", "판매일시: 2026-11-25 09:10:35")[1]["format"] == "%Y-%m-%d %H:%M:%S"
+    with pytest.raises(ValueError, match="no amount"):
+        rule_from_line("total", "감사합니다. 또 오세요!")
+    with pytest.raises(ValueError, match="no label"):
+        rule_from_line("total", "   15,700")
