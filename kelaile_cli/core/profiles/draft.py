@@ -55,6 +55,8 @@ _DATE_OR_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d:\d\d")
 _SEPARATOR = re.compile(r"^[\s\-=_*~.#+·—–]+$")
 
 _AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
+# the same patterns under public names, for rules made elsewhere (core/profiles/pointing.py)
+AMOUNT_FIELDS, AMOUNT_PATTERN, WHOLE_AMOUNT_PATTERN, CURRENCY_MARK = _AMOUNT_FIELDS, _AMT, _AMT_WHOLE, _CURRENCY
 
 DATE_FORMATS: list[tuple[str, str]] = [
     (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "%Y-%m-%d %H:%M:%S"),

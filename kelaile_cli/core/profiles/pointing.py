@@ -9,14 +9,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kelaile_cli.core.profiles.draft import _AMOUNT_FIELDS, _AMT, _AMT_WHOLE, _CURRENCY, DATE_FORMATS
+from kelaile_cli.core.profiles.draft import (
+    AMOUNT_FIELDS,
+    AMOUNT_PATTERN,
+    CURRENCY_MARK,
+    DATE_FORMATS,
+    WHOLE_AMOUNT_PATTERN,
+)
 
 __all__ = ["POINTABLE", "rule_from_line"]
 
 TEXT_FIELDS = ("order_no", "table", "cashier", "terminal", "member_id", "store")
 PAYMENT_METHODS = ("cash", "card", "mobile", "wechat", "alipay", "unionpay", "other")
-POINTABLE = (*_AMOUNT_FIELDS, *TEXT_FIELDS, "datetime", *(f"payment:{m}" for m in PAYMENT_METHODS))
-_LAST_AMOUNT = re.compile(rf"(-?{_CURRENCY}?-?\d[\d,.']*-?)\s*$")
+POINTABLE = (*AMOUNT_FIELDS, *TEXT_FIELDS, "datetime", *(f"payment:{m}" for m in PAYMENT_METHODS))
+_LAST_AMOUNT = re.compile(rf"(-?{CURRENCY_MARK}?-?\d[\d,.']*-?)\s*$")
 
 
 def _label(before: str) -> str:
@@ -50,9 +56,9 @@ def rule_from_line(field: str, line: str) -> tuple[str, Any]:
     found = _LAST_AMOUNT.search(text)
     if not found:
         raise ValueError("no amount at the end of that line")
-    amount = _AMT if re.search(r"\d[.,]\d{1,2}-?$", found.group(1)) else _AMT_WHOLE
+    amount = AMOUNT_PATTERN if re.search(r"\d[.,]\d{1,2}-?$", found.group(1)) else WHOLE_AMOUNT_PATTERN
     label = _label(text[: found.start()])
-    pattern = rf"^\s*{re.escape(label)}[^\n]*?[\s$¥￥€£=:：](-?{_CURRENCY}?{amount}-?)\s*$"
+    pattern = rf"^\s*{re.escape(label)}[^\n]*?[\s$¥￥€£=:：](-?{CURRENCY_MARK}?{amount}-?)\s*$"
     if field.startswith("payment:"):
         return "payments", {"pattern": pattern, "method": field.split(":", 1)[1]}
     return field, {"pattern": pattern}
