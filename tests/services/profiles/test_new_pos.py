@@ -229,3 +229,19 @@ def test_a_rule_from_a_pointed_line() -> None:
         rule_from_line("total", "감사합니다. 또 오세요!")
     with pytest.raises(ValueError, match="no label"):
         rule_from_line("total", "   15,700")
+
+
+def test_the_fixtures_are_what_the_generators_print(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_labelled", ROOT / "tools" / "make_labelled.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.write_new_pos(tmp_path)
+    assert len(written) == 12
+    for path in written:
+        rel = path.relative_to(tmp_path)
+        assert (FIXTURES / rel).read_bytes() == path.read_bytes(), rel
+        label = rel.with_name(rel.name.removesuffix(".klr") + ".expected.json")
+        assert (FIXTURES / label).read_bytes() == (tmp_path / label).read_bytes(), label
