@@ -193,15 +193,17 @@ def test_recorded_over_tcp_with_klx_record_then_drafted(tmp_path: Path) -> None:
 
 def test_interactive_fix_by_pointing_at_a_line(tmp_path: Path) -> None:
     """The draft reads no member number (one sample prints it); pointing at that line makes it a rule."""
+    import os
     import subprocess
     import sys
 
     sources = sorted(str(p) for p in (FIXTURES / "katsuya-register").glob("*.klr"))
-    lines = ["4", "member_id 4:99", "nonsense", "member_id 4:16", "done"]
+    answers = "\n".join(["4", "member_id 4:99", "nonsense", "member_id 4:16", "done"]) + "\n"
+    command = [sys.executable, "-m", "kelaile_cli", "profile", "new", "--from", *sources, "--id", "katsuya",
+               "--out", "drafts", "--interactive"]  # fmt: skip
     r = subprocess.run(
-        [sys.executable, "-m", "kelaile_cli", "profile", "new", "--from", *sources, "--id", "katsuya", "--out",
-         "drafts", "--interactive"], input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=tmp_path,
-        timeout=120, env={**__import__("os").environ, "COLUMNS": "160"},
+        command, check=False, input=answers, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "COLUMNS": "160"},
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "会員番号: " in r.stdout and "has lines 1–" in r.stderr and "expected FIELD N:LINE" in r.stderr
