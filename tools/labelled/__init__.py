@@ -1,7 +1,9 @@
 """Fictional POS programs for the labelled corpus: one module per POS style, registered here.
 
 ``POS`` maps a profile id to (generator, number of recordings); ``UNKNOWN`` maps a style with *no*
-profile to its generator (its receipts must be detected as unknown).
+profile to its generator (its receipts must be detected as unknown). ``NEW_POS`` are labelled programs
+that are deliberately *not* bundled (test fixtures for ``klx profile new``: a language and layout no
+bundled profile knows), written to ``tests/fixtures/new-pos/``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from tools.labelled.common import Maker
 from tools.labelled.dingwang import dingwang
 from tools.labelled.etoile import etoile
 from tools.labelled.greenleaf import greenleaf
+from tools.labelled.katsuya_ja import katsuya
 from tools.labelled.kuaisong import kuaisong
 from tools.labelled.meiwei import meiwei
+from tools.labelled.mildang_ko import mildang
 from tools.labelled.thistle import thistle
 from tools.labelled.unknown import bakery_tw, diner, tapas_bar, tea_shop
 from tools.labelled.wanjia import wanjia
@@ -43,4 +47,9 @@ UNKNOWN: dict[str, Callable[..., bytes]] = {
     "diner": diner,
     "tapas-bar": tapas_bar,
     "bakery-tw": bakery_tw,
+}
+
+NEW_POS: dict[str, tuple[Maker, int]] = {
+    "katsuya-register": (katsuya, 6),
+    "mildang-pos": (mildang, 6),
 }

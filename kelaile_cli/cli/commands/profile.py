@@ -1,13 +1,13 @@
-"""``klx detect`` and ``klx profile list|show|lint|schema|test|new``."""
+"""``klx detect`` and ``klx profile list|show|lint|schema|test|accept|new``."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from kelaile_cli.cli.console import emit_json, err, escape, out, say_error
 from kelaile_cli.cli.errors import ExitCode
@@ -24,6 +24,10 @@ from kelaile_cli.core.profiles.detect import DEFAULT_THRESHOLD, Detector
 from kelaile_cli.core.profiles.profile import profile_schema
 from kelaile_cli.services import jobs
 from kelaile_cli.services.profiles.library import load_profiles
+
+if TYPE_CHECKING:  # the CLI imports services lazily, inside the commands
+    from kelaile_cli.services.profiles.drafting import DraftReport
+    from kelaile_cli.services.profiles.interactive import Session
 
 app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 profile_app = typer.Typer(
@@ -140,10 +144,20 @@ def test_(
     as_json: Annotated[bool, typer.Option("--json", help="Every field result as JSON.")] = False,
 ) -> None:
     """Run profiles over their labelled recordings: a pass/fail line per field; exit 1 on any failure."""
-    from kelaile_cli.services.profiles.testing import run_profile_tests
+    from kelaile_cli.services.profiles.testing import run_profile_tests, untested_profiles
 
-    results = run_profile_tests(load_profiles(profiles or []), recordings, profile_id)
+    loaded = load_profiles(profiles or [])
+    results = run_profile_tests(loaded, recordings, profile_id)
+    untested = untested_profiles(loaded, recordings, profile_id)
     failed = [r for r in results if not r.ok]
+    for pid in untested:
+        err.print(f"[yellow]not checked:[/] {escape(pid)} (no labelled recordings in {escape(str(recordings / pid))})")
+    if not results:
+        err.print(
+            f"[red]nothing checked:[/] no labelled recordings under {escape(str(recordings))}; "
+            "pass --recordings DIR (klx profile new writes <id>/*.klr + *.expected.json)"
+        )
+        raise typer.Exit(ExitCode.FAILURE)
     if as_json:
         rows = [{"profile": r.profile, "recording": r.recording, "receipt": r.receipt, "field": r.field,
                  "expected": r.expected, "actual": r.actual, "ok": r.ok} for r in results]  # fmt: skip
@@ -165,6 +179,32 @@ def test_(
     raise typer.Exit(ExitCode.FAILURE if failed else ExitCode.OK)
 
 
+@profile_app.command("accept")
+def accept(
+    profile_id: Annotated[str, typer.Argument(help="Profile whose expected files to renew.")],
+    recordings: Annotated[
+        Path, typer.Option("--recordings", help="Folder with <profile>/*.klr and *.expected.json.")
+    ] = Path("recordings"),
+    profiles: ProfilesOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the differences, write nothing.")] = False,
+) -> None:
+    """Rewrite a profile's expected files from what it reads now, showing the differences first."""
+    from kelaile_cli.services.profiles.testing import accept_expected
+
+    renewals = accept_expected(load_profiles(profiles or []), recordings, profile_id)
+    changed = [r for r in renewals if r.changed]
+    for renewal in changed:
+        for line in renewal.diff():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            out.print(f"[{style}]{escape(line)}[/]", highlight=False, soft_wrap=True)
+        if not dry_run:
+            renewal.write()
+    verb = "would renew" if dry_run else "renewed"
+    out.print(f"{verb} {len(changed)} of {len(renewals)} expected files of {escape(profile_id)}"
+              + ("" if changed else " (all up to date)"))  # fmt: skip
+    raise typer.Exit(ExitCode.OK)
+
+
 @profile_app.command("new")
 def new(
     sources: Annotated[
@@ -179,6 +219,13 @@ def new(
         Path | None, typer.Option("--recordings", help="Labelled recordings the draft must not claim.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing <id>.yaml.")] = False,
+    labels: Annotated[
+        list[Path] | None,
+        typer.Option("--labels", help="A label table (YAML) for a language klx does not ship, or to replace one."),
+    ] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", help="Then show each sample beside what it reads and fix by line.")
+    ] = False,
     profiles: ProfilesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")] = False,
 ) -> None:
@@ -187,6 +234,8 @@ def new(
     Checked before it is written: it must recognise its samples and claim no other profile's receipts (else exit 1).
     """
     from kelaile_cli.services.profiles.drafting import default_recordings_dir, draft_profile
+    from kelaile_cli.services.profiles.labels import load_label_tables
+    from kelaile_cli.services.profiles.library import profile_dirs
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", profile_id):
         raise typer.BadParameter("lower-case letters, digits and '-', 2–63 characters", param_hint="--id")
@@ -195,11 +244,13 @@ def new(
     report = draft_profile(
         sources, profile_id, out_dir, loaded, name=name, vendor=vendor,
         recordings=recordings or default_recordings_dir(), force=force,
+        labels=load_label_tables(labels or [], profile_dirs(profiles or [])[1:]),
     )  # fmt: skip
     if as_json:
         doc = {"profile": profile_id, "file": str(report.profile_file), "ok": report.ok,
                "samples": report.samples, "samples_detected": report.samples_detected,
                "others_checked": report.others_checked, "others_claimed": report.others_claimed,
+               "others_unchecked": report.others_unchecked, "samples_reading": report.reading,
                "notes": report.draft.notes, "written": [str(p) for p in report.written]}  # fmt: skip
         emit_json(doc)
     else:
@@ -207,9 +258,79 @@ def new(
             out.print(f"[dim]•[/] {escape(note)}")
         mark = "[green]✓[/]" if report.samples_detected == report.samples else "[red]✗[/]"
         out.print(f"{mark} recognises {report.samples_detected}/{report.samples} of its sample receipts")
-        mark = "[green]✓[/]" if not report.others_claimed else "[red]✗[/]"
-        out.print(f"{mark} claims {len(report.others_claimed)} of {report.others_checked} other profiles' receipts"
-                  + (f": {escape(', '.join(report.others_claimed[:5]))}" if report.others_claimed else ""))  # fmt: skip
+        mark = "[green]✓[/]" if report.reading else "[red]✗[/]"
+        out.print(f"{mark} reads a total, items or a payment on {report.reading}/{report.samples} samples")
+        if report.others_unchecked:
+            out.print("[yellow]?[/] not checked whether it claims other profiles' receipts: no labelled recordings "
+                      "found (run in a klx checkout or pass --recordings DIR)")  # fmt: skip
+        else:
+            mark = "[green]✓[/]" if not report.others_claimed else "[red]✗[/]"
+            out.print(f"{mark} claims {len(report.others_claimed)} of {report.others_checked} other profiles' "
+                      "receipts" + (f": {escape(', '.join(report.others_claimed[:5]))}" if report.others_claimed
+                                    else ""))  # fmt: skip
         out.print(f"wrote {escape(str(report.profile_file))} and {len(report.written) - 1} sample files; "
                   f"try: KLX_PROFILES_PATH={escape(str(out_dir))} klx detect FILE")  # fmt: skip
+    if interactive and not as_json:
+        _fix_loop(report, out_dir, profile_id, profiles or [])
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILURE)
+
+
+_FIX_HELP = (
+    "N: show sample N · FIELD N:LINE: read FIELD from that line (e.g. 'total 2:17', 'payment:card 3:20') · "
+    "done: save and renew the expected files · quit: keep the draft as written"
+)
+
+
+def _fix_loop(report: DraftReport, out_dir: Path, profile_id: str, profiles: list[Path]) -> None:
+    """``profile new --interactive``: show, fix by pointing at a line, re-check every sample, save."""
+    from kelaile_cli.core.errors import InputError
+    from kelaile_cli.services.profiles.interactive import Session
+    from kelaile_cli.services.profiles.testing import accept_expected
+
+    session = Session(report.draft, report.receipts)
+    shown = 0
+    _show_sample(session, shown)
+    out.print(f"[dim]{escape(_FIX_HELP)}[/]")
+    while True:
+        answer = typer.prompt("fix", default="done", show_default=True).strip()
+        if answer in ("done", "quit"):
+            break
+        try:
+            if answer.isdigit():
+                shown = int(answer) - 1
+                _show_sample(session, shown)
+                continue
+            name, _, where = answer.partition(" ")
+            sample, _, line = where.strip().partition(":")
+            if not (sample.isdigit() and line.isdigit()):
+                raise InputError(f"'{answer}': expected FIELD N:LINE", remedy=_FIX_HELP)
+            out.print(escape(session.fix(name, int(sample) - 1, int(line))))
+            _show_sample(session, int(sample) - 1)
+        except InputError as exc:
+            say_error(str(exc))
+    if answer == "quit" or not session.changes:
+        out.print("kept the draft as written")
+        return
+    session.save(report.profile_file)
+    renewals = accept_expected(load_profiles([*profiles, out_dir]), out_dir, profile_id)
+    for renewal in renewals:
+        renewal.write()
+    report.draft = session.draft
+    out.print(f"saved {escape(str(report.profile_file))} ({len(session.changes)} fixes) "
+              f"and renewed {sum(r.changed for r in renewals)} expected files")  # fmt: skip
+
+
+def _show_sample(session: Session, index: int) -> None:
+    from kelaile_cli.core.errors import InputError
+
+    try:
+        lines, rows = session.lines(index), session.rows(index)
+    except InputError as exc:
+        say_error(str(exc))
+        return
+    table = Table(Column("#", justify="right"), Column(f"sample {index + 1}", no_wrap=True), "field", "read", box=None)
+    for i in range(max(len(lines), len(rows))):
+        field, value = rows[i] if i < len(rows) else ("", "")
+        table.add_row(str(i + 1) if i < len(lines) else "", escape(lines[i]) if i < len(lines) else "",
+                      field, escape(value))  # fmt: skip
+    out.print(table)

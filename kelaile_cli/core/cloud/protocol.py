@@ -53,7 +53,7 @@ HEADER_IDEMPOTENCY = "Idempotency-Key"
 HEADER_NONCE = "X-Klx-Nonce"
 MAX_SKEW_S = 300
 RECEIPT_KINDS = ("sale", "refund", "pre_bill", "kitchen", "shift_report", "other")
-PAYMENT_METHODS = ("cash", "card", "wechat", "alipay", "unionpay", "other")
+PAYMENT_METHODS = ("cash", "card", "mobile", "wechat", "alipay", "unionpay", "other")
 
 
 def body_digest(body: bytes) -> str:

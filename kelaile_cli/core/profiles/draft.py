@@ -7,10 +7,18 @@ Pure: receipts in, a profile document out. What it infers:
   keeps one shape (``单号: 20261125-0003`` → ``单号: \\d{8}-\\d{4}``). Candidates found in any
   *negative* text (receipts of other POS programs) are dropped, so the draft does not claim them;
 * **habits** — paper width, encoding, cut and dialect when all samples agree;
-* **kinds** — receipt-title words of the common zh-CN, zh-TW, English and German layouts;
-* **fields** — label rules (order no, table, covers, cashier, amounts, payments, date-time) from
-  multilingual label tables, kept only when they read a value on most samples, and an item-line
-  layout chosen by which template makes the items add up to the subtotal or total most often.
+* **language** — the label table (``kelaile_cli/data/labels/*.yaml`` or ``--labels FILE``) whose words
+  the receipts print most; tables of other languages the receipts also print come after it;
+* **kinds** — the title lines (``[환불영수증]``, ``返品``) that carry a kind word of the table, so a
+  footer that mentions refunds does not make every receipt a refund;
+* **fields** — label rules (order no, table, covers, cashier, amounts, payments, date-time), kept
+  only when they read a value on most samples, and an item-line layout chosen by which template
+  makes the items add up to the subtotal or total most often; the currency (a mark on the receipts,
+  else the language's) and the decimal places the receipts print (none for won, yen).
+
+Signatures should identify the program, not the shop: a shaped ``label: value`` line (an order
+number format) is a mark of the program; when every signature is a head or foot line with no field
+label (the shop's name, address, thank-you line), the draft says so and marks ``detect.shop_bound``.
 
 Every inferred rule is then run over the samples with the real extractor; the notes say what was
 found where, so the integrator checks a draft instead of writing one.
@@ -30,6 +38,8 @@ import yaml
 
 from kelaile_cli.core.profiles.detect import receipt_text
 from kelaile_cli.core.profiles.extract import FieldRules, extract
+from kelaile_cli.core.profiles.labels import LabelTable, bundled_labels, merge_labels, rank_languages
+from kelaile_cli.core.profiles.money import currency_from_text
 from kelaile_cli.core.profiles.profile import Profile, parse_profile
 from kelaile_cli.core.stream.receipt import Receipt
 
@@ -44,55 +54,10 @@ _ITEM_LIKE = re.compile(r"(\s{2,}|[xX×*]\s?)[$¥￥€£]?-?\d[\d,.]*\s*\S{0,2}
 _DATE_OR_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d:\d\d")
 _SEPARATOR = re.compile(r"^[\s\-=_*~.#+·—–]+$")
 
-# -- label tables: the words common POS layouts print before a value -------------------------------------------
+_AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
+# the same patterns under public names, for rules made elsewhere (core/profiles/pointing.py)
+AMOUNT_FIELDS, AMOUNT_PATTERN, WHOLE_AMOUNT_PATTERN, CURRENCY_MARK = _AMOUNT_FIELDS, _AMT, _AMT_WHOLE, _CURRENCY
 
-TEXT_LABELS: dict[str, list[str]] = {
-    "order_no": [
-        "订单号", "发票号", "發票號碼", "单据号", "單據號", "Note n°", "流水号", "小票号", "账单号", "单号", "單號",
-        "訂單編號", "訂單號", "序號", "Order No", "Order #", "Order", "Receipt No", "Receipt #", "Bill No",
-        "Check No", "Check #", "Invoice No", "Ticket No", "Bon-Nr", "Beleg-Nr", "Belegnr", "Bon Nr", "Ticket N°",
-        "N° ticket",
-    ],
-    "table": ["桌号", "台号", "桌號", "枱號", "Table", "Tisch"],
-    "cashier": [
-        "收银员", "收銀員", "操作员", "服务员", "服務員", "Cashier", "Served by", "Server", "Kassierer", "Bediener",
-        "Caissier", "Serveur",
-    ],
-    "terminal": ["机号", "收银机", "機號", "Terminal", "Till", "Register", "Kasse"],
-    "member_id": [
-        "会员卡号", "会员号", "會員卡號", "會員編號", "會員", "Member No", "Member ID", "Member", "Kundennr",
-        "Bonuskarte",
-    ],
-}  # fmt: skip
-COVERS_LABELS = ["人数", "人數", "客人数", "Guests", "Covers", "Pax", "Personen"]
-AMOUNT_LABELS: dict[str, list[str]] = {
-    "subtotal": [
-        "菜品合计", "商品小计", "小计", "小計", "Subtotal", "Sub-total", "Sub Total", "Zwischensumme", "Sous-total",
-    ],
-    "discount": ["折扣", "优惠", "折讓", "優惠", "Discount", "Rabatt", "Remise"],
-    "service_charge": ["服务费", "服務費", "Service charge", "Service", "Bedienung"],
-    "tax": ["税额", "稅額", "税", "稅", "Tax", "VAT", "GST", "MwSt", "TVA"],
-    "total": [
-        "应付金额", "应收金额", "應收金額", "應付金額", "合计金额", "实付", "實付", "合计", "总计", "应收", "应付",
-        "合計", "總計", "應收", "應付", "Amount due", "Total", "TOTAL", "Summe", "SUMME", "Gesamt", "Total TTC",
-    ],
-    "change": ["找零", "找贖", "找續", "Change", "Rückgeld", "Wechselgeld", "Rendu"],
-}  # fmt: skip
-PAYMENT_LABELS: dict[str, list[str]] = {
-    "wechat": ["微信支付", "微信", "WeChat Pay", "WeChat"],
-    "alipay": ["支付宝", "支付寶", "Alipay"],
-    "unionpay": ["银联", "銀聯", "云闪付", "UnionPay"],
-    "card": ["银行卡", "刷卡", "信用卡", "Credit card", "Card", "Visa", "Mastercard", "EC-Karte", "Karte", "Carte"],
-    "cash": ["现金", "現金", "Cash", "Bar", "BAR", "Espèces"],
-}
-KIND_WORDS: dict[str, list[str]] = {
-    "refund": ["退款", "退货", "退貨", "退單", "REFUND", "Refund", "VOID", "Void", "Storno", "Retoure"],
-    "pre_bill": ["预结单", "预结账单", "預結單", "PRE-BILL", "Pre-bill", "Pre-Bill", "Proforma", "Zwischenrechnung"],
-    "kitchen": ["厨房单", "厨房", "廚房", "KITCHEN", "Kitchen", "Küche"],
-    "shift_report": ["交班", "交接班", "日结", "Z报表", "班結", "Z-REPORT", "Z REPORT", "Z-Report", "Shift report",
-                     "X-REPORT", "Tagesabschluss", "Kassenabschluss"],
-    "sale": ["结账单", "收银小票", "結帳單", "銷售單", "RECEIPT", "Receipt", "Rechnung", "Kassenbon", "Beleg"],
-}  # fmt: skip
 DATE_FORMATS: list[tuple[str, str]] = [
     (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "%Y-%m-%d %H:%M:%S"),
     (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "%Y-%m-%d %H:%M"),
@@ -145,10 +110,12 @@ def scaffold_profile(
     name: str | None = None,
     vendor: str | None = None,
     negatives: Sequence[str] = (),
+    labels: Sequence[LabelTable] | None = None,
 ) -> Draft:
     """Draft a profile for the POS that printed ``receipts`` (a few of them, ideally of several kinds).
 
     ``negatives`` are texts of other POS programs' receipts; no signature of the draft occurs in them.
+    ``labels`` are the label tables to choose the language from (default: the bundled ones).
     Raises ``ValueError`` when nothing distinctive is found (the samples are empty or share no line).
     """
     if not receipts:
@@ -156,7 +123,10 @@ def scaffold_profile(
     texts = [receipt_text(r) for r in receipts]
     lines = [[ln.text.strip() for ln in r.lines] for r in receipts]
     notes: list[str] = []
-    signatures = _signatures(lines, negatives, notes)
+    tables = list(labels) if labels is not None else list(bundled_labels())
+    words = merge_labels(tables).words() if tables else set()
+    table = _language(tables, texts, notes)
+    signatures, shop_bound = _signatures(lines, negatives, notes, words)
     if not signatures:
         raise ValueError("the samples share no distinctive line to recognise this POS by")
     document: dict[str, Any] = {
@@ -167,12 +137,14 @@ def scaffold_profile(
         "printer": _printer(receipts),
         "detect": {"signatures": signatures, "habits": _habits(receipts)},
     }
+    if shop_bound:
+        document["detect"]["shop_bound"] = True
     if not document["detect"]["habits"]:
         del document["detect"]["habits"]
-    kinds = _kinds(texts)
+    kinds = _kinds(lines, table)
     if kinds:
         document["kinds"] = kinds
-    document["fields"] = _fields(lines, texts, notes)
+    document["fields"] = _fields(lines, texts, notes, table)
     profile = parse_profile(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), f"<draft {profile_id}>")
     _report_fields(profile, receipts, notes)
     return Draft(document, profile, notes)
@@ -211,11 +183,45 @@ def _units(receipt: list[str]) -> dict[str, int]:
     return units
 
 
-_LABEL_WORDS = {w for table in (TEXT_LABELS, AMOUNT_LABELS, PAYMENT_LABELS) for ws in table.values() for w in ws}
-_LABEL_WORDS |= set(COVERS_LABELS)
+def _language(tables: Sequence[LabelTable], texts: Sequence[str], notes: list[str]) -> LabelTable:
+    """The label table of the receipts' language, followed by those of other languages they also print."""
+    ranked = rank_languages(tables, texts)
+    if not ranked:
+        notes.append("language: no label word of any table found; using all tables (give --labels FILE)")
+        return merge_labels(tables) if tables else LabelTable(language="und")
+    best = ranked[0]
+    also = [r for r in ranked[1:] if r.hits >= 2]
+    notes.append(
+        f"language: {best.table.language} ({best.hits} label words)"
+        + (f"; also {', '.join(f'{r.table.language} ({r.hits})' for r in also)}" if also else "")
+    )
+    return merge_labels([best.table, *(r.table for r in also)])
 
 
-def _signatures(lines: list[list[str]], negatives: Sequence[str], notes: list[str]) -> list[dict[str, Any]]:
+def _head_units(lines: list[list[str]]) -> set[str]:
+    """Units printed in the shop's header: before the first separator line (or in the first three
+    lines when no separator comes in the receipt's first half) on every receipt that prints them."""
+    where: dict[str, bool] = {}
+    for receipt in lines:
+        sep = next((i for i, ln in enumerate(receipt) if ln and _SEPARATOR.match(ln)), len(receipt))
+        end = sep if sep <= len(receipt) // 2 else 3
+        for i, line in enumerate(receipt):
+            for unit in _units([line]):
+                where[unit] = where.get(unit, True) and i < end
+    return {u for u, head in where.items() if head}
+
+
+def _layout_rank(unit: str, head: set[str]) -> int:
+    """0: printed below the shop's header (a column header, a footer of the program); 1: a bare field
+    label ('판매일시:', printed by many programs of a country); 2: the shop's header (name, address)."""
+    if unit in head:
+        return 2
+    return 1 if unit.rstrip().endswith((":", "：")) else 0
+
+
+def _signatures(
+    lines: list[list[str]], negatives: Sequence[str], notes: list[str], label_words: set[str]
+) -> tuple[list[dict[str, Any]], bool]:
     n = len(lines)
     per_receipt = [_units(receipt) for receipt in lines]
     seen = Counter(u for units in per_receipt for u in units)
@@ -223,18 +229,21 @@ def _signatures(lines: list[list[str]], negatives: Sequence[str], notes: list[st
     for units in per_receipt:
         for unit, where in units.items():
             place[unit] = min(place.get(unit, 2), where)
+    head = _head_units(lines)
     candidates: list[tuple[int, int, float, str]] = []
     for unit, count in seen.items():
         if count < min(2, n) or _SEPARATOR.match(unit) or _distinctiveness(unit) < 4:
             continue
         if _label_value(unit):  # "收银员: 小王" repeats by chance: a value, not an identity
             continue
-        if unit in _LABEL_WORDS or any(w in unit for w in _LABEL_WORDS if len(w) >= 2 and len(unit) <= len(w) + 2):
+        if unit in label_words or any(w in unit for w in label_words if len(w) >= 2 and len(unit) <= len(w) + 2):
             continue  # a field label ("小计", "Subtotal") is every POS's, not this one's
         if any(unit in neg for neg in negatives):
             continue
-        candidates.append((count, place[unit], min(_distinctiveness(unit), 20), unit))
-    # most samples first; then the head (the shop's name is on every kind of receipt), the foot, the rest
+        rank = _layout_rank(unit, head)
+        candidates.append((count, rank, min(_distinctiveness(unit), 20), unit))
+    # most samples first; then the program's layout (a column header, a line of field labels, a text printed
+    # mid-receipt) before the foot and the head (the shop's name and address: marks of the shop, not the program)
     candidates.sort(key=lambda c: (-c[0], c[1], -c[2], c[3]))
     chosen: list[str] = []
     for count, _, _, unit in candidates:
@@ -256,9 +265,20 @@ def _signatures(lines: list[list[str]], negatives: Sequence[str], notes: list[st
         # the text most samples print carries as much weight as all the others together, so a
         # receipt that shows only it (a kitchen ticket with just the shop name) is still recognised
         signatures[0]["weight"] = max(2, len(signatures) - 1)
+        if shaped:  # the order-number format is the program's: it alone is enough to recognise a receipt
+            signatures[-1]["weight"] = signatures[0]["weight"]
     found = [c.get("text") or c.get("regex") for c in signatures]
     notes.append(f"signatures: {len(found)} ({'; '.join(str(f) for f in found)})")
-    return signatures
+    # a mark of the program: a shaped 'label: value' line, or a text printed mid-receipt or holding a field label
+    program = shaped is not None or any(
+        place[u] == 2 or any(w in u for w in label_words if len(w) >= 2) for u in chosen
+    )
+    if signatures and not program:
+        notes.append(
+            "signatures are all shop lines (name, address, greeting): the profile recognises this shop, not the "
+            "program; marked shop_bound — add a layout line of the program if other shops use it"
+        )
+    return signatures, bool(signatures) and not program
 
 
 def _label_value(line: str) -> re.Match[str] | None:
@@ -328,13 +348,30 @@ def _habits(receipts: Sequence[Receipt]) -> dict[str, str]:
     return habits
 
 
-def _kinds(texts: Sequence[str]) -> dict[str, list[str]]:
+def _kinds(lines: list[list[str]], table: LabelTable) -> dict[str, list[str]]:
+    """Kind markers: the title lines that carry a kind word (``[환불영수증]``, ``返品``, ``*** REFUND ***``).
+
+    A line is a title when it is short (the word and a few marks); each title line goes to the first
+    kind (refund, pre-bill, kitchen, shift report, sale) whose word it holds. A kind word found in no
+    title line is used as it is only when it is not printed on every sample (then it is a footer)."""
+    n = len(lines)
     kinds: dict[str, list[str]] = {}
-    for kind, words in KIND_WORDS.items():
-        markers = [w for w in words if any(w in text for text in texts)]
-        # a word that is part of a longer marker already taken (预结单 ⊃ 结账单? no; REFUND ⊃ Refund? no) is kept
+    taken: set[str] = set()
+    for kind, words in table.kinds.items():
+        titles: Counter[str] = Counter()
+        for receipt in lines:
+            for line in dict.fromkeys(receipt):
+                if line in taken or not line:
+                    continue
+                word = next((w for w in words if w in line and len(line) <= len(w) + 8), None)
+                if word is not None and not re.search(r"\d", line.replace(word, "")):
+                    titles[line] += 1
+        markers = [line for line, _ in titles.most_common(3)]
+        if not markers:
+            markers = [w for w in words if 0 < sum(w in "\n".join(r) for r in lines) < max(2, n)][:3]
         if markers:
-            kinds[kind] = markers[:3]
+            kinds[kind] = markers
+            taken.update(markers)
     return kinds
 
 
@@ -370,7 +407,8 @@ def _label_rule(labels: Sequence[str], texts: Sequence[str], value: str, anchore
             continue
         word = re.escape(spelled) + (r"\b" if spelled[-1].isascii() and spelled[-1].isalnum() else "")
         # amounts and payments: the label starts the line and the value is the last figure on it
-        pattern = rf"^\s*{word}[^\n]*?[\s$¥￥€£=:：]({value}-?)\s*$" if anchored else rf"{word}\s*[.:：#]?\s*({value})"
+        amount = rf"^\s*{word}[^\n]*?[\s$¥￥€£=:：](-?{_CURRENCY}?{value}-?)\s*$"
+        pattern = amount if anchored else rf"{word}\s*[.:：#]?\s*({value})"
         printed = sum(1 for t in texts if spelled in t)
         hits = _hits(pattern, texts)
         if hits >= max(min(2, len(texts)), _needed(printed)) and (best is None or hits > best[0]):
@@ -378,28 +416,35 @@ def _label_rule(labels: Sequence[str], texts: Sequence[str], value: str, anchore
     return best[1] if best else None
 
 
-def _fields(lines: list[list[str]], texts: Sequence[str], notes: list[str]) -> dict[str, Any]:
+def _fields(lines: list[list[str]], texts: Sequence[str], notes: list[str], table: LabelTable) -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    currency = currency_from_text(texts, table.currency)
+    if currency:
+        fields["currency"] = currency
     if _decimal_comma(texts):
         fields["decimal_comma"] = True
-    amount = _AMT if re.search(r"\d[.,]\d{1,2}\b", "\n".join(texts)) else _AMT_WHOLE
-    for attr, labels in TEXT_LABELS.items():
+    whole = not re.search(r"\d[.,]\d{1,2}\b", "\n".join(texts))
+    amount = _AMT_WHOLE if whole else _AMT
+    if whole:
+        fields["decimals"] = 0
+    notes.append(f"currency: {currency or 'not found'}, amounts with {'no' if whole else 'two'} decimals")
+    for attr, labels in table.text.items():
         if rule := _label_rule(labels, texts, r"[^\s:：]\S*", anchored=False):
             fields[attr] = {"pattern": rule}
     if "order_no" not in fields and (label := _numbered_label(lines)):
         fields["order_no"] = {"pattern": rf"{re.escape(label)}\s*[:：#]?\s*(\S+)"}
         notes.append(f"order_no: no known label; '{label}' carries a changing number on every sample")
-    if rule := _label_rule(COVERS_LABELS, texts, r"\d+", anchored=False):
+    if rule := _label_rule(table.covers, texts, r"\d+", anchored=False):
         fields["covers"] = {"pattern": rule}
     for rx, fmt in DATE_FORMATS:
         if _hits(f"({rx})", texts) >= max(min(2, len(texts)), len(texts) // 2):
             fields["datetime"] = {"pattern": f"({rx})", "format": fmt}
             break
-    for attr, labels in AMOUNT_LABELS.items():
+    for attr, labels in table.amounts.items():
         if rule := _label_rule(labels, texts, amount, anchored=True):
             fields[attr] = {"pattern": rule}
     payments = []
-    for method, labels in PAYMENT_LABELS.items():
+    for method, labels in table.payments.items():
         if rule := _label_rule(labels, texts, amount, anchored=True):
             payments.append({"pattern": rule, "method": method})
     if payments:
@@ -407,7 +452,21 @@ def _fields(lines: list[list[str]], texts: Sequence[str], notes: list[str]) -> d
     items = _items_rule(lines, fields, amount)
     if items:
         fields["items"] = items
+    if "tax" in fields and _tax_included(lines, fields):
+        fields["tax_included"] = True
+        notes.append("tax: included in the prices (subtotal - discount + service = total on most samples)")
     return fields
+
+
+def _tax_included(lines: list[list[str]], fields: dict[str, Any]) -> bool:
+    """Whether the total adds up without the tax (VAT included) on more samples than with it."""
+    agree = {True: 0, False: 0}
+    for included in agree:
+        rules = FieldRules.model_validate(fields | {"tax_included": included})
+        for receipt in lines:
+            tx = extract(rules, receipt, "sale")
+            agree[included] += sum(1 for c in tx.checks if c.name == "total" and c.ok)
+    return agree[True] > agree[False]
 
 
 def _numbered_label(lines: list[list[str]]) -> str | None:
@@ -434,12 +493,12 @@ def _decimal_comma(texts: Sequence[str]) -> bool:
 
 def _items_rule(lines: list[list[str]], fields: dict[str, Any], amount: str) -> dict[str, Any] | None:
     """The item-line template (and item block bounds) that makes items add up most often."""
-    stops = [f["pattern"] for k, f in fields.items() if k in AMOUNT_LABELS]
+    stops = [f["pattern"] for k, f in fields.items() if k in _AMOUNT_FIELDS]
     stops += [p["pattern"] for p in fields.get("payments", [])]
     stop_rx = [re.compile(p) for p in stops]
     best: tuple[tuple[int, int, bool, Decimal, int], dict[str, Any]] | None = None
     for t_i, template in enumerate(ITEM_TEMPLATES):
-        line_rule = template.replace("(?P<amount>AMT)", f"{_CURRENCY}?(?P<amount>AMT)").replace("AMT", amount)
+        line_rule = template.replace("(?P<amount>AMT)", f"(?P<amount>-?{_CURRENCY}?AMT)").replace("AMT", amount)
         rx = re.compile(line_rule)
         blocks = [
             [i for i, ln in enumerate(receipt) if rx.search(ln) and not any(s.search(ln) for s in stop_rx)]
@@ -475,24 +534,48 @@ def _sum(tx: Any) -> Decimal:
     return sum((Decimal(i.amount) for i in tx.items if i.amount is not None), Decimal(0))
 
 
+def _line_rule(common: str) -> str:
+    if _SEPARATOR.match(common):
+        ch = common.strip()[0]
+        return f"^{re.escape(ch)}{{{max(3, len(common.strip()) - 2)},}}$"
+    return f"^{re.escape(common)}$"
+
+
 def _bounds(lines: list[list[str]], blocks: list[list[int]], stops: Sequence[str]) -> dict[str, str]:
     """``start``/``end``: the lines just before the first and after the last item on every sample
-    (the same text, a separator, or — for the end — the line an amount rule reads, such as the total)."""
-    before = [receipt[b[0] - 1] for receipt, b in zip(lines, blocks, strict=True) if b and b[0] > 0]
-    after = [receipt[b[-1] + 1] for receipt, b in zip(lines, blocks, strict=True) if b and b[-1] + 1 < len(receipt)]
+    (the same text, a separator, or — for the end — a line an amount rule reads, such as the subtotal).
+
+    Each candidate is tried the way the extractor uses it: the start must come before the first item
+    and the end after the last (a column header between two separators makes the second separator a
+    wrong end); of the ends that work, the one nearest the items wins."""
+    with_items = [(receipt, b) for receipt, b in zip(lines, blocks, strict=True) if b]
+    before = [receipt[b[0] - 1] for receipt, b in with_items if b[0] > 0]
+    after = [receipt[b[-1] + 1] for receipt, b in with_items if b[-1] + 1 < len(receipt)]
     out: dict[str, str] = {}
-    for key, found in (("start", before), ("end", after)):
-        common = _common(found)
-        if common and _SEPARATOR.match(common):
-            ch = common.strip()[0]
-            out[key] = f"^{re.escape(ch)}{{{max(3, len(common.strip()) - 2)},}}$"
-        elif common:
-            out[key] = f"^{re.escape(common)}$"
-        elif key == "end" and found:
-            for stop in stops:
-                if all(re.search(stop, ln) for ln in found):
-                    out[key] = stop
-                    break
+    starts = {receipt_id: 0 for receipt_id in range(len(with_items))}
+    common = _common(before)
+    if common:
+        rule = _line_rule(common)
+        rx = re.compile(rule)
+        found = [next((i + 1 for i, ln in enumerate(r) if rx.search(ln)), len(r)) for r, _ in with_items]
+        if all(s <= b[0] for s, (_, b) in zip(found, with_items, strict=True)):
+            out["start"] = rule
+            starts = dict(enumerate(found))
+    candidates = [_line_rule(c) for c in (_common(after),) if c] + list(stops)
+    best: tuple[int, str] | None = None
+    for rule in candidates:
+        rx = re.compile(rule)
+        distance = 0
+        for k, (receipt, b) in enumerate(with_items):
+            end = next((i for i in range(starts[k], len(receipt)) if rx.search(receipt[i])), len(receipt))
+            if end <= b[-1]:
+                break
+            distance += end - b[-1]
+        else:
+            if best is None or distance < best[0]:
+                best = (distance, rule)
+    if best is not None:
+        out["end"] = best[1]
     return out
 
 

@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kelaile_cli.core.profiles.money import format_amount
+
 __all__ = ["Check", "FieldRules", "Item", "Payment", "Report", "ReportRules", "Transaction", "extract"]
 
-PaymentMethod = Literal["cash", "card", "wechat", "alipay", "unionpay", "other"]
+PaymentMethod = Literal["cash", "card", "mobile", "wechat", "alipay", "unionpay", "other"]
 AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
 TEXT_FIELDS = ("store", "terminal", "cashier", "order_no", "table", "member_id")
 
@@ -33,7 +35,7 @@ class FieldRule(_Rule):
 
 
 class DateRule(_Rule):
-    pattern: str
+    pattern: str = Field(description="Regex over the receipt text (multiline); group 1 is the date-time text.")
     format: str = Field(description="strptime format of the captured text, e.g. '%Y-%m-%d %H:%M:%S'.")
     year_offset: int = Field(
         default=0, description="Added to the leading year before parsing (Minguo/ROC years: 1911, so 115 -> 2026)."
@@ -53,8 +55,13 @@ class ItemsRule(_Rule):
 
 
 class PaymentRule(_Rule):
-    pattern: str
-    method: PaymentMethod
+    pattern: str = Field(
+        description="Regex over the receipt text (multiline); every match is one payment, group 1 its amount."
+    )
+    method: PaymentMethod = Field(
+        description="How it was paid: cash, card, mobile (wallets such as PayPay, Kakao Pay, Bizum), wechat, "
+        "alipay, unionpay or other."
+    )
 
 
 class ReportRules(_Rule):
@@ -71,8 +78,19 @@ class ReportRules(_Rule):
 class FieldRules(_Rule):
     """The ``fields:`` section of a profile."""
 
-    currency: str | None = None
-    decimal_comma: bool = Field(default=False, description="Amounts are written 12,50 rather than 12.50.")
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code carried in every transaction, e.g. 'KRW'."
+    )
+    decimals: int | None = Field(
+        default=None,
+        ge=0,
+        le=4,
+        description="Decimal places amounts are reported with, as the receipt prints them (0 for KRW, JPY, TWD; "
+        "default 2).",
+    )
+    decimal_comma: bool = Field(
+        default=False, description="Amounts are written 1.234,50 rather than 1,234.50 ('1'234.50' reads either way)."
+    )
     tax_included: bool = Field(
         default=False, description="Prices include the tax shown (VAT/MwSt/TVA): tax is not added to the total."
     )
@@ -81,22 +99,22 @@ class FieldRules(_Rule):
         description="The POS prints refund amounts without a sign: make them negative on 'refund' receipts.",
     )
     report: ReportRules | None = Field(default=None, description="Rules for shift/Z reports.")
-    datetime: DateRule | None = None
-    items: ItemsRule | None = None
-    payments: list[PaymentRule] = Field(default_factory=list)
-    store: FieldRule | None = None
-    terminal: FieldRule | None = None
-    cashier: FieldRule | None = None
-    order_no: FieldRule | None = None
-    table: FieldRule | None = None
-    covers: FieldRule | None = None
-    member_id: FieldRule | None = None
-    subtotal: FieldRule | None = None
-    discount: FieldRule | None = None
-    service_charge: FieldRule | None = None
-    tax: FieldRule | None = None
-    total: FieldRule | None = None
-    change: FieldRule | None = None
+    datetime: DateRule | None = Field(default=None, description="When the receipt was printed (ISO 8601 out).")
+    items: ItemsRule | None = Field(default=None, description="How to read the item lines.")
+    payments: list[PaymentRule] = Field(default_factory=list, description="One rule per payment method printed.")
+    store: FieldRule | None = Field(default=None, description="Shop or branch name.")
+    terminal: FieldRule | None = Field(default=None, description="Till, register or terminal number.")
+    cashier: FieldRule | None = Field(default=None, description="Cashier, server or operator.")
+    order_no: FieldRule | None = Field(default=None, description="Order, receipt or bill number.")
+    table: FieldRule | None = Field(default=None, description="Table number (restaurants).")
+    covers: FieldRule | None = Field(default=None, description="Number of guests (group 1 must be digits).")
+    member_id: FieldRule | None = Field(default=None, description="Member or loyalty card number.")
+    subtotal: FieldRule | None = Field(default=None, description="Sum of the items before discount, service, tax.")
+    discount: FieldRule | None = Field(default=None, description="Amount taken off (reported positive).")
+    service_charge: FieldRule | None = Field(default=None, description="Service charge, packing or delivery fee.")
+    tax: FieldRule | None = Field(default=None, description="Tax/VAT amount (added unless 'tax_included').")
+    total: FieldRule | None = Field(default=None, description="Amount due.")
+    change: FieldRule | None = Field(default=None, description="Change given back.")
 
 
 @dataclass(slots=True)
@@ -161,7 +179,7 @@ class Transaction:
         return asdict(self)
 
 
-_AMOUNT = re.compile(r"(-?)\s?(\d[\d,.' ]*)(-?)")
+_AMOUNT = re.compile(r"(-?)\s?[$¥￥€£₩]?\s?(\d[\d,.' ]*)(-?)")
 
 
 def _amount(text: str, decimal_comma: bool) -> Decimal | None:
@@ -178,8 +196,8 @@ def _amount(text: str, decimal_comma: bool) -> Decimal | None:
     return -value if m.group(1) or m.group(3) else value
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
+def _fmt(value: Decimal, places: int | None = None) -> str:
+    return format_amount(value, places)
 
 
 def _first(pattern: str, text: str) -> str | None:
@@ -189,7 +207,7 @@ def _first(pattern: str, text: str) -> str | None:
     return (m.group(1) if m.groups() else m.group()).strip()
 
 
-def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]:
+def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool, places: int | None = None) -> list[Item]:
     start = 0
     if rule.start:
         start = next((i + 1 for i, ln in enumerate(lines) if re.search(rule.start, ln)), len(lines))
@@ -220,8 +238,8 @@ def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]
             Item(
                 name=(g.get("name") or name or "").strip(),
                 quantity=_fmt(qty) if qty != qty.to_integral() else str(int(qty)),
-                unit_price=_fmt(price) if price is not None else None,
-                amount=_fmt(amount) if amount is not None else None,
+                unit_price=_fmt(price, places) if price is not None else None,
+                amount=_fmt(amount, places) if amount is not None else None,
                 sku=g.get("sku") or sku,
             )
         )
@@ -229,9 +247,9 @@ def _items(rule: ItemsRule, lines: list[str], decimal_comma: bool) -> list[Item]
     return items
 
 
-def _check(name: str, got: Decimal, want: Decimal, what: str) -> Check:
+def _check(name: str, got: Decimal, want: Decimal, what: str, places: int | None = None) -> Check:
     ok = got == want
-    return Check(name, ok, f"{what}: {_fmt(got)} {'=' if ok else '≠'} {_fmt(want)}")
+    return Check(name, ok, f"{what}: {_fmt(got, places)} {'=' if ok else '≠'} {_fmt(want, places)}")
 
 
 def _date(rule: DateRule, text: str, field: str, problems: list[str]) -> str | None:
@@ -249,7 +267,7 @@ def _date(rule: DateRule, text: str, field: str, problems: list[str]) -> str | N
         return None
 
 
-def _report(rules: ReportRules, text: str, comma: bool, problems: list[str]) -> Report:
+def _report(rules: ReportRules, text: str, comma: bool, problems: list[str], places: int | None) -> Report:
     report = Report()
     if rules.number is not None:
         report.number = _first(rules.number.pattern, text)
@@ -269,26 +287,26 @@ def _report(rules: ReportRules, text: str, comma: bool, problems: list[str]) -> 
         if value is None:
             problems.append(f"report.refund_total: '{found}' is not an amount")
         else:
-            report.refund_total = _fmt(value)
+            report.refund_total = _fmt(value, places)
     return report
 
 
-def _negate(tx: Transaction, amounts: dict[str, Decimal]) -> None:
+def _negate(tx: Transaction, amounts: dict[str, Decimal], places: int | None) -> None:
     """Refunds printed without a sign: every amount becomes negative (quantities and unit prices stay)."""
     for name, value in amounts.items():
         amounts[name] = -abs(value)
-        setattr(tx, name, _fmt(amounts[name]))
+        setattr(tx, name, _fmt(amounts[name], places))
     for item in tx.items:
         if item.amount is not None:
-            item.amount = _fmt(-abs(Decimal(item.amount)))
+            item.amount = _fmt(-abs(Decimal(item.amount)), places)
     for pay in tx.payments:
-        pay.amount = _fmt(-abs(Decimal(pay.amount)))
+        pay.amount = _fmt(-abs(Decimal(pay.amount)), places)
 
 
 def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transaction:
     """Apply a profile's field rules to the lines of one receipt."""
     text = "\n".join(receipt_lines)
-    comma = rules.decimal_comma
+    comma, places = rules.decimal_comma, rules.decimals
     tx = Transaction(kind=kind, currency=rules.currency)
     for name in TEXT_FIELDS:
         rule = getattr(rules, name)
@@ -306,38 +324,40 @@ def extract(rules: FieldRules, receipt_lines: list[str], kind: str) -> Transacti
             tx.problems.append(f"{name}: '{found}' is not an amount")
             continue
         amounts[name] = abs(value) if name == "discount" else value  # a discount is what is taken off
-        setattr(tx, name, _fmt(amounts[name]))
+        setattr(tx, name, _fmt(amounts[name], places))
     if rules.datetime is not None:
         tx.datetime = _date(rules.datetime, text, "datetime", tx.problems)
     if rules.items is not None:
-        tx.items = _items(rules.items, receipt_lines, comma)
+        tx.items = _items(rules.items, receipt_lines, comma, places)
+    paid: list[tuple[int, Payment]] = []
     for pay in rules.payments:
         for m in re.finditer(pay.pattern, text, re.M):
             value = _amount(m.group(1) if m.groups() else m.group(), comma)
             if value is not None:
-                tx.payments.append(Payment(pay.method, _fmt(value)))
+                paid.append((m.start(), Payment(pay.method, _fmt(value, places))))
+    tx.payments = [p for _, p in sorted(paid, key=lambda found: found[0])]  # in the order the receipt prints them
     if rules.report is not None and kind == "shift_report":
-        tx.report = _report(rules.report, text, comma, tx.problems)
+        tx.report = _report(rules.report, text, comma, tx.problems, places)
     if rules.refunds_negative and kind == "refund":
-        _negate(tx, amounts)
-    _add_checks(tx, amounts, rules.tax_included)
+        _negate(tx, amounts, places)
+    _add_checks(tx, amounts, rules.tax_included, places)
     return tx
 
 
-def _add_checks(tx: Transaction, amounts: dict[str, Decimal], tax_included: bool) -> None:
+def _add_checks(tx: Transaction, amounts: dict[str, Decimal], tax_included: bool, places: int | None) -> None:
     """Items against subtotal (or total), subtotal and charges against total, payments against total."""
     zero = Decimal(0)
     added = {"discount", "service_charge"} | (set() if tax_included else {"tax"})
     item_amounts = [Decimal(i.amount) for i in tx.items if i.amount is not None]
     if item_amounts and "subtotal" in amounts:
-        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["subtotal"], "items vs subtotal"))
+        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["subtotal"], "items vs subtotal", places))
     elif item_amounts and "total" in amounts and not (added & amounts.keys()):
-        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["total"], "items vs total"))
+        tx.checks.append(_check("items_sum", sum(item_amounts, zero), amounts["total"], "items vs total", places))
     if "subtotal" in amounts and "total" in amounts:
         tax = zero if tax_included else amounts.get("tax", zero)
         computed = amounts["subtotal"] - amounts.get("discount", zero) + amounts.get("service_charge", zero) + tax
         what = "subtotal - discount + service" + ("" if tax_included else " + tax") + " vs total"
-        tx.checks.append(_check("total", computed, amounts["total"], what))
+        tx.checks.append(_check("total", computed, amounts["total"], what, places))
     if tx.payments and "total" in amounts:
         paid = sum((Decimal(p.amount) for p in tx.payments), zero) - amounts.get("change", zero)
-        tx.checks.append(_check("payments", paid, amounts["total"], "payments - change vs total"))
+        tx.checks.append(_check("payments", paid, amounts["total"], "payments - change vs total", places))

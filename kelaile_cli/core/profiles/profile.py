@@ -78,23 +78,30 @@ class Habits(_Strict):
     """Command habits of the program: weak evidence that breaks ties."""
 
     cut: Literal["full", "partial", "none"] | None = Field(default=None, description="How its receipts end.")
-    dialect: Literal["escpos", "star"] | None = None
+    dialect: Literal["escpos", "star"] | None = Field(
+        default=None, description="Command set of its printer: 'escpos' (Epson and clones) or 'star' (Star Line)."
+    )
 
 
 class Detection(_Strict):
     signatures: list[Signature] = Field(min_length=1, description="At least one; the more distinctive the better.")
-    habits: Habits = Habits()
+    habits: Habits = Field(default=Habits(), description="Command habits: weak evidence that breaks ties.")
+    shop_bound: bool = Field(
+        default=False,
+        description="The signatures are one shop's lines (name, address), not marks of the program: the profile "
+        "recognises that shop only.",
+    )
 
 
 class Profile(_Strict):
     """One POS program."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="Lower-case id, e.g. 'meiwei-pos'.")
-    name: str
-    vendor: str
+    name: str = Field(description="The POS program's name as its users know it.")
+    vendor: str = Field(description="Who makes the program.")
     versions: list[str] = Field(default_factory=list, description="Program versions the profile was built from.")
-    printer: PrinterFacts
-    detect: Detection
+    printer: PrinterFacts = Field(description="How the program's printer is set up.")
+    detect: Detection = Field(description="How to recognise the program's receipts.")
     kinds: dict[ReceiptKind, list[str]] = Field(
         default_factory=dict, description="Receipt kind -> texts that mark it (first match wins, in file order)."
     )

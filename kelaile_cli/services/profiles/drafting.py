@@ -5,6 +5,9 @@ written: it must win on its own samples, and it must not win on any receipt labe
 profile's (``recordings/<other-id>/*.klr``). The output folder gets ``<id>.yaml`` and, under
 ``<id>/``, each sample as a ``.klr`` recording with an ``.expected.json`` that holds what the draft
 reads from it — for the integrator to correct, after which ``klx profile test`` keeps it true.
+
+A draft that reads no total, item or payment on any sample is not "ok"; outside a klx checkout (no
+labelled recordings of other profiles) the report says that check could not be made.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from kelaile_cli.core.formats.recording import Chunk, Header
 from kelaile_cli.core.profiles.analysis import analyse
 from kelaile_cli.core.profiles.detect import Detector, receipt_text
 from kelaile_cli.core.profiles.draft import Draft, scaffold_profile
+from kelaile_cli.core.profiles.labels import LabelTable
 from kelaile_cli.core.stream.printstream import DecodeOptions
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services import jobs
 from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording
 from kelaile_cli.services.profiles.library import ProfileSet, bundled_dir
+from kelaile_cli.services.profiles.testing import READS
 
 __all__ = ["DraftReport", "default_recordings_dir", "draft_profile"]
 
@@ -40,10 +45,17 @@ class DraftReport:
     samples_detected: int = 0  # of those, how many the draft wins among all loaded profiles
     others_checked: int = 0  # receipts of other profiles' labelled recordings
     others_claimed: list[str] = field(default_factory=list)  # "file #n" the draft wrongly wins
+    reading: int = 0  # samples on which the draft reads a total, items or a payment
+    receipts: list[Receipt] = field(default_factory=list)  # the samples, for the interactive loop
+
+    @property
+    def others_unchecked(self) -> bool:
+        """No labelled recording of another profile was found: claiming them could not be checked."""
+        return self.others_checked == 0
 
     @property
     def ok(self) -> bool:
-        return self.samples_detected == self.samples and not self.others_claimed
+        return self.samples_detected == self.samples and not self.others_claimed and self.reading > 0
 
 
 def default_recordings_dir() -> Path | None:
@@ -82,6 +94,7 @@ def draft_profile(
     vendor: str | None = None,
     recordings: Path | None = None,
     force: bool = False,
+    labels: Sequence[LabelTable] | None = None,
 ) -> DraftReport:
     """Draft, check and write a profile for the POS that printed ``sources``."""
     if not sources:
@@ -96,12 +109,13 @@ def draft_profile(
     others = _labelled(recordings, profile_id)
     try:
         draft = scaffold_profile(
-            receipts, profile_id, name=name, vendor=vendor, negatives=[receipt_text(r) for _, r in others]
-        )
+            receipts, profile_id, name=name, vendor=vendor, negatives=[receipt_text(r) for _, r in others],
+            labels=labels,
+        )  # fmt: skip
     except ValueError as exc:
         raise InputError(f"cannot draft '{profile_id}': {exc}", remedy="give receipts of one POS program") from None
 
-    report = DraftReport(draft, profile_file, samples=len(receipts), others_checked=len(others))
+    report = DraftReport(draft, profile_file, samples=len(receipts), others_checked=len(others), receipts=receipts)
     competitors = [p for p in loaded.profiles if p.id != profile_id]
     detector = Detector([*competitors, draft.profile])
     report.samples_detected = sum(1 for r in receipts if (b := detector.best(r)) and b.id == profile_id)
@@ -118,9 +132,11 @@ def draft_profile(
             shutil.copyfile(path, target)
         else:
             _write_as_recording(path, target)
+        found = [_expected(analyse(r, detector).identity()) for r in rs]
+        report.reading += sum(1 for f in found if any((f["transaction"] or {}).get(k) for k in READS))
         expected = {
             "drafted_by": f"klx {__version__} profile new: check every value before relying on it",
-            "receipts": [_expected(analyse(r, detector).identity()) for r in rs],
+            "receipts": found,
         }
         label = labelled_dir / (target.stem + ".expected.json")
         label.write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
