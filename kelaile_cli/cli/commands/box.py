@@ -163,6 +163,16 @@ def info(
         f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
         f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
     )
+    answers = state.get("answers")
+    if answers:
+        line = (f"answers above the cut: {answers['printed']} printed · {answers['missed']} cut without "
+                f"({answers['late']} came late) · {answers['unanswered']} unanswered · cut wait "
+                f"{answers['cut_wait_ms']} ms")  # fmt: skip
+        out.print(f"[yellow]{line}[/]" if answers["missed"] or answers["unanswered"] else line)
+        last = answers.get("last_missed")
+        if last:
+            late = f"{last['late_s']:.2f} s late" if last.get("late_s") is not None else "no answer"
+            out.print(f"[yellow]last missed:[/] receipt {escape(str(last.get('order_no') or '?'))} ({late})")
     for e in state.get("last_errors", []):
         out.print(f"[yellow]error:[/] {escape(e)}")
 

@@ -14,6 +14,8 @@ class ConfigKey:
     help: str
     secret: bool = False  # never read back, only "<set>" or None
     restart: bool = False  # takes effect at the next boot
+    low: int = 1  # the range of an int key
+    high: int = 10_000_000
 
 
 CONFIG_KEYS: dict[str, ConfigKey] = {
@@ -26,6 +28,9 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
+    "cut_wait_ms": ConfigKey(
+        int, "longest a receipt's cut waits for the cloud's answer, ms (0: never wait)", low=0, high=30_000
+    ),
 }
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -38,6 +43,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "printer": "",
     "printer_baud": 9600,
     "profile": "",
+    "cut_wait_ms": 1500,
 }
 
 
@@ -51,8 +57,8 @@ def check_config(values: dict[str, Any]) -> str | None:
             continue  # clearing a secret
         if not isinstance(value, spec.type) or isinstance(value, bool):
             return f"config '{key}' must be {spec.type.__name__}, not {type(value).__name__}"
-        if isinstance(value, int) and not 0 < value <= 10_000_000:
-            return f"config '{key}' = {value} is out of range"
+        if isinstance(value, int) and not spec.low <= value <= spec.high:
+            return f"config '{key}' = {value} is out of range ({spec.low}-{spec.high})"
     return None
 
 

@@ -222,6 +222,8 @@ class Device:
         self.state.update_config(values)
         if "profile" in values:
             self.pipeline.forget_profiles()
+        if "cut_wait_ms" in values:
+            self.pipeline.apply_cut_wait()
         restart = [k for k in values if CONFIG_KEYS[k].restart]
         self.log(f"config changed: {', '.join(sorted(values))}", level="info")
         return {"config": public_config(self.state.config), "restart": restart}
@@ -287,6 +289,10 @@ class Device:
                 "host_bytes_in": self.host.bytes_in,
                 "host_bytes_out": self.host.bytes_out,
                 "bad_frames": self.session.garbage,
+            },
+            "answers": {
+                "cut_wait_ms": round(self.pipeline.answers.wait_s * 1000),
+                **self.pipeline.answers.stats.as_dict(),
             },
             "queue": len(self.state.queue),
             "last_errors": list(self.errors),
