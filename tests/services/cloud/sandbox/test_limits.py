@@ -149,3 +149,10 @@ def test_a_device_cannot_read_another_devices_order(device: CloudClient, cloud: 
 def test_an_undecodable_claim_body_is_422_as_documented(cloud: RunningCloud, raw: bytes) -> None:
     answer = httpx.post(f"{cloud.url}/v1/devices/claim", content=raw, headers={"content-type": "application/json"})
     assert answer.status_code == 422 and answer.json()["error"] == "invalid body"
+
+
+def test_a_signed_5_mb_heartbeat_is_refused_at_the_default_limit(device: CloudClient, cloud: RunningCloud) -> None:
+    with pytest.raises(CloudRefusedError) as info:
+        device.heartbeat({"pad": "x" * 5_000_000})
+    assert info.value.status == 413 and str(MAX_BODY) in str(info.value)
+    assert cloud.storage.stats()["heartbeats"] == 0
