@@ -12,9 +12,9 @@ from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.services.emulator.device import TAP_CHUNK, Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, parse_power_loss
 from kelaile_cli.services.emulator.host_link import HostLink
-from kelaile_cli.services.emulator.links import PtyLink
 from kelaile_cli.services.emulator.pipeline import PosPipeline
 from kelaile_cli.services.emulator.state import BoxState, KeepQueued
+from kelaile_cli.transports.pty import PtyLink
 
 
 class Options:
