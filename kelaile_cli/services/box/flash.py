@@ -302,10 +302,24 @@ class _Flasher:
                 remedy="the image failed its trial boot; check it and re-run klx flash",
             )
         self.phase("confirm")
-        done = _ask(client, MsgType.FLASH_CONFIRM)
+        try:
+            done = _ask(client, MsgType.FLASH_CONFIRM)
+        except BoxError as exc:
+            if exc.error is not ErrorCode.BAD_STATE:
+                raise
+            done = self._confirmed_already(client, exc)
         self.report.slot = str(done.get("slot", ident.get("active")))
         self.report.confirmed = bool(done.get("confirmed"))
         self.report.outcome = outcome
+
+    def _confirmed_already(self, client: BoxClient, refusal: BoxError) -> dict[str, Any]:
+        """FLASH_CONFIRM was refused (no trial): an earlier confirm whose answer was lost on the line may
+        have done it. Success only if the box now runs this image, confirmed."""
+        ident = _ask(client, MsgType.IDENTITY)
+        running: dict[str, Any] = next((s for s in ident.get("slots", []) if s.get("name") == ident.get("active")), {})
+        if ident.get("trial") or _slot_sha(running) != self.image.header.sha256.hex() or not running.get("confirmed"):
+            raise refusal
+        return {"slot": ident.get("active"), "confirmed": True}
 
 
 def flash(path: Path, port: str, options: FlashOptions | None = None) -> FlashReport:

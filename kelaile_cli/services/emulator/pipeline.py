@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kelaile_cli.core.box.answers import compose_answer
-from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
@@ -28,7 +28,6 @@ from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import CaptureStats, run_capture
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
-from kelaile_cli.services.emulator.flash_receiver import Refused
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.state import BoxState, Uploader
 from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
