@@ -27,7 +27,7 @@ from kelaile_cli.core.profiles.profile import ProfileError, parse_profile
 from kelaile_cli.services.emulator.faults import Faults, PowerCut
 from kelaile_cli.services.emulator.flash_receiver import CHUNK, WINDOW, FlashHandler, SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS
-from kelaile_cli.services.emulator.pipeline import PosPipeline
+from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.state import BoxState
 from kelaile_cli.transports.files import write_atomic
 
@@ -217,8 +217,8 @@ class Device:
 
     def _config_set(self, msg: Message) -> dict[str, Any]:
         values = msg["values"]
-        problem = check_config(values)
-        if problem:
+        problem = check_config(values) or endpoint_problem({**self.state.config, **values}, flag="")
+        if problem:  # nothing is changed: a value the box could not boot with never reaches the state
             raise Refused(ErrorCode.BAD_CONFIG, problem)
         self.state.update_config(values)
         if "profile" in values:

@@ -36,17 +36,24 @@ from kelaile_cli.transports.endpoints import parse_endpoint
 __all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem"]
 
 
-def endpoint_problem(config: dict[str, Any]) -> str | None:
-    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None."""
+def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
+    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None.
+
+    The same check runs at boot and on CONFIG_SET (``flag=""``: messages name the config key), so a
+    value the box could not start with is refused before it is stored."""
     for key in ("pos", "printer"):
         value = config.get(key) or ""
         if not value or (key == "pos" and value == "pty"):
             continue
-        ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        label = f"{flag}{key} {value}" if flag else f"config '{key}' = {value!r}"
+        try:
+            ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        except InputError as exc:
+            return f"{label}: {exc.message.removeprefix(value + ': ')}"
         if key == "pos" and ep is not None and ep.kind != "listen":
-            return f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty"
+            return f"{label}: the POS side is listen://HOST:PORT or pty"
         if key == "printer" and ep is not None and ep.kind != "tcp":
-            return f"--printer {value}: expected tcp://HOST:PORT or a file path"
+            return f"{label}: expected tcp://HOST:PORT or a file path"
     return None
 
 
