@@ -29,6 +29,9 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
+    "order_copies": ConfigKey(
+        str, "online orders: which copies to print, 'customer', 'kitchen' or both, comma-separated"
+    ),
     "cut_wait_ms": ConfigKey(
         int, "longest a receipt's cut waits for the cloud's answer, ms (0: never wait)", low=0, high=30_000
     ),
@@ -45,6 +48,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "printer_baud": 9600,
     "profile": "",
     "cut_wait_ms": 1500,
+    "order_copies": "customer",
 }
 
 
@@ -60,6 +64,9 @@ def check_config(values: dict[str, Any]) -> str | None:
             return f"config '{key}' must be {spec.type.__name__}, not {type(value).__name__}"
         if isinstance(value, int) and not spec.low <= value <= spec.high:
             return f"config '{key}' = {value} is out of range ({spec.low}-{spec.high})"
+        if key == "order_copies" and isinstance(value, str) and not {c.strip() for c in value.split(",")} <= {
+            "customer", "kitchen"}:  # fmt: skip
+            return f"config 'order_copies' = {value!r}: expected customer, kitchen or customer,kitchen"
         if key == "cloud_url" and isinstance(value, str) and value and (why := _url_problem(value)):
             return f"config 'cloud_url' = {value!r}: {why}"
     return None

@@ -145,6 +145,7 @@ ANSWER_SCHEMAS: dict[MsgType, _Schema] = {
         "last_errors": (_LIST, True),
         "tap": (_BOOL, True),
         "answers": (_MAP, False),
+        "orders": (_MAP, False),
     },
 }
 

@@ -115,6 +115,7 @@ class State:
     last_errors: list[str]
     tap: bool
     answers: dict[str, Any] = field(default_factory=dict)  # printed/missed/late/unanswered, cut_wait_ms, last_missed
+    orders: dict[str, Any] = field(default_factory=dict)  # online orders: received/printed/failed/waiting
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> State:

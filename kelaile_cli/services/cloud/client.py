@@ -292,6 +292,15 @@ class _Base:
         return _Call("GET", f"{cp.API_PREFIX}/payments/{_segment(order_no)}")
 
     @staticmethod
+    def _print_poll(printer: dict[str, Any]) -> _Call:
+        return _Call("POST", f"{cp.API_PREFIX}/print/poll", _encode(printer))
+
+    @staticmethod
+    def _print_job(token: str, code: str | None = None) -> _Call:
+        path = f"{cp.API_PREFIX}/print/jobs/{_segment(token)}"
+        return _Call("GET", path) if code is None else _Call("DELETE", f"{path}?{urlencode({'code': code})}")
+
+    @staticmethod
     def _admin(method: str, path: str, query: dict[str, Any] | None = None) -> _Call:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         return _Call(method, f"{cp.API_PREFIX}{path}" + (f"?{urlencode(params)}" if params else ""), signed=False)
@@ -362,6 +371,19 @@ class CloudClient(_Base):
     def payment_status(self, order_no: str) -> dict[str, Any]:
         """``{"order_no", "status": "pending"|"paid", "paid_at", "amount"}`` of one of this device's orders."""
         return self._call(self._payment(order_no))[0]
+
+    # online orders, CloudPRNT-style (see services/cloud/sandbox/online_orders.py)
+    def print_poll(self, printer: dict[str, Any]) -> dict[str, Any]:
+        """``{"job_ready", "job_token", "poll_interval_s"}``; ``printer``: online, paper, cover_open, busy."""
+        return self._call(self._print_poll(printer))[0]
+
+    def print_job(self, token: str) -> dict[str, Any]:
+        """``{"token", "status", "order"}`` of a job offered to this device."""
+        return self._call(self._print_job(token))[0]
+
+    def confirm_print(self, token: str, code: str = "OK") -> dict[str, Any]:
+        """``OK`` when the printer took the job, else the printer's status (the cloud offers it again)."""
+        return self._call(self._print_job(token, code))[0]
 
     # sandbox admin (unsigned, loopback)
     def pay(self, order_no: str) -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Device:
         self.errors: collections.deque[str] = collections.deque(maxlen=10)
         self.booted_at = time.monotonic()
         self.boot_info: dict[str, Any] = {}
+        self.orders_status: Callable[[], dict[str, Any]] = dict  # the online-order printer's counters, once wired
         flash: Handler = self._flash
         self.handlers: dict[MsgType, Handler] = {
             MsgType.HELLO: self._hello,
@@ -298,6 +299,7 @@ class Device:
                 "cut_wait_ms": round(self.pipeline.answers.wait_s * 1000),
                 **self.pipeline.answers.stats.as_dict(),
             },
+            orders=self.orders_status(),
             queue=len(self.state.queue),
             last_errors=list(self.errors),
             tap=self.tap.on,

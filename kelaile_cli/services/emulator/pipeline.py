@@ -27,6 +27,7 @@ from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import CaptureStats, run_capture
+from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.state import BoxState, Uploader
@@ -82,6 +83,8 @@ class PosPipeline:
         self.on_queued = on_queued
         self.tap = tap
         self.answers = AnswerBoard(on_event=self._answer_event)  # cloud answers on their way to the held cuts
+        self.turns = PrinterTurns()  # POS jobs first and whole; the box's own jobs between them
+        self._layout: tuple[int, str | None] = (48, None)  # the POS's paper width and encoding, as last decoded
         self.capture_stats = CaptureStats()
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
         self.error = ""  # why the POS/printer side did not start at the last boot
@@ -129,7 +132,7 @@ class PosPipeline:
                 source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 self.capture_stats = run_capture(
                     source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
-                    source_link=pos_pty, answers=self.answers if forward is not None else None,
+                    source_link=pos_pty, answers=self.answers if forward is not None else None, turns=self.turns,
                 )  # fmt: skip
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
@@ -200,9 +203,15 @@ class PosPipeline:
                 self.answers.publish(receipt.connection, receipt.end, printable, order_no=order_no,
                                      answered=answer is not None)  # fmt: skip
 
+    def layout(self) -> tuple[int, str | None]:
+        """(paper width in columns, text encoding) of the POS's last receipt: what the box's own jobs use."""
+        return self._layout
+
     def _upload_receipt(self, receipt: Receipt, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         """Queue and offer the receipt's transaction -> (the cloud's answer or None, the order number)."""
         self.receipts += 1
+        if receipt.dialect == "escpos":
+            self._layout = (receipt.width, receipt.encoding)
         analysis = analyse(receipt, self._detector_now())
         order_no = analysis.transaction.order_no if analysis.transaction is not None else None
         if analysis.profile is not None:
