@@ -49,14 +49,14 @@ class KlxError(Exception):
         message: str,
         *,
         remedy: str | None = None,
-        code: str | int | None = None,
+        code: str | None = None,
         layer: str | None = None,
         next_command: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.remedy = remedy
-        self.code: str | int | None = code
+        self.code = code
         self.layer = layer or self.default_layer
         self.next_command = next_command
 

@@ -136,30 +136,42 @@ def info(
     with _connect(port, baud, timeout, box_serial) as box:
         ident = box.identity()
         state = box.state()
-    report = {"port": box.url, "hello": box.hello, "identity": ident, "state": state}
+    report = {"port": box.url, "hello": box.hello.to_body(), "identity": ident.to_body(), "state": state.to_body()}
     if as_json:
         emit_json(report)
         return
-    out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(box.url)}")
-    trial = " (trial boot, not confirmed)" if ident.get("trial") else ""
-    out.print(f"firmware {ident['fw']} running from slot {ident.get('active')}{trial}")
+    out.print(f"[bold]{escape(ident.model)}[/]  serial {ident.serial}  hw {ident.hw}  on {escape(box.url)}")
+    trial = " (trial boot, not confirmed)" if ident.trial else ""
+    out.print(f"firmware {ident.fw} running from slot {ident.active}{trial}")
     from rich.table import Table
 
     table = Table("slot", "state", "version", "size", "confirmed", "sha256")
-    for s in ident.get("slots", []):
-        sha = s.get("sha256") or ""
+    for s in ident.slots:
         table.add_row(
-            str(s.get("name")), str(s.get("state")), str(s.get("version") or "—"), str(s.get("size") or "—"),
-            "yes" if s.get("confirmed") else "no", (sha.hex() if isinstance(sha, bytes) else str(sha))[:16],
-        )  # fmt: skip
+            s.name, s.state, s.version or "—", str(s.size or "—"), "yes" if s.confirmed else "no", s.sha256[:16]
+        )
     out.print(table)
-    c, pos = state["counters"], state["links"]["pos"]
+    c, pos = state.counters, state.links["pos"]
     out.print(
-        f"up {state['uptime']:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
-        f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
-        f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
+        f"up {state.uptime:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
+        f"{escape(state.links['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
+        f"({c['recognised']} recognised) · queue {state.queue} · tap {'on' if state.tap else 'off'}"
     )
-    for e in state.get("last_errors", []):
+    answers = state.answers
+    if answers:
+        line = (f"answers above the cut: {answers['printed']} printed · {answers['missed']} cut without "
+                f"({answers['late']} came late) · {answers['unanswered']} unanswered · cut wait "
+                f"{answers['cut_wait_ms']} ms")  # fmt: skip
+        out.print(f"[yellow]{line}[/]" if answers["missed"] or answers["unanswered"] else line)
+        last = answers.get("last_missed")
+        if last:
+            late = f"{last['late_s']:.2f} s late" if last.get("late_s") is not None else "no answer"
+            out.print(f"[yellow]last missed:[/] receipt {escape(str(last.get('order_no') or '?'))} ({late})")
+    orders = state.orders
+    if orders and orders.get("received"):
+        out.print(f"online orders: {orders['received']} received · {orders['printed']} printed · {orders['failed']} "
+                  f"failed{' · one waiting for the POS' if orders.get('waiting') else ''}")  # fmt: skip
+    for e in state.last_errors:
         out.print(f"[yellow]error:[/] {escape(e)}")
 
 
@@ -350,7 +362,7 @@ def reboot(
         box.reboot()
         if wait:
             box.reconnect(baud=baud)
-        report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.get("fw")}
+        report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.fw}
     if as_json:
         emit_json(report)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["CONFIG_KEYS", "DEFAULT_CONFIG", "ConfigKey", "check_config", "public_config"]
 
@@ -14,6 +15,8 @@ class ConfigKey:
     help: str
     secret: bool = False  # never read back, only "<set>" or None
     restart: bool = False  # takes effect at the next boot
+    low: int = 1  # the range of an int key
+    high: int = 10_000_000
 
 
 CONFIG_KEYS: dict[str, ConfigKey] = {
@@ -26,6 +29,12 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
+    "order_copies": ConfigKey(
+        str, "online orders: which copies to print, 'customer', 'kitchen' or both, comma-separated"
+    ),
+    "cut_wait_ms": ConfigKey(
+        int, "longest a receipt's cut waits for the cloud's answer, ms (0: never wait)", low=0, high=30_000
+    ),
 }
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -38,6 +47,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "printer": "",
     "printer_baud": 9600,
     "profile": "",
+    "cut_wait_ms": 1500,
+    "order_copies": "customer",
 }
 
 
@@ -51,8 +62,29 @@ def check_config(values: dict[str, Any]) -> str | None:
             continue  # clearing a secret
         if not isinstance(value, spec.type) or isinstance(value, bool):
             return f"config '{key}' must be {spec.type.__name__}, not {type(value).__name__}"
-        if isinstance(value, int) and not 0 < value <= 10_000_000:
-            return f"config '{key}' = {value} is out of range"
+        if isinstance(value, int) and not spec.low <= value <= spec.high:
+            return f"config '{key}' = {value} is out of range ({spec.low}-{spec.high})"
+        if key == "order_copies" and isinstance(value, str) and not {c.strip() for c in value.split(",")} <= {
+            "customer", "kitchen"}:  # fmt: skip
+            return f"config 'order_copies' = {value!r}: expected customer, kitchen or customer,kitchen"
+        if key == "cloud_url" and isinstance(value, str) and value and (why := _url_problem(value)):
+            return f"config 'cloud_url' = {value!r}: {why}"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` is not a cloud base URL (http(s)://HOST[:PORT][/PATH]), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "expected http:// or https://"
+    if not parts.hostname:
+        return "no host"
+    if port == 0 or parts.query or parts.fragment or any(c.isspace() for c in url):
+        return "expected http(s)://HOST[:PORT][/PATH]"
     return None
 
 

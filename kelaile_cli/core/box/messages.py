@@ -19,9 +19,11 @@ from typing import Any
 
 import cbor2
 
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
 
 __all__ = [
+    "ANSWER_SCHEMAS",
     "EVENTS",
     "HEADER",
     "PROTOCOL_VERSION",
@@ -31,6 +33,7 @@ __all__ = [
     "Message",
     "MessageError",
     "MsgType",
+    "check_answer",
     "decode_message",
     "encode_message",
 ]
@@ -71,25 +74,6 @@ REQUESTS = frozenset(t for t in MsgType if t < 0x40)
 EVENTS = frozenset(t for t in MsgType if 0x40 <= t < 0x80)
 
 
-class ErrorCode(IntEnum):
-    """Typed error codes carried by ``ERROR`` (``code``); never reuse a number."""
-
-    UNKNOWN_TYPE = 1  # the box does not know this request type
-    BAD_PAYLOAD = 2  # a field is missing or has the wrong type
-    BAD_VERSION = 3  # no common protocol version
-    BAD_STATE = 4  # not now (e.g. FLASH_DATA without FLASH_BEGIN)
-    BUSY = 5  # another operation is running
-    BAD_CHUNK = 6  # a flash chunk's CRC or decompression failed
-    BAD_OFFSET = 7  # a flash chunk outside the image
-    TOO_LARGE = 8  # an image larger than a slot, a frame larger than allowed
-    VERIFY_FAILED = 9  # the slot's hash is not the announced one
-    REJECTED = 10  # the image is refused: signature, unknown key, wrong target, downgrade
-    BAD_CONFIG = 11  # an unknown config key or an invalid value
-    NOT_FOUND = 12  # e.g. an unknown profile
-    UNSUPPORTED = 13  # e.g. a baud rate the box cannot do
-    INTERNAL = 14  # the box failed; its log says why
-
-
 # field -> (python types accepted, required). bytes fields are CBOR byte strings.
 _Schema = dict[str, tuple[tuple[type, ...], bool]]
 _INT, _STR, _BYTES, _BOOL, _MAP, _LIST = (int,), (str,), (bytes,), (bool,), (dict,), (list,)
@@ -110,6 +94,7 @@ SCHEMAS: dict[MsgType, _Schema] = {
         "size": (_INT, True),
         "sha256": (_BYTES, True),
         "slot": (_STR, False),
+        "downgrade": (_BOOL, False),  # the host's consent to an image older than the running one
     },
     MsgType.FLASH_DATA: {"offset": (_INT, True), "data": (_BYTES, True), "crc": (_INT, True), "z": (_BOOL, False)},
     MsgType.FLASH_VERIFY: {},
@@ -125,13 +110,51 @@ SCHEMAS: dict[MsgType, _Schema] = {
 }
 
 
-class MessageError(ValueError):
-    """A frame that is not a valid message; ``code`` is the error to answer with, ``id`` the request's if known."""
+_FLOAT = (float, int)
+# The RESULT of the requests whose answers the host reads field by field (core/box/replies.py mirrors them).
+ANSWER_SCHEMAS: dict[MsgType, _Schema] = {
+    MsgType.HELLO: {
+        "version": (_INT, True),
+        "model": (_STR, True),
+        "serial": (_STR, True),
+        "hw": (_STR, True),
+        "fw": (_STR, True),
+        "slot": (_STR, True),
+        "caps": (_LIST, True),
+        "max_frame": (_INT, True),
+        "bauds": (_LIST, True),
+        "baud": (_INT, True),
+        "chunk": (_INT, True),
+        "window": (_INT, True),
+    },
+    MsgType.IDENTITY: {
+        "model": (_STR, True),
+        "serial": (_STR, True),
+        "hw": (_STR, True),
+        "fw": (_STR, True),
+        "active": (_STR, True),
+        "trial": (_BOOL, True),
+        "slots": (_LIST, True),
+    },
+    MsgType.STATE: {
+        "uptime": (_FLOAT, True),
+        "boot": (_MAP, True),
+        "links": (_MAP, True),
+        "counters": (_MAP, True),
+        "queue": (_INT, True),
+        "last_errors": (_LIST, True),
+        "tap": (_BOOL, True),
+        "answers": (_MAP, False),
+        "orders": (_MAP, False),
+    },
+}
 
-    def __init__(self, code: ErrorCode, text: str, msg_id: int = 0) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
+
+class MessageError(Refused, ValueError):
+    """A frame that is not a valid message; ``error`` is the code to answer with, ``id`` the request's if known."""
+
+    def __init__(self, error: ErrorCode, text: str, msg_id: int = 0) -> None:
+        super().__init__(error, text)
         self.id = msg_id
 
 
@@ -157,17 +180,26 @@ class Message:
 
 
 def _check(mtype: MsgType, body: dict[str, Any], msg_id: int) -> None:
-    for name, (types, required) in SCHEMAS[mtype].items():
+    _check_fields(SCHEMAS[mtype], mtype.name, body, msg_id)
+
+
+def _check_fields(schema: _Schema, what: str, body: dict[str, Any], msg_id: int) -> None:
+    for name, (types, required) in schema.items():
         if name not in body:
             if required:
-                raise MessageError(ErrorCode.BAD_PAYLOAD, f"{mtype.name}: missing field '{name}'", msg_id)
+                raise MessageError(ErrorCode.BAD_PAYLOAD, f"{what}: missing field '{name}'", msg_id)
             continue
         value = body[name]
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
             want = " or ".join(t.__name__ for t in types)
             got = type(value).__name__
-            raise MessageError(ErrorCode.BAD_PAYLOAD, f"{mtype.name}: field '{name}' must be {want}, not {got}", msg_id)
+            raise MessageError(ErrorCode.BAD_PAYLOAD, f"{what}: field '{name}' must be {want}, not {got}", msg_id)
+
+
+def check_answer(request: MsgType, body: dict[str, Any]) -> None:
+    """``MessageError`` (BAD_PAYLOAD) if ``body``, the RESULT of ``request``, breaks its answer schema."""
+    _check_fields(ANSWER_SCHEMAS.get(request, {}), f"answer to {request.name}", body, 0)
 
 
 def encode_message(msg: Message) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -103,6 +104,8 @@ def compose_order_ticket(
         if customer:
             out += enc(_fit(customer, width)) + LF
     when = order.get("due") or order.get("created")
+    if isinstance(when, int | float):
+        when = datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M")  # the shop's local time
     if when:
         out += enc(_fit(str(when), width)) + LF
     if qr_url and not kitchen:

@@ -39,6 +39,7 @@ __all__ = [
     "body_digest",
     "canonical_request",
     "idempotency_key",
+    "parse_timestamp",
     "receipt_digest",
     "sign",
     "signed_headers",
@@ -52,6 +53,7 @@ HEADER_SIGNATURE = "X-Klx-Signature"
 HEADER_IDEMPOTENCY = "Idempotency-Key"
 HEADER_NONCE = "X-Klx-Nonce"
 MAX_SKEW_S = 300
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds up to the year 33658: anything longer is not a timestamp
 RECEIPT_KINDS = ("sale", "refund", "pre_bill", "kitchen", "shift_report", "other")
 PAYMENT_METHODS = ("cash", "card", "mobile", "wechat", "alipay", "unionpay", "other")
 
@@ -74,6 +76,13 @@ def sign(
     """Hex HMAC-SHA256 of the canonical request under the device secret."""
     message = canonical_request(method, path, timestamp, body, nonce, idempotency)
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def parse_timestamp(text: str) -> int | None:
+    """``X-Klx-Timestamp`` as Unix seconds, or ``None`` unless it is 1–12 ASCII digits (no sign, no spaces)."""
+    if not (0 < len(text) <= MAX_TIMESTAMP_DIGITS and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def verify(

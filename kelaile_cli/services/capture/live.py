@@ -32,8 +32,10 @@ from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk, Direc
 from kelaile_cli.core.stream.cut_gate import CutGate
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
+from kelaile_cli.transports.serial import open_port
 from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = ["CaptureStats", "ReceiptSink", "SerialSettings", "Tap", "run_capture"]
@@ -157,9 +159,11 @@ class _TcpCapture:
         max_jobs: int | None,
         usb: UsbPrinter | None = None,
         answers: AnswerBoard | None = None,
+        turns: PrinterTurns | None = None,
     ) -> None:
         self.listen, self.forward, self.tap, self.stats = listen, forward, tap, stats
         self.answers = answers
+        self.turns = turns
         self.usb = usb
         self._usb_lock = asyncio.Lock()
         self.max_jobs = max_jobs
@@ -179,8 +183,10 @@ class _TcpCapture:
         try:
             if self.forward is None:
                 await self._virtual_printer(conn, reader, writer)
-            else:
+            elif self.turns is None:
                 await self._proxy(conn, reader, writer)
+            else:  # the job holds the printer from its first byte to its last: the box's own jobs go between
+                await self._proxy_in_turn(conn, reader, writer, self.turns)
         finally:
             with contextlib.suppress(OSError):
                 writer.close()
@@ -233,6 +239,15 @@ class _TcpCapture:
             done.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(replies, DRAIN_AFTER_EOF)
+
+    async def _proxy_in_turn(
+        self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, turns: PrinterTurns
+    ) -> None:
+        await turns.pos_begin()
+        try:
+            await self._proxy(conn, reader, writer)
+        finally:
+            turns.pos_end()
 
     async def _proxy(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.forward is not None
@@ -365,21 +380,11 @@ class SerialSettings:
 
 
 def _open_serial(ep: Endpoint, line: SerialSettings) -> Any:
-    import serial  # pyserial
-
     if line.parity not in ("N", "E", "O", "M", "S"):
         raise InputError(f"--parity {line.parity}: expected N, E, O, M or S")
-    try:
-        return serial.serial_for_url(
-            ep.path, baudrate=line.baud, parity=line.parity, rtscts=line.rtscts, xonxoff=line.xonxoff,
-            dsrdtr=line.dsrdtr, timeout=0.05, exclusive=True,
-        )  # fmt: skip
-    except (serial.SerialException, ValueError, OSError) as exc:
-        text = str(exc)
-        remedy = "check `klx devices`; is another program holding the port?"
-        if "busy" in text.lower() or "lock" in text.lower():
-            remedy = "another program has the port open; close it (klx opens ports exclusively)"
-        raise InputError(f"{ep}: cannot open serial port ({text})", remedy=remedy) from None
+    return open_port(
+        ep.path, baud=line.baud, parity=line.parity, rtscts=line.rtscts, xonxoff=line.xonxoff, dsrdtr=line.dsrdtr
+    )
 
 
 class _SerialLink:
@@ -460,6 +465,7 @@ def run_capture(
     stats: CaptureStats | None = None,
     source_link: Any = None,
     answers: AnswerBoard | None = None,
+    turns: PrinterTurns | None = None,
 ) -> CaptureStats:
     """Capture until ``duration`` passes, ``max_jobs`` connections have finished, or SIGINT/SIGTERM.
 
@@ -485,7 +491,7 @@ def run_capture(
     tap.start()
     try:
         if source.kind == "listen":
-            capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb, answers)
+            capture = _TcpCapture(source, forward, tap, stats, max_jobs, usb, answers, turns)
             asyncio.run(capture.run(ready, duration, on_tick, stop))
         else:
             stop = stop if stop is not None else threading.Event()

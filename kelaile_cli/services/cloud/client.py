@@ -5,15 +5,18 @@ Two clients with the same methods: ``CloudClient`` (blocking; the box emulator) 
 
     async with AsyncCloudClient("http://127.0.0.1:8787", on_retry=events.append) as cloud:
         creds = await cloud.claim("SN-0001", "klx-emu", store="store-1")
-        device = cloud.for_device(creds)                  # shares the connection pool
+        device = cloud.for_device(creds)                  # shares the transport (connection pool)
         result = await device.upload(body, idempotency_key(creds.device_id, digest, occurrence))
         result.answer["qr"], result.duplicate, result.attempts
 
-Every attempt is signed afresh (new timestamp and nonce, see ``core/cloud/protocol``) and an upload's
-retries reuse its idempotency key, so the cloud stores it once. Retried: connection errors, timeouts,
-answers lost to a dropped connection, 5xx and 429 — up to ``RetryPolicy.attempts`` tries with capped
-exponential backoff and jitter; each retry is reported to ``on_retry`` and counted in ``retries``.
-Not retried (raised at once): bad credentials (401, unknown device 404) and refusals (409, 422, …).
+The client owns the API's rules, once: every attempt is signed afresh (new timestamp and nonce, see
+``core/cloud/protocol``), an upload's retries reuse its idempotency key so the cloud stores it once,
+and failures are classified into the codes of ``errors.py``. Retried: network failures (DNS, connect,
+timeouts, answers lost to a dropped connection), 5xx and 429 — up to ``RetryPolicy.attempts`` tries
+with capped exponential backoff and jitter; each retry is reported to ``on_retry`` and counted in
+``retries``. Not retried (raised at once): TLS failures, bad credentials (401, unknown device 404)
+and refusals (409, 413, 422, …). How a request travels is the transport's business (``transport=``,
+as in httpx): httpx by default, aiohttp for the replay (``services/replay/http.py``).
 ``UploadResult.duplicate`` is true when the cloud already had the key — expected after a dropped
 answer (``attempts > 1``); a replay counts unique transactions by key, not by this flag.
 """
@@ -32,12 +35,26 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlencode
-
-import httpx
+from urllib.parse import quote, urlencode, urlsplit
 
 from kelaile_cli.core.cloud import protocol as cp
-from kelaile_cli.core.errors import InputError, JobError
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.services.cloud.errors import (
+    CloudAuthError,
+    CloudError,
+    CloudRefusedError,
+    CloudUnavailableError,
+    CloudUnreachableError,
+    http_code,
+)
+from kelaile_cli.services.cloud.transport import (
+    AsyncHttpxTransport,
+    AsyncTransport,
+    HttpRequest,
+    HttpResponse,
+    HttpxTransport,
+    Transport,
+)
 
 __all__ = [
     "AsyncCloudClient",
@@ -52,41 +69,6 @@ __all__ = [
     "RetryPolicy",
     "UploadResult",
 ]
-
-
-# -- errors ------------------------------------------------------------------------------------------
-class CloudError(JobError):
-    """A request the cloud did not accept. ``kind`` names the class of failure for reports."""
-
-    kind = "cloud"
-
-    def __init__(self, message: str, *, remedy: str | None = None, status: int | None = None, code: str = "") -> None:
-        super().__init__(message, remedy=remedy)
-        self.status, self.code = status, code
-
-
-class CloudUnreachableError(CloudError):
-    """No connection could be made (refused, no route, DNS)."""
-
-    kind = "unreachable"
-
-
-class CloudUnavailableError(CloudError):
-    """Connected, but no good answer after every retry (5xx, timeouts, dropped answers)."""
-
-    kind = "unavailable"
-
-
-class CloudAuthError(CloudError):
-    """The cloud does not accept these credentials (bad/stale/replayed signature, unknown device)."""
-
-    kind = "credentials"
-
-
-class CloudRefusedError(CloudError):
-    """The cloud understood and refused the request (key reused with another body, invalid body)."""
-
-    kind = "refused"
 
 
 # -- values ------------------------------------------------------------------------------------------
@@ -161,28 +143,28 @@ class UploadResult:
 @dataclass(frozen=True, slots=True)
 class _Call:
     method: str
-    path: str
+    path: str  # below the base URL, query included, already percent-encoded
     body: bytes = b""
     signed: bool = True
     key: str | None = None
 
 
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_REASONS = {"CLOUD_DNS": "dns", "CLOUD_CONNECT": "connect", "CLOUD_TIMEOUT": "timeout", "CLOUD_DROPPED": "dropped"}
+_JSON = {"content-type": "application/json"}
 
 
 def _encode(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _transport_reason(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        return "connect"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    return "dropped"  # RemoteProtocolError, ReadError, WriteError: the connection died without an answer
+def _segment(text: str) -> str:
+    """One path segment, percent-encoded (an order number or device id never escapes its place)."""
+    return quote(text, safe="")
 
 
 class _Base:
+    """Signing, retry decisions and error classification, shared by both clients."""
+
     def __init__(
         self,
         base_url: str,
@@ -192,6 +174,7 @@ class _Base:
         timeout: float,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self.base_url).path
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
@@ -202,25 +185,24 @@ class _Base:
 
     def _creds(self) -> Credentials:
         if self.credentials is None:
-            raise CloudAuthError("no device credentials", remedy="claim the device first (client.claim or for_device)")
+            raise CloudAuthError("no device credentials", code="CLOUD_SIGNATURE",
+                                 remedy="claim the device first (client.claim or for_device)")  # fmt: skip
         return self.credentials
 
-    def _request(self, call: _Call) -> tuple[str, dict[str, str]]:
-        """URL and headers of one attempt: signed now, with a fresh nonce."""
-        url = self.base_url + call.path
-        headers = {"content-type": "application/json"} if call.body else {}
+    def _request(self, call: _Call) -> HttpRequest:
+        """One attempt: signed now, with a fresh nonce."""
+        headers = _JSON if call.body else {}
         if call.signed:
             creds = self._creds()
-            path = httpx.URL(url).raw_path.decode("ascii")
             stamp, nonce = int(time.time()), secrets.token_hex(8)
-            headers.update(
-                cp.signed_headers(creds.device_id, creds.secret, call.method, path, stamp, call.body, call.key, nonce)
-            )
-        return url, headers
+            signed = cp.signed_headers(creds.device_id, creds.secret, call.method, self._base_path + call.path,
+                                       stamp, call.body, call.key, nonce)  # fmt: skip
+            headers = {**headers, **signed}
+        return HttpRequest(call.method, self.base_url + call.path, headers, call.body)
 
     def _retry_or_raise(self, call: _Call, attempt: int, reason: str, error: CloudError) -> float:
-        """The wait before the next attempt, or raise ``error`` when the attempts are used up."""
-        if attempt >= self.retry.attempts:
+        """The wait before the next attempt, or raise ``error`` when it is final or the attempts are used up."""
+        if not error.retried or attempt >= self.retry.attempts:
             raise error
         delay = self.retry.delay(attempt, self._rng)
         self.retries += 1
@@ -229,54 +211,61 @@ class _Base:
             self.on_retry(RetryEvent(call.method, call.path, attempt, reason, delay, call.key))
         return delay
 
-    def _transport_error(self, call: _Call, exc: httpx.TransportError, attempt: int) -> tuple[str, CloudError]:
-        reason = _transport_reason(exc)
-        where = f"cloud {self.base_url}"
+    def _no_answer(self, call: _Call, exc: CloudError, attempt: int) -> CloudError:
+        """The user-facing error for a transport failure: which cloud, which request, how often tried."""
         tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
-        if reason == "connect":
-            return reason, CloudUnreachableError(f"{where} unreachable ({exc or type(exc).__name__}, {tries})",
-                                            remedy="start it (klx cloud serve) or check --cloud")  # fmt: skip
-        detail = "timed out" if reason == "timeout" else "connection closed without an answer"
-        return reason, CloudUnavailableError(f"{where}: {call.method} {call.path} {detail} ({tries})",
-                                        remedy="check the cloud's health and retry later")  # fmt: skip
+        where, code = f"cloud {self.base_url}", exc.code or "CLOUD_CONNECT"
+        if code == "CLOUD_TLS":
+            message = f"{where}: TLS failed ({exc.message})"
+            remedy = "check the cloud's address, certificate and clock"
+        elif code in ("CLOUD_DNS", "CLOUD_CONNECT"):
+            message = f"{where} unreachable ({exc.message}, {tries})"
+            remedy = "check the host name in --cloud and the network's DNS" if code == "CLOUD_DNS" else \
+                "start it (klx cloud serve) or check --cloud"  # fmt: skip
+        else:
+            detail = "timed out" if code == "CLOUD_TIMEOUT" else "connection closed without an answer"
+            message = f"{where}: {call.method} {call.path} {detail} ({tries})"
+            remedy = "check the cloud's health and retry later"
+        return type(exc)(message, code=code, remedy=remedy)
 
-    def _status_error(self, call: _Call, response: httpx.Response, attempt: int) -> CloudError:
+    def _status_error(self, call: _Call, response: HttpResponse, attempt: int) -> CloudError:
         try:
-            doc = response.json()
-            code, detail = str(doc.get("error", "")), str(doc.get("detail", ""))
+            doc = json.loads(response.body)
+            error, detail = str(doc.get("error", "")), str(doc.get("detail", ""))
         except (ValueError, AttributeError):
-            code, detail = "", response.text[:200]
-        status = response.status_code
-        what = f"cloud {self.base_url}: {call.method} {call.path} → {status} {code}".rstrip()
+            error, detail = "", response.body[:200].decode("utf-8", "replace")
+        status, code = response.status, http_code(response.status)
+        what = f"cloud {self.base_url}: {call.method} {call.path} → {status} {error}".rstrip()
         what += f": {detail}" if detail else ""
-        if status in _RETRY_STATUS:
-            return CloudUnavailableError(f"{what} (after {attempt} attempts)", remedy="check the cloud's health",
-                                    status=status, code=code)  # fmt: skip
-        if status == 401 or (status == 404 and code == "unknown device"):
+        kw: dict[str, Any] = {"code": code, "status": status, "cloud_error": error}
+        if status in (429, 500, 502, 503, 504):
+            return CloudUnavailableError(f"{what} (after {attempt} attempts)", remedy="check the cloud's health", **kw)
+        if status == 401 or (status == 404 and error == "unknown device"):
             return CloudAuthError(what, remedy="claim the device again (or check the clock if the timestamp is stale)",
-                                  status=status, code=code)  # fmt: skip
-        return CloudRefusedError(what, remedy="fix the request; retrying will not help", status=status, code=code)
+                                  **kw)  # fmt: skip
+        return CloudRefusedError(what, remedy="fix the request; retrying will not help", **kw)
 
-    def _wait_after_transport(self, call: _Call, exc: httpx.TransportError, attempt: int) -> float:
-        """No answer to an attempt: the wait before the next one, or raise when the attempts are used up."""
-        reason, error = self._transport_error(call, exc, attempt)
-        return self._retry_or_raise(call, attempt, reason, error)
+    def _after_failure(self, call: _Call, exc: CloudError, attempt: int) -> float:
+        """A transport failure: the wait before the next attempt, or raise its final error."""
+        return self._retry_or_raise(call, attempt, _REASONS.get(exc.code or "", "dropped"),
+                                    self._no_answer(call, exc, attempt))  # fmt: skip
 
-    def _wait_after_status(self, call: _Call, response: httpx.Response, attempt: int) -> float:
-        """A non-2xx answer: the wait before retrying it (429/5xx), or raise its typed error."""
+    def _after_answer(self, call: _Call, response: HttpResponse, attempt: int) -> tuple[Any, float]:
+        """``(document, 0)`` for a 2xx answer; ``(None, wait)`` before retrying a 429/5xx; raise otherwise."""
+        if 200 <= response.status < 300:
+            return self._document(call, response), 0.0
         error = self._status_error(call, response, attempt)
-        if response.status_code not in _RETRY_STATUS:
-            raise error
-        return self._retry_or_raise(call, attempt, f"http {response.status_code}", error)
+        return None, self._retry_or_raise(call, attempt, f"http {response.status}", error)
 
-    def _document(self, call: _Call, response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
+    def _document(self, call: _Call, response: HttpResponse) -> Any:
+        if response.status == 204 or not response.body:
             return None
         try:
-            return response.json()
+            return json.loads(response.body)
         except ValueError:
             raise CloudUnavailableError(f"cloud {self.base_url}: {call.method} {call.path} answered no JSON",
-                                   remedy="is --cloud a Kelaile cloud?") from None  # fmt: skip
+                                        code="CLOUD_BAD_ANSWER", status=response.status,
+                                        remedy="is --cloud a Kelaile cloud?") from None  # fmt: skip
 
     # request builders
     def _claim(self, serial: str, model: str, store: str | None) -> _Call:
@@ -295,7 +284,21 @@ class _Base:
         return UploadResult(doc["transaction_id"], bool(doc["duplicate"]), doc["answer"], attempts, status)
 
     def _heartbeat(self, state: dict[str, Any]) -> _Call:
-        return _Call("POST", f"{cp.API_PREFIX}/devices/{self._creds().device_id}/heartbeat", _encode(state))
+        device = _segment(self._creds().device_id)
+        return _Call("POST", f"{cp.API_PREFIX}/devices/{device}/heartbeat", _encode(state))
+
+    @staticmethod
+    def _payment(order_no: str) -> _Call:
+        return _Call("GET", f"{cp.API_PREFIX}/payments/{_segment(order_no)}")
+
+    @staticmethod
+    def _print_poll(printer: dict[str, Any]) -> _Call:
+        return _Call("POST", f"{cp.API_PREFIX}/print/poll", _encode(printer))
+
+    @staticmethod
+    def _print_job(token: str, code: str | None = None) -> _Call:
+        path = f"{cp.API_PREFIX}/print/jobs/{_segment(token)}"
+        return _Call("GET", path) if code is None else _Call("DELETE", f"{path}?{urlencode({'code': code})}")
 
     @staticmethod
     def _admin(method: str, path: str, query: dict[str, Any] | None = None) -> _Call:
@@ -305,7 +308,7 @@ class _Base:
 
 # -- blocking client -----------------------------------------------------------------------------------
 class CloudClient(_Base):
-    """Blocking client (one request at a time per call; thread-safe through httpx's pool)."""
+    """Blocking client; thread-safe when its transport is (the default httpx one is)."""
 
     def __init__(
         self,
@@ -315,20 +318,21 @@ class CloudClient(_Base):
         retry: RetryPolicy | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
         timeout: float = 10.0,
-        http: httpx.Client | None = None,
+        transport: Transport | None = None,
     ) -> None:
+        """``transport`` carries the requests (default: httpx with ``timeout``); a given one is not closed here."""
         super().__init__(base_url, credentials, retry, on_retry, timeout)
-        self._owns_http = http is None
-        self.http = http or httpx.Client(timeout=timeout)
+        self._owns_transport = transport is None
+        self.transport: Transport = transport or HttpxTransport(timeout)
 
     def for_device(self, credentials: Credentials) -> CloudClient:
-        """A client for another device sharing this one's connections, policy and callback."""
+        """A client for another device sharing this one's transport, policy and callback."""
         return CloudClient(self.base_url, credentials, retry=self.retry, on_retry=self.on_retry,
-                           timeout=self.timeout, http=self.http)  # fmt: skip
+                           timeout=self.timeout, transport=self.transport)  # fmt: skip
 
     def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
+        if self._owns_transport:
+            self.transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -338,18 +342,17 @@ class CloudClient(_Base):
 
     def _call(self, call: _Call) -> tuple[Any, int, int]:
         """(document, status, attempts)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            url, headers = self._request(call)
+        for attempt in range(1, self.retry.attempts + 1):
             try:
-                response = self.http.request(call.method, url, content=call.body or None, headers=headers)
-            except httpx.TransportError as exc:
-                time.sleep(self._wait_after_transport(call, exc, attempt))
+                response = self.transport.send(self._request(call))
+            except CloudError as exc:
+                time.sleep(self._after_failure(call, exc, attempt))
                 continue
-            if response.is_success:
-                return self._document(call, response), response.status_code, attempt
-            time.sleep(self._wait_after_status(call, response, attempt))
+            doc, wait = self._after_answer(call, response, attempt)
+            if not wait:
+                return doc, response.status, attempt
+            time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     def claim(self, serial: str, model: str, store: str | None = None) -> Credentials:
         """Register the box; the returned credentials also become this client's."""
@@ -366,12 +369,25 @@ class CloudClient(_Base):
         self._call(self._heartbeat(state))
 
     def payment_status(self, order_no: str) -> dict[str, Any]:
-        """``{"order_no", "status": "pending"|"paid", "paid_at", "amount"}``."""
-        return self._call(_Call("GET", f"{cp.API_PREFIX}/payments/{order_no}"))[0]
+        """``{"order_no", "status": "pending"|"paid", "paid_at", "amount"}`` of one of this device's orders."""
+        return self._call(self._payment(order_no))[0]
+
+    # online orders, CloudPRNT-style (see services/cloud/sandbox/online_orders.py)
+    def print_poll(self, printer: dict[str, Any]) -> dict[str, Any]:
+        """``{"job_ready", "job_token", "poll_interval_s"}``; ``printer``: online, paper, cover_open, busy."""
+        return self._call(self._print_poll(printer))[0]
+
+    def print_job(self, token: str) -> dict[str, Any]:
+        """``{"token", "status", "order"}`` of a job offered to this device."""
+        return self._call(self._print_job(token))[0]
+
+    def confirm_print(self, token: str, code: str = "OK") -> dict[str, Any]:
+        """``OK`` when the printer took the job, else the printer's status (the cloud offers it again)."""
+        return self._call(self._print_job(token, code))[0]
 
     # sandbox admin (unsigned, loopback)
     def pay(self, order_no: str) -> dict[str, Any]:
-        return self._call(self._admin("POST", f"/sandbox/orders/{order_no}/pay"))[0]
+        return self._call(self._admin("POST", f"/sandbox/orders/{_segment(order_no)}/pay"))[0]
 
     def stats(self) -> dict[str, Any]:
         return self._call(self._admin("GET", "/stats"))[0]
@@ -386,7 +402,7 @@ class CloudClient(_Base):
 
 # -- asyncio client --------------------------------------------------------------------------------------
 class AsyncCloudClient(_Base):
-    """asyncio client; many uploads may run concurrently on one instance (bounded by ``max_connections``)."""
+    """asyncio client; many uploads may run concurrently on one instance (bounded by the transport's pool)."""
 
     def __init__(
         self,
@@ -397,24 +413,26 @@ class AsyncCloudClient(_Base):
         on_retry: Callable[[RetryEvent], None] | None = None,
         timeout: float = 10.0,
         max_connections: int = 100,
-        http: httpx.AsyncClient | None = None,
+        transport: AsyncTransport | None = None,
+        owns_transport: bool | None = None,
     ) -> None:
+        """``transport`` carries the requests (default: httpx with ``timeout`` and ``max_connections``);
+        it is closed with this client when the client made it, or when ``owns_transport`` says so."""
         super().__init__(base_url, credentials, retry, on_retry, timeout)
-        self._owns_http = http is None
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self.http = http or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._owns_transport = transport is None if owns_transport is None else owns_transport
+        self.transport: AsyncTransport = transport or AsyncHttpxTransport(timeout, max_connections=max_connections)
 
     def for_device(self, credentials: Credentials) -> AsyncCloudClient:
-        """A client for another device sharing this one's connection pool, policy and callback.
+        """A client for another device sharing this one's transport, policy and callback.
 
         Its ``retries`` counter is its own; the parent's counts only the parent's requests.
         """
         return AsyncCloudClient(self.base_url, credentials, retry=self.retry, on_retry=self.on_retry,
-                                timeout=self.timeout, http=self.http)  # fmt: skip
+                                timeout=self.timeout, transport=self.transport, owns_transport=False)  # fmt: skip
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
+        if self._owns_transport:
+            await self.transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -425,18 +443,17 @@ class AsyncCloudClient(_Base):
         await self.aclose()
 
     async def _call(self, call: _Call) -> tuple[Any, int, int]:
-        attempt = 0
-        while True:
-            attempt += 1
-            url, headers = self._request(call)
+        for attempt in range(1, self.retry.attempts + 1):
             try:
-                response = await self.http.request(call.method, url, content=call.body or None, headers=headers)
-            except httpx.TransportError as exc:
-                await asyncio.sleep(self._wait_after_transport(call, exc, attempt))
+                response = await self.transport.send(self._request(call))
+            except CloudError as exc:
+                await asyncio.sleep(self._after_failure(call, exc, attempt))
                 continue
-            if response.is_success:
-                return self._document(call, response), response.status_code, attempt
-            await asyncio.sleep(self._wait_after_status(call, response, attempt))
+            doc, wait = self._after_answer(call, response, attempt)
+            if not wait:
+                return doc, response.status, attempt
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
     async def claim(self, serial: str, model: str, store: str | None = None) -> Credentials:
         """Register the box; the returned credentials also become this client's."""
@@ -453,10 +470,10 @@ class AsyncCloudClient(_Base):
         await self._call(self._heartbeat(state))
 
     async def payment_status(self, order_no: str) -> dict[str, Any]:
-        return (await self._call(_Call("GET", f"{cp.API_PREFIX}/payments/{order_no}")))[0]
+        return (await self._call(self._payment(order_no)))[0]
 
     async def pay(self, order_no: str) -> dict[str, Any]:
-        return (await self._call(self._admin("POST", f"/sandbox/orders/{order_no}/pay")))[0]
+        return (await self._call(self._admin("POST", f"/sandbox/orders/{_segment(order_no)}/pay")))[0]
 
     async def stats(self) -> dict[str, Any]:
         return (await self._call(self._admin("GET", "/stats")))[0]

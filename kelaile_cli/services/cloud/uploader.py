@@ -67,6 +67,13 @@ class CloudUploader:
         creds = self.client.claim(self.serial, BOX_MODEL, self.store)
         Credentials(creds.device_id, creds.secret, creds.store, self.serial, self.base_url).save(self.credentials_file)
 
+    def device_client(self) -> CloudClient:
+        """The claimed device's client (claiming first if need be), for the box's other cloud calls (online
+        orders); raises ``CloudError`` when the cloud is away."""
+        with self._lock:
+            self._ensure_claimed()
+        return self.client
+
     @property
     def device_id(self) -> str | None:
         return self.client.credentials.device_id if self.client.credentials else None

@@ -32,7 +32,8 @@ from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.flash_receiver import SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS, HostLink
-from kelaile_cli.services.emulator.links import Link, PtyLink, SocketLink
+from kelaile_cli.services.emulator.links import HostSideLink, open_host_link
+from kelaile_cli.services.emulator.orders import OrderCloud, OrderPrinter
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.state import BoxState, KeepQueued, Uploader
 
@@ -72,7 +73,7 @@ class BoxSim:
             raise InputError(problem)
         self.faults = options.faults
         power = PowerCut(options.faults, options.power_off)
-        link: Link = SocketLink(options.listen) if options.listen else PtyLink()
+        link = open_host_link(options.listen)
         # the parts report through the device (EV_LOG, EV_STATE), which is built last: it asks the others
         self.host = HostLink(link, options.baud, options.faults, power, log=self.note_error)
         tap = Tap()
@@ -81,6 +82,11 @@ class BoxSim:
             self.state, self.host, self.pipeline, tap=tap, slots=options.slots, faults=options.faults, power=power,
             emit=self.host.send,
         )  # fmt: skip
+        self.orders = OrderPrinter(
+            options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
+            log=self.note_error,
+        )  # fmt: skip
+        self.device.orders_status = self.orders.status
         self.power = power
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -92,7 +98,7 @@ class BoxSim:
         return self.host.name
 
     @property
-    def link(self) -> Link:
+    def link(self) -> HostSideLink:
         return self.host.link
 
     @property
@@ -123,6 +129,18 @@ class BoxSim:
     def _announce(self) -> None:
         self.device.announce_state()
 
+    # -- online orders -----------------------------------------------------------------------------
+    def _order_cloud(self) -> OrderCloud | None:
+        """The claimed cloud client, when the box uploads to a cloud (its uploader can claim)."""
+        device_client = getattr(self.options.uploader, "device_client", None)
+        return device_client() if callable(device_client) else None
+
+    def _order_copies(self) -> list[str]:
+        return [c.strip() for c in str(self.state.config.get("order_copies") or "customer").split(",")]
+
+    def _cloud_url(self) -> str:
+        return str(self.state.config.get("cloud_url") or getattr(self.options.uploader, "base_url", "") or "")
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Boot and serve; ``InputError`` (and nothing left running) if the POS/printer side cannot start."""
@@ -137,9 +155,11 @@ class BoxSim:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
+        self.orders.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.orders.stop()
         self.host.stop()
         self.pipeline.stop()
         for t in self._threads:

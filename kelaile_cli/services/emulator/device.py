@@ -18,15 +18,17 @@ from typing import Any, Protocol
 
 from kelaile_cli import __version__
 from kelaile_cli.core.box.config import CONFIG_KEYS, check_config, public_config
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
-from kelaile_cli.core.box.messages import PROTOCOL_VERSION, ErrorCode, Message, MsgType
+from kelaile_cli.core.box.messages import PROTOCOL_VERSION, Message, MsgType
+from kelaile_cli.core.box.replies import BootInfo, Hello, Identity, SlotInfo, State
 from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
 from kelaile_cli.core.profiles.profile import ProfileError, parse_profile
 from kelaile_cli.services.emulator.faults import Faults, PowerCut
-from kelaile_cli.services.emulator.flash_receiver import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
+from kelaile_cli.services.emulator.flash_receiver import CHUNK, WINDOW, FlashHandler, SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS
-from kelaile_cli.services.emulator.pipeline import PosPipeline
+from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.state import BoxState
 from kelaile_cli.transports.files import write_atomic
 
@@ -103,6 +105,7 @@ class Device:
         self.errors: collections.deque[str] = collections.deque(maxlen=10)
         self.booted_at = time.monotonic()
         self.boot_info: dict[str, Any] = {}
+        self.orders_status: Callable[[], dict[str, Any]] = dict  # the online-order printer's counters, once wired
         flash: Handler = self._flash
         self.handlers: dict[MsgType, Handler] = {
             MsgType.HELLO: self._hello,
@@ -167,7 +170,7 @@ class Device:
                 raise Refused(ErrorCode.UNKNOWN_TYPE, f"{msg.type.name} is not a request")
             return DeviceSession.reply(msg, handler(msg))
         except Refused as exc:
-            return DeviceSession.fail(msg, exc.code, exc.text, exc.next)
+            return DeviceSession.fail(msg, exc.error, exc.text, exc.next)
         except Exception as exc:  # the box must answer, whatever broke inside
             self.log(f"{msg.type.name}: {type(exc).__name__}: {exc}")
             return DeviceSession.fail(msg, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
@@ -181,32 +184,33 @@ class Device:
         if PROTOCOL_VERSION not in msg["versions"]:
             raise Refused(ErrorCode.BAD_VERSION, f"this box speaks protocol version {PROTOCOL_VERSION}")
         ident = self.state.identity
-        return {
-            "version": PROTOCOL_VERSION,
-            "model": ident["model"],
-            "serial": ident["serial"],
-            "hw": ident["hw"],
-            "fw": str(self.boot_info.get("version")),
-            "slot": str(self.boot_info.get("slot")),
-            "caps": self._caps(),
-            "max_frame": MAX_BODY,
-            "bauds": list(BAUDS),
-            "baud": self.host.baud,
-            "chunk": CHUNK,
-            "window": WINDOW,
-        }
+        return Hello(
+            version=PROTOCOL_VERSION,
+            model=str(ident["model"]),
+            serial=str(ident["serial"]),
+            hw=str(ident["hw"]),
+            fw=str(self.boot_info.get("version")),
+            slot=str(self.boot_info.get("slot")),
+            caps=self._caps(),
+            max_frame=MAX_BODY,
+            bauds=list(BAUDS),
+            baud=self.host.baud,
+            chunk=CHUNK,
+            window=WINDOW,
+        ).to_body()
 
     def _identity(self, msg: Message) -> dict[str, Any]:
         ident = self.state.identity
-        out: dict[str, Any] = {"model": ident["model"], "serial": ident["serial"], "hw": ident["hw"]}
-        out["fw"] = str(self.boot_info.get("version"))
+        fw = str(self.boot_info.get("version"))
         if self.slots is not None:
-            slots = self.slots.describe()
-            out.update(active=slots.get("active"), trial=bool(slots.get("trial")), slots=slots.get("slots", []))
+            described = self.slots.describe()
+            active, trial = str(described.get("active")), bool(described.get("trial"))
+            slots = [SlotInfo.from_body(s) for s in described.get("slots", [])]
         else:
-            only = {"name": "A", "state": "valid", "version": out["fw"], "confirmed": True}
-            out.update(active="A", trial=False, slots=[only, {"name": "B", "state": "empty"}])
-        return out
+            active, trial = "A", False
+            slots = [SlotInfo("A", "valid", version=fw, confirmed=True), SlotInfo("B", "empty")]
+        model, serial, hw = str(ident["model"]), str(ident["serial"]), str(ident["hw"])
+        return Identity(model, serial, hw, fw, active, trial, slots).to_body()
 
     def _config_get(self, msg: Message) -> dict[str, Any]:
         keys = msg.get("keys")
@@ -216,12 +220,14 @@ class Device:
 
     def _config_set(self, msg: Message) -> dict[str, Any]:
         values = msg["values"]
-        problem = check_config(values)
-        if problem:
+        problem = check_config(values) or endpoint_problem({**self.state.config, **values}, flag="")
+        if problem:  # nothing is changed: a value the box could not boot with never reaches the state
             raise Refused(ErrorCode.BAD_CONFIG, problem)
         self.state.update_config(values)
         if "profile" in values:
             self.pipeline.forget_profiles()
+        if "cut_wait_ms" in values:
+            self.pipeline.apply_cut_wait()
         restart = [k for k in values if CONFIG_KEYS[k].restart]
         self.log(f"config changed: {', '.join(sorted(values))}", level="info")
         return {"config": public_config(self.state.config), "restart": restart}
@@ -267,15 +273,16 @@ class Device:
         """The STATE answer: uptime, boot, links, counters, queue, recent errors, tap."""
         cap = self.pipeline.capture_stats
         printer = self.state.config.get("printer") or ""
-        return {
-            "uptime": round(time.monotonic() - self.booted_at, 3),
-            "boot": {k: self.boot_info.get(k) for k in ("slot", "version", "trial")},
-            "links": {
+        boot = self.boot_info
+        return State(
+            uptime=round(time.monotonic() - self.booted_at, 3),
+            boot=BootInfo(str(boot.get("slot")), str(boot.get("version")), bool(boot.get("trial"))),
+            links={
                 "host": {"baud": self.host.baud},
                 "pos": {"endpoint": self.state.config.get("pos") or "", "listening": self.pipeline.pos_address},
                 "printer": {"endpoint": printer, "kind": "tcp" if "://" in printer else "file" if printer else "none"},
             },
-            "counters": {
+            counters={
                 "bytes_to_printer": cap.bytes_out,
                 "bytes_from_printer": cap.bytes_in,
                 "jobs": cap.connections,
@@ -288,7 +295,12 @@ class Device:
                 "host_bytes_out": self.host.bytes_out,
                 "bad_frames": self.session.garbage,
             },
-            "queue": len(self.state.queue),
-            "last_errors": list(self.errors),
-            "tap": self.tap.on,
-        }
+            answers={
+                "cut_wait_ms": round(self.pipeline.answers.wait_s * 1000),
+                **self.pipeline.answers.stats.as_dict(),
+            },
+            orders=self.orders_status(),
+            queue=len(self.state.queue),
+            last_errors=list(self.errors),
+            tap=self.tap.on,
+        ).to_body()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kelaile_cli.core.box.answers import compose_answer
-from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
@@ -27,8 +27,8 @@ from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import CaptureStats, run_capture
-from kelaile_cli.services.emulator.answer_board import AnswerBoard
-from kelaile_cli.services.emulator.flash_receiver import Refused
+from kelaile_cli.services.capture.printer_turns import PrinterTurns
+from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.state import BoxState, Uploader
 from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
@@ -37,17 +37,24 @@ from kelaile_cli.transports.endpoints import parse_endpoint
 __all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem"]
 
 
-def endpoint_problem(config: dict[str, Any]) -> str | None:
-    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None."""
+def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
+    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None.
+
+    The same check runs at boot and on CONFIG_SET (``flag=""``: messages name the config key), so a
+    value the box could not start with is refused before it is stored."""
     for key in ("pos", "printer"):
         value = config.get(key) or ""
         if not value or (key == "pos" and value == "pty"):
             continue
-        ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        label = f"{flag}{key} {value}" if flag else f"config '{key}' = {value!r}"
+        try:
+            ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        except InputError as exc:
+            return f"{label}: {exc.message.removeprefix(value + ': ')}"
         if key == "pos" and ep is not None and ep.kind != "listen":
-            return f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty"
+            return f"{label}: the POS side is listen://HOST:PORT or pty"
         if key == "printer" and ep is not None and ep.kind != "tcp":
-            return f"--printer {value}: expected tcp://HOST:PORT or a file path"
+            return f"{label}: expected tcp://HOST:PORT or a file path"
     return None
 
 
@@ -75,7 +82,9 @@ class PosPipeline:
         self.log = log
         self.on_queued = on_queued
         self.tap = tap
-        self.answers = AnswerBoard()  # cloud answers on their way to the held cuts (TCP printers)
+        self.answers = AnswerBoard(on_event=self._answer_event)  # cloud answers on their way to the held cuts
+        self.turns = PrinterTurns()  # POS jobs first and whole; the box's own jobs between them
+        self._layout: tuple[int, str | None] = (48, None)  # the POS's paper width and encoding, as last decoded
         self.capture_stats = CaptureStats()
         self.pos_address = ""  # where the POS side really listens (port 0 resolved)
         self.error = ""  # why the POS/printer side did not start at the last boot
@@ -90,6 +99,7 @@ class PosPipeline:
     def start(self) -> None:
         """Open the POS side and the printer side; ``error`` says why not (nothing raised)."""
         self.error = ""
+        self.apply_cut_wait()
         pos = self.state.config.get("pos") or ""
         if not pos:
             return
@@ -122,7 +132,7 @@ class PosPipeline:
                 source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 self.capture_stats = run_capture(
                     source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
-                    source_link=pos_pty, answers=self.answers if forward is not None else None,
+                    source_link=pos_pty, answers=self.answers if forward is not None else None, turns=self.turns,
                 )  # fmt: skip
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
@@ -148,6 +158,18 @@ class PosPipeline:
             self._pos_pty.release()
             self._pos_pty = None
 
+    def apply_cut_wait(self) -> None:
+        """Config ``cut_wait_ms`` → the answer board's deadline; takes effect with the next held cut."""
+        wait_ms = self.state.config.get("cut_wait_ms")
+        self.answers.wait_s = DEFAULT_WAIT_S if wait_ms is None else max(0, int(wait_ms)) / 1000
+
+    def _answer_event(self, kind: str, info: dict[str, Any]) -> None:
+        order = info.get("order_no") or "?"
+        if kind == "answer_late":
+            self.log(f"answer for receipt {order} came {info['late_s']:.2f} s after its cut: QR not printed")
+        else:
+            self.log(f"receipt {order} was cut without an answer (the cloud gave none)")
+
     # -- profiles ----------------------------------------------------------------------------------
     def profiles(self) -> ProfileSet:
         """The profiles the box knows: uploaded ones and those given at start."""
@@ -170,17 +192,28 @@ class PosPipeline:
         """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader,
         and hand what the cloud answered to the passthrough that holds this receipt's cut."""
         printable: bytes | None = None
+        answer: dict[str, Any] | None = None
+        order_no: str | None = None
         try:
-            answer = self._upload_receipt(receipt, raw)
+            answer, order_no = self._upload_receipt(receipt, raw)
             if answer and "refused" not in answer and receipt.dialect == "escpos" and receipt.cut:
                 printable = compose_answer(answer, width=receipt.width)
         finally:
             if receipt.connection is not None:
-                self.answers.publish(receipt.connection, receipt.end, printable)
+                self.answers.publish(receipt.connection, receipt.end, printable, order_no=order_no,
+                                     answered=answer is not None)  # fmt: skip
 
-    def _upload_receipt(self, receipt: Receipt, raw: bytes) -> dict[str, Any] | None:
+    def layout(self) -> tuple[int, str | None]:
+        """(paper width in columns, text encoding) of the POS's last receipt: what the box's own jobs use."""
+        return self._layout
+
+    def _upload_receipt(self, receipt: Receipt, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+        """Queue and offer the receipt's transaction -> (the cloud's answer or None, the order number)."""
         self.receipts += 1
+        if receipt.dialect == "escpos":
+            self._layout = (receipt.width, receipt.encoding)
         analysis = analyse(receipt, self._detector_now())
+        order_no = analysis.transaction.order_no if analysis.transaction is not None else None
         if analysis.profile is not None:
             self.recognised += 1
         digest = receipt_digest(raw)
@@ -197,7 +230,7 @@ class PosPipeline:
         answer = self.options.uploader.upload(item)
         if answer is not None:
             self.state.queue.remove({str(item["key"])})
-        return answer
+        return answer, order_no
 
     def upload_pending(self) -> None:
         """Offer the queued transactions to the uploader, oldest first, until one is not delivered."""

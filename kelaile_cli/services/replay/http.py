@@ -1,83 +1,66 @@
-"""The replay's cloud client: ``AsyncCloudClient`` with its requests carried by aiohttp instead of httpx.
+"""The replay's cloud transport: the cloud client's requests carried by aiohttp instead of httpx.
 
-httpx costs about 1 ms of CPU per request (0.4 ms even over an aiohttp transport), too much for 1,000
-uploads/s next to the sandbox on two cores. ``AiohttpCloudClient`` replaces only the one step that
-sends an attempt: signing, retry policy and backoff, retry callbacks and the typed errors with their
-one-line messages are the cloud client's own (``services/cloud/client``), so both behave alike.
-aiohttp failures are mapped to the httpx errors the client classifies: no connection → unreachable,
-no answer in time → timeout, a connection that died mid-request → a dropped answer.
+httpx costs about 1 ms of CPU per request, too much for 1,000 uploads/s next to the sandbox on two
+cores; aiohttp about half of that. Only the carrying changes: signing, retries and backoff, retry
+callbacks and the typed errors stay the cloud client's own (``services/cloud/client``), so the replay
+and the box behave alike. Use::
+
+    transport = AiohttpTransport.open(connections=200, timeout=10.0)
+    async with AsyncCloudClient(url, transport=transport, owns_transport=True) as cloud: ...
+
+aiohttp failures map to the cloud's network codes: no connection → CLOUD_CONNECT (CLOUD_DNS, CLOUD_TLS
+when that is why), no answer in time → CLOUD_TIMEOUT, a connection that died mid-request → CLOUD_DROPPED.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any, Self
 
 import aiohttp
-import httpx
 
-from kelaile_cli.services.cloud.client import AsyncCloudClient, Credentials, _Call
+from kelaile_cli.services.cloud.errors import CloudError, transport_error
+from kelaile_cli.services.cloud.transport import HttpRequest, HttpResponse, network_code
 
-__all__ = ["AiohttpCloudClient"]
+__all__ = ["AiohttpTransport", "aiohttp_error"]
 
 
-def _as_httpx(exc: BaseException) -> httpx.TransportError:
-    """The httpx error the cloud client's retry logic understands for an aiohttp failure."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(text)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(text)
+def aiohttp_error(exc: BaseException) -> CloudError:
+    """The cloud error for an aiohttp failure without an answer."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return transport_error("CLOUD_DNS", detail)
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return transport_error("CLOUD_TLS", detail)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        return transport_error(network_code(exc, connecting=True), detail)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout(text)
-    return httpx.RemoteProtocolError(f"connection closed without an answer ({text})")
+        return transport_error("CLOUD_TIMEOUT", detail)
+    return transport_error(network_code(exc, connecting=False), detail)
 
 
-class AiohttpCloudClient(AsyncCloudClient):
-    """Same API and behaviour as ``AsyncCloudClient``; ``session`` is shared by ``for_device`` clients."""
+class AiohttpTransport:
+    """An ``AsyncTransport`` over one ``aiohttp.ClientSession`` (shared by every device of a replay)."""
 
-    def __init__(self, *args: Any, session: aiohttp.ClientSession, **kwargs: Any) -> None:
-        super().__init__(*args, http=httpx.AsyncClient(), **kwargs)  # never used for requests; closed with us
+    def __init__(self, session: aiohttp.ClientSession, *, owns_session: bool = False) -> None:
         self.session = session
+        self._owns_session = owns_session
 
     @classmethod
-    def open(cls, base_url: str, connections: int, **kwargs: Any) -> Self:
-        """A client with its own session of at most ``connections`` connections (close with ``aclose``)."""
-        timeout_s = float(kwargs.get("timeout", 10.0))
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
+    def open(cls, connections: int, timeout: float = 10.0) -> AiohttpTransport:
+        """A transport with its own session of at most ``connections`` connections (closed by ``aclose``)."""
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=20)
-        session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
-        client = cls(base_url, session=session, **kwargs)
-        client._owns_session = True
-        return client
+        session = aiohttp.ClientSession(connector=connector, timeout=limits, auto_decompress=False)
+        return cls(session, owns_session=True)
 
-    _owns_session = False
-
-    def for_device(self, credentials: Credentials) -> AiohttpCloudClient:
-        return AiohttpCloudClient(self.base_url, credentials, retry=self.retry, on_retry=self.on_retry,
-                                  timeout=self.timeout, session=self.session)  # fmt: skip
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        try:
+            async with self.session.request(request.method, request.url, data=request.body or None,
+                                            headers=request.headers) as resp:  # fmt: skip
+                return HttpResponse(resp.status, resp.headers, await resp.read())
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise aiohttp_error(exc) from None
 
     async def aclose(self) -> None:
-        await self.http.aclose()
         if self._owns_session:
             await self.session.close()
-
-    async def _call(self, call: _Call) -> tuple[Any, int, int]:
-        attempt = 0
-        while True:
-            attempt += 1
-            url, headers = self._request(call)
-            try:
-                async with self.session.request(call.method, url, data=call.body or None, headers=headers) as resp:
-                    content = await resp.read()
-                    status = resp.status
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                await asyncio.sleep(self._wait_after_transport(call, _as_httpx(exc), attempt))
-                continue
-            if 200 <= status < 300:
-                try:
-                    return (json.loads(content) if content else None), status, attempt
-                except ValueError:
-                    return self._document(call, httpx.Response(status, content=content)), status, attempt
-            await asyncio.sleep(self._wait_after_status(call, httpx.Response(status, content=content), attempt))

@@ -24,7 +24,7 @@ from hdrh.histogram import HdrHistogram
 
 from kelaile_cli.core.cloud.protocol import idempotency_key
 from kelaile_cli.services.cloud.client import AsyncCloudClient, CloudError, Credentials, RetryEvent, RetryPolicy
-from kelaile_cli.services.replay.http import AiohttpCloudClient
+from kelaile_cli.services.replay.http import AiohttpTransport
 from kelaile_cli.services.replay.latency import Latency, summary_ms
 from kelaile_cli.services.replay.schedule import Plan, schedule
 from kelaile_cli.services.replay.workload import Item, Problem
@@ -208,8 +208,9 @@ async def _send_all(
             attempts[event.idempotency_key].append(time.monotonic())
 
     limits = max(1, options.concurrency)
-    cloud = AiohttpCloudClient.open(options.cloud, limits, retry=options.retry, on_retry=on_retry,
-                                    timeout=options.timeout_s)  # fmt: skip
+    transport = AiohttpTransport.open(limits, options.timeout_s)
+    cloud = AsyncCloudClient(options.cloud, retry=options.retry, on_retry=on_retry, timeout=options.timeout_s,
+                             transport=transport, owns_transport=True)  # fmt: skip
     async with cloud:
         devices = [cloud.for_device(c) for c in identities]
         gate = asyncio.Semaphore(limits)

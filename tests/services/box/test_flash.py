@@ -12,11 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kelaile_cli.core.box.firmware import ImageRejected, build_image
-from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.box.messages import ErrorCode, MsgType
+from kelaile_cli.core.box.replies import Identity
 from kelaile_cli.core.errors import InputError, KlxError
 from kelaile_cli.services.box import firmware_files as files
 from kelaile_cli.services.box.client import BoxClient, BoxError
-from kelaile_cli.services.box.flash import FlashOptions, flash
+from kelaile_cli.services.box.flash import FlashOptions, _Flasher, flash
 from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions, parse_power_loss
 from kelaile_cli.services.emulator.slot_store import BLOCK, FACTORY_VERSION, Disk, SlotStore
 
@@ -121,15 +122,16 @@ def _opts(**kw) -> FlashOptions:
     return FlashOptions(reboot_timeout=5.0, **kw)
 
 
-def _identity(port: str) -> dict:
+def _identity(port: str) -> Identity:
     with BoxClient.connect(port) as c:
         return c.identity()
 
 
 def _assert_confirmed(port: str, version: str) -> None:
     ident = _identity(port)
-    running = next(s for s in ident["slots"] if s["name"] == ident["active"])
-    assert (ident["fw"], ident["trial"], running["version"], running["confirmed"]) == (version, False, version, True)
+    running = ident.running
+    assert running is not None
+    assert (ident.fw, ident.trial, running.version, running.confirmed) == (version, False, version, True)
 
 
 def test_flash_over_socket_then_rerun_is_a_no_op(tmp_path, keys, rigs):
@@ -146,6 +148,9 @@ def test_flash_over_socket_then_rerun_is_a_no_op(tmp_path, keys, rigs):
     _assert_confirmed(port, "1.4.0")
     again = flash(images["1.4.0"], port, _opts())
     assert again.outcome == "already-installed" and again.payload_sent == 0
+    with BoxClient.connect(port) as c, pytest.raises(BoxError) as no_trial:
+        c.request(MsgType.FLASH_CONFIRM)  # nothing runs on trial: nothing to confirm
+    assert no_trial.value.error is ErrorCode.BAD_STATE and no_trial.value.code == "BAD_STATE"
     newer = flash(images["1.5.0"], port, _opts(compress=False))
     assert (newer.slot, newer.compressed) == ("A", False)  # the other slot; 1.4.0 stays as the way back
     _assert_confirmed(port, "1.5.0")
@@ -204,7 +209,7 @@ def test_an_image_that_fails_its_first_boot_is_reverted(tmp_path, keys, rigs):
     port = rig.start(fail_first_boot=True)
     with pytest.raises(KlxError, match="reverted by itself"):
         flash(images["1.4.0"], port, _opts())
-    assert _identity(port)["fw"] == FACTORY_VERSION
+    assert _identity(port).fw == FACTORY_VERSION
 
 
 def test_corrupted_and_lost_chunks_are_resent(tmp_path, keys, rigs):
@@ -322,3 +327,20 @@ def test_signing_key_mismatch_detected_before_the_port(tmp_path):
     (tmp_path / "x.kfw").write_bytes(bytes(data))
     with pytest.raises(ImageRejected):
         flash(tmp_path / "x.kfw", "socket://127.0.0.1:9", _opts())  # refused before any connection attempt
+
+
+def test_a_confirm_refused_as_no_trial_counts_only_if_this_image_runs_confirmed(tmp_path, keys, rigs):
+    """A first FLASH_CONFIRM whose answer was lost makes the retry BAD_STATE: the flasher checks IDENTITY."""
+    trust, images = keys
+    rig = Rig(tmp_path / "state", trust)
+    rigs.append(rig)
+    port = rig.start()
+    flash(images["1.4.0"], port, _opts())
+    refusal = BoxError(MsgType.FLASH_CONFIRM, ErrorCode.BAD_STATE, "no image runs on trial")
+    installed = _Flasher(files.read_image(images["1.4.0"]), "fw-1.4.0", port, _opts())
+    other = _Flasher(files.read_image(images["1.5.0"]), "fw-1.5.0", port, _opts())
+    with BoxClient.connect(port) as c:
+        assert installed._confirmed_already(c, refusal) == {"slot": "B", "confirmed": True}
+        with pytest.raises(BoxError) as info:
+            other._confirmed_already(c, refusal)
+    assert info.value is refusal

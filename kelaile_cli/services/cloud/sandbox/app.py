@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -30,6 +30,7 @@ from kelaile_cli import __version__
 from kelaile_cli.core.cloud import protocol as cp
 from kelaile_cli.services.cloud.sandbox.answers import answer_for, order_no_for, transaction_id_for
 from kelaile_cli.services.cloud.sandbox.faults import DROP_SCOPE_KEY, DropMiddleware, Faults
+from kelaile_cli.services.cloud.sandbox.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_BODY, BodyLimits
 from kelaile_cli.services.cloud.sandbox.online_orders import install_online_orders
 from kelaile_cli.services.cloud.sandbox.storage import Device, Ingest, NewRow, Storage, Stored
 
@@ -47,6 +48,10 @@ class CloudConfig:
     faults: Faults = field(default_factory=Faults)
     auto_pay_s: float | None = None  # pre-bill orders count as paid this long after upload
     clock: Callable[[], float] = time.time
+    max_body: int = MAX_BODY  # bytes; larger bodies are answered 413 before they are read
+    body_timeout_s: float = BODY_TIMEOUT_S  # a body must arrive this soon after its headers, else 408
+    header_timeout_s: float = HEADER_TIMEOUT_S  # headers must be complete this soon, else the connection closes
+    key_file: str | Path | None = None  # the server key that seals device secrets (default: DB + ".key")
 
 
 class GroupCommit:
@@ -150,11 +155,36 @@ class ErrorOut(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "unsigned, bad signature, stale timestamp or replayed"},
+    401: {"model": ErrorOut, "description": "unsigned, bad signature or timestamp, stale timestamp or replayed"},
     404: {"model": ErrorOut, "description": "unknown device"},
+    408: {"model": ErrorOut, "description": "the body did not arrive in time"},
+    413: {"model": ErrorOut, "description": "body larger than the limit"},
     422: {"model": ErrorOut, "description": "invalid body or headers"},
     503: {"model": ErrorOut, "description": "injected fault"},
 }
+
+
+class HeartbeatIn(RootModel[dict[str, Any]]):
+    """The device's state: a free-form JSON object."""
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_BODY_MODELS: dict[str, type[BaseModel]] = {"ClaimIn": ClaimIn, "UploadIn": UploadIn, "HeartbeatIn": HeartbeatIn}
+
+
+def _body_doc(model: str) -> dict[str, Any]:
+    """OpenAPI for a body a route parses itself (see ``_parse``)."""
+    ref = {"$ref": f"#/components/schemas/{model}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _parse(model: type[_M], raw: bytes) -> _M:
+    """A request body as ``model``; anything else — bad JSON, bytes that are not UTF-8, a wrong shape — is
+    one 422 ``invalid body`` with the reasons (FastAPI's own parsing answers undecodable bytes 400)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid body", _describe(exc.errors())) from None
 
 
 def _json(status: int, doc: Any) -> Response:
@@ -175,7 +205,7 @@ def _is_loopback(host: str | None) -> bool:
 
 def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     """The ASGI app. ``storage`` defaults to ``Storage(config.db)``; the app owns and closes it on shutdown."""
-    store = storage or Storage(config.db)
+    store = storage or Storage(config.db, key_file=config.key_file)
     group = GroupCommit(store)
     faults, clock = config.faults, config.clock
     # device secrets by id, re-read after _SECRET_CACHE_S or when a signature fails (re-claimed since):
@@ -229,10 +259,11 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         if not (device_id and stamp and signature):
             raise ApiError(401, "unsigned", f"{cp.HEADER_DEVICE}, {cp.HEADER_TIMESTAMP} and {cp.HEADER_SIGNATURE} "
                            "are required")  # fmt: skip
-        try:
-            timestamp = int(stamp)
-        except ValueError:
-            raise ApiError(401, "bad signature", f"{cp.HEADER_TIMESTAMP} {stamp!r} is not Unix seconds") from None
+        timestamp = cp.parse_timestamp(stamp)
+        if timestamp is None:
+            shown = stamp if len(stamp) <= 24 else f"{stamp[:20]}… ({len(stamp)} characters)"
+            raise ApiError(401, "bad timestamp", f"{cp.HEADER_TIMESTAMP} {shown!r} is not Unix seconds "
+                           f"(1–{cp.MAX_TIMESTAMP_DIGITS} digits)")  # fmt: skip
         now = clock()
         entry = known.get(device_id)
         cached = device = entry[0] if entry is not None and entry[1] > now else None
@@ -276,9 +307,11 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
                           to_json=_json)  # fmt: skip
 
     # -- device endpoints --------------------------------------------------------------------------
-    @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"])
-    async def claim(body: ClaimIn) -> ClaimOut:
+    @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"],
+              responses={422: _ERRORS[422]}, openapi_extra=_body_doc("ClaimIn"))  # fmt: skip
+    async def claim(request: Request) -> ClaimOut:
         """Register a box (unsigned; the sandbox accepts any claim). Re-claiming a serial rotates its secret."""
+        body = _parse(ClaimIn, await request.body())
         device = store.claim("dev_" + secrets.token_hex(8), body.serial, body.model, body.store,
                              secrets.token_hex(32), clock())  # fmt: skip
         known.pop(device.device_id, None)
@@ -290,8 +323,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         tags=["device"],
         responses={**_ERRORS, 200: {"model": UploadOut, "description": "a retry: the stored answer"},
                    201: {"model": UploadOut}, 409: {"model": ErrorOut, "description": "key reused with another body"}},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "$ref": "#/components/schemas/UploadIn"}}}}},
+        openapi_extra=_body_doc("UploadIn"),
     )  # fmt: skip
     async def ingest(request: Request) -> Response:
         """Store a transaction once per (device, Idempotency-Key) and answer what the box prints.
@@ -305,10 +337,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         key = request.headers.get(cp.HEADER_IDEMPOTENCY)
         if not key or len(key) > 128:
             raise ApiError(422, "missing idempotency key", f"{cp.HEADER_IDEMPOTENCY} (1–128 characters) is required")
-        try:
-            body = UploadIn.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ApiError(422, "invalid body", _describe(exc.errors())) from None
+        body = _parse(UploadIn, raw)
         doc = body.model_dump(mode="json")
         canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -332,9 +361,11 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
         return _json(201 if created else 200, {"transaction_id": row.transaction_id, "duplicate": not created,
                                                "answer": row.answer})  # fmt: skip
 
-    @api.post("/v1/devices/{device_id}/heartbeat", status_code=204, tags=["device"], **device_route)
-    async def heartbeat(device_id: str, state: dict[str, Any], device: Device = signed) -> Response:
+    @api.post("/v1/devices/{device_id}/heartbeat", status_code=204, tags=["device"], **device_route,
+              openapi_extra=_body_doc("HeartbeatIn"))  # fmt: skip
+    async def heartbeat(device_id: str, request: Request, device: Device = signed) -> Response:
         """Record the device's state (free-form JSON object)."""
+        state = _parse(HeartbeatIn, await request.body()).root
         if device_id != device.device_id:
             raise ApiError(403, "wrong device", f"signed by {device.device_id}, not {device_id}")
         store.heartbeat(device_id, state, clock())
@@ -344,8 +375,8 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     async def payment(order_no: str, device: Device = signed) -> Response:
         """The payment status of a pre-bill's order."""
         row = store.order(order_no, clock())
-        if row is None:
-            raise ApiError(404, "unknown order", f"no order {order_no}")
+        if row is None or row["device_id"] != device.device_id:  # another device's order is not there for it
+            raise ApiError(404, "unknown order", f"no order {order_no} for device {device.device_id}")
         return _json(200, {k: row[k] for k in ("order_no", "status", "paid_at", "amount")})
 
     # -- sandbox admin (loopback, unsigned) --------------------------------------------------------
@@ -383,10 +414,10 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     def openapi() -> dict[str, Any]:
         """FastAPI's document plus the upload body, which the ingest route validates itself."""
         doc = plain_openapi()
-        doc.setdefault("components", {}).setdefault("schemas", {}).setdefault(
-            "UploadIn", UploadIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in _BODY_MODELS.items():
+            schemas.setdefault(name, model.model_json_schema(ref_template="#/components/schemas/{model}"))
         return doc
 
     api.openapi = openapi  # type: ignore[method-assign]
-    return DropMiddleware(api, faults)
+    return DropMiddleware(BodyLimits(api, config.max_body, config.body_timeout_s), faults)

@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,6 +32,7 @@ import uvicorn
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.services.cloud.sandbox.app import CloudConfig, create_app
 from kelaile_cli.services.cloud.sandbox.faults import Faults
+from kelaile_cli.services.cloud.sandbox.limits import HeaderTimeoutProtocol
 from kelaile_cli.services.cloud.sandbox.storage import Storage
 
 __all__ = ["RunningCloud", "bind", "is_loopback", "running_cloud", "serve"]
@@ -65,8 +66,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn_config(app: Any, workers: int = 1, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
-    return uvicorn.Config(
+def _uvicorn_config(
+    app: Any, workers: int = 1, log_level: str = "warning", access_log: bool = False, header_timeout_s: float = 10.0
+) -> uvicorn.Config:
+    config = uvicorn.Config(
         app,
         log_level=log_level,
         access_log=access_log,
@@ -79,7 +82,10 @@ def _uvicorn_config(app: Any, workers: int = 1, log_level: str = "warning", acce
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,  # requests still running (injected latency) get this long at a stop
         factory=isinstance(app, str),
+        http=HeaderTimeoutProtocol,  # httptools with a deadline on each request's headers (slowloris)
     )
+    config.klx_header_timeout_s = header_timeout_s  # type: ignore[attr-defined]  # read by HeaderTimeoutProtocol
+    return config
 
 
 class _Server(uvicorn.Server):
@@ -104,12 +110,20 @@ class RunningCloud:
 
 @contextlib.contextmanager
 def running_cloud(
-    db: str | Path, *, faults: Faults | None = None, auto_pay_s: float | None = None, port: int = 0
+    db: str | Path,
+    *,
+    faults: Faults | None = None,
+    auto_pay_s: float | None = None,
+    port: int = 0,
+    config: CloudConfig | None = None,
 ) -> Iterator[RunningCloud]:
-    """Run the sandbox on 127.0.0.1 in a background thread for the duration of the ``with`` block."""
-    config = CloudConfig(db=db, faults=faults or Faults(), auto_pay_s=auto_pay_s)
-    storage = Storage(db)
-    server = uvicorn.Server(_uvicorn_config(create_app(config, storage)))
+    """Run the sandbox on 127.0.0.1 in a background thread for the duration of the ``with`` block
+    (``config``, when given, supplies every setting but ``db``)."""
+    base = config or CloudConfig()
+    config = replace(base, db=db, faults=faults or base.faults, auto_pay_s=auto_pay_s or base.auto_pay_s)
+    storage = Storage(db, key_file=config.key_file)
+    uv = _uvicorn_config(create_app(config, storage), header_timeout_s=config.header_timeout_s)
+    server = uvicorn.Server(uv)
     sock = bind("127.0.0.1", port)
     actual = sock.getsockname()[1]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"klx-cloud:{actual}", daemon=True)
@@ -157,19 +171,29 @@ def serve(
     sock = bind(host, port)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     try:
-        Storage(config.db).close()  # create the schema (and find an unwritable path) before any worker starts
+        # create the schema and the server key (and find an unwritable path) before any worker starts
+        Storage(config.db, key_file=config.key_file).close()
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
         if workers == 1:
-            server = _Server(_uvicorn_config(create_app(config), access_log=access_log))
+            uv = _uvicorn_config(create_app(config), access_log=access_log, header_timeout_s=config.header_timeout_s)
+            server = _Server(uv)
             _settle_gc()
             server.run(sockets=[sock])
             return
         from uvicorn.supervisors import Multiprocess
 
         faults = {k: v for k, v in asdict(config.faults).items() if not k.startswith("_")}
-        os.environ[_ENV_CONFIG] = json.dumps({"db": str(config.db), "auto_pay_s": config.auto_pay_s, "faults": faults})
-        uv = _uvicorn_config(f"{__name__}:app_from_env", workers=workers, access_log=access_log)
+        plain = {
+            "db": str(config.db),
+            "auto_pay_s": config.auto_pay_s,
+            "max_body": config.max_body,
+            "body_timeout_s": config.body_timeout_s,
+            "key_file": str(config.key_file) if config.key_file else None,
+        }
+        os.environ[_ENV_CONFIG] = json.dumps({**plain, "faults": faults})  # fmt: skip
+        uv = _uvicorn_config(f"{__name__}:app_from_env", workers=workers, access_log=access_log,
+                             header_timeout_s=config.header_timeout_s)  # fmt: skip
         Multiprocess(uv, sockets=[sock]).run()
     finally:
         sock.close()

@@ -4,6 +4,11 @@ One ``Storage`` per server process (uvicorn worker); several processes may share
 busy timeout). Idempotency rests on ``UNIQUE(device_id, idempotency_key)``: a transaction and its
 answer are inserted in one commit, so a retry — from this process or another — finds the row and
 gets the stored answer back. ``read_stats`` opens the file read-only and works while a server runs.
+
+The database and its ``-wal``/``-shm`` files are private (0600; SQLite gives the side files the
+database's mode) and device secrets are stored sealed under a server key in a separate 0600 file
+(``secrets_box``). A database from before sealing is migrated when it is opened: its plain secrets
+are sealed in one transaction, with SQLite's ``secure_delete`` so the plain text is overwritten.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 
 from kelaile_cli.core.cloud.protocol import MAX_SKEW_S
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.services.cloud.sandbox.secrets_box import SEALED_PREFIX, SecretBox, load_or_create_key, private_file
 
-__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "read_stats"]
+__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "key_path", "read_stats"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -79,6 +85,11 @@ def db_path(url_or_path: str | Path) -> Path:
     return Path(text)
 
 
+def key_path(db: Path, key_file: str | Path | None = None) -> Path:
+    """Where the server key of database ``db`` lives: ``key_file``, or beside it as ``<db>.key``."""
+    return Path(key_file) if key_file is not None else db.with_name(db.name + ".key")
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     device_id: str
@@ -116,23 +127,32 @@ class Ingest:
 class Storage:
     """SQLite access for one server process. Methods are short and synchronous (no fsync per commit)."""
 
-    def __init__(self, path: str | Path, *, background_checkpoints: bool = True) -> None:
-        """Open (creating) the database. With ``background_checkpoints`` the WAL is copied back into the
-        database file by a thread of its own (``sqlite3`` releases the GIL), so no request waits for it."""
+    def __init__(
+        self, path: str | Path, *, key_file: str | Path | None = None, background_checkpoints: bool = True
+    ) -> None:
+        """Open (creating) the database, private, and its server key (``key_path``). With
+        ``background_checkpoints`` the WAL is copied back into the database file by a thread of its own
+        (``sqlite3`` releases the GIL), so no request waits for it."""
         self.path = db_path(path)
+        self.key_file = key_path(self.path, key_file)
         self._lock = threading.Lock()  # the in-process test server and its caller may share one Storage
         self._stop = threading.Event()
         self._next_purge = 0.0
         self._checkpointer: threading.Thread | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            for file in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+                private_file(file, create=file == self.path)
+            self.box = SecretBox(load_or_create_key(self.key_file))
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, consistent always
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA temp_store=MEMORY")
             self.db.execute("PRAGMA cache_size=-16000")
+            self.db.execute("PRAGMA secure_delete=ON")  # a replaced secret leaves no plain copy in free pages
             self.db.executescript(_SCHEMA)
+            self._seal_plain_secrets()
         except (OSError, sqlite3.Error) as exc:
             raise InputError(
                 f"{self.path}: cannot open the database ({exc})", remedy="pick a writable --db FILE"
@@ -141,6 +161,31 @@ class Storage:
             self.db.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="klx-cloud-wal", daemon=True)
             self._checkpointer.start()
+
+    def _seal_plain_secrets(self) -> None:
+        """Migrate a database from before sealing; refuse a key that does not open its sealed secrets."""
+        rows = self.db.execute("SELECT device_id, secret FROM devices").fetchall()
+        plain = [(d, s) for d, s in rows if not s.startswith(SEALED_PREFIX)]
+        sealed = [(d, s) for d, s in rows if s.startswith(SEALED_PREFIX)]
+        if sealed and self.box.open(*sealed[0]) is None:
+            self.db.close()
+            raise InputError(f"{self.key_file}: this server key does not open the device secrets in {self.path}",
+                             remedy="give the --key-file that belongs to this database")  # fmt: skip
+        if plain:
+            with self._lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany("UPDATE devices SET secret=? WHERE device_id=?",
+                                    [(self.box.seal(d, s), d) for d, s in plain])  # fmt: skip
+                self.db.execute("COMMIT")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old pages leave the WAL too
+
+    def _device(self, row: Sequence[Any] | None) -> Device | None:
+        if row is None:
+            return None
+        secret = self.box.open(row[0], row[4])
+        if secret is None:  # checked at open; a row changed behind our back is an unknown device
+            return None
+        return Device(row[0], row[1], row[2], row[3], secret)
 
     def _checkpoint_loop(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
@@ -165,21 +210,23 @@ class Storage:
         with self._lock:
             self.db.execute(
                 "INSERT INTO devices(device_id, serial, model, store, secret, claimed_at) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(serial) DO UPDATE SET secret=excluded.secret, model=excluded.model, "
-                "store=excluded.store, claimed_at=excluded.claimed_at",
-                (device_id, serial, model, store, secret, now),
+                "ON CONFLICT(serial) DO NOTHING",
+                (device_id, serial, model, store, self.box.seal(device_id, secret), now),
             )
-            row = self.db.execute(
-                "SELECT device_id, serial, model, store, secret FROM devices WHERE serial=?", (serial,)
-            ).fetchone()
-        return Device(*row)
+            # re-claimed: same device id, a new secret (sealed for that id)
+            row = self.db.execute("SELECT device_id FROM devices WHERE serial=?", (serial,)).fetchone()
+            self.db.execute(
+                "UPDATE devices SET secret=?, model=?, store=?, claimed_at=? WHERE device_id=?",
+                (self.box.seal(row[0], secret), model, store, now, row[0]),
+            )
+        return Device(row[0], serial, model, store, secret)
 
     def device(self, device_id: str) -> Device | None:
         with self._lock:
             row = self.db.execute(
                 "SELECT device_id, serial, model, store, secret FROM devices WHERE device_id=?", (device_id,)
             ).fetchone()
-        return Device(*row) if row else None
+        return self._device(row)
 
     def heartbeat(self, device_id: str, state: dict[str, Any], now: float) -> None:
         with self._lock:

@@ -1,0 +1,171 @@
+"""The box prints online orders from the cloud on the shop's own printer, between the POS's jobs.
+
+A thread polls the cloud (CloudPRNT-style, ``services/cloud/sandbox/online_orders.py``) at the interval the
+cloud asks for; a ready job is fetched, rendered by ``core/box/order_ticket`` in the printer's width and the
+encoding the POS itself uses (as decoded from its receipts), printed in the printer's next free turn (never
+inside a POS job: ``PrinterTurns``), and confirmed with ``OK`` — or with the printer's trouble, so the cloud
+keeps it queued and offers it again. Printed job tokens are kept in the state directory, so a box that reboots
+between printing and confirming confirms again instead of printing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from kelaile_cli.core.box.order_ticket import COPIES, compose_order_ticket
+from kelaile_cli.core.errors import KlxError
+from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
+from kelaile_cli.transports.files import write_atomic
+
+__all__ = ["MAX_ORDER_WAIT_S", "OrderCounts", "OrderPrinter"]
+
+PRINTED_FILE = "orders-printed.json"
+MAX_ORDER_WAIT_S = 60.0  # the longest an order waits for a POS job to end before it is offered again
+_KEEP = 500  # printed tokens remembered
+_IDLE_POLL_S = 2.0  # without a cloud (not configured or away)
+
+
+class OrderCloud(Protocol):
+    def print_poll(self, printer: dict[str, Any]) -> dict[str, Any]: ...
+    def print_job(self, token: str) -> dict[str, Any]: ...
+    def confirm_print(self, token: str, code: str = "OK") -> dict[str, Any]: ...
+
+
+class OrderSink(Protocol):
+    """What the box prints on and how: the pipeline (its printer side, the POS's width and encoding)."""
+
+    turns: PrinterTurns
+
+    def print_job(self, job: bytes) -> int: ...
+    def layout(self) -> tuple[int, str | None]: ...
+
+
+@dataclass(slots=True)
+class OrderCounts:
+    received: int = 0  # jobs fetched from the cloud
+    printed: int = 0
+    failed: int = 0  # print attempts the printer did not take (the order stays queued in the cloud)
+    waiting: int = 0  # 1 while an order waits for the POS to finish a job
+    last_error: str | None = None
+
+
+def _default_encoding(order: dict[str, Any]) -> str:
+    """Before the POS printed anything the box could read: GB18030 for Chinese text (the home market's
+    printers are in that mode), else code page 437."""
+    text = " ".join(str(i.get("name", "")) for i in order.get("items") or []) + str(order.get("note") or "")
+    return "gb18030" if any("\u3400" <= ch <= "\u9fff" for ch in text) else "cp437"
+
+
+class OrderPrinter:
+    """One per box; ``start``/``stop`` with the box. ``cloud`` returns the claimed device's client (or raises
+    ``KlxError`` when there is none)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        sink: OrderSink,
+        cloud: Callable[[], OrderCloud | None],
+        *,
+        copies: Callable[[], list[str]],
+        qr_base: Callable[[], str],
+        log: Callable[[str], None],
+    ) -> None:
+        self.sink, self.cloud, self.copies, self.qr_base, self.log = sink, cloud, copies, qr_base, log
+        self.counts = OrderCounts()
+        self.interval_s = 1.0
+        self._file = state_dir / PRINTED_FILE
+        self._printed = self._load()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="box-orders", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def status(self) -> dict[str, Any]:
+        return {**asdict(self.counts), "poll_interval_s": self.interval_s}
+
+    # -- the cycle ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = _IDLE_POLL_S
+            try:
+                client = self.cloud()
+                if client is not None:
+                    wait = self.poll_once(client)
+            except KlxError as exc:
+                self.counts.last_error = str(exc)
+            except Exception as exc:  # the printing of the shop must never stop for this thread
+                self.counts.last_error = f"{type(exc).__name__}: {exc}"
+                self.log(f"online orders: {self.counts.last_error}")
+            self._stop.wait(wait)
+
+    def poll_once(self, client: OrderCloud) -> float:
+        """One poll (and the job it offers, if any) -> seconds until the next poll."""
+        answer = client.print_poll({"online": True, "busy": False})  # a failed print is told on confirmation
+        self.interval_s = float(answer.get("poll_interval_s") or 1.0)
+        token = answer.get("job_token")
+        if not answer.get("job_ready") or not token:
+            return self.interval_s
+        if token in self._printed:  # printed before a reboot, confirmation lost: confirm, never reprint
+            client.confirm_print(token, "OK")
+            return 0.0
+        job = client.print_job(token)
+        self.counts.received += 1
+        code = self._print(job["order"], token)
+        client.confirm_print(token, code)
+        return 0.0 if code == "OK" else self.interval_s
+
+    def _print(self, order: dict[str, Any], token: str) -> str:
+        width, encoding = self.sink.layout()
+        encoding = encoding or _default_encoding(order)
+        copies = [c for c in self.copies() if c in COPIES] or ["customer"]
+        qr = f"{self.qr_base().rstrip('/')}/o/{order.get('order_id')}" if self.qr_base() else None
+        jobs = b"".join(compose_order_ticket(order, width=width, encoding=encoding, copy=c, qr_url=qr) for c in copies)
+        self.counts.waiting = 1
+        try:
+            with self.sink.turns.box_turn(MAX_ORDER_WAIT_S):
+                self.counts.waiting = 0
+                self.sink.print_job(jobs)
+        except BusyPrinterError as exc:
+            return self._failed(order, "BUSY", str(exc))
+        except KlxError as exc:
+            return self._failed(order, "OFFLINE", str(exc))
+        finally:
+            self.counts.waiting = 0
+        self._remember(token)
+        self.counts.printed += 1
+        self.counts.last_error = None
+        self.log(f"online order {order.get('platform')} #{order.get('number')} printed ({', '.join(copies)})")
+        return "OK"
+
+    def _failed(self, order: dict[str, Any], code: str, why: str) -> str:
+        self.counts.failed += 1
+        self.counts.last_error = why
+        self.log(f"online order {order.get('platform')} #{order.get('number')} not printed ({code}): {why}")
+        return code
+
+    # -- printed tokens ----------------------------------------------------------------------------
+    def _load(self) -> list[str]:
+        try:
+            tokens = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
+
+    def _remember(self, token: str) -> None:
+        self._printed = [*self._printed, token][-_KEEP:]
+        write_atomic(self._file, json.dumps(self._printed).encode())
