@@ -16,6 +16,7 @@ from kelaile_cli.cli.commands import (  # noqa: F401  (each module registers its
     demo,
     firmware,
     imports,
+    insights,
     profile,
     redact,
     replay,

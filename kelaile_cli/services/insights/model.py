@@ -1,0 +1,116 @@
+"""The insight tables, as SQL views over ``docs`` (see ``load``): one row per receipt, item, payment, report.
+
+Money is ``DECIMAL(18,2)`` and quantities ``DECIMAL(18,3)`` (cast from the decimal strings receipts
+carry, never through float). A receipt's time ``ts`` is the time the POS printed on it, else the time
+the box captured it; ``printed`` is the capture time, else the POS time (dwell uses it: a pre-bill and
+its sale often carry the order's opening time both). A filter (store, period) is applied once, in
+``receipts``; every other view joins it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+__all__ = ["Scope", "create_views"]
+
+MONEY = "DECIMAL(18,2)"
+QTY = "DECIMAL(18,3)"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which receipts the figures cover: a store (None: all) and a half-open period [start, end)."""
+
+    store: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+# a / b rounded half away from zero to cents, in integers (DuckDB divides decimals as doubles); exact
+# for money (2 places) and quantities (3 places)
+_RATIO = """
+CREATE OR REPLACE MACRO ratio(a, b) AS CASE WHEN b IS NULL OR b = 0 OR a IS NULL THEN NULL ELSE
+    CAST(sign(a) * sign(b) * ((abs(CAST(a * 1000 AS HUGEINT)) * 200 // abs(CAST(b * 1000 AS HUGEINT)) + 1) // 2)
+         AS DECIMAL(18, 0)) * 0.01 END
+"""
+
+
+def _ts(text: str) -> str:
+    return f"try_cast(replace(replace({text}, 'T', ' '), 'Z', '') AS TIMESTAMP)"
+
+
+def create_views(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    """(Re)create the views ``receipts``, ``items``, ``payments``, ``reports`` for ``scope``."""
+    tx = 'd.body."transaction"'
+    where = ["TRUE"]
+    params: list[object] = []
+    if scope.store is not None:
+        where.append("store = ?")
+        params.append(scope.store)
+    if scope.start is not None:
+        where.append("ts >= ?")
+        params.append(scope.start)
+    if scope.end is not None:
+        where.append("ts < ?")
+        params.append(scope.end)
+    # views cannot take parameters: the scope is fixed into the view text as literals
+    literal = [_literal(p) for p in params]
+    condition = " AND ".join(w.replace("?", literal.pop(0)) if "?" in w else w for w in where)
+    con.execute(_RATIO)
+    con.execute(f"""
+CREATE OR REPLACE VIEW all_receipts AS
+SELECT d.seq, d.store, d.device, d.body.kind AS kind, d.body.profile AS profile,
+       coalesce({_ts(f'{tx}."datetime"')}, {_ts("d.body.printed_at")}) AS ts,
+       coalesce({_ts("d.body.printed_at")}, {_ts(f'{tx}."datetime"')}) AS printed,
+       {tx}.order_no AS order_no, {tx}."table" AS table_no, {tx}.covers AS covers,
+       {tx}.currency AS currency, {tx}.cashier AS cashier,
+       CAST({tx}.total AS {MONEY}) AS total, CAST({tx}.discount AS {MONEY}) AS discount,
+       CAST({tx}.change AS {MONEY}) AS change,
+       list_bool_and([c.ok FOR c IN coalesce(d.body.checks, [])]) AS checks_ok,
+       d.body.receipt_sha256 AS sha256, {tx}.items AS item_list, {tx}.payments AS pay_list
+FROM docs d
+""")
+    con.execute(f"CREATE OR REPLACE VIEW receipts AS SELECT * FROM all_receipts WHERE {condition}")
+    con.execute(f"""
+CREATE OR REPLACE VIEW items AS
+SELECT u.seq, u.store, u.kind, u.ts, u.i.name AS name, u.i.sku AS sku,
+       coalesce(CAST(u.i.quantity AS {QTY}), 1) AS quantity,
+       coalesce(CAST(u.i.amount AS {MONEY}),
+                CAST(CAST(u.i.unit_price AS {MONEY}) * coalesce(CAST(u.i.quantity AS {QTY}), 1) AS {MONEY})) AS amount
+FROM (SELECT seq, store, kind, ts, unnest(item_list) AS i FROM receipts) u
+""")
+    # cash tendered includes the change given back: the change comes off the first cash payment
+    # (or the first payment when none is cash), so the mix sums to what was taken
+    payments = f"""
+CREATE OR REPLACE VIEW {{name}} AS
+WITH p AS (
+    SELECT seq, store, kind, ts, change, u.p.method AS method, CAST(u.p.amount AS {MONEY}) AS tendered, u.n AS n
+    FROM (SELECT *, unnest(pay_list) AS p, generate_subscripts(pay_list, 1) AS n FROM {{source}}) u
+), ranked AS (
+    SELECT p.*, row_number() OVER (PARTITION BY seq ORDER BY (method = 'cash') DESC, n) AS pick FROM p
+)
+SELECT seq, store, kind, ts, method,
+       tendered - CASE WHEN pick = 1 THEN coalesce(change, 0) ELSE 0 END AS amount
+FROM ranked
+"""
+    con.execute(payments.format(name="payments", source="receipts"))
+    con.execute(payments.format(name="all_payments", source="all_receipts"))
+    con.execute(f"""
+CREATE OR REPLACE VIEW reports AS
+SELECT d.seq, d.store, d.body.profile AS profile, {tx}.report.number AS number,
+       {_ts(f"{tx}.report.opened")} AS opened, {_ts(f"{tx}.report.closed")} AS closed,
+       {tx}.report.receipts AS receipts, {tx}.report.refunds AS refunds,
+       CAST({tx}.report.refund_total AS {MONEY}) AS refund_total, CAST({tx}.total AS {MONEY}) AS total,
+       {tx}.payments AS payments
+FROM docs d JOIN receipts r USING (seq)
+WHERE d.body.kind = 'shift_report'
+""")
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return "'" + str(value).replace("'", "''") + "'"
