@@ -72,6 +72,10 @@ def insights(
     ] = None,
     db: Annotated[Path | None, typer.Option("--db", help="The sandbox cloud's SQLite file.")] = None,
     cloud: Annotated[str | None, typer.Option("--cloud", help="A running cloud's base URL (admin reads).")] = None,
+    parquet: Annotated[Path | None, typer.Option("--parquet", help="A Parquet export (see --export).")] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Also write the loaded transactions to this Parquet file.")
+    ] = None,
     store: Annotated[str | None, typer.Option("--store", help="Only this store.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="From this date/time (YYYY-MM-DD[THH:MM]).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Up to this date (inclusive) or date-time (exclusive).")] = (
@@ -85,17 +89,12 @@ def insights(
     from kelaile_cli.services import insights as svc
     from kelaile_cli.services.insights.html import render_html
 
-    given = [x for x in (db, cloud, recordings or None) if x]
+    given = [x for x in (db, cloud, parquet, recordings or None) if x]
     if len(given) != 1:
-        raise InputError("give exactly one of --db FILE, --cloud URL or RECORDINGS…",
+        raise InputError("give exactly one of --db FILE, --cloud URL, --parquet FILE or RECORDINGS…",
                          remedy="e.g. klx insights --db klx-cloud.sqlite")  # fmt: skip
     scope = svc.Scope(store, _when(start, "--from", end=False), _when(end, "--to", end=True))
-    if db is not None:
-        ins = svc.insights_from_db(db, scope, top)
-    elif cloud is not None:
-        ins = svc.insights_from_cloud(cloud, scope, top)
-    else:
-        ins = svc.insights_from_recordings(recordings or [], scope, top)
+    ins = svc.gather(scope, db=db, cloud=cloud, parquet=parquet, recordings=recordings or [], top=top, export=export)
     if html is not None:
         write_out(render_html(ins), html)
     if as_json:

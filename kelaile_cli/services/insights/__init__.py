@@ -9,6 +9,7 @@ from kelaile_cli.services.insights.model import Scope
 from kelaile_cli.services.insights.report import (
     Insights,
     build,
+    gather,
     insights_from_cloud,
     insights_from_db,
     insights_from_recordings,
@@ -19,6 +20,7 @@ __all__ = [
     "Insights",
     "Scope",
     "build",
+    "gather",
     "insights_from_cloud",
     "insights_from_db",
     "insights_from_recordings",

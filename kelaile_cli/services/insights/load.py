@@ -19,7 +19,7 @@ import duckdb
 
 from kelaile_cli.core.errors import InputError
 
-__all__ = ["BODY_TYPE", "connect", "load_db", "load_documents", "load_recordings"]
+__all__ = ["BODY_TYPE", "connect", "export_parquet", "load_db", "load_documents", "load_parquet", "load_recordings"]
 
 _MONEY = "VARCHAR"  # amounts arrive as decimal strings; model.py casts them to DECIMAL, never to float
 _ITEM = f"STRUCT(name VARCHAR, quantity VARCHAR, unit_price {_MONEY}, amount {_MONEY}, sku VARCHAR)"
@@ -57,13 +57,46 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(":memory:", config=config)
 
 
+def _ts(text: str) -> str:
+    return f"try_cast(replace(replace({text}, 'T', ' '), 'Z', '') AS TIMESTAMP)"
+
+
+# a receipt's time: what the POS printed on it, else when the box captured it (see model.py)
+_TS = f"""coalesce({_ts('body."transaction"."datetime"')}, {_ts("body.printed_at")})"""
+
+
 def _read_ndjson(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     columns = ", ".join(f"{json.dumps(k)}: '{v}'" for k, v in _COLUMNS.items())
     con.execute(
-        f"CREATE OR REPLACE TABLE docs AS SELECT * FROM read_json(?, format='newline_delimited', "
+        f"CREATE OR REPLACE TABLE docs AS SELECT *, {_TS} AS ts FROM read_json(?, format='newline_delimited', "
         f"columns={{{columns}}}, maximum_object_size=16777216)",
         [str(path)],
     )
+
+
+def load_parquet(con: duckdb.DuckDBPyConnection, path: str | Path) -> int:
+    """Use a Parquet export (``export_parquet``) in place: nothing is copied into memory; filters on
+    store and time skip whole row groups (the export is ordered by store, then time)."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such Parquet file", remedy="write one with klx insights … --export FILE")
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW docs AS SELECT * FROM read_parquet('{_quote(path)}')")
+        count = con.execute("SELECT count(*) FROM docs").fetchone()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a klx insights Parquet export ({exc})") from None
+    return int(count[0]) if count else 0
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
+    """Write the loaded documents to Parquet, ordered by store and time (for ``load_parquet`` or any engine)."""
+    try:
+        con.execute(f"COPY (SELECT * FROM docs ORDER BY store, ts, seq) TO '{_quote(path)}' (FORMAT parquet)")
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot write ({exc})") from None
+
+
+def _quote(path: str | Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def load_documents(con: duckdb.DuckDBPyConnection, documents: Iterable[dict[str, object]]) -> int:

@@ -63,7 +63,7 @@ def create_views(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     con.execute(f"""
 CREATE OR REPLACE VIEW all_receipts AS
 SELECT d.seq, d.store, d.device, d.body.kind AS kind, d.body.profile AS profile,
-       coalesce({_ts(f'{tx}."datetime"')}, {_ts("d.body.printed_at")}) AS ts,
+       d.ts AS ts,
        coalesce({_ts("d.body.printed_at")}, {_ts(f'{tx}."datetime"')}) AS printed,
        {tx}.order_no AS order_no, {tx}."table" AS table_no, {tx}.covers AS covers,
        {tx}.currency AS currency, {tx}.cashier AS cashier,

@@ -14,7 +14,15 @@ from kelaile_cli.services.insights import figures, load
 from kelaile_cli.services.insights.model import Scope, create_views
 from kelaile_cli.services.insights.reconcile import reconcile
 
-__all__ = ["Insights", "build", "insights_from_cloud", "insights_from_db", "insights_from_recordings", "to_json"]
+__all__ = [
+    "Insights",
+    "build",
+    "gather",
+    "insights_from_cloud",
+    "insights_from_db",
+    "insights_from_recordings",
+    "to_json",
+]
 
 Insights = dict[str, Any]
 
@@ -36,36 +44,51 @@ def build(con: duckdb.DuckDBPyConnection, scope: Scope, top: int = 10) -> Insigh
     }
 
 
-def insights_from_db(db: str | Path, scope: Scope, top: int = 10) -> Insights:
-    """Insights over a sandbox cloud database file."""
-    con = load.connect()
+def gather(
+    scope: Scope,
+    *,
+    db: str | Path | None = None,
+    cloud: str | None = None,
+    recordings: Sequence[str | Path] = (),
+    parquet: str | Path | None = None,
+    top: int = 10,
+    export: str | Path | None = None,
+    threads: int | None = None,
+) -> Insights:
+    """Load one source (the cloud's SQLite file, a running cloud, recordings, a Parquet export), optionally
+    export it to Parquet, and compute every figure for ``scope``."""
+    con = load.connect(threads)
     try:
-        load.load_db(con, db)
+        if db is not None:
+            load.load_db(con, db)
+        elif cloud is not None:
+            from kelaile_cli.services.insights.cloud import cloud_documents
+
+            load.load_documents(con, cloud_documents(cloud))
+        elif parquet is not None:
+            load.load_parquet(con, parquet)
+        else:
+            load.load_recordings(con, recordings)
+        if export is not None:
+            load.export_parquet(con, export)
         return build(con, scope, top)
     finally:
         con.close()
+
+
+def insights_from_db(db: str | Path, scope: Scope, top: int = 10) -> Insights:
+    """Insights over a sandbox cloud database file."""
+    return gather(scope, db=db, top=top)
 
 
 def insights_from_recordings(paths: Sequence[str | Path], scope: Scope, top: int = 10) -> Insights:
     """Insights straight from recordings, through the box pipeline (no cloud)."""
-    con = load.connect()
-    try:
-        load.load_recordings(con, paths)
-        return build(con, scope, top)
-    finally:
-        con.close()
+    return gather(scope, recordings=paths, top=top)
 
 
 def insights_from_cloud(url: str, scope: Scope, top: int = 10) -> Insights:
     """Insights over what a running cloud has stored (its loopback admin reads)."""
-    from kelaile_cli.services.insights.cloud import cloud_documents
-
-    con = load.connect()
-    try:
-        load.load_documents(con, cloud_documents(url))
-        return build(con, scope, top)
-    finally:
-        con.close()
+    return gather(scope, cloud=url, top=top)
 
 
 def to_json(value: Any) -> Any:
