@@ -72,31 +72,26 @@ FROM m ORDER BY amount DESC, method
 
 
 _SELLERS = """
-WITH s AS (
-    SELECT name,
-           sum(CASE WHEN kind = 'refund' THEN -abs(quantity) ELSE quantity END) AS quantity,
-           sum(CASE WHEN kind = 'refund' THEN -abs(amount) ELSE amount END) AS revenue,
-           count(DISTINCT seq) FILTER (kind = 'sale') AS receipts
-    FROM items WHERE kind IN ('sale', 'refund') AND name IS NOT NULL GROUP BY name
-)
-SELECT name, quantity, revenue, receipts FROM s ORDER BY {order}, name LIMIT ?
+CREATE OR REPLACE TEMP TABLE sellers AS
+SELECT name,
+       sum(CASE WHEN kind = 'refund' THEN -abs(quantity) ELSE quantity END) AS quantity,
+       sum(CASE WHEN kind = 'refund' THEN -abs(amount) ELSE amount END) AS revenue,
+       count(DISTINCT seq) FILTER (kind = 'sale') AS receipts
+FROM items WHERE kind IN ('sale', 'refund') AND name IS NOT NULL GROUP BY name
 """
 
 
 def sellers(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, list[dict[str, Any]]]:
     """Best and worst sellers by quantity and by revenue (refunds taken off)."""
+    con.execute(_SELLERS)
     orders = {
         "best_by_quantity": "quantity DESC, revenue DESC",
         "best_by_revenue": "revenue DESC, quantity DESC",
         "worst_by_quantity": "quantity ASC, revenue ASC",
         "worst_by_revenue": "revenue ASC, quantity ASC",
     }
-    return {key: query(con, _SELLERS.format(order=order), [top]) for key, order in orders.items()}
-
-
-def all_sellers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every item sold, by quantity."""
-    return query(con, _SELLERS.format(order="quantity DESC, revenue DESC"), [2**62])
+    sql = "SELECT name, quantity, revenue, receipts FROM sellers ORDER BY {order}, name LIMIT ?"
+    return {key: query(con, sql.format(order=order), [top]) for key, order in orders.items()}
 
 
 def traffic(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
@@ -156,10 +151,10 @@ SELECT count(*) AS seatings, count(DISTINCT (store, table_no)) AS tables,
 FROM receipts WHERE kind = 'sale' AND table_no IS NOT NULL
 """,
     )[0]
-    pairs = query(con, _PAIRS + " ORDER BY sale, seq")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE dwell AS {_PAIRS}")
+    pairs = query(con, "SELECT * EXCLUDE (seq) FROM dwell ORDER BY sale, seq")
     turnover["dwell"] = query(
-        con,
-        f"SELECT count(*) AS pairs, ratio(sum(dwell_s), count(*)) AS mean_s, max(dwell_s) AS max_s FROM ({_PAIRS})",
+        con, "SELECT count(*) AS pairs, ratio(sum(dwell_s), count(*)) AS mean_s, max(dwell_s) AS max_s FROM dwell"
     )[0]
     turnover["pairs"] = pairs
     return turnover

@@ -3,8 +3,10 @@
 Money is ``DECIMAL(18,2)`` and quantities ``DECIMAL(18,3)`` (cast from the decimal strings receipts
 carry, never through float). A receipt's time ``ts`` is the time the POS printed on it, else the time
 the box captured it; ``printed`` is the capture time, else the POS time (dwell uses it: a pre-bill and
-its sale often carry the order's opening time both). A filter (store, period) is applied once, in
-``receipts``; every other view joins it.
+its sale often carry the order's opening time both). A filter (store, period) is applied once: the
+receipts, items and payments in scope become small temporary tables (one pass over a Parquet export,
+whose row groups outside the store and period are skipped); shift reconciliation looks past the
+period through the ``all_receipts``/``all_payments`` views.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _ts(text: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    """(Re)create the views ``receipts``, ``items``, ``payments``, ``reports`` for ``scope``."""
+    """(Re)create ``receipts``, ``items``, ``payments`` (tables) and ``reports`` (a view) for ``scope``."""
     tx = 'd.body."transaction"'
     where = ["TRUE"]
     params: list[object] = []
@@ -73,9 +75,9 @@ SELECT d.seq, d.store, d.device, d.body.kind AS kind, d.body.profile AS profile,
        d.body.receipt_sha256 AS sha256, {tx}.items AS item_list, {tx}.payments AS pay_list
 FROM docs d
 """)
-    con.execute(f"CREATE OR REPLACE VIEW receipts AS SELECT * FROM all_receipts WHERE {condition}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE receipts AS SELECT * FROM all_receipts WHERE {condition}")
     con.execute(f"""
-CREATE OR REPLACE VIEW items AS
+CREATE OR REPLACE TEMP TABLE items AS
 SELECT u.seq, u.store, u.kind, u.ts, u.i.name AS name, u.i.sku AS sku,
        coalesce(CAST(u.i.quantity AS {QTY}), 1) AS quantity,
        coalesce(CAST(u.i.amount AS {MONEY}),
@@ -85,7 +87,7 @@ FROM (SELECT seq, store, kind, ts, unnest(item_list) AS i FROM receipts) u
     # cash tendered includes the change given back: the change comes off the first cash payment
     # (or the first payment when none is cash), so the mix sums to what was taken
     payments = f"""
-CREATE OR REPLACE VIEW {{name}} AS
+CREATE OR REPLACE {{what}} {{name}} AS
 WITH p AS (
     SELECT seq, store, kind, ts, change, u.p.method AS method, CAST(u.p.amount AS {MONEY}) AS tendered, u.n AS n
     FROM (SELECT *, unnest(pay_list) AS p, generate_subscripts(pay_list, 1) AS n FROM {{source}}) u
@@ -96,8 +98,8 @@ SELECT seq, store, kind, ts, method,
        tendered - CASE WHEN pick = 1 THEN coalesce(change, 0) ELSE 0 END AS amount
 FROM ranked
 """
-    con.execute(payments.format(name="payments", source="receipts"))
-    con.execute(payments.format(name="all_payments", source="all_receipts"))
+    con.execute(payments.format(what="TEMP TABLE", name="payments", source="receipts"))
+    con.execute(payments.format(what="VIEW", name="all_payments", source="all_receipts"))
     con.execute(f"""
 CREATE OR REPLACE VIEW reports AS
 SELECT d.seq, d.store, d.body.profile AS profile, {tx}.report.number AS number,
