@@ -14,6 +14,7 @@ import duckdb
 __all__ = [
     "covers",
     "payment_mix",
+    "previous_sellers",
     "query",
     "refunds_and_discounts",
     "sellers",
@@ -72,7 +73,7 @@ FROM m ORDER BY amount DESC, method
 
 
 _SELLERS = """
-CREATE OR REPLACE TEMP TABLE sellers AS
+CREATE OR REPLACE TEMP TABLE {name} AS
 SELECT name,
        sum(CASE WHEN kind = 'refund' THEN -abs(quantity) ELSE quantity END) AS quantity,
        sum(CASE WHEN kind = 'refund' THEN -abs(amount) ELSE amount END) AS revenue,
@@ -81,16 +82,29 @@ FROM items WHERE kind IN ('sale', 'refund') AND name IS NOT NULL GROUP BY name
 """
 
 
-def sellers(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, list[dict[str, Any]]]:
-    """Best and worst sellers by quantity and by revenue (refunds taken off)."""
-    con.execute(_SELLERS)
+def previous_sellers(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the sellers of the scope now in place as ``previous_sellers`` (for the trend columns)."""
+    con.execute(_SELLERS.format(name="previous_sellers"))
+
+
+def sellers(con: duckdb.DuckDBPyConnection, top: int = 10, trend: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Best and worst sellers by quantity and by revenue (refunds taken off); with ``trend``, each one's
+    quantity and revenue in the previous period (``previous_sellers``) and the change since."""
+    con.execute(_SELLERS.format(name="sellers"))
+    if trend:
+        con.execute("""
+CREATE OR REPLACE TEMP TABLE sellers AS
+SELECT s.*, coalesce(p.quantity, 0) AS previous_quantity, coalesce(p.revenue, 0) AS previous_revenue,
+       s.quantity - coalesce(p.quantity, 0) AS quantity_change, s.revenue - coalesce(p.revenue, 0) AS revenue_change
+FROM sellers s LEFT JOIN previous_sellers p USING (name)
+""")
     orders = {
         "best_by_quantity": "quantity DESC, revenue DESC",
         "best_by_revenue": "revenue DESC, quantity DESC",
         "worst_by_quantity": "quantity ASC, revenue ASC",
         "worst_by_revenue": "revenue ASC, quantity ASC",
     }
-    sql = "SELECT name, quantity, revenue, receipts FROM sellers ORDER BY {order}, name LIMIT ?"
+    sql = "SELECT * FROM sellers ORDER BY {order}, name LIMIT ?"
     return {key: query(con, sql.format(order=order), [top]) for key, order in orders.items()}
 
 

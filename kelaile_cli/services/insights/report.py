@@ -28,14 +28,19 @@ Insights = dict[str, Any]
 
 
 def build(con: duckdb.DuckDBPyConnection, scope: Scope, top: int = 10) -> Insights:
-    """Every figure over the documents loaded into ``con``, restricted to ``scope``."""
+    """Every figure over the documents loaded into ``con``, restricted to ``scope``. A period with both
+    ends also gets the sellers' trend against the period of the same length just before it."""
+    trend = scope.start is not None and scope.end is not None
+    if scope.start is not None and scope.end is not None:
+        create_views(con, Scope(scope.store, scope.start - (scope.end - scope.start), scope.start))
+        figures.previous_sellers(con)
     create_views(con, scope)
     return {
         "scope": {"store": scope.store, "from": scope.start, "to": scope.end},
         "documents": con.execute("SELECT count(*) FROM docs").fetchone()[0],  # type: ignore[index]
         "stores": figures.summary(con),
         "payment_mix": figures.payment_mix(con),
-        "sellers": figures.sellers(con, top),
+        "sellers": figures.sellers(con, top, trend),
         "traffic": figures.traffic(con),
         "covers": figures.covers(con),
         "tables": figures.tables(con),

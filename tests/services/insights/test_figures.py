@@ -97,3 +97,15 @@ def test_scope_by_store_and_period(day_db):
     monday = insights_from_db(day_db, Scope(end=datetime(2026, 11, 24)))
     assert [(s["store"], s["revenue"]) for s in monday["stores"]] == [("S1", D("109.60"))]
     assert [z["difference"] for z in monday["shifts"]] == [D("8.00")]
+
+
+def test_sellers_trend_against_the_previous_period(day_db):
+    tuesday = insights_from_db(day_db, Scope(start=datetime(2026, 11, 24), end=datetime(2026, 11, 25)))
+    trend = {s["name"]: (s["quantity"], s["previous_quantity"], s["quantity_change"], s["revenue_change"])
+             for s in tuesday["sellers"]["best_by_quantity"]}  # fmt: skip
+    # Tuesday: Tea 2 (1005), Noodles 1 (2001); Monday: Noodles 2 + 4, Tea 2 + 1 - 1 refunded (6.00), Dumplings 4
+    assert trend == {
+        "Tea": (D(2), D(2), D(0), D("0.00")),
+        "Noodles": (D(1), D(6), D(-5), D("-62.50")),
+    }
+    assert "previous_quantity" not in insights_from_db(day_db, Scope())["sellers"]["best_by_quantity"][0]
