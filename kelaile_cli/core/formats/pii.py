@@ -79,7 +79,7 @@ MEMBER_LABELS = (
 )
 
 _PHONE_LABEL = re.compile(
-    r"(?:电话|電話|手机|手機|联系|聯絡|Tel|Phone|Mobile|Mob|Cell|Fax|Handy|Telefon|Tél|Portable)\.?\s*[:：#]?\s*$",
+    r"(?<![A-Za-z])(?:电话|電話|手机|手機|联系|聯絡|Tel|Phone|Mobile|Mob|Cell|Fax|Handy|Telefon|Tél|Portable)\.?\s*[:：#]?\s*$",
     re.I,
 )
 _ID_LABEL = re.compile(
@@ -87,7 +87,7 @@ _ID_LABEL = re.compile(
 )
 # numbers these labels introduce belong to the shop, the sale or the terminal, not to a person
 _NOT_PERSONAL = re.compile(
-    r"(?:SIRET|SIREN|TVA|VAT|USt|UID|St\.?-?Nr|Steuer\w*|Tax\s*ID|ABN|GST|税号|稅號|统一编号|統一編號|发票|發票|"
+    r"(?<![A-Za-z])(?:SIRET|SIREN|TVA|VAT|USt|UID|St\.?-?Nr|Steuer\w*|Tax\s*ID|ABN|GST|税号|稅號|统一编号|統一編號|发票|發票|"
     r"Order|Bestell\w*|Commande|Beleg\w*|Bon|Ticket|Trans\w*|TSE\w*|Serial|Serien\w*|S/N|Terminal|TID|MID|"
     r"Auth\w*|Ref\w*|Invoice|Rechnung\w*|Facture|单号|單號|订单|訂單|流水|交易|批次|凭证|憑證|Batch|Receipt|Kasse)"
     r"\s*(?:No\.?|Nr\.?|N°|#|号|號|编号|編號)?\s*[:：#]?\s*[A-Z]{0,3}[-\s]?$",
