@@ -19,7 +19,15 @@ import duckdb
 
 from kelaile_cli.core.errors import InputError
 
-__all__ = ["BODY_TYPE", "connect", "export_parquet", "load_db", "load_documents", "load_parquet", "load_recordings"]
+__all__ = [
+    "BODY_TYPE",
+    "connect",
+    "export_parquet",
+    "load_db",
+    "load_documents",
+    "load_parquet",
+    "load_recordings",
+]
 
 _MONEY = "VARCHAR"  # amounts arrive as decimal strings; model.py casts them to DECIMAL, never to float
 _ITEM = f"STRUCT(name VARCHAR, quantity VARCHAR, unit_price {_MONEY}, amount {_MONEY}, sku VARCHAR)"
@@ -66,10 +74,12 @@ _TS = f"""coalesce({_ts('body."transaction"."datetime"')}, {_ts("body.printed_at
 
 
 def _read_ndjson(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A field whose value does not have the upload document's type (a device may send any JSON the
+    cloud accepted) reads as missing (NULL) instead of failing the load."""
     columns = ", ".join(f"{json.dumps(k)}: '{v}'" for k, v in _COLUMNS.items())
     con.execute(
         f"CREATE OR REPLACE TABLE docs AS SELECT *, {_TS} AS ts FROM read_json(?, format='newline_delimited', "
-        f"columns={{{columns}}}, maximum_object_size=16777216)",
+        f"columns={{{columns}}}, maximum_object_size=16777216, ignore_errors=true)",
         [str(path)],
     )
 

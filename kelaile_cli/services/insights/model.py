@@ -69,8 +69,8 @@ SELECT d.seq, d.store, d.device, d.body.kind AS kind, d.body.profile AS profile,
        coalesce({_ts("d.body.printed_at")}, {_ts(f'{tx}."datetime"')}) AS printed,
        {tx}.order_no AS order_no, {tx}."table" AS table_no, {tx}.covers AS covers,
        {tx}.currency AS currency, {tx}.cashier AS cashier,
-       CAST({tx}.total AS {MONEY}) AS total, CAST({tx}.discount AS {MONEY}) AS discount,
-       CAST({tx}.change AS {MONEY}) AS change,
+       TRY_CAST({tx}.total AS {MONEY}) AS total, TRY_CAST({tx}.discount AS {MONEY}) AS discount,
+       TRY_CAST({tx}.change AS {MONEY}) AS change,
        list_bool_and([c.ok FOR c IN coalesce(d.body.checks, [])]) AS checks_ok,
        d.body.receipt_sha256 AS sha256, {tx}.items AS item_list, {tx}.payments AS pay_list
 FROM docs d
@@ -79,9 +79,10 @@ FROM docs d
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE items AS
 SELECT u.seq, u.store, u.kind, u.ts, u.i.name AS name, u.i.sku AS sku,
-       coalesce(CAST(u.i.quantity AS {QTY}), 1) AS quantity,
-       coalesce(CAST(u.i.amount AS {MONEY}),
-                CAST(CAST(u.i.unit_price AS {MONEY}) * coalesce(CAST(u.i.quantity AS {QTY}), 1) AS {MONEY})) AS amount
+       coalesce(TRY_CAST(u.i.quantity AS {QTY}), 1) AS quantity,
+       coalesce(TRY_CAST(u.i.amount AS {MONEY}),
+                TRY_CAST(TRY_CAST(u.i.unit_price AS {MONEY}) * coalesce(TRY_CAST(u.i.quantity AS {QTY}), 1)
+                         AS {MONEY})) AS amount
 FROM (SELECT seq, store, kind, ts, unnest(item_list) AS i FROM receipts) u
 """)
     # cash tendered includes the change given back: the change comes off the first cash payment
@@ -89,7 +90,7 @@ FROM (SELECT seq, store, kind, ts, unnest(item_list) AS i FROM receipts) u
     payments = f"""
 CREATE OR REPLACE {{what}} {{name}} AS
 WITH p AS (
-    SELECT seq, store, kind, ts, change, u.p.method AS method, CAST(u.p.amount AS {MONEY}) AS tendered, u.n AS n
+    SELECT seq, store, kind, ts, change, u.p.method AS method, TRY_CAST(u.p.amount AS {MONEY}) AS tendered, u.n AS n
     FROM (SELECT *, unnest(pay_list) AS p, generate_subscripts(pay_list, 1) AS n FROM {{source}}) u
 ), ranked AS (
     SELECT p.*, row_number() OVER (PARTITION BY seq ORDER BY (method = 'cash') DESC, n) AS pick FROM p
@@ -105,7 +106,7 @@ CREATE OR REPLACE VIEW reports AS
 SELECT d.seq, d.store, d.body.profile AS profile, {tx}.report.number AS number,
        {_ts(f"{tx}.report.opened")} AS opened, {_ts(f"{tx}.report.closed")} AS closed,
        {tx}.report.receipts AS receipts, {tx}.report.refunds AS refunds,
-       CAST({tx}.report.refund_total AS {MONEY}) AS refund_total, CAST({tx}.total AS {MONEY}) AS total,
+       TRY_CAST({tx}.report.refund_total AS {MONEY}) AS refund_total, TRY_CAST({tx}.total AS {MONEY}) AS total,
        {tx}.payments AS payments
 FROM docs d JOIN receipts r USING (seq)
 WHERE d.body.kind = 'shift_report'

@@ -30,7 +30,7 @@ FROM r ORDER BY "end", seq
 """
 
 _REPORTED = """
-SELECT u.p.method AS method, sum(CAST(u.p.amount AS DECIMAL(18,2))) AS amount
+SELECT u.p.method AS method, sum(TRY_CAST(u.p.amount AS DECIMAL(18,2))) AS amount
 FROM (SELECT unnest(payments) AS p FROM reports WHERE seq = ?) u GROUP BY 1
 """
 
