@@ -44,7 +44,9 @@ def _show(ins: dict[str, Any]) -> None:
     out.print(_table("Payment mix", ins["payment_mix"], ("method", "amount", "receipts", "share_pct")))
     for key, title in (("best_by_quantity", "Best sellers (quantity)"), ("best_by_revenue", "Best sellers (revenue)"),
                        ("worst_by_revenue", "Worst sellers (revenue)")):  # fmt: skip
-        out.print(_table(title, ins["sellers"][key], ("name", "quantity", "revenue", "receipts")))
+        rows = ins["sellers"][key]
+        trend = ("quantity_change", "revenue_change") if rows and "quantity_change" in rows[0] else ()
+        out.print(_table(title, rows, ("name", "quantity", "revenue", "receipts", *trend)))
     out.print(_table("Traffic by hour", ins["traffic"]["by_hour"], ("hour", "transactions", "revenue")))
     out.print(_table("Traffic by weekday (1 = Monday)", ins["traffic"]["by_weekday"],
                      ("weekday", "transactions", "revenue")))  # fmt: skip
