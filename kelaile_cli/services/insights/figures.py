@@ -142,12 +142,16 @@ FROM receipts WHERE kind = 'sale' AND covers IS NOT NULL AND covers > 0
 _PAIRS = """
 WITH s AS (SELECT * FROM receipts WHERE kind = 'sale' AND table_no IS NOT NULL),
 p AS (SELECT * FROM receipts WHERE kind = 'pre_bill'),
-m AS (
-    SELECT s.seq, s.store, s.table_no, s.order_no, p.printed AS pre_bill, s.printed AS sale,
-           row_number() OVER (PARTITION BY s.seq ORDER BY p.printed DESC) AS k
-    FROM s JOIN p ON p.store = s.store AND p.profile = s.profile AND p.printed <= s.printed
-        AND (p.order_no = s.order_no OR (s.order_no IS NULL AND p.table_no = s.table_no))
-)
+j AS (  -- equi-joins: by order number, or by table for a sale without one
+    SELECT s.seq, s.store, s.table_no, s.order_no, p.printed AS pre_bill, s.printed AS sale
+    FROM s JOIN p ON p.store = s.store AND p.profile = s.profile AND p.order_no = s.order_no
+    WHERE p.printed <= s.printed
+    UNION ALL
+    SELECT s.seq, s.store, s.table_no, s.order_no, p.printed AS pre_bill, s.printed AS sale
+    FROM s JOIN p ON p.store = s.store AND p.profile = s.profile AND p.table_no = s.table_no
+    WHERE s.order_no IS NULL AND p.printed <= s.printed
+),
+m AS (SELECT *, row_number() OVER (PARTITION BY seq ORDER BY pre_bill DESC) AS k FROM j)
 SELECT seq, store, table_no AS "table", order_no, pre_bill, sale,
        CAST(epoch(sale) - epoch(pre_bill) AS BIGINT) AS dwell_s
 FROM m WHERE k = 1

@@ -72,7 +72,8 @@ SELECT d.seq, d.store, d.device, d.body.kind AS kind, d.body.profile AS profile,
        TRY_CAST({tx}.total AS {MONEY}) AS total, TRY_CAST({tx}.discount AS {MONEY}) AS discount,
        TRY_CAST({tx}.change AS {MONEY}) AS change,
        list_bool_and([c.ok FOR c IN coalesce(d.body.checks, [])]) AS checks_ok,
-       d.body.receipt_sha256 AS sha256, {tx}.items AS item_list, {tx}.payments AS pay_list
+       d.body.receipt_sha256 AS sha256, {tx}.items AS item_list, {tx}.payments AS pay_list,
+       {tx}.report AS report
 FROM docs d
 """)
     con.execute(f"CREATE OR REPLACE TEMP TABLE receipts AS SELECT * FROM all_receipts WHERE {condition}")
@@ -101,16 +102,16 @@ FROM ranked
 """
     con.execute(payments.format(what="TEMP TABLE", name="payments", source="receipts"))
     con.execute(payments.format(what="VIEW", name="all_payments", source="all_receipts"))
-    con.execute(f"""
-CREATE OR REPLACE VIEW reports AS
-SELECT d.seq, d.store, d.body.profile AS profile, {tx}.report.number AS number,
-       {_ts(f"{tx}.report.opened")} AS opened, {_ts(f"{tx}.report.closed")} AS closed,
-       {tx}.report.receipts AS receipts, {tx}.report.refunds AS refunds,
-       TRY_CAST({tx}.report.refund_total AS {MONEY}) AS refund_total, TRY_CAST({tx}.total AS {MONEY}) AS total,
-       {tx}.payments AS payments
-FROM docs d JOIN receipts r USING (seq)
-WHERE d.body.kind = 'shift_report'
-""")
+    reports = f"""
+CREATE OR REPLACE {{what}} {{name}} AS
+SELECT seq, store, profile, ts, report.number AS number,
+       {_ts("report.opened")} AS opened, {_ts("report.closed")} AS closed,
+       report.receipts AS receipts, report.refunds AS refunds,
+       TRY_CAST(report.refund_total AS {MONEY}) AS refund_total, total, pay_list AS payments
+FROM {{source}} WHERE kind = 'shift_report'
+"""
+    con.execute(reports.format(what="TEMP TABLE", name="reports", source="receipts"))
+    con.execute(reports.format(what="VIEW", name="all_reports", source="all_receipts"))
 
 
 def _literal(value: object) -> str:

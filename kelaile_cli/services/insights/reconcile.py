@@ -1,7 +1,7 @@
 """Shift reconciliation: each shift/Z report against the transactions captured in its period.
 
 A report's period runs from its ``opened`` time (else the previous report's close for the same store
-and POS, else the beginning) to its ``closed`` time (else the report's own time). The captured side
+and POS, else the beginning of the data) to its ``closed`` time (else the report's own time). The captured side
 is every sale and refund of that store and POS in the period, per payment method (change given back
 taken off cash). ``difference = reported − captured``; a non-zero difference comes with what
 explains it: receipts the report counts that the box never captured (``missing``), refunds and
@@ -19,14 +19,15 @@ from kelaile_cli.services.insights.figures import query
 __all__ = ["reconcile"]
 
 _PERIODS = """
-WITH r AS (
-    SELECT *, lag(closed) OVER (PARTITION BY store, profile ORDER BY coalesce(closed, opened), seq) AS previous_close,
-           (SELECT ts FROM all_receipts a WHERE a.seq = reports.seq) AS printed_ts
-    FROM reports
-)
-SELECT seq, store, profile, number, coalesce(opened, previous_close) AS start, coalesce(closed, printed_ts) AS "end",
+SELECT seq, store, profile, ts, number, opened AS start, coalesce(closed, ts) AS "end",
        receipts, refunds, refund_total, total
-FROM r ORDER BY "end", seq
+FROM reports ORDER BY "end", seq
+"""
+
+# the close of the report before (same store and POS), for a report that does not print its opening
+_PREVIOUS_CLOSE = """
+SELECT max(coalesce(closed, ts)) FROM all_reports
+WHERE store = ? AND profile IS NOT DISTINCT FROM ? AND ts < ?
 """
 
 _REPORTED = """
@@ -62,6 +63,9 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """One entry per shift report in scope: per-method reported/captured/difference and the explanation."""
     out = []
     for rep in query(con, _PERIODS):
+        if rep["start"] is None and rep["ts"] is not None:
+            previous = con.execute(_PREVIOUS_CLOSE, [rep["store"], rep["profile"], rep["ts"]]).fetchone()
+            rep["start"] = previous[0] if previous else None
         period = [rep["store"], rep["profile"], rep["start"], rep["start"], rep["end"]]
         reported = {r["method"]: r["amount"] for r in query(con, _REPORTED, [rep["seq"]])}
         captured = {r["method"]: r["amount"] for r in query(con, _CAPTURED, period)}
