@@ -95,6 +95,10 @@ COMMANDS: dict[str, Entry] = {
         _CMD + "play", "app",
         "Send the POS side of a recording, connection by connection as the POS did, and say what came back.",
     ),
+    "insights": Entry(
+        _CMD + "insights", "app",
+        "What sold, when, at which table, and does the till balance: figures from the cloud's transactions.",
+    ),
 }  # fmt: skip
 
 _ABOUT = (

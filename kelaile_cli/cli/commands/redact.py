@@ -23,7 +23,7 @@ def redact(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Report what was masked as JSON.")] = False,
 ) -> None:
-    """Mask phone numbers, card numbers (last 4 kept) and member ids; the stream stays valid ESC/POS."""
+    """Mask phones, cards (last 4 kept), IBANs, ID numbers, e-mails and member ids; the stream stays valid ESC/POS."""
     report = redact_file(source, output, codes=codes)
     if as_json:
         emit_json({**dataclasses.asdict(report), "counts": report.counts()})

@@ -1,71 +1,40 @@
 """Mask personal data in a print stream while keeping it valid ESC/POS (sans-IO).
 
-Phone numbers, payment card numbers (Luhn-checked, last four kept) and member ids (digits after a
-label such as 会员/會員/Member/Card No) are found in the decoded *text* and their digits replaced by
-``*`` byte for byte: digits are single bytes in every code page and double-byte encoding used on
-receipts, so lengths, command arguments, images and offsets are untouched. Barcode and 2-D code
+Personal data — phone numbers, payment cards (last four kept), IBANs, national ID numbers, e-mail
+addresses, member/loyalty numbers; see ``pii`` for how each is recognised — is found in the decoded
+*text* of each run and its digits (and, for ids and addresses, letters) are replaced by ``*`` byte
+for byte: ASCII characters are single bytes in every code page and double-byte encoding used on
+receipts, and a full-width digit becomes a full-width ``＊`` of the same encoded width (or as many
+``*``), so lengths, command arguments, images and offsets are untouched. Barcode and 2-D code
 contents are left alone unless asked (``codes=True``): masking them keeps the command lengths but a
 masked EAN-13 no longer has a valid check digit, so the printer may refuse to print it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
+from kelaile_cli.core.formats.pii import MEMBER_LABELS, find_pii, fold_width
 from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions
 
 __all__ = ["MEMBER_LABELS", "Redaction", "StreamingRedactor", "redact_stream"]
 
 MASK = ord("*")
-MEMBER_LABELS = (
-    "会员",
-    "會員",
-    "会员号",
-    "會員編號",
-    "卡号",
-    "卡號",
-    "Member",
-    "Member No",
-    "Card No",
-    "VIP",
-    "Mitglied",
-)
-
-_PHONE = re.compile(
-    r"(?<!\d)(?:1[3-9]\d{9}|09\d{2}[- ]?\d{3}[- ]?\d{3}|\+\d{1,3}[ -]?\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4})(?!\d)"
-)
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
-
-def _member_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
-    alts = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
-    return re.compile(rf"(?:{alts})\s*(?:[:：#号號]|ID|No\.?)?\s*([0-9A-Za-z][0-9A-Za-z -]{{3,}}[0-9A-Za-z])", re.I)
 
 
 @dataclass(frozen=True, slots=True)
 class Redaction:
     offset: int  # stream offset of the first masked byte
     length: int  # bytes from the first to the last masked byte
-    kind: str  # 'phone' | 'card' | 'member' | 'code'
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    kind: str  # 'phone' | 'card' | 'iban' | 'national_id' | 'email' | 'member' | 'code'
 
 
 class _Masker:
     def __init__(self, codec_for: dict[int, str], labels: tuple[str, ...]) -> None:
         self.codec_for = codec_for
-        self.member = _member_pattern(labels)
+        self.labels = labels
 
     def text(self, out: bytearray, ev: Text, base: int, found: list[Redaction]) -> None:
         codec = self.codec_for.get(ev.offset, "latin-1")
@@ -73,38 +42,52 @@ class _Masker:
             text = ev.raw.decode(codec)
         except (UnicodeDecodeError, LookupError):
             codec, text = "latin-1", ev.raw.decode("latin-1")
-        spans: list[tuple[int, int, str, int]] = []  # (start, end, kind, keep last n digits)
-        for m in _CARD.finditer(text):
-            digits = re.sub(r"\D", "", m.group())
-            if 13 <= len(digits) <= 19 and _luhn(digits):
-                spans.append((m.start(), m.end(), "card", 4))
-        for m in _PHONE.finditer(text):
-            spans.append((m.start(), m.end(), "phone", 0))
-        for m in self.member.finditer(text):
-            spans.append((m.start(1), m.end(1), "member", 0))
-        cards = [(a, b) for a, b, kind, _ in spans if kind == "card"]
-        # a card number keeps its last four digits even when a label ("卡号") also points at it
-        spans = [sp for sp in spans if sp[2] == "card" or not any(sp[0] < b and a < sp[1] for a, b in cards)]
+        spans = find_pii(text, self.labels)
         if not spans:
             return
         starts = _byte_offsets(text, codec)
-        for start, end, kind, keep in spans:
-            digit_pos = [i for i in range(start, end) if text[i].isdigit() and text[i].isascii()]
-            masked = digit_pos[: max(0, len(digit_pos) - keep)]
+        if starts[-1] != len(ev.raw):  # the codec does not round-trip these bytes: work on single bytes
+            text = ev.raw.decode("latin-1")
+            spans, starts = find_pii(text, self.labels), list(range(len(text) + 1))
+        folded = fold_width(text)
+        for span in spans:
+            digits_only = span.kind in ("phone", "card")
+            pos = [
+                i
+                for i in range(span.start, span.end)
+                if folded[i].isascii() and (folded[i].isdigit() if digits_only else folded[i].isalnum())
+            ]
+            keep = [i for i in pos if folded[i].isdigit()][-span.keep :] if span.keep else []
+            masked = [i for i in pos if i not in keep]
             if not masked:
                 continue
             for i in masked:
-                out[ev.offset - base + starts[i]] = MASK
-            first, last = starts[masked[0]], starts[masked[-1]]
-            found.append(Redaction(ev.offset + first, last - first + 1, kind))
+                at = ev.offset - base + starts[i]
+                width = starts[i + 1] - starts[i]
+                out[at : at + width] = _mask_bytes(text[i], codec, width)
+            first, last = starts[masked[0]], starts[masked[-1] + 1]
+            found.append(Redaction(ev.offset + first, last - first, span.kind))
+
+
+def _mask_bytes(ch: str, codec: str, width: int) -> bytes:
+    """The mask for one character, exactly ``width`` bytes: ``*``, or ``＊`` for a full-width one."""
+    if width > 1:
+        try:
+            wide = "＊".encode(codec)
+        except (UnicodeEncodeError, LookupError):
+            wide = b""
+        if len(wide) == width:
+            return wide
+    return b"*" * width
 
 
 def _byte_offsets(text: str, codec: str) -> list[int]:
-    """Byte offset of each character of ``text`` once encoded (digits and ASCII are one byte)."""
+    """Byte offset of each character of ``text`` once encoded, and the end (ASCII is one byte)."""
     offsets, pos = [], 0
     for ch in text:
         offsets.append(pos)
         pos += 1 if ch.isascii() else len(ch.encode(codec, errors="replace"))
+    offsets.append(pos)
     return offsets
 
 

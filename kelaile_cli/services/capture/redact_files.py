@@ -57,7 +57,8 @@ def redact_file(src: str | Path, dest: str | Path, *, codes: bool = False) -> Re
         masked, found = redact_stream(rec.stream(TO_PRINTER, conn), codes=codes)
         masked_streams[conn] = masked
         report.masked += _entries(found, conn)
-    notes = {**rec.header.notes, "redacted": "phone, card, member" + (", codes" if codes else "")}
+    kinds = "phone, card, iban, national_id, email, member" + (", codes" if codes else "")
+    notes = {**rec.header.notes, "redacted": kinds}
     header = Header(rec.header.source, rec.header.started, rec.header.klx_version, notes)
     pos: dict[int, int] = {}
     with RecordingWriter(dest, header) as writer:

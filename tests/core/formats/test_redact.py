@@ -68,3 +68,28 @@ def test_big5_member_label():
     out, found = redact_stream(data)
     assert "會員編號 **********" in [ln.text for r in read_receipts(out) for ln in r.lines]
     assert found
+
+
+def test_checksums_decide_between_personal_data_and_look_alikes():
+    lines = [
+        "IBAN DE89 3704 0044 0532 0130 01",  # check digits wrong: not an IBAN
+        "4111 1111 1111 1112",  # Luhn fails: not a card
+        "110105194912310021",  # ID check character wrong, no label
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "4111 1111 1111 1111",
+        "11010519491231002X",
+    ]
+    out, found = redact_stream(job(lines))
+    text = [ln.text for r in read_receipts(out) for ln in r.lines]
+    assert text[:3] == lines[:3]
+    assert text[3:6] == ["IBAN DE** **** **** **** **** **", "**** **** **** 1111", "******************"]
+    assert [f.kind for f in found] == ["iban", "card", "national_id"]
+
+
+def test_every_masked_run_is_reported_with_its_byte_span():
+    data = job(["E-mail: zhang.wei@example.com", "电话：(010) 6552-1234"])
+    out, found = redact_stream(data)
+    assert [f.kind for f in found] == ["email", "phone"]
+    for f in found:
+        assert out[f.offset : f.offset + 1] == b"*" and out[f.offset + f.length - 1 : f.offset + f.length] == b"*"
+        assert data[f.offset : f.offset + f.length] != out[f.offset : f.offset + f.length]

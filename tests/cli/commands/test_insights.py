@@ -1,0 +1,102 @@
+"""klx insights as a user runs it: real subprocesses, a real sandbox cloud, the labelled recordings."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from kelaile_cli.services.cloud.sandbox import running_cloud
+from tests.cli.test_app import ROOT, klx
+from tests.services.insights.conftest import store_day
+
+RECORDINGS = ROOT / "recordings"
+LABELLED = sorted({p.parent for p in RECORDINGS.glob("*/*.expected.json")})
+
+
+def _expected_quantities() -> dict[str, Decimal]:
+    """Quantity per item over the recordings' expected sales, refunds taken off."""
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for label in RECORDINGS.glob("*/*.expected.json"):
+        for receipt in json.loads(label.read_text(encoding="utf-8"))["receipts"]:
+            sign = {"sale": 1, "refund": -1}.get(receipt["kind"])
+            for item in (receipt.get("transaction") or {}).get("items", []) if sign else []:
+                out[item["name"]] += sign * abs(Decimal(item.get("quantity", "1")))
+    return dict(out)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    """The labelled recordings replayed by `klx replay` into a sandbox cloud's database."""
+    db = tmp_path_factory.mktemp("replayed") / "s.sqlite"
+    with running_cloud(db) as cloud:
+        r = klx("replay", *map(str, LABELLED), "--cloud", cloud.url, "--speed", "1000", "--json")
+        assert r.returncode == 0, r.stderr[-2000:]
+    return db
+
+
+def test_best_sellers_equal_the_sum_over_the_expected_transactions(replayed, tmp_path):
+    r = klx("insights", "--db", str(replayed), "--json", "--top", "1000", "--html", str(tmp_path / "i.html"))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    got = {s["name"]: Decimal(s["quantity"]) for s in doc["sellers"]["best_by_quantity"]}
+    want = _expected_quantities()
+    assert got == want and len(want) > 50
+    best = max(want.values())
+    assert Decimal(doc["sellers"]["best_by_quantity"][0]["quantity"]) == best
+    page = (tmp_path / "i.html").read_text(encoding="utf-8")
+    assert page.count("<svg") >= 5 and doc["sellers"]["best_by_revenue"][0]["name"] in page
+    assert "<script" not in page and "http" not in page  # self-contained
+
+
+def test_bundled_shift_reports_are_reconciled(replayed):
+    doc = json.loads(klx("insights", "--db", str(replayed), "--json").stdout)
+    reports = {}
+    for label in RECORDINGS.glob("*/*.expected.json"):
+        for receipt in json.loads(label.read_text(encoding="utf-8"))["receipts"]:
+            if receipt["kind"] == "shift_report":
+                reports[receipt["transaction"]["report"]["number"]] = receipt["transaction"]
+    assert {s["number"] for s in doc["shifts"]} == set(reports) and len(reports) == 3
+    for shift in doc["shifts"]:
+        want = reports[shift["number"]]
+        assert {m["method"]: m["reported"] for m in shift["methods"] if m["reported"]} == {
+            p["method"]: p["amount"] for p in want["payments"]
+        }
+        assert shift["receipts"]["reported"] == want["report"]["receipts"]
+        for m in shift["methods"]:
+            assert Decimal(m["difference"]) == Decimal(m["reported"] or 0) - Decimal(m["captured"] or 0)
+        assert Decimal(shift["difference"]) == Decimal(want["total"]) - Decimal(shift["captured_total"])
+
+
+def test_recordings_give_the_same_sellers_as_the_cloud(replayed):
+    from_db = json.loads(klx("insights", "--db", str(replayed), "--json", "--top", "1000").stdout)
+    direct = klx("insights", *map(str, LABELLED), "--json", "--top", "1000")
+    assert direct.returncode == 0, direct.stderr
+    assert json.loads(direct.stdout)["sellers"] == from_db["sellers"]
+
+
+def test_tables_on_the_terminal_and_the_cloud_url(tmp_path):
+    db = store_day(tmp_path / "day.sqlite")
+    with running_cloud(db) as cloud:
+        r = klx("insights", "--cloud", cloud.url, "--store", "S1", "--to", "2026-11-23")
+    assert r.returncode == 0, r.stderr
+    assert "Noodles" in r.stdout and "Z1" in r.stdout and "8.00" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give exactly one of"),
+        (("--db", "missing.sqlite"), "missing.sqlite: no such database"),
+        (("--db", "README.md"), "README.md: not a klx cloud database"),
+        (("--db", "x", "--cloud", "http://127.0.0.1:9"), "give exactly one of"),
+        (("--cloud", "ftp://x"), "expected an http:// or https:// URL"),
+        (("--db", "README.md", "--from", "2026-02-30"), "--from 2026-02-30: not a date"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = klx("insights", *args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert message in r.stderr and "Traceback" not in r.stderr
