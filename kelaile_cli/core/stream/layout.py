@@ -30,6 +30,8 @@ from kelaile_cli.core.stream.receipt import (
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
+#: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
+CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
 DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
 PAPER_WIDTHS = (32, 42, 48)
 
@@ -70,6 +72,8 @@ class _State:
         self.barcode_height: int | None = None
         self.barcode_hri = 0
         self.qr_size: int | None = None
+        self.margin_cols = 0  # GS L, in font A columns
+        self.area_cols = 0  # GS W (plus GS L), in font A columns; 0: not set
 
 
 @dataclass(slots=True)
@@ -119,12 +123,18 @@ class Layout:
             start=start,
             end=end,
             encoding=self._encoding_label(),
-            width=infer_width(self._elements),
+            width=self._width(),
             cut=self._cut,
             warnings=self._warnings,
             queries=self._queries,
             timestamp=timestamp,
         )
+
+    def _width(self) -> int:
+        """Paper width in columns: the print area when the job set one that fits a paper, else inferred."""
+        inferred = infer_width(self._elements)
+        area = self._state.area_cols
+        return area if area in PAPER_WIDTHS and area >= inferred else inferred
 
     def _start_job(self) -> None:
         # A method of its own so that no caller narrows these attributes to their start values
@@ -156,6 +166,15 @@ class Layout:
         raw = ev.raw
         if b"\n" not in raw:
             self._append(ev.offset, raw)
+            return
+        if self._state.margin_cols:  # each line begins at the margin: line by line
+            pos = ev.offset
+            for i, part in enumerate(raw.split(b"\n")):
+                if i:
+                    self._lf_at(pos - 1)
+                if part:
+                    self._append(pos, part)
+                pos += len(part) + 1
             return
         pos = ev.offset
         parts = raw.split(b"\n")
@@ -223,6 +242,9 @@ class Layout:
     def _append(self, offset: int, raw: bytes) -> None:
         if not self._pieces:
             self._line_align = self._state.align
+            if self._state.margin_cols:  # GS L: the line starts right of the left margin
+                margin = b" " * self._state.margin_cols
+                self._pieces.append(_Piece(bytearray(margin), offset, offset, PLAIN, "ascii", 0))
         codec = self._codec()
         last = self._pieces[-1] if self._pieces else None
         end = offset + len(raw)
@@ -379,8 +401,35 @@ class Layout:
         self._state.tabs = tuple(int(s) for s in p.get("stops", ()))
 
     def _lf(self, ev: Command, p: dict[str, Any]) -> None:
+        self._lf_at(ev.offset, len(ev.raw))
+
+    def _lf_at(self, offset: int, length: int = 1) -> None:
         if not self._end_line(force=False):
-            self._feed(1, ev.offset, ev.offset + len(ev.raw))
+            self._feed(1, offset, offset + length)
+
+    def _position(self, ev: Command, p: dict[str, Any]) -> None:
+        """ESC $ / ESC \\: move to a dot position; the gap is laid out as blanks. A move back over
+        printed text (the printer would overprint) still leaves one blank, so columns stay apart."""
+        unit = CHAR_DOTS.get(self._state.style.font, 12)
+        dots = int(p.get("dots", 0))
+        col = self._column()
+        if p.get("relative"):
+            if dots >= 0x8000:  # a negative move, as two's complement
+                dots -= 0x10000
+            target = col + round(dots / unit)
+        else:
+            target = self._state.margin_cols + round(dots / unit)
+        gap = target - col if target > col else (1 if col and target < col else 0)
+        if gap > 0:
+            self._append(ev.offset, b" " * gap)
+            self._pieces[-1].end = ev.offset + len(ev.raw)
+
+    def _left_margin(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.margin_cols = round(int(p.get("dots", 0)) / CHAR_DOTS["A"])
+
+    def _print_width(self, ev: Command, p: dict[str, Any]) -> None:
+        dots = int(p.get("dots", 0))
+        self._state.area_cols = self._state.margin_cols + dots // CHAR_DOTS["A"] if dots else 0
 
     def _ht(self, ev: Command, p: dict[str, Any]) -> None:
         col = self._column() // max(1, self._state.style.width)
@@ -539,6 +588,9 @@ _HANDLERS = {
     "line_spacing": Layout._line_spacing,
     "tab_stops": Layout._tab_stops,
     "lf": Layout._lf,
+    "position": Layout._position,
+    "left_margin": Layout._left_margin,
+    "print_width": Layout._print_width,
     "ff": Layout._lf,
     "ht": Layout._ht,
     "feed_lines": Layout._feed_lines,
