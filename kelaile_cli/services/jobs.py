@@ -129,7 +129,10 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         "offset": {"start": receipt.start, "end": receipt.end},
         "time": _iso(receipt.timestamp) if receipt.timestamp is not None else None,
         "connection": receipt.connection,
-        "codes": [{"symbology": c.symbology, "data": c.data, "offset": c.start} for c in receipt.codes],
+        "codes": [
+            {"symbology": c.symbology, "data": c.data, "check_digit": c.check_digit, "offset": c.start}
+            for c in receipt.codes
+        ],
         "images": [
             {"width": i.width, "height": i.height, "source": i.source, "key": i.key, "offset": i.start}
             for i in receipt.images

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kelaile_cli.core.escpos.commands import scanned_value
 from kelaile_cli.core.escpos.decoder import TableDecoder
 from kelaile_cli.core.escpos.table import NEED, LengthRule, Spec, Table, fixed, terminated
 
@@ -32,7 +33,12 @@ def _qr_store_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
 
 def _barcode(raw: bytes) -> dict[str, Any]:
     data = raw[6:-1]
-    return {"symbology": STAR_BARCODES.get(_d(raw[2]), f"type {raw[2]}"), "data": data}
+    sym = STAR_BARCODES.get(_d(raw[2]), f"type {raw[2]}")
+    params: dict[str, Any] = {"symbology": sym, "data": data}
+    text, how = scanned_value(sym, data)
+    if how is not None:
+        params["text"], params["check_digit"] = text, how
+    return params
 
 
 def _cut(raw: bytes) -> dict[str, Any]:

@@ -515,6 +515,7 @@ class Layout:
                 align=self._state.align,
                 hri=self._state.barcode_hri,
                 size=self._state.barcode_height,
+                check_digit=str(p["check_digit"]) if "check_digit" in p else None,
             )
         )
 

@@ -123,6 +123,7 @@ class Code:
     align: Align = "left"
     hri: int = 0  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
     size: int | None = None  # QR module size / barcode height
+    check_digit: str | None = None  # EAN/UPC: 'sent', 'computed' (left out by the program) or 'wrong'
 
 
 @dataclass(slots=True)
