@@ -123,6 +123,8 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         "index": receipt.index,
         "text": render_text(receipt, markers=False),
         "encoding": receipt.encoding,
+        "encoding_confidence": receipt.encoding_confidence,
+        "encoding_evidence": receipt.encoding_evidence,
         "width": receipt.width,
         "dialect": receipt.dialect,
         "cut": receipt.cut,

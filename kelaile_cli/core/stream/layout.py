@@ -55,6 +55,8 @@ class TextSetup:
     cjk_codec: str | None = None
     cjk_default: bool = False
     codepage_codec: str | None = None
+    confidence: float = 1.0  # how sure the choice is (1.0: given or declared)
+    evidence: tuple[str, ...] = ()  # why, in words (shown in the JSON)
 
 
 class _State:
@@ -67,6 +69,7 @@ class _State:
         self.codepage = 0
         self.intl = 0
         self.cjk = cjk
+        self.sjis = False  # FS C 1/2: Shift_JIS code system, Kanji whatever FS & / FS . say
         self.tabs: tuple[int, ...] = ()
         self.line_dots = DOTS_PER_LINE
         self.barcode_height: int | None = None
@@ -117,7 +120,7 @@ class Layout:
         self._end_line(force=False)
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
-        return Receipt(
+        receipt = Receipt(
             index=index,
             elements=self._elements,
             start=start,
@@ -129,6 +132,9 @@ class Layout:
             queries=self._queries,
             timestamp=timestamp,
         )
+        receipt.encoding_confidence = self.setup.confidence
+        receipt.encoding_evidence = list(self.setup.evidence)
+        return receipt
 
     def _width(self) -> int:
         """Paper width in columns: the print area when the job set one that fits a paper, else inferred."""
@@ -150,7 +156,7 @@ class Layout:
 
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
-        if self._state.cjk and self.setup.cjk_codec:
+        if (self._state.cjk or self._state.sjis) and self.setup.cjk_codec:
             return self.setup.cjk_codec
         if self.setup.codepage_codec:
             return self.setup.codepage_codec
@@ -393,6 +399,9 @@ class Layout:
     def _cjk_off(self, ev: Command, p: dict[str, Any]) -> None:
         self._state.cjk = False
 
+    def _cjk_code_system(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.sjis = int(p.get("n", 0)) in (1, 2)
+
     def _line_spacing(self, ev: Command, p: dict[str, Any]) -> None:
         dots = p.get("dots")
         self._state.line_dots = int(dots) if dots else DOTS_PER_LINE
@@ -586,6 +595,7 @@ _HANDLERS = {
     "intl_charset": Layout._intl,
     "cjk_on": Layout._cjk_on,
     "cjk_off": Layout._cjk_off,
+    "cjk_code_system": Layout._cjk_code_system,
     "line_spacing": Layout._line_spacing,
     "tab_stops": Layout._tab_stops,
     "lf": Layout._lf,

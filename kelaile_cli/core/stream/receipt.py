@@ -178,6 +178,8 @@ class Receipt:
     queries: list[str] = field(default_factory=list)  # real-time status requests seen
     timestamp: float | None = None  # capture time of the first byte, when known
     connection: int | None = None  # connection number within a recording, when known
+    encoding_confidence: float | None = None  # how sure the encoding is, 0..1 (None: not judged)
+    encoding_evidence: list[str] = field(default_factory=list)  # why that encoding, in words
 
     def __init__(
         self,
@@ -206,6 +208,8 @@ class Receipt:
         self.queries = [] if queries is None else queries
         self.timestamp = timestamp
         self.connection = connection
+        self.encoding_confidence = None
+        self.encoding_evidence = []
 
     @property
     def lines(self) -> list[Line]:

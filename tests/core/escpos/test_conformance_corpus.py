@@ -27,6 +27,7 @@ KNOWN_BAD_TEXT: dict[str, str] = {
     "rl-starprnt-shiftjis.bin": _STAR,
     "rpe-starline-cp1252.bin": _STAR,
     "rpe-starprnt-cp437.bin": _STAR,
+    "rpe-escpos-cp851.bin": "issue 14 defect 3: no CP851 table (neither Python nor python-escpos has one)",
 }
 KNOWN_BAD_COMMANDS: dict[str, str] = {n: _STAR for n in KNOWN_BAD_TEXT if n.startswith("rl-star")}
 
