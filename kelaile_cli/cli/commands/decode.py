@@ -30,7 +30,7 @@ from kelaile_cli.cli.base import (
 )
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.render.dump import dump_rich, format_dump
-from kelaile_cli.core.render.html import render_html
+from kelaile_cli.core.render.html import HTML_TAIL, html_head, html_receipt
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.services import jobs
@@ -61,8 +61,9 @@ def show(
     """Show receipts as they would come out of the printer (or, with --dump, byte by byte)."""
     options = decode_options(encoding, printer, width, dialect)
     sources, code = load_sources(files)
-    html_receipts: list = []
-    html_sources: list[str] = []
+    stream = jobs.open_output(out_path) if fmt in (Format.text, Format.html) and not dump else None
+    if stream is not None and fmt is Format.html:
+        stream.write(html_head("klx show"))
     for source in sources:
         if dump:
             rows = jobs.dump_source(source, options)
@@ -72,8 +73,11 @@ def show(
                 out.print(Rule(escape(source.name)))
                 out.print(dump_rich(rows))
             continue
-        receipts = jobs.source_receipts(source, options)
-        if fmt is Format.rich:
+        receipts = jobs.iter_receipts(source, options)  # each as soon as its job is decoded
+        if stream is not None:
+            for r in receipts:
+                stream.write(render_text(r) + "\n" if fmt is Format.text else html_receipt(r, source.name))
+        elif fmt is Format.rich:
             for r in receipts:
                 out.print(Rule(f"{escape(source.name)} · receipt {r.index + 1} · {r.encoding} · {r.width} cols"))
                 out.print(render_rich(r))
@@ -81,17 +85,14 @@ def show(
                     out.print(f"[yellow]warning[/] @{w.offset:#x}: {escape(w.message)}")
                 if len(r.warnings) > 5:
                     out.print(f"[yellow]… {len(r.warnings) - 5} more warnings (klx parse --json)[/]")
-        elif fmt is Format.text:
-            write_out("\n".join(render_text(r) for r in receipts) + "\n", out_path)
-        elif fmt is Format.html:
-            html_receipts.extend(receipts)
-            html_sources.extend(source.name for _ in receipts)
         else:
-            for path in jobs.write_pngs(source, receipts, out_path):
+            for path in jobs.write_pngs(source, list(receipts), out_path):
                 out.print(f"wrote {escape(str(path))}")
-    if html_receipts:
-        write_out(render_html(html_receipts, title="klx show", sources=html_sources), out_path)
-        if out_path:
+    if stream is not None:
+        if fmt is Format.html:
+            stream.write(HTML_TAIL)
+        jobs.close_output(stream)
+        if out_path and fmt is Format.html:
             out.print(f"wrote {escape(str(out_path))}")
     raise typer.Exit(code)
 
@@ -125,7 +126,7 @@ def parse(
         disable=len(sources) < 3 or not err.is_terminal,
     )
     for source in progress:
-        for receipt in jobs.source_receipts(source, options):
+        for receipt in jobs.iter_receipts(source, options):
             record = jobs.receipt_record(source, receipt, detector)
             if as_json:
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -54,7 +54,7 @@ def detect(
     options = decode_options(encoding, printer, None, None)
     for source in sources:
         ranked: list = []
-        for receipt in jobs.source_receipts(source, options):
+        for receipt in jobs.iter_receipts(source, options):  # stops decoding at the deciding receipt
             ranked = detector.rank(receipt)
             if ranked:
                 break
