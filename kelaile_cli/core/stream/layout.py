@@ -30,6 +30,7 @@ from kelaile_cli.core.stream.receipt import (
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
+STAR_PRINTER = "TSP600"  # Star's code page numbers (ESC GS t), as the capability database lists them
 #: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
 CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
 DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
@@ -67,6 +68,7 @@ class _State:
         self.style: Style = PLAIN
         self.align = "left"
         self.codepage = 0
+        self.page_printer = ""  # a Star code page (ESC GS t) is numbered as on Star printers
         self.intl = 0
         self.cjk = cjk
         self.sjis = False  # FS C 1/2: Shift_JIS code system, Kanji whatever FS & / FS . say
@@ -160,7 +162,7 @@ class Layout:
             return self.setup.cjk_codec
         if self.setup.codepage_codec:
             return self.setup.codepage_codec
-        codec = encoding.codec_for_codepage(self._state.codepage, self.setup.printer)
+        codec = encoding.codec_for_codepage(self._state.codepage, self._state.page_printer or self.setup.printer)
         return codec or encoding.DEFAULT_CODEC
 
     def _encoding_label(self) -> str:
@@ -380,12 +382,14 @@ class Layout:
 
     def _codepage(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
-        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, self.setup.printer) is None:
+        printer = STAR_PRINTER if p.get("star") else self.setup.printer
+        self._state.page_printer = STAR_PRINTER if p.get("star") else ""
+        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, printer) is None:
             self._warnings.append(
                 Warning(
                     ev.offset,
                     "unsupported",
-                    f"code page {n} has no known encoding on printer model '{self.setup.printer}'",
+                    f"code page {n} has no known encoding on printer model '{printer}'",
                 )
             )
         self._state.codepage = n

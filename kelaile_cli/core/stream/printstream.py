@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
 from kelaile_cli.core.stream import encoding
-from kelaile_cli.core.stream.layout import Layout, TextSetup
+from kelaile_cli.core.stream.layout import STAR_PRINTER, Layout, TextSetup
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.core.stream.segmenter import Job, Segmenter
 
@@ -96,6 +96,8 @@ class TextEvidence:
     in_cjk: bool = False  # between FS & and FS .
     code_system: int | None = None  # FS C n: 1 and 2 are Shift_JIS (Kanji without FS &)
     codepage: int = 0  # last ESC t
+    page_printer: str = ""  # the model whose numbering that page follows ('' : the stream's printer)
+    chose_page: bool = False  # a code page other than 0 was selected at some point
 
     LIMIT = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
@@ -115,6 +117,8 @@ class TextEvidence:
                     self.in_cjk = False
                 elif op == "codepage":
                     self.codepage = int(ev.params.get("n", 0))
+                    self.page_printer = STAR_PRINTER if ev.params.get("star") else ""
+                    self.chose_page = self.chose_page or self.codepage != 0
                 elif op == "cjk_code_system":
                     self.code_system = int(ev.params.get("n", 0))
 
@@ -136,13 +140,17 @@ def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSet
     if evidence.code_system in (1, 2):
         said = (f"FS C {evidence.code_system}: Shift_JIS code system selected",)
         return TextSetup(printer, cjk_codec="cp932", confidence=0.95, evidence=said)
-    single = encoding.codec_for_codepage(evidence.codepage, printer) or encoding.DEFAULT_CODEC
+    page_printer = evidence.page_printer or printer
+    single = encoding.codec_for_codepage(evidence.codepage, page_printer) or encoding.DEFAULT_CODEC
     samples = evidence.cjk_samples if evidence.declared else evidence.samples
     guess = encoding.detect_encoding(samples, single_byte_codec=single, cjk_declared=evidence.declared)
     scores = ", ".join(f"{k} {v:+.2f}" for k, v in guess.scores.items())
     if not samples:
         said = ("no text with bytes >= 0x80",)
         return TextSetup(printer, confidence=1.0, evidence=said)
+    if evidence.chose_page and not evidence.declared:
+        said = (f"code page selected ({single} last), no double-byte command",)
+        return TextSetup(printer, confidence=0.9, evidence=said)
     if guess.cjk:
         if evidence.declared:
             said = ("FS & (double-byte mode) declared", f"scores: {scores}")

@@ -16,20 +16,11 @@ from kelaile_cli.core.stream.printstream import decode_events, read_receipts
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))["jobs"]
 
-_STAR = "issue 14 defect 1: Star line mode / StarPRNT commands and encodings"
 #: jobs not decoded right yet (issue 14), per test: strict, so a fix shows up as XPASS
 KNOWN_BAD_TEXT: dict[str, str] = {
-    "rl-starline-cp1252.bin": _STAR,
-    "rl-starline-gb18030.bin": _STAR,
-    "rl-starline-shiftjis.bin": _STAR,
-    "rl-starprnt-big5.bin": _STAR,
-    "rl-starprnt-cp1252.bin": _STAR,
-    "rl-starprnt-shiftjis.bin": _STAR,
-    "rpe-starline-cp1252.bin": _STAR,
-    "rpe-starprnt-cp437.bin": _STAR,
     "rpe-escpos-cp851.bin": "issue 14 defect 3: no CP851 table (neither Python nor python-escpos has one)",
 }
-KNOWN_BAD_COMMANDS: dict[str, str] = {n: _STAR for n in KNOWN_BAD_TEXT if n.startswith("rl-star")}
+KNOWN_BAD_COMMANDS: dict[str, str] = {}
 
 
 def _params(names: list[str], known_bad: dict[str, str]) -> list:
