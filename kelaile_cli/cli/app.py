@@ -73,7 +73,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "redact": Entry(
         _CMD + "redact", "app",
-        "Mask phone numbers, card numbers (last 4 kept) and member ids; the stream stays valid ESC/POS.",
+        "Mask phones, cards (last 4 kept), IBANs, ID numbers, e-mails and member ids; the stream stays valid ESC/POS.",
     ),
     "box": Entry(_CMD + "box", "box_app", "Talk to a Kelaile box (or run its emulator) over its protocol.", group=True),
     "flash": Entry(
@@ -97,7 +97,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "insights": Entry(
         _CMD + "insights", "app",
-        "What sold, when, at which table, and does the till balance: figures from the cloud's transactions.",
+        "What sold, when, at which table, and whether each shift report matches the captured receipts.",
     ),
 }  # fmt: skip
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.formats.recording import TO_PRINTER, Recording, parse_recording
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
+from kelaile_cli.core.stream.layout import TextSetup
 from kelaile_cli.core.stream.printstream import (
     CodecTracker,
     DecodeOptions,
     PrintStream,
+    TextEvidence,
+    choose_text_setup,
     decode_events,
     normalise_codec,
-    read_receipts,
     stream_text_setup,
 )
 from kelaile_cli.core.stream.receipt import Receipt
@@ -30,11 +34,15 @@ if TYPE_CHECKING:  # imported where used: ``klx parse --json`` needs neither PIL
     from kelaile_cli.core.render.dump import DumpRow
 
 __all__ = [
+    "PRESCAN_BYTES",
     "SAMPLE_NAME",
     "Source",
     "check_options",
+    "close_output",
     "dump_source",
+    "iter_receipts",
     "load_source",
+    "open_output",
     "receipt_record",
     "sample_source",
     "source_receipts",
@@ -44,25 +52,71 @@ __all__ = [
 SAMPLE_NAME = "sample.klr"
 
 
-@dataclass(frozen=True, slots=True)
+CHUNK_BYTES = 1 << 20  # a raw file is decoded this much at a time
+PRESCAN_BYTES = 8 << 20  # the text encoding of a raw file is decided from this much of its start
+
+
 class Source:
     """A print stream and the name a user knows it by (its path).
 
-    ``data`` is everything sent to the printer; a recording also keeps its chunks, so receipts get
-    capture times, connections split jobs, and idle gaps count.
+    ``data`` is everything sent to the printer; a raw file given by ``path`` is read only when
+    ``data`` is asked for, so ``iter_receipts`` can stream it in constant memory. A recording also
+    keeps its chunks, so receipts get capture times, connections split jobs, and idle gaps count.
     """
 
-    name: str
-    data: bytes
-    recording: Recording | None = None
+    __slots__ = ("_data", "name", "path", "recording")
+
+    def __init__(
+        self, name: str, data: bytes | None = None, recording: Recording | None = None, path: Path | None = None
+    ) -> None:
+        self.name = name
+        self._data = data
+        self.recording = recording
+        self.path = path
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = read_bytes(self.path) if self.path is not None else b""
+        return self._data
+
+    def chunks(self, limit: int | None = None) -> Iterator[bytes]:
+        """The stream in pieces of ``CHUNK_BYTES`` (the first ``limit`` bytes only, when given)."""
+        if self._data is not None or self.path is None:
+            data = self.data if limit is None else self.data[:limit]
+            for at in range(0, len(data), CHUNK_BYTES):
+                yield data[at : at + CHUNK_BYTES]
+            return
+        left = limit
+        try:
+            with self.path.open("rb") as fh:
+                while left is None or left > 0:
+                    piece = fh.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+                    if not piece:
+                        return
+                    if left is not None:
+                        left -= len(piece)
+                    yield piece
+        except OSError:
+            read_bytes(self.path)  # raises the one-line InputError naming the file
+            raise
 
 
 def load_source(path: str | Path) -> Source:
-    """Read a recording (``.klr``, ``.klr.gz``) or a raw print job (``.bin``/``.prn``/any bytes)."""
+    """Open a recording (``.klr``, ``.klr.gz``, read whole) or a raw print job (``.bin``/``.prn``/any
+    bytes: checked readable now, read as it is decoded)."""
     if is_recording(path):
         rec = read_recording(path)
         return Source(str(path), rec.stream(TO_PRINTER), rec)
-    return Source(str(path), read_bytes(path))
+    p = Path(path)
+    if not p.is_file():
+        read_bytes(p)  # the one-line error: missing, a directory, ...
+    try:
+        with p.open("rb"):
+            pass
+    except OSError:
+        read_bytes(p)
+    return Source(str(path), path=p)
 
 
 def sample_source() -> Source:
@@ -95,11 +149,26 @@ def check_options(options: DecodeOptions) -> None:
 
 def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
     """Receipts of a source; for a recording, connection by connection with capture times."""
+    return list(iter_receipts(source, options))
+
+
+def iter_receipts(source: Source, options: DecodeOptions) -> Iterator[Receipt]:
+    """Receipts of a source, each yielded as soon as its job is complete.
+
+    A raw file is read ``CHUNK_BYTES`` at a time and no event is kept past its job, so memory stays
+    flat whatever the file's size. Its text encoding is decided first from its first
+    ``PRESCAN_BYTES`` (the whole file when smaller). A recording goes connection by connection with
+    capture times.
+    """
     rec = source.recording
     if rec is None:
-        return read_receipts(source.data, options)
+        stream = PrintStream(options, text_setup=_prescan_setup(source, options))
+        for piece in source.chunks():
+            yield from stream.feed(piece)
+        yield from stream.close()
+        return
     setup = stream_text_setup(source.data, options)
-    receipts: list[Receipt] = []
+    index = 0
     for conn in rec.connections():
         stream = PrintStream(options, text_setup=setup)
         found: list[Receipt] = []
@@ -109,10 +178,19 @@ def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
         found += stream.close()
         for r in found:
             r.connection = conn
-        receipts += found
-    for i, r in enumerate(receipts):
-        r.index = i
-    return receipts
+            r.index = index
+            index += 1
+            yield r
+
+
+def _prescan_setup(source: Source, options: DecodeOptions) -> TextSetup:
+    """The text encoding of a raw stream, from the evidence in its first ``PRESCAN_BYTES``."""
+    decoder = StreamDecoder(dialect=options.dialect)
+    evidence = TextEvidence()
+    for chunk in source.chunks(PRESCAN_BYTES):
+        evidence.add(decoder.feed(chunk))
+    evidence.add(decoder.close())
+    return choose_text_setup(evidence, options)
 
 
 def receipt_record(source: Source, receipt: Receipt, detector: Detector | None = None) -> dict[str, Any]:
@@ -127,13 +205,18 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         "index": receipt.index,
         "text": render_text(receipt, markers=False),
         "encoding": receipt.encoding,
+        "encoding_confidence": receipt.encoding_confidence,
+        "encoding_evidence": receipt.encoding_evidence,
         "width": receipt.width,
         "dialect": receipt.dialect,
         "cut": receipt.cut,
         "offset": {"start": receipt.start, "end": receipt.end},
         "time": _iso(receipt.timestamp) if receipt.timestamp is not None else None,
         "connection": receipt.connection,
-        "codes": [{"symbology": c.symbology, "data": c.data, "offset": c.start} for c in receipt.codes],
+        "codes": [
+            {"symbology": c.symbology, "data": c.data, "check_digit": c.check_digit, "offset": c.start}
+            for c in receipt.codes
+        ],
         "images": [
             {"width": i.width, "height": i.height, "source": i.source, "key": i.key, "offset": i.start}
             for i in receipt.images
@@ -156,6 +239,24 @@ def dump_source(source: Source, options: DecodeOptions) -> list[DumpRow]:
     events, _ = decode_events(source.data, options.dialect)
     codecs = CodecTracker(options).codecs(events)
     return dump_rows(events, text_decoder=lambda raw, offset: decode_text(raw, codecs.get(offset, "latin-1"))[0])
+
+
+def open_output(path: Path | None) -> TextIO:
+    """Where rendered receipts go as they are made: stdout, or the file ``path`` (UTF-8)."""
+    if path is None:
+        return sys.stdout
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def close_output(stream: TextIO) -> None:
+    """Finish what ``open_output`` opened (stdout is flushed, a file closed)."""
+    if stream is sys.stdout:
+        stream.flush()
+    else:
+        stream.close()
 
 
 def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> list[Path]:

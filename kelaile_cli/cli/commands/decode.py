@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -22,6 +23,9 @@ from kelaile_cli.cli.options import (
     write_out,
 )
 from kelaile_cli.services import jobs
+
+if TYPE_CHECKING:
+    from kelaile_cli.core.stream.receipt import Receipt
 
 app = typer.Typer(rich_markup_mode="rich", add_completion=False)
 
@@ -51,32 +55,46 @@ def show(
     """Show receipts as they would come out of the printer (or, with --dump, byte by byte)."""
     options = decode_options(encoding, model, width, dialect, printer)
     sources, code = load_sources(files)
-    html_receipts: list = []
-    html_sources: list[str] = []
+    # text and HTML are written receipt by receipt, as each job is decoded: memory stays flat however big the input
+    stream = jobs.open_output(out_path) if fmt in (Format.text, Format.html) and not dump else None
+    if stream is not None and fmt is Format.html:
+        from kelaile_cli.core.render.html import html_head
+
+        stream.write(html_head("klx show"))
     for source in sources:
         if dump:
             _dump(source, options, fmt, out_path)
             continue
-        receipts = jobs.source_receipts(source, options)
-        if fmt is Format.rich:
+        receipts = jobs.iter_receipts(source, options)
+        if stream is not None:
+            _write_receipts(stream, receipts, fmt, source.name)
+        elif fmt is Format.rich:
             _show_rich(source.name, receipts)
-        elif fmt is Format.text:
-            from kelaile_cli.core.render.text import render_text
-
-            write_out("\n".join(render_text(r) for r in receipts) + "\n", out_path)
-        elif fmt is Format.html:
-            html_receipts.extend(receipts)
-            html_sources.extend(source.name for _ in receipts)
         else:
-            for path in jobs.write_pngs(source, receipts, out_path):
+            for path in jobs.write_pngs(source, list(receipts), out_path):
                 out.print(f"wrote {escape(str(path))}")
-    if html_receipts:
-        from kelaile_cli.core.render.html import render_html
+    if stream is not None:
+        if fmt is Format.html:
+            from kelaile_cli.core.render.html import HTML_TAIL
 
-        write_out(render_html(html_receipts, title="klx show", sources=html_sources), out_path)
-        if out_path:
+            stream.write(HTML_TAIL)
+        jobs.close_output(stream)
+        if out_path and fmt is Format.html:
             out.print(f"wrote {escape(str(out_path))}")
     raise typer.Exit(code)
+
+
+def _write_receipts(stream: TextIO, receipts: Iterable[Receipt], fmt: Format, name: str) -> None:
+    if fmt is Format.text:
+        from kelaile_cli.core.render.text import render_text
+
+        for r in receipts:
+            stream.write(render_text(r) + "\n")
+    else:
+        from kelaile_cli.core.render.html import html_receipt
+
+        for r in receipts:
+            stream.write(html_receipt(r, name))
 
 
 def _dump(source: jobs.Source, options: jobs.DecodeOptions, fmt: Format, out_path: Path | None) -> None:
@@ -92,7 +110,7 @@ def _dump(source: jobs.Source, options: jobs.DecodeOptions, fmt: Format, out_pat
         out.print(dump_rich(rows))
 
 
-def _show_rich(name: str, receipts: list) -> None:
+def _show_rich(name: str, receipts: Iterable[Receipt]) -> None:
     from rich.rule import Rule
 
     from kelaile_cli.core.render.terminal import render_rich
@@ -129,7 +147,7 @@ def parse(
     sources, code = load_sources(files)
     if as_json:
         for source in sources:
-            for receipt in jobs.source_receipts(source, options):
+            for receipt in jobs.iter_receipts(source, options):  # each as soon as its job is decoded
                 emit_json(jobs.receipt_record(source, receipt, detector))
         raise typer.Exit(code)
     _parse_table(sources, options, detector)
@@ -146,7 +164,7 @@ def _parse_table(sources: list[jobs.Source], options: jobs.DecodeOptions, detect
         disable=len(sources) < 3 or not err.is_terminal,
     )  # fmt: skip
     for source in progress:
-        for receipt in jobs.source_receipts(source, options):
+        for receipt in jobs.iter_receipts(source, options):
             record = jobs.receipt_record(source, receipt, detector)  # type: ignore[arg-type]
             table.add_row(
                 escape(source.name),

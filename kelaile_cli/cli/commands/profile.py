@@ -56,7 +56,7 @@ def detect(
     options = decode_options(encoding, model, None, None, printer)
     for source in sources:
         ranked: list = []
-        for receipt in jobs.source_receipts(source, options):
+        for receipt in jobs.iter_receipts(source, options):  # stops decoding at the deciding receipt
             ranked = detector.rank(receipt)
             if ranked:
                 break

@@ -21,7 +21,7 @@ from kelaile_cli.core.escpos.table import (
     terminated,
 )
 
-__all__ = ["BARCODE_SYMBOLOGIES", "ESCPOS", "code128_text", "column_to_rows"]
+__all__ = ["BARCODE_SYMBOLOGIES", "ESCPOS", "check_digit", "code128_text", "column_to_rows", "scanned_value"]
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
@@ -178,12 +178,27 @@ def code128_text(data: bytes) -> str:
     return "".join(out)
 
 
+#: GS k format A (m 0..6) data ends at NUL; when a program leaves the NUL out (printers accept it)
+#: it ends at the next control byte (LF, ESC, GS…), which no symbology of format A can hold.
+
+#: EAN/UPC: digits sent without the check digit -> the symbology's full length
+_CHECKED_LENGTHS = {"UPC-A": 12, "EAN13": 13, "EAN8": 8}
+
+
 def _barcode_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
     if end < pos + 3:
         return NEED
     m = buf[pos + 2]
     if m <= 6:
-        return terminated(0x00, 255, skip=1)(buf, pos, end, plen)
+        at = pos + 3
+        limit = min(end, at + 256)
+        while at < limit and buf[at] >= 0x20:
+            at += 1
+        if at == end:
+            return NEED  # the data may go on in the next chunk
+        if at == limit:
+            return BAD
+        return at - pos + 1 if buf[at] == 0 else at - pos
     if 65 <= m <= 79:
         if end < pos + 4:
             return NEED
@@ -191,13 +206,37 @@ def _barcode_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
     return BAD
 
 
+def check_digit(digits: str) -> int:
+    """The EAN/UPC (GS1 mod 10) check digit of ``digits`` (the payload without it)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
+def scanned_value(symbology: str, data: bytes) -> tuple[str, str | None]:
+    """(what a scanner reads, how its check digit came: 'computed' | 'sent' | 'wrong' | None)."""
+    text = data.decode("latin-1")
+    full = _CHECKED_LENGTHS.get(symbology)
+    if full is None or not text.isdigit():
+        return text, None
+    if len(text) == full - 1:
+        return text + str(check_digit(text)), "computed"
+    if len(text) == full:
+        return text, "sent" if check_digit(text[:-1]) == int(text[-1]) else "wrong"
+    return text, None
+
+
 def _barcode(raw: bytes) -> dict[str, Any]:
     m = raw[2]
-    data = raw[3:-1] if m <= 6 else raw[4:]
+    end = len(raw) - 1 if raw[-1] == 0 else len(raw)  # format A: NUL-terminated, or not
+    data = raw[4:] if m > 6 else raw[3:end]
     sym = BARCODE_SYMBOLOGIES.get(m, f"type {m}")
     params: dict[str, Any] = {"symbology": sym, "data": data}
     if m in (73, 74):
         params["text"] = code128_text(data)
+    else:
+        text, how = scanned_value(sym, data)
+        if how is not None:
+            params["text"], params["check_digit"] = text, how
     return params
 
 

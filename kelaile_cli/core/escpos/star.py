@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kelaile_cli.core.escpos.commands import scanned_value
 from kelaile_cli.core.escpos.decoder import TableDecoder
 from kelaile_cli.core.escpos.table import NEED, LengthRule, Spec, Table, fixed, terminated
 
@@ -30,9 +31,38 @@ def _qr_store_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
     return 8 + buf[pos + 6] + (buf[pos + 7] << 8)
 
 
+def _band_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+    """ESC k n1 n2 d…: a band of 24 raster rows, n1 + 256 * n2 bytes each."""
+    if end < pos + 4:
+        return NEED
+    return 4 + (buf[pos + 2] | buf[pos + 3] << 8) * 24
+
+
+def _band(raw: bytes) -> dict[str, Any]:
+    row = raw[2] | raw[3] << 8
+    return {"width": row * 8, "height": 24, "bitmap": raw[4:], "source": "ESC k", "scale_x": 1, "scale_y": 1}
+
+
+def _raster_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+    """StarPRNT ESC GS S m xL xH yL yH n d…: y rows of x bytes."""
+    if end < pos + 9:
+        return NEED
+    return 9 + (buf[pos + 4] | buf[pos + 5] << 8) * (buf[pos + 6] | buf[pos + 7] << 8)
+
+
+def _raster(raw: bytes) -> dict[str, Any]:
+    row, rows = raw[4] | raw[5] << 8, raw[6] | raw[7] << 8
+    return {"width": row * 8, "height": rows, "bitmap": raw[9:], "source": "ESC GS S", "scale_x": 1, "scale_y": 1}
+
+
 def _barcode(raw: bytes) -> dict[str, Any]:
     data = raw[6:-1]
-    return {"symbology": STAR_BARCODES.get(_d(raw[2]), f"type {raw[2]}"), "data": data}
+    sym = STAR_BARCODES.get(_d(raw[2]), f"type {raw[2]}")
+    params: dict[str, Any] = {"symbology": sym, "data": data}
+    text, how = scanned_value(sym, data)
+    if how is not None:
+        params["text"], params["check_digit"] = text, how
+    return params
 
 
 def _cut(raw: bytes) -> dict[str, Any]:
@@ -59,6 +89,17 @@ def _build() -> Table:
     add(b"\x1a", "SUB", "drawer", fixed(0), lambda r: {"pin": 5, "on_ms": None, "off_ms": None})
     add(b"\x19", "EM", "drawer", fixed(0), lambda r: {"pin": 5, "on_ms": None, "off_ms": None})
     add(e + b"@", "ESC @", "init", fixed(0))
+    add(b"\x0f", "SI", "upside_down", fixed(0), lambda r: {"on": True})
+    add(b"\x12", "DC2", "upside_down", fixed(0), lambda r: {"on": False})
+    add(e + b"$", "ESC $", "cjk_code_system", fixed(1), lambda r: {"n": 1 if _d(r[2]) == 1 else 0})
+    add(e + b"\x1dS", "ESC GS S", "image", _raster_len, _raster)
+    add(e + b"k", "ESC k", "image", _band_len, _band)
+    add(e + b"\x1d\x03", "ESC GS ETX", "setting", fixed(3), lambda r: {"name": "document control"})
+    add(b"\x04", "EOT", "setting", fixed(0), lambda r: {"name": "end of transmission"})
+    add(e + b" ", "ESC SP", "char_spacing", fixed(1), lambda r: {"dots": _d(r[2])})
+    add(e + b"s", "ESC s", "setting", fixed(2), lambda r: {"name": "character spacing"})
+    add(e + b"\x1dA", "ESC GS A", "position", fixed(2), lambda r: {"dots": r[3] | r[4] << 8, "relative": False})
+    add(e + b"\x1dR", "ESC GS R", "position", fixed(2), lambda r: {"dots": r[3] | r[4] << 8, "relative": True})
     add(e + b"E", "ESC E", "bold", fixed(0), lambda r: {"on": True})
     add(e + b"F", "ESC F", "bold", fixed(0), lambda r: {"on": False})
     add(e + b"-", "ESC -", "underline", fixed(1), lambda r: {"weight": min(1, _d(r[2]))})

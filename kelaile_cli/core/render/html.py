@@ -13,7 +13,7 @@ from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
-__all__ = ["render_html"]
+__all__ = ["HTML_TAIL", "html_head", "html_receipt", "render_html"]
 
 DOTS_PER_COLUMN = 12
 
@@ -119,11 +119,25 @@ def _code(code: Code) -> str:
     return f'<div class="l{_align(code.align)}">{label}</div>'
 
 
+def html_head(title: str = "klx") -> str:
+    """The start of the page (``html_receipt`` pieces follow, then ``HTML_TAIL``): a page can be
+    written receipt by receipt as they are decoded."""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body>"
+    )
+
+
+def html_receipt(receipt: Receipt, source: str = "") -> str:
+    """One receipt's figure, for the page begun by ``html_head``."""
+    return _receipt(receipt, source)
+
+
+HTML_TAIL = "</body></html>\n"
+
+
 def render_html(receipts: Sequence[Receipt], title: str = "klx", sources: Sequence[str] | None = None) -> str:
     """A self-contained HTML page showing every receipt."""
     names = list(sources) if sources else [""] * len(receipts)
-    figures = "".join(_receipt(r, n) for r, n in zip(receipts, names, strict=True))
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{_CSS}</style></head><body>{figures}</body></html>\n"
-    )
+    figures = "".join(html_receipt(r, n) for r, n in zip(receipts, names, strict=True))
+    return html_head(title) + figures + HTML_TAIL

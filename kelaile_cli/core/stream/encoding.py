@@ -54,6 +54,58 @@ def printer_models() -> list[str]:
     return sorted(_capabilities()["profiles"])
 
 
+#: Where printers differ from the database's entry: ``ESC t 1`` is the single-byte Katakana page
+#: (the database says CP932, whose lead bytes would swallow the rule lines drawn with 0x80-0x9F).
+_PAGE_NAMES = {"CP932": "KATAKANA"}
+#: Code pages whose printer table adds characters to Python's codec: (base codec, {byte: char}).
+#: Epson's CP857 has the euro sign at 0xD5, which IBM's CP857 left unassigned.
+_PATCHED = {"CP857": ("cp857", {0xD5: "\u20ac"})}
+_CODEC_PREFIX = "klx_"
+
+
+def _table_codec(name: str) -> str | None:
+    """The name of a codec made for code page ``name`` of the database (its ``data`` table, or a
+    patched Python codec), registered on first use; None when there is nothing to make it from."""
+    info = _capabilities()["encodings"].get(name, {})
+    if name in _PATCHED:
+        base, extra = _PATCHED[name]
+        table = list(bytes(range(256)).decode(base, errors="replace"))
+        for byte, char in extra.items():
+            table[byte] = char
+    elif info.get("data"):
+        upper = "".join(info["data"])
+        if len(upper) != 128:
+            return None
+        table = [chr(b) for b in range(128)] + list(upper)
+    else:
+        return None
+    codec = _CODEC_PREFIX + re.sub(r"[^a-z0-9]+", "_", name.lower())
+    _TABLES[codec] = "".join(table)
+    return codec
+
+
+_TABLES: dict[str, str] = {}
+
+
+def _search(name: str) -> codecs.CodecInfo | None:
+    """Codec search function for the code pages made by ``_table_codec``."""
+    table = _TABLES.get(name.replace("-", "_"))
+    if table is None:
+        return None
+    encoding_map = codecs.charmap_build(table)
+
+    def encode(text: str, errors: str = "strict") -> tuple[bytes, int]:
+        return codecs.charmap_encode(text, errors, encoding_map)
+
+    def decode(data: Any, errors: str = "strict") -> tuple[str, int]:  # Any: the codec API passes buffers
+        return codecs.charmap_decode(data, errors, table)
+
+    return codecs.CodecInfo(encode, decode, name=name.replace("-", "_"))
+
+
+codecs.register(_search)
+
+
 @cache
 def codec_for_codepage(n: int, printer: str = "default") -> str | None:
     """The Python codec for code table ``n`` (``ESC t n``) on ``printer``; None if unknown there."""
@@ -62,10 +114,11 @@ def codec_for_codepage(n: int, printer: str = "default") -> str | None:
     name = profile.get("codePages", {}).get(str(n))
     if not name:
         return None
+    name = _PAGE_NAMES.get(name, name)
     info = caps["encodings"].get(name, {})
     codec = info.get("python_encode")
-    if not codec:
-        return None
+    if not codec or name in _PATCHED:
+        return _table_codec(name)
     try:
         return codecs.lookup(codec).name
     except LookupError:

@@ -30,6 +30,9 @@ from kelaile_cli.core.stream.receipt import (
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
+STAR_PRINTER = "TSP600"  # Star's code page numbers (ESC GS t), as the capability database lists them
+#: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
+CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
 DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
 PAPER_WIDTHS = (32, 42, 48)
 
@@ -53,6 +56,8 @@ class TextSetup:
     cjk_codec: str | None = None
     cjk_default: bool = False
     codepage_codec: str | None = None
+    confidence: float = 1.0  # how sure the choice is (1.0: given or declared)
+    evidence: tuple[str, ...] = ()  # why, in words (shown in the JSON)
 
 
 class _State:
@@ -63,13 +68,17 @@ class _State:
         self.style: Style = PLAIN
         self.align = "left"
         self.codepage = 0
+        self.page_printer = ""  # a Star code page (ESC GS t) is numbered as on Star printers
         self.intl = 0
         self.cjk = cjk
+        self.sjis = False  # FS C 1/2: Shift_JIS code system, Kanji whatever FS & / FS . say
         self.tabs: tuple[int, ...] = ()
         self.line_dots = DOTS_PER_LINE
         self.barcode_height: int | None = None
         self.barcode_hri = 0
         self.qr_size: int | None = None
+        self.margin_cols = 0  # GS L, in font A columns
+        self.area_cols = 0  # GS W (plus GS L), in font A columns; 0: not set
 
 
 @dataclass(slots=True)
@@ -113,18 +122,27 @@ class Layout:
         self._end_line(force=False)
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
-        return Receipt(
+        receipt = Receipt(
             index=index,
             elements=self._elements,
             start=start,
             end=end,
             encoding=self._encoding_label(),
-            width=infer_width(self._elements),
+            width=self._width(),
             cut=self._cut,
             warnings=self._warnings,
             queries=self._queries,
             timestamp=timestamp,
         )
+        receipt.encoding_confidence = self.setup.confidence
+        receipt.encoding_evidence = list(self.setup.evidence)
+        return receipt
+
+    def _width(self) -> int:
+        """Paper width in columns: the print area when the job set one that fits a paper, else inferred."""
+        inferred = infer_width(self._elements)
+        area = self._state.area_cols
+        return area if area in PAPER_WIDTHS and area >= inferred else inferred
 
     def _start_job(self) -> None:
         # A method of its own so that no caller narrows these attributes to their start values
@@ -140,11 +158,11 @@ class Layout:
 
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
-        if self._state.cjk and self.setup.cjk_codec:
+        if (self._state.cjk or self._state.sjis) and self.setup.cjk_codec:
             return self.setup.cjk_codec
         if self.setup.codepage_codec:
             return self.setup.codepage_codec
-        codec = encoding.codec_for_codepage(self._state.codepage, self.setup.printer)
+        codec = encoding.codec_for_codepage(self._state.codepage, self._state.page_printer or self.setup.printer)
         return codec or encoding.DEFAULT_CODEC
 
     def _encoding_label(self) -> str:
@@ -156,6 +174,15 @@ class Layout:
         raw = ev.raw
         if b"\n" not in raw:
             self._append(ev.offset, raw)
+            return
+        if self._state.margin_cols:  # each line begins at the margin: line by line
+            pos = ev.offset
+            for i, part in enumerate(raw.split(b"\n")):
+                if i:
+                    self._lf_at(pos - 1)
+                if part:
+                    self._append(pos, part)
+                pos += len(part) + 1
             return
         pos = ev.offset
         parts = raw.split(b"\n")
@@ -223,6 +250,9 @@ class Layout:
     def _append(self, offset: int, raw: bytes) -> None:
         if not self._pieces:
             self._line_align = self._state.align
+            if self._state.margin_cols:  # GS L: the line starts right of the left margin
+                margin = b" " * self._state.margin_cols
+                self._pieces.append(_Piece(bytearray(margin), offset, offset, PLAIN, "ascii", 0))
         codec = self._codec()
         last = self._pieces[-1] if self._pieces else None
         end = offset + len(raw)
@@ -352,12 +382,14 @@ class Layout:
 
     def _codepage(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
-        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, self.setup.printer) is None:
+        printer = STAR_PRINTER if p.get("star") else self.setup.printer
+        self._state.page_printer = STAR_PRINTER if p.get("star") else ""
+        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, printer) is None:
             self._warnings.append(
                 Warning(
                     ev.offset,
                     "unsupported",
-                    f"code page {n} has no known encoding on printer model '{self.setup.printer}'",
+                    f"code page {n} has no known encoding on printer model '{printer}'",
                 )
             )
         self._state.codepage = n
@@ -371,6 +403,9 @@ class Layout:
     def _cjk_off(self, ev: Command, p: dict[str, Any]) -> None:
         self._state.cjk = False
 
+    def _cjk_code_system(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.sjis = int(p.get("n", 0)) in (1, 2)
+
     def _line_spacing(self, ev: Command, p: dict[str, Any]) -> None:
         dots = p.get("dots")
         self._state.line_dots = int(dots) if dots else DOTS_PER_LINE
@@ -379,8 +414,35 @@ class Layout:
         self._state.tabs = tuple(int(s) for s in p.get("stops", ()))
 
     def _lf(self, ev: Command, p: dict[str, Any]) -> None:
+        self._lf_at(ev.offset, len(ev.raw))
+
+    def _lf_at(self, offset: int, length: int = 1) -> None:
         if not self._end_line(force=False):
-            self._feed(1, ev.offset, ev.offset + len(ev.raw))
+            self._feed(1, offset, offset + length)
+
+    def _position(self, ev: Command, p: dict[str, Any]) -> None:
+        """ESC $ / ESC \\: move to a dot position; the gap is laid out as blanks. A move back over
+        printed text (the printer would overprint) still leaves one blank, so columns stay apart."""
+        unit = CHAR_DOTS.get(self._state.style.font, 12)
+        dots = int(p.get("dots", 0))
+        col = self._column()
+        if p.get("relative"):
+            if dots >= 0x8000:  # a negative move, as two's complement
+                dots -= 0x10000
+            target = col + round(dots / unit)
+        else:
+            target = self._state.margin_cols + round(dots / unit)
+        gap = target - col if target > col else (1 if col and target < col else 0)
+        if gap > 0:
+            self._append(ev.offset, b" " * gap)
+            self._pieces[-1].end = ev.offset + len(ev.raw)
+
+    def _left_margin(self, ev: Command, p: dict[str, Any]) -> None:
+        self._state.margin_cols = round(int(p.get("dots", 0)) / CHAR_DOTS["A"])
+
+    def _print_width(self, ev: Command, p: dict[str, Any]) -> None:
+        dots = int(p.get("dots", 0))
+        self._state.area_cols = self._state.margin_cols + dots // CHAR_DOTS["A"] if dots else 0
 
     def _ht(self, ev: Command, p: dict[str, Any]) -> None:
         col = self._column() // max(1, self._state.style.width)
@@ -466,6 +528,7 @@ class Layout:
                 align=self._state.align,
                 hri=self._state.barcode_hri,
                 size=self._state.barcode_height,
+                check_digit=str(p["check_digit"]) if "check_digit" in p else None,
             )
         )
 
@@ -536,9 +599,13 @@ _HANDLERS = {
     "intl_charset": Layout._intl,
     "cjk_on": Layout._cjk_on,
     "cjk_off": Layout._cjk_off,
+    "cjk_code_system": Layout._cjk_code_system,
     "line_spacing": Layout._line_spacing,
     "tab_stops": Layout._tab_stops,
     "lf": Layout._lf,
+    "position": Layout._position,
+    "left_margin": Layout._left_margin,
+    "print_width": Layout._print_width,
     "ff": Layout._lf,
     "ht": Layout._ht,
     "feed_lines": Layout._feed_lines,

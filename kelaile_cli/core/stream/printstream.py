@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
 from kelaile_cli.core.stream import encoding
-from kelaile_cli.core.stream.layout import Layout, TextSetup
+from kelaile_cli.core.stream.layout import STAR_PRINTER, Layout, TextSetup
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.core.stream.segmenter import Job, Segmenter
 
@@ -81,12 +81,23 @@ def decode_events(data: bytes, dialect: str | None = None) -> tuple[list[Event],
 
 @dataclass(slots=True)
 class TextEvidence:
-    """What a stream has shown about its text encoding so far (bounded: enough bytes to decide)."""
+    """What a stream has shown about its text encoding so far (bounded: enough bytes to decide).
+
+    ``samples`` holds text with high bytes wherever it was printed; ``cjk_samples`` only the text
+    printed in double-byte mode (between ``FS &`` and ``FS .``): once a stream declares that mode,
+    the text it prints outside it (rule lines on a single-byte page) is no evidence for a
+    double-byte encoding.
+    """
 
     samples: list[bytes] = field(default_factory=list)
+    cjk_samples: list[bytes] = field(default_factory=list)
     sample_bytes: int = 0
     declared: bool = False  # FS & seen: double-byte mode is explicit
+    in_cjk: bool = False  # between FS & and FS .
+    code_system: int | None = None  # FS C n: 1 and 2 are Shift_JIS (Kanji without FS &)
     codepage: int = 0  # last ESC t
+    page_printer: str = ""  # the model whose numbering that page follows ('' : the stream's printer)
+    chose_page: bool = False  # a code page other than 0 was selected at some point
 
     LIMIT = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
@@ -95,26 +106,63 @@ class TextEvidence:
             if isinstance(ev, Text):
                 if self.sample_bytes < self.LIMIT and not ev.raw.isascii():  # a byte >= 0x80
                     self.samples.append(ev.raw)
+                    if self.in_cjk:
+                        self.cjk_samples.append(ev.raw)
                     self.sample_bytes += len(ev.raw)
             elif isinstance(ev, Command):
-                if ev.op == "cjk_on":
-                    self.declared = True
-                elif ev.op == "codepage":
+                op = ev.op
+                if op == "cjk_on":
+                    self.declared = self.in_cjk = True
+                elif op in {"cjk_off", "init"}:
+                    self.in_cjk = False
+                elif op == "codepage":
                     self.codepage = int(ev.params.get("n", 0))
+                    self.page_printer = STAR_PRINTER if ev.params.get("star") else ""
+                    self.chose_page = self.chose_page or self.codepage != 0
+                elif op == "cjk_code_system":
+                    self.code_system = int(ev.params.get("n", 0))
+
+
+#: below this confidence an undeclared double-byte guess is not taken: the single-byte page stays
+CJK_GUESS_MIN = 0.5
 
 
 def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSetup:
-    """Pick the text encoding for a stream: the user's override, else a guess from its bytes."""
+    """Pick the text encoding for a stream: the user's override, what the stream declares (``FS C``
+    Shift_JIS), else a guess from its bytes — with how sure it is and the evidence behind it."""
+    printer = options.printer
     if options.encoding:
         codec = normalise_codec(options.encoding)
+        said: tuple[str, ...] = (f"--encoding {options.encoding}",)
         if codec in CJK_CODECS:
-            return TextSetup(options.printer, cjk_codec=codec, cjk_default=True)
-        return TextSetup(options.printer, codepage_codec=codec)
-    single = encoding.codec_for_codepage(evidence.codepage, options.printer) or encoding.DEFAULT_CODEC
-    guess = encoding.detect_encoding(evidence.samples, single_byte_codec=single, cjk_declared=evidence.declared)
+            return TextSetup(printer, cjk_codec=codec, cjk_default=True, evidence=said)
+        return TextSetup(printer, codepage_codec=codec, evidence=said)
+    if evidence.code_system in (1, 2):
+        said = (f"FS C {evidence.code_system}: Shift_JIS code system selected",)
+        return TextSetup(printer, cjk_codec="cp932", confidence=0.95, evidence=said)
+    page_printer = evidence.page_printer or printer
+    single = encoding.codec_for_codepage(evidence.codepage, page_printer) or encoding.DEFAULT_CODEC
+    samples = evidence.cjk_samples if evidence.declared else evidence.samples
+    guess = encoding.detect_encoding(samples, single_byte_codec=single, cjk_declared=evidence.declared)
+    scores = ", ".join(f"{k} {v:+.2f}" for k, v in guess.scores.items())
+    if not samples:
+        said = ("no text with bytes >= 0x80",)
+        return TextSetup(printer, confidence=1.0, evidence=said)
+    if evidence.chose_page and not evidence.declared:
+        said = (f"code page selected ({single} last), no double-byte command",)
+        return TextSetup(printer, confidence=0.9, evidence=said)
     if guess.cjk:
-        return TextSetup(options.printer, cjk_codec=guess.codec, cjk_default=not evidence.declared)
-    return TextSetup(options.printer)
+        if evidence.declared:
+            said = ("FS & (double-byte mode) declared", f"scores: {scores}")
+            return TextSetup(printer, cjk_codec=guess.codec, confidence=guess.confidence, evidence=said)
+        if guess.confidence >= CJK_GUESS_MIN:
+            said = ("no FS &: double-byte by default (printer setting)", f"scores: {scores}")
+            return TextSetup(printer, cjk_codec=guess.codec, cjk_default=True, confidence=guess.confidence,
+                             evidence=said)  # fmt: skip
+        said = (f"double-byte guess {guess.codec} too weak ({guess.confidence:.2f}), no FS &", f"scores: {scores}")
+        return TextSetup(printer, confidence=round(1 - guess.confidence, 3) / 2, evidence=said)
+    said = (f"single-byte page {single} fits best", f"scores: {scores}")
+    return TextSetup(printer, confidence=guess.confidence, evidence=said)
 
 
 class CodecTracker:
@@ -125,6 +173,7 @@ class CodecTracker:
         self.options = options
         self.evidence = TextEvidence()
         self.cjk: bool | None = None
+        self.sjis = False
         self.codepage = 0
 
     def codecs(self, events: list[Event]) -> dict[int, str]:
@@ -141,10 +190,12 @@ class CodecTracker:
                     self.cjk = False
                 elif ev.op == "codepage":
                     self.codepage = int(ev.params.get("n", 0))
+                elif ev.op == "cjk_code_system":
+                    self.sjis = int(ev.params.get("n", 0)) in (1, 2)
                 elif ev.op == "init":
                     self.cjk, self.codepage = setup.cjk_default, 0
             elif isinstance(ev, Text):
-                if self.cjk and setup.cjk_codec:
+                if (self.cjk or self.sjis) and setup.cjk_codec:
                     out[ev.offset] = setup.cjk_codec
                 else:
                     page = encoding.codec_for_codepage(self.codepage, self.options.printer)

@@ -123,6 +123,7 @@ class Code:
     align: Align = "left"
     hri: int = 0  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
     size: int | None = None  # QR module size / barcode height
+    check_digit: str | None = None  # EAN/UPC: 'sent', 'computed' (left out by the program) or 'wrong'
 
 
 @dataclass(slots=True)
@@ -177,6 +178,8 @@ class Receipt:
     queries: list[str] = field(default_factory=list)  # real-time status requests seen
     timestamp: float | None = None  # capture time of the first byte, when known
     connection: int | None = None  # connection number within a recording, when known
+    encoding_confidence: float | None = None  # how sure the encoding is, 0..1 (None: not judged)
+    encoding_evidence: list[str] = field(default_factory=list)  # why that encoding, in words
 
     def __init__(
         self,
@@ -205,6 +208,8 @@ class Receipt:
         self.queries = [] if queries is None else queries
         self.timestamp = timestamp
         self.connection = connection
+        self.encoding_confidence = None
+        self.encoding_evidence = []
 
     @property
     def lines(self) -> list[Line]:

@@ -1,15 +1,16 @@
 """Cut a decoded event stream into print jobs (one job = one receipt).
 
 A job ends after a cut, before a re-initialisation (``ESC @``) that follows printed content, and
-before an idle gap when capture timestamps are known. Events that print nothing (feeds, settings,
-a lone ``ESC @``) never make a job on their own: they are carried into the next job.
+before an idle gap when capture timestamps are known. Events that print nothing (feeds, blank lines,
+settings, a lone ``ESC @``) never make a job on their own: they are carried into the next job, or
+dropped at the end of the stream (the ``\n\r`` many programs send after their last cut).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kelaile_cli.core.escpos.events import Command, Event
+from kelaile_cli.core.escpos.events import Command, Event, Text
 
 __all__ = ["CONTENT_OPS", "Job", "Segmenter"]
 
@@ -37,7 +38,12 @@ class Job:
     def add(self, ev: Event) -> None:
         self.events.append(ev)
         if not self.content:
-            self.content = not isinstance(ev, Command) or ev.op in CONTENT_OPS
+            if isinstance(ev, Command):
+                self.content = ev.op in CONTENT_OPS
+            elif isinstance(ev, Text):
+                self.content = bool(ev.raw.strip())  # blank lines and feeds alone print nothing
+            else:
+                self.content = True
 
 
 class Segmenter:
