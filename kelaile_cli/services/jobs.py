@@ -100,12 +100,11 @@ def source_receipts(source: Source, options: DecodeOptions) -> list[Receipt]:
         return read_receipts(source.data, options)
     setup = stream_text_setup(source.data, options)
     receipts: list[Receipt] = []
-    for conn in rec.connections():
+    for conn, chunks in rec.by_connection(TO_PRINTER).items():  # one pass over the chunks, not one per connection
         stream = PrintStream(options, text_setup=setup)
         found: list[Receipt] = []
-        for chunk in rec.chunks:
-            if chunk.conn == conn and chunk.direction == TO_PRINTER:
-                found += stream.feed(chunk.data, chunk.t)
+        for chunk in chunks:
+            found += stream.feed(chunk.data, chunk.t)
         found += stream.close()
         for r in found:
             r.connection = conn

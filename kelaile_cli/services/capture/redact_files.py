@@ -53,8 +53,8 @@ def redact_file(src: str | Path, dest: str | Path, *, codes: bool = False) -> Re
         return report
     rec = read_recording(src)
     masked_streams: dict[int, bytes] = {}
-    for conn in rec.connections():
-        masked, found = redact_stream(rec.stream(TO_PRINTER, conn), codes=codes)
+    for conn, chunks in rec.by_connection(TO_PRINTER).items():
+        masked, found = redact_stream(b"".join(c.data for c in chunks), codes=codes)
         masked_streams[conn] = masked
         report.masked += _entries(found, conn)
     notes = {**rec.header.notes, "redacted": "phone, card, member" + (", codes" if codes else "")}
