@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +27,7 @@ from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services import jobs
 from kelaile_cli.services.box.discovery import list_devices
-from kelaile_cli.services.capture.live import CaptureStats, ReceiptSink, SerialSettings, run_capture
+from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats, ReceiptSink, SerialSettings
 from kelaile_cli.services.capture.recorder import RecordingWriter
 from kelaile_cli.services.capture.redact_files import RedactingSink
 from kelaile_cli.transports.endpoints import parse_endpoint
@@ -68,6 +70,30 @@ def _status_line(stats: CaptureStats, receipts: int) -> str:
     )
 
 
+@contextlib.contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM end the capture cleanly (the handlers before are restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, lambda *_: stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _run(options: CaptureOptions) -> CaptureStats:
+    """Start a capture, wait until it ends or a signal asks it to, stop it: the final counters."""
+    capture = Capture(options)
+    capture.start()
+    with _stop_on_signals(capture.request_stop):
+        while not capture.wait(0.2):
+            pass
+    return capture.stop()
+
+
 def _summary(stats: CaptureStats) -> dict[str, object]:
     return {
         "seconds": round(time.time() - stats.started, 3),
@@ -78,6 +104,7 @@ def _summary(stats: CaptureStats) -> dict[str, object]:
         "receipts": stats.receipts,
         "tap_errors": stats.errors,
         "refused": stats.refused,
+        "dropped": stats.dropped,
     }
 
 
@@ -104,24 +131,23 @@ def record(
     notes = {key: value for key, _, value in (n.partition("=") for n in note or [])}
     if redact:
         notes["redacted"] = "phone, card, member"
-    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))
-    lock = threading.Lock()
 
-    def write(chunk: object) -> None:
-        with lock:
-            writer.write(chunk)  # type: ignore[arg-type]
+    def problem(message: str) -> None:
+        err.print(f"[yellow]klx:[/] {escape(message)}")
 
-    sink = RedactingSink(write) if redact else write
+    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes), on_problem=problem)
+    counter = ReceiptSink(decode_options(None, "default", None, None), lambda receipt, conn: None)
+    options = CaptureOptions(
+        src, dest, [counter], [RedactingSink(writer) if redact else writer], duration=duration, max_jobs=max_jobs,
+        serial_line=_serial(baud, parity, flow), on_ready=_ready,
+    )  # fmt: skip
     try:
-        stats = run_capture(
-            src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=_serial(baud, parity, flow),
-            ready=_ready,
-        )  # fmt: skip
+        stats = _run(options)
     finally:
         writer.close()
-    stats.receipts = len(jobs.source_receipts(jobs.load_source(output), decode_options(None, "default", None, None)))
+    stats.receipts = counter.receipts
 
-    summary = {"file": str(output), **_summary(stats)}
+    summary = {"file": str(output), **_summary(stats), "lost_chunks": writer.lost, "write_errors": writer.write_errors}
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
@@ -131,6 +157,8 @@ def record(
         )
         if stats.errors:
             err.print(f"[yellow]warning:[/] {stats.errors} tap errors (last: {escape(stats.last_error)})")
+        if writer.lost:
+            err.print(f"[yellow]warning:[/] {writer.lost} chunks could not be written ({escape(writer.last_error)})")
 
 
 @app.command()
@@ -177,8 +205,8 @@ def sniff(
             status.update(Text(_status_line(stats, sink.receipts), style="dim"), refresh=True)
 
     with status:
-        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=line,
-                            ready=_ready, on_tick=tick)  # fmt: skip
+        stats = _run(CaptureOptions(src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=line,
+                                    on_ready=_ready, on_tick=tick))  # fmt: skip
     stats.receipts = sink.receipts
     err.print(f"[dim]klx: {escape(_status_line(stats, stats.receipts))}[/]")
 

@@ -170,6 +170,15 @@ class RecordingWriter:
                 ok = False
         return ok
 
+    def __call__(self, chunk: Chunk) -> None:
+        """A capture's recorder sink: ``Capture(CaptureOptions(..., recorders=[writer]))``."""
+        self.write(chunk)
+
+    def drop(self, chunk: Chunk) -> None:
+        """A chunk the capture could not hand over in time (a hung disk): counted as lost."""
+        self.lost += 1
+        self.lost_bytes += len(chunk.data)
+
     def close(self, ended: float | None = None) -> None:
         """Write the trailer, end the gzip stream, sync and close. A failure here is reported through
         ``on_problem`` (the chunks already written stay readable); it never raises."""

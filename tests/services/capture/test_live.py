@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -11,10 +12,10 @@ import tty
 import pytest
 from escpos.printer import Network
 
-from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.printstream import DecodeOptions
-from kelaile_cli.services.capture.live import ReceiptSink, SerialSettings, run_capture
+from kelaile_cli.services.capture.live import Capture, CaptureOptions, ReceiptSink, SerialSettings
 from kelaile_cli.transports.endpoints import parse_endpoint
 
 JOB = b"\x1b@Table 7\nTea  2.00\n\x10\x04\x01\x1dV\x00"
@@ -61,37 +62,19 @@ class FakePrinter:
         self.sock.close()
 
 
-class Capture:
-    """run_capture in a thread, with the bound port handed back."""
+class Running:
+    """A started ``Capture`` with the bound port, stopped by ``join()`` once it ends by itself."""
 
     def __init__(self, source: str, forward: str | None, sinks, **kw) -> None:
-        self.port_ready = threading.Event()
-        self.port = 0
-        self.stats = None
-        self.error: BaseException | None = None
-
-        def ready(host: str, port: int) -> None:
-            self.port = port
-            self.port_ready.set()
-
-        def run() -> None:
-            try:
-                self.stats = run_capture(
-                    parse_endpoint(source), parse_endpoint(forward) if forward else None, sinks, ready=ready, **kw
-                )
-            except BaseException as exc:  # surfaced by the test
-                self.error = exc
-                self.port_ready.set()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        assert self.port_ready.wait(10)
+        options = CaptureOptions(parse_endpoint(source), parse_endpoint(forward) if forward else None, sinks, **kw)
+        self.capture = Capture(options)
+        self.capture.start()
+        self.port = self.capture.address[1]
+        self.stats = self.capture.stats()
 
     def join(self) -> None:
-        self.thread.join(20)
-        assert not self.thread.is_alive()
-        if self.error:
-            raise self.error
+        assert self.capture.wait(20)
+        self.stats = self.capture.stop()
 
 
 def pos_print(port: int, data: bytes, read_status: bool = False) -> bytes:
@@ -109,7 +92,7 @@ def pos_print(port: int, data: bytes, read_status: bool = False) -> bytes:
 def test_passthrough_is_byte_exact_with_concurrent_pos_and_status_replies():
     printer = FakePrinter()
     chunks: list[Chunk] = []
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [chunks.append], max_jobs=6)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [chunks.append], max_jobs=6)
     jobs = [JOB.replace(b"Table 7", f"Table {i}".encode()) * (i + 1) for i in range(6)]
     statuses: list[bytes] = []
     threads = [threading.Thread(target=lambda j=j: statuses.append(pos_print(cap.port, j, True))) for j in jobs]
@@ -136,7 +119,7 @@ def test_a_crashing_tap_never_stops_printing():
     def broken(chunk: Chunk) -> None:
         raise RuntimeError("decoder exploded")
 
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [broken], max_jobs=3)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [broken], max_jobs=3)
     for _ in range(3):
         pos_print(cap.port, JOB)
     cap.join()
@@ -145,24 +128,32 @@ def test_a_crashing_tap_never_stops_printing():
     assert cap.stats.errors >= 3 and "decoder exploded" in cap.stats.last_error
 
 
-def test_unreachable_printer_closes_the_pos_connection():
+def test_unreachable_printer_resets_the_pos_connection_every_time():
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     port = dead.getsockname()[1]
     dead.close()  # nothing listens there now
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{port}", [], max_jobs=1)
-    s = socket.create_connection(("127.0.0.1", cap.port), timeout=10)
-    s.settimeout(10)
-    assert s.recv(1) == b""  # closed by klx: the POS sees the print fail, as with the printer down
-    s.close()
-    with pytest.raises(Exception, match="unreachable"):
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{port}", [], max_jobs=30)
+    resets = 0
+    for _ in range(30):  # every time, not most times
+        try:  # the reset may reach the POS as soon as its connect, or on its send, or on its read
+            with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as s:
+                s.settimeout(10)
+                with contextlib.suppress(BrokenPipeError):
+                    s.sendall(JOB)
+                s.recv(1)  # a clean close (b"") would tell the POS its job printed
+        except ConnectionResetError:
+            resets += 1
+    assert resets == 30
+    with pytest.raises(JobError, match="unreachable"):
         cap.join()
+    assert cap.capture.stats().refused == 30
 
 
 def test_virtual_printer_decodes_receipts_and_answers_status():
     receipts = []
     sink = ReceiptSink(DecodeOptions(), lambda r, conn: receipts.append((conn, r)))
-    cap = Capture("listen://127.0.0.1:0", None, [sink], max_jobs=2)
+    cap = Running("listen://127.0.0.1:0", None, [sink], max_jobs=2)
     assert pos_print(cap.port, JOB, read_status=True) == b"\x16"
     pos_print(cap.port, JOB.replace(b"Table 7", b"Table 8"))
     cap.join()
@@ -175,7 +166,7 @@ def test_listen_port_in_use_is_a_clear_error():
     busy.listen()
     port = busy.getsockname()[1]
     with pytest.raises(Exception, match="cannot listen"):
-        run_capture(parse_endpoint(f"listen://127.0.0.1:{port}"), None, [], duration=1)
+        Capture(CaptureOptions(parse_endpoint(f"listen://127.0.0.1:{port}"), duration=1)).start()
     busy.close()
 
 
@@ -185,7 +176,7 @@ def test_serial_pty_sniff_and_bridge():
     for fd in (pos_slave, prn_slave):
         tty.setraw(fd)
     chunks: list[Chunk] = []
-    cap = Capture(
+    cap = Running(
         os.ttyname(pos_slave),
         os.ttyname(prn_slave),
         [chunks.append],
@@ -212,7 +203,7 @@ def test_forward_to_usb_printer_serialises_jobs_and_returns_status():
 
     backend = EmulatedPrinterBackend(vid=0x04B8, pid=0x0202)
     chunks: list[Chunk] = []
-    cap = Capture("listen://127.0.0.1:0", "usb://04b8:0202", [chunks.append], max_jobs=3, usb_backend=backend)
+    cap = Running("listen://127.0.0.1:0", "usb://04b8:0202", [chunks.append], max_jobs=3, usb_backend=backend)
     jobs = [JOB.replace(b"Table 7", f"Table {i}".encode()) * 20 for i in range(3)]
     statuses: list[bytes] = []
     threads = [threading.Thread(target=lambda j=j: statuses.append(pos_print(cap.port, j, True))) for j in jobs]
@@ -236,7 +227,7 @@ def test_serial_pos_to_usb_printer():
     backend = EmulatedPrinterBackend()
     master, slave = os.openpty()
     tty.setraw(slave)
-    cap = Capture(os.ttyname(slave), "usb://04b8:0202", [], duration=1.5, usb_backend=backend)
+    cap = Running(os.ttyname(slave), "usb://04b8:0202", [], duration=1.5, usb_backend=backend)
     os.write(master, JOB)
     answer = os.read(master, 16)
     cap.join()
@@ -249,13 +240,14 @@ def test_missing_usb_printer_is_a_clear_error():
     from tests.doubles.usb_emulated import EmulatedPrinterBackend
 
     with pytest.raises(Exception, match="usb://dead:beef: no such device"):
-        run_capture(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"), [], duration=0.1,
-                    usb_backend=EmulatedPrinterBackend())  # fmt: skip
+        options = CaptureOptions(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"),
+                                 duration=0.1, usb_backend=EmulatedPrinterBackend())  # fmt: skip
+        Capture(options).start()
 
 
 def test_status_ticks_report_progress():
     seen: list[int] = []
-    cap = Capture("listen://127.0.0.1:0", None, [], duration=1.6, on_tick=lambda stats: seen.append(stats.bytes_out))
+    cap = Running("listen://127.0.0.1:0", None, [], duration=1.6, on_tick=lambda stats: seen.append(stats.bytes_out))
     pos_print(cap.port, JOB)
     cap.join()
     assert len(seen) >= 2 and seen[-1] == len(JOB)
@@ -263,4 +255,4 @@ def test_status_ticks_report_progress():
 
 def test_bad_serial_settings_are_refused():
     with pytest.raises(InputError, match="--parity X"):
-        run_capture(parse_endpoint("loop://"), None, [], duration=0.1, serial_line=SerialSettings(9600, "X"))
+        Capture(CaptureOptions(parse_endpoint("loop://"), duration=0.1, serial_line=SerialSettings(9600, "X"))).start()
