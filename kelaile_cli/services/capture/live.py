@@ -257,6 +257,7 @@ def _run_serial(
             else:
                 stats.bytes_in += len(data)
             chunk = Chunk(time.time(), direction, 0, data)
+            stats.chunks += 1
             for tap in taps:
                 tap.put(chunk)
 

@@ -114,7 +114,6 @@ class Tap(threading.Thread):
                     if callable(end):
                         self._safely(end, item)
                 continue
-            self.stats.chunks += 1
             for sink in self.sinks:
                 self._safely(sink, item)
             with self._cond:

@@ -87,6 +87,7 @@ class TcpCapture:
 
     async def _copy(self, chunk: Chunk) -> None:
         """Hand a copy to every tap; waits only if the recorder is ``RECORD_LAG_BYTES`` behind."""
+        self.stats.chunks += 1
         for tap in self.taps:
             if not tap.try_put(chunk):
                 await asyncio.get_running_loop().run_in_executor(None, tap.put, chunk)

@@ -256,3 +256,102 @@ def test_status_ticks_report_progress():
 def test_bad_serial_settings_are_refused():
     with pytest.raises(InputError, match="--parity X"):
         Capture(CaptureOptions(parse_endpoint("loop://"), duration=0.1, serial_line=SerialSettings(9600, "X"))).start()
+
+
+def test_a_status_reply_long_after_the_pos_half_closes_is_still_relayed():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def slow_printer() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(10)
+            while conn.recv(65536):
+                pass  # until the POS half-closes
+            time.sleep(2.5)  # busy printing, then answers
+            conn.sendall(b"\x14status")
+
+    threading.Thread(target=slow_printer, daemon=True).start()
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{srv.getsockname()[1]}", [], max_jobs=1)
+    with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as pos:
+        pos.settimeout(10)
+        pos.sendall(JOB)
+        pos.shutdown(socket.SHUT_WR)
+        got = b""
+        while data := pos.recv(64):
+            got += data
+    cap.join()
+    srv.close()
+    assert got == b"\x14status"
+    assert cap.stats.bytes_in == len(b"\x14status")
+
+
+def test_the_recording_never_lags_the_printer_by_more_than_its_bound():
+    printer = FakePrinter()
+    limit = 64 * 1024
+    recorded = [0]
+    worst = [0]
+    stats_box: list = []
+
+    def slow_recorder(chunk: Chunk) -> None:
+        if chunk.direction == TO_PRINTER:
+            worst[0] = max(worst[0], stats_box[0].bytes_out - recorded[0])
+            time.sleep(0.002)  # a slow disk
+            recorded[0] += len(chunk.data)
+
+    cap = Running(
+        "listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [], recorders=[slow_recorder], max_jobs=1,
+        record_lag_bytes=limit,
+    )  # fmt: skip
+    stats_box.append(cap.capture.stats())
+    job = bytes(range(256)) * 8 * 1024  # 2 MiB
+    with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as pos:
+        for i in range(0, len(job), 4096):
+            pos.sendall(job[i : i + 4096])
+    cap.join()
+    printer.close()
+    assert printer.wait_for(1) == [job]
+    assert recorded[0] == len(job)
+    assert 0 < worst[0] <= limit + 65536  # the bound, plus the one read on its way
+    assert cap.stats.record_waits > 0 and cap.stats.dropped == 0
+
+
+def test_a_full_disk_never_stops_printing_and_the_recording_resumes(tmp_path, monkeypatch):
+    from kelaile_cli.core.formats.recording import Header
+    from kelaile_cli.services.capture import recorder
+    from kelaile_cli.services.capture.recorder import RecordingWriter, read_recording
+
+    printer = FakePrinter()
+    problems: list[str] = []
+    writer = RecordingWriter(tmp_path / "r.klr", Header("x", time.time(), "t"), on_problem=problems.append)
+    full = threading.Event()
+    real_write = os.write
+
+    def write(fd: int, data) -> int:  # the disk: full while `full` is set (an injected ENOSPC)
+        if fd == writer._fd and full.is_set():
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(recorder.os, "write", write)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [], recorders=[writer], max_jobs=9)
+    jobs = [b"\x1b@Table %d\nTea  2.00\n\x1dV\x00" % i for i in range(9)]
+    for i, job in enumerate(jobs):
+        if i == 3:
+            full.set()
+        if i == 6:
+            full.clear()
+        pos_print(cap.port, job)
+        deadline = time.monotonic() + 5
+        while writer.chunks + writer.lost < i + 1 and time.monotonic() < deadline:  # the recorder has seen it
+            time.sleep(0.01)
+    cap.join()
+    writer.close()
+    printer.close()
+    assert sorted(printer.wait_for(9)) == sorted(jobs)  # printing never noticed
+    assert cap.stats.errors == 0, cap.stats.last_error
+    assert problems and "No space left" in problems[0] and "writing again" in problems[-1]
+    rec = read_recording(tmp_path / "r.klr")
+    kept = [c.data for c in rec.chunks if c.direction == TO_PRINTER]
+    assert sorted(kept) == sorted(jobs[:3] + jobs[6:])
+    assert rec.lost_chunks == writer.lost >= 3
