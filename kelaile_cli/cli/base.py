@@ -104,7 +104,9 @@ def load_sources(files: list[Path] | None) -> tuple[list[jobs.Source], int]:
     sources, code = [], ExitCode.OK
     for path in files:
         try:
-            sources.append(jobs.load_source(path))
+            sources.append(source := jobs.load_source(path))
+            for warning in source.recording.warnings if source.recording is not None else []:
+                err.print(f"[yellow]klx: warning:[/] {escape(warning)}", soft_wrap=True)
         except KlxError as exc:
             say_error(exc)
             code = ExitCode(exc.exit_code)

@@ -136,6 +136,7 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         "drawer_kicks": [{"pin": d.pin, "offset": d.start} for d in receipt.drawer_kicks],
         "queries": receipt.queries,
         "warnings": [w.to_dict() for w in receipt.warnings],
+        "recording": source.recording.integrity() if source.recording is not None else None,
         **identity,
     }
 
