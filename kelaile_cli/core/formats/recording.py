@@ -253,10 +253,13 @@ def _parse_iso(text: object) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _load(raw: bytes) -> Any:
     """JSON of one line; nesting too deep for the parser is an ordinary ``ValueError``."""
     try:
-        return json.loads(raw)
+        return _DECODER.decode(raw.decode("utf-8"))
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -339,6 +342,8 @@ class RecordingParser:
                 self.name, lineno, f"bad chunk ({str(exc.args[0] if exc.args else exc)[:80]})"
             ) from None
         try:
+            if not self._steps and not rec.complete and self._fast(rec, obj):
+                return
             if not isinstance(obj, dict):
                 raise ValueError("line is not an object")
             for step in self._steps:
@@ -356,6 +361,23 @@ class RecordingParser:
             raise RecordingError(self.name, lineno, f"bad chunk ({str(reason)[:80]})") from None
         self._digest.update(chunk.data)
         rec.chunks.append(chunk)
+
+    def _fast(self, rec: Recording, obj: Any) -> bool:
+        """The common case, a chunk line as the writer writes it, checked with few calls; False:
+        anything else, for the full checks of ``_chunk`` (same rules, better messages)."""
+        if type(obj) is not dict or len(obj) != 4:
+            return False
+        t: Any = obj.get("t")
+        d, c, text = obj.get("d"), obj.get("c"), obj.get("s")
+        if type(t) not in (float, int) or type(c) is not int or type(text) is not str or d not in ("out", "in"):
+            return False
+        at = rec.header.started + t
+        if not (0.0 <= at <= _LATEST_EPOCH and 0 <= c < 2**63):  # NaN fails too
+            return False
+        data = text.encode("latin-1")  # a character above U+00FF raises: reported by the caller
+        self._digest.update(data)
+        rec.chunks.append(Chunk(at, d, c, data))
+        return True
 
     def _chunk(self, rec: Recording, obj: dict[str, Any]) -> Chunk:
         t = _epoch(obj["t_abs"], "t") if "t_abs" in obj else _epoch(rec.header.started + _number(obj["t"]), "t")
