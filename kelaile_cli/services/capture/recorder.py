@@ -296,11 +296,18 @@ def iter_recording(path: str | Path) -> tuple[RecordingParser, Iterator[tuple[in
 def read_recording(path: str | Path) -> Recording:
     """Read a recording; errors name the file and line; what is wrong but readable is in ``warnings``."""
     parser, lines = iter_recording(path)
-    for lineno, raw, last in lines:
-        if parser.recording is None:
-            parser.header(raw)
-        else:
-            parser.line(lineno, raw, last=last)
+    try:
+        for lineno, raw, last in lines:
+            if parser.recording is None:
+                parser.header(raw)
+            else:
+                parser.line(lineno, raw, last=last)
+    except MemoryError:
+        parser.recording = None  # let the chunks go before saying so
+        raise InputError(
+            f"{path}: not enough memory to hold this recording's chunks",
+            remedy="split it (klx record --max-jobs/--duration) or read it on a machine with more memory",
+        ) from None
     return parser.finish()
 
 

@@ -176,3 +176,29 @@ def test_a_torn_gzip_member_is_skipped_and_the_next_member_read(tmp_path):
     path.write_bytes(first[: len(first) - 30] + b"\x00garbage" + second)
     rec = read_recording(path)
     assert [c.data for c in rec.chunks][-1] == b"second"
+
+
+def test_running_out_of_memory_is_a_clear_error(tmp_path):
+    path = tmp_path / "big.klr"
+    with RecordingWriter(path, Header("pty", T0, "test")) as w:
+        for i in range(2000):
+            w.write(Chunk(T0, "out", i, b"x" * 60_000))
+    script = textwrap.dedent(
+        """
+        import resource, sys
+        from kelaile_cli.core.errors import KlxError
+        from kelaile_cli.services.capture.recorder import read_recording
+        import kelaile_cli.core.formats.recording, zlib, json  # everything the reader needs, loaded first
+        size = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:")) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size + 60_000_000, resource.RLIM_INFINITY))  # 60 MB to spare
+        try:
+            read_recording(sys.argv[1])
+        except KlxError as exc:
+            print(exc.exit_code, exc.message)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.startswith(f"2 {path}: not enough memory")
