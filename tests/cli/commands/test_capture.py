@@ -97,15 +97,16 @@ def test_record_on_a_disk_that_fills_then_frees(tmp_path):
     out = tmp_path / "full.klr"
     limit = 500  # bytes: the header and a few jobs fit, then the "disk" is full
 
-    def small_disk() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG on write, as a full disk gives ENOSPC
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
-
+    small_disk = (  # then exec klx: an ignored SIGXFSZ and the limit survive exec
+        "import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, resource.RLIM_INFINITY)); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'kelaile_cli', *sys.argv[1:]])"
+    )
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kelaile_cli", "record", "listen://127.0.0.1:0", "--forward",
+        [sys.executable, "-c", small_disk, "record", "listen://127.0.0.1:0", "--forward",
          f"tcp://127.0.0.1:{printer.port}", "-o", str(out), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, preexec_fn=small_disk,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )  # fmt: skip
     assert proc.stderr is not None
     port = int(re.search(r"capturing on [\d.]+:(\d+)", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
