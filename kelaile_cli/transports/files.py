@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Iterator
@@ -67,11 +68,15 @@ def create_private(path: str | Path, *, append: bool = True) -> int:
     return fd
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     """Replace ``path`` with ``data`` so that a power loss leaves either the old or the new file:
-    write a temporary file, fsync it, rename it over ``path``, fsync the directory."""
+    write a temporary file, fsync it, rename it over ``path``, fsync the directory. ``private``: the
+    file is created 0600 and a symbolic link at the temporary name is refused (for secrets)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    if private:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # a link planted at the temporary name is removed, never written through
+    with os.fdopen(create_private(tmp, append=False), "wb") if private else open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
