@@ -108,29 +108,35 @@ def test_record_on_a_disk_that_fills_then_frees(tmp_path):
          f"tcp://127.0.0.1:{printer.port}", "-o", str(out), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )  # fmt: skip
-    assert proc.stderr is not None
-    port = int(re.search(r"capturing on [\d.]+:(\d+)", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
-    jobs = [JOB.replace(b"Table 7", b"Table %d" % i) for i in range(12)]
-    for job in jobs[:6]:
-        pos_print(port, job)
-    deadline = time.monotonic() + 10
-    while not any("cannot write" in line for line in lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(f"{out}: cannot write" in line for line in lines), lines  # said at once, while recording
-    resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # freed
-    for job in jobs[6:]:
-        pos_print(port, job)
-    assert len(printer.wait_for(12)) == 12
-    proc.send_signal(signal.SIGTERM)
-    stdout, _ = proc.communicate(timeout=30)
-    printer.close()
-    assert proc.returncode == 0, lines
-    summary = json.loads(stdout)
-    assert summary["lost_chunks"] > 0 and summary["connections"] == 12
-    assert any("writing again" in line for line in lines)
-    assert sorted(printer.jobs) == sorted(jobs)  # printing never noticed
+    try:
+        assert proc.stderr is not None
+        port = int(re.search(r"capturing on [\d.]+:(\d+)", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
+        jobs = [JOB.replace(b"Table 7", b"Table %d" % i) for i in range(12)]
+        for job in jobs[:6]:
+            pos_print(port, job)
+        deadline = time.monotonic() + 10
+        while not any("cannot write" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(f"{out}: cannot write" in line for line in lines), lines  # said at once, while recording
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # freed
+        for job in jobs[6:]:
+            pos_print(port, job)
+        assert len(printer.wait_for(12)) == 12
+        proc.send_signal(signal.SIGTERM)
+        stdout, _ = proc.communicate(timeout=30)
+        printer.close()
+        assert proc.returncode == 0, lines
+        summary = json.loads(stdout)
+        assert summary["lost_chunks"] > 0 and summary["connections"] == 12
+        assert any("writing again" in line for line in lines)
+        assert sorted(printer.jobs) == sorted(jobs)  # printing never noticed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        printer.close()
     r = klx("parse", str(out), "--json")
     assert r.returncode == 0 and "Traceback" not in r.stderr
     texts = {json.loads(x)["text"].splitlines()[0] for x in r.stdout.splitlines()}

@@ -108,14 +108,16 @@ def test_kill_9_at_random_points_loses_at_most_the_bound(tmp_path, name, bound):
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        stop = threading.Event()
-        sender = threading.Thread(target=pos, args=(port, random.Random(round_), stop), daemon=True)
-        sender.start()
-        time.sleep(rng.uniform(0.3, 1.5))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        try:
+            assert proc.stdout is not None
+            port = int(proc.stdout.readline())
+            stop = threading.Event()
+            sender = threading.Thread(target=pos, args=(port, random.Random(round_), stop), daemon=True)
+            sender.start()
+            time.sleep(rng.uniform(0.3, 1.5))
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
         stop.set()
         sender.join(10)
         deadline = time.monotonic() + 10
