@@ -250,6 +250,7 @@ def _run_serial(
                 return
             if not data:
                 continue
+            room = [tap.reserve(len(data)) for tap in taps]  # before forwarding: the recorder's bound
             if dst is not None:
                 dst.write(data)
             if direction == TO_PRINTER:
@@ -258,8 +259,8 @@ def _run_serial(
                 stats.bytes_in += len(data)
             chunk = Chunk(time.time(), direction, 0, data)
             stats.chunks += 1
-            for tap in taps:
-                tap.put(chunk)
+            for tap, ok in zip(taps, room, strict=True):
+                tap.hand(chunk, ok)
 
     threads = [threading.Thread(target=pump, args=(pos, printer, TO_PRINTER), daemon=True)]
     if printer is not None:

@@ -1,10 +1,12 @@
 """The taps beside the flow: copies of every chunk handed to sinks on their own thread, with a bound.
 
 Printing never waits on a sink, with one documented exception: the recorder. Its tap holds at most
-``RECORD_LAG_BYTES`` not yet written; a pump that would go past it waits (up to ``RECORD_WAIT``) for
-the file to catch up, so after ``kill -9`` the file lags what the printer received by at most that
-much. Decoding taps never hold printing up: past ``DECODE_BACKLOG_BYTES`` they drop copies and count
-them. Either way memory is bounded whatever the traffic.
+``RECORD_LAG_BYTES`` not yet written, counting bytes a pump has read but not yet forwarded: a pump
+reserves room *before* it forwards a read and, if there is none, waits (up to ``RECORD_WAIT``) for the
+file to catch up, so after ``kill -9`` the file lags what the printer received by at most that much,
+however many connections are open. Decoding taps never hold printing up: past
+``DECODE_BACKLOG_BYTES`` they drop copies and count them. Either way memory is bounded whatever the
+traffic.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 Sink = Callable[[Chunk], None]
-RECORD_LAG_BYTES = 1024 * 1024  # the recording is at most this far behind the printer (plus one read)
+RECORD_LAG_BYTES = 1024 * 1024  # the recording is at most this far behind the printer
 RECORD_WAIT = 1.0  # seconds a pump waits for the recorder before the copy is dropped (a hung disk)
 DECODE_BACKLOG_BYTES = 64 * 1024 * 1024  # decoders further behind than this miss copies (counted)
 
@@ -51,6 +53,11 @@ class CaptureStats:
     last_error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    chunk: Chunk
+
+
 class Tap(threading.Thread):
     """Hands copies of the flow to sinks on its own thread; a failing sink is counted, not fatal.
 
@@ -65,35 +72,46 @@ class Tap(threading.Thread):
         self.limit = limit
         self.wait = wait
         self.held = 0  # bytes queued, not yet handed to every sink
-        self._items: deque[Chunk | int | None] = deque()
+        self._items: deque[Chunk | _Dropped | int | None] = deque()
         self._cond = threading.Condition()
 
     def has_room(self, size: int) -> bool:
         return self.held == 0 or self.held + size <= self.limit
 
-    def put(self, chunk: Chunk) -> bool:
-        """Queue a copy; False if it was dropped (no room within ``wait``)."""
+    def try_reserve(self, size: int) -> bool | None:
+        """Room for a copy of ``size`` bytes, taken now if there is some (never blocks): True; else
+        None if the caller may wait (``reserve``), False if this tap never waits (the copy is lost)."""
         with self._cond:
-            if not self.has_room(len(chunk.data)):
+            if self.has_room(size):
+                self.held += size
+                return True
+        return None if self.wait > 0 else False
+
+    def reserve(self, size: int) -> bool:
+        """Take room for a copy, waiting up to ``wait`` for the sinks to catch up. Pumps reserve
+        *before* they forward the bytes, so the printer is never more than ``limit`` ahead."""
+        with self._cond:
+            if not self.has_room(size):
                 self.stats.record_waits += self.wait > 0
-                if not self._cond.wait_for(lambda: self.has_room(len(chunk.data)), self.wait):
-                    self.stats.dropped += 1
-                    self._dropped(chunk)
+                if not self._cond.wait_for(lambda: self.has_room(size), self.wait):
                     return False
-            self.held += len(chunk.data)
-            self._items.append(chunk)
-            self._cond.notify_all()
+            self.held += size
         return True
 
-    def try_put(self, chunk: Chunk) -> bool:
-        """Queue a copy if there is room now (never blocks); False: call ``put`` (which may wait)."""
+    def hand(self, chunk: Chunk, reserved: bool) -> None:
+        """Queue the copy whose room was reserved, or record that it was dropped (counted, and
+        sinks with a ``drop`` method — the recorder — are told, in order)."""
         with self._cond:
-            if not self.has_room(len(chunk.data)):
-                return False
-            self.held += len(chunk.data)
-            self._items.append(chunk)
+            if not reserved:
+                self.stats.dropped += 1
+            self._items.append(chunk if reserved else _Dropped(chunk))
             self._cond.notify_all()
-        return True
+
+    def put(self, chunk: Chunk) -> bool:
+        """Reserve and queue a copy in one step; False if it was dropped."""
+        ok = self.reserve(len(chunk.data))
+        self.hand(chunk, ok)
+        return ok
 
     def end(self, conn: int) -> None:
         """Connection ``conn`` has closed: sinks may flush what they hold for it."""
@@ -108,6 +126,9 @@ class Tap(threading.Thread):
                 item = self._items.popleft()
             if item is None:
                 return
+            if isinstance(item, _Dropped):
+                self._dropped(item.chunk)
+                continue
             if isinstance(item, int):
                 for sink in self.sinks:
                     end = getattr(sink, "end_connection", None)

@@ -85,12 +85,21 @@ class TcpCapture:
         self._tasks: set[asyncio.Task[None]] = set()
         self._replies_only: set[asyncio.Task[None]] = set()  # jobs done, only waiting for printer replies
 
-    async def _copy(self, chunk: Chunk) -> None:
-        """Hand a copy to every tap; waits only if the recorder is ``RECORD_LAG_BYTES`` behind."""
-        self.stats.chunks += 1
+    async def _room(self, size: int) -> list[bool]:
+        """Reserve room for a copy in every tap *before* the bytes are forwarded; waits only while
+        the recorder is ``RECORD_LAG_BYTES`` behind (then at most ``RECORD_WAIT``)."""
+        got = []
         for tap in self.taps:
-            if not tap.try_put(chunk):
-                await asyncio.get_running_loop().run_in_executor(None, tap.put, chunk)
+            ok = tap.try_reserve(size)
+            if ok is None:
+                ok = await asyncio.get_running_loop().run_in_executor(None, tap.reserve, size)
+            got.append(ok)
+        return got
+
+    def _hand(self, chunk: Chunk, room: list[bool]) -> None:
+        self.stats.chunks += 1
+        for tap, ok in zip(self.taps, room, strict=True):
+            tap.hand(chunk, ok)
 
     def _end(self, conn: int) -> None:
         for tap in self.taps:
@@ -126,7 +135,7 @@ class TcpCapture:
         tail = b""
         while data := await reader.read(READ_SIZE):
             self.stats.bytes_out += len(data)
-            await self._copy(Chunk(time.time(), TO_PRINTER, conn, data))
+            self._hand(Chunk(time.time(), TO_PRINTER, conn, data), await self._room(len(data)))
             window = tail + data
             for m in _DLE_EOT.finditer(window):
                 if m.end() > len(tail):
@@ -145,20 +154,22 @@ class TcpCapture:
                 while True:
                     data = await loop.run_in_executor(None, usb.read)
                     if data:
+                        room = await self._room(len(data))
                         writer.write(data)
                         with contextlib.suppress(ConnectionError, OSError):
                             await writer.drain()
                         self.stats.bytes_in += len(data)
-                        await self._copy(Chunk(time.time(), TO_HOST, conn, data))
+                        self._hand(Chunk(time.time(), TO_HOST, conn, data), room)
                     elif done.is_set():
                         return
 
             replies = asyncio.create_task(from_printer())
             try:
                 while data := await reader.read(READ_SIZE):
+                    room = await self._room(len(data))
                     await loop.run_in_executor(None, usb.write, data)  # the printer first ...
                     self.stats.bytes_out += len(data)
-                    await self._copy(Chunk(time.time(), TO_PRINTER, conn, data))  # ... then the copy
+                    self._hand(Chunk(time.time(), TO_PRINTER, conn, data), room)  # ... then the copy
             except (ConnectionError, OSError):
                 pass
             done.set()
@@ -211,24 +222,26 @@ class TcpCapture:
                         if up_writer.can_write_eof():
                             up_writer.write_eof()
                         return True
+                    room = await self._room(len(data))
                     if gate is not None:
-                        await self._gated(gate, conn, data, up_writer)
+                        await self._gated(gate, conn, data, up_writer, room)
                         continue
                     up_writer.write(data)  # the printer first ...
                     await up_writer.drain()
                 except (ConnectionError, OSError):
                     return False
                 self.stats.bytes_out += len(data)
-                await self._copy(Chunk(time.time(), TO_PRINTER, conn, data))  # ... then the copy
+                self._hand(Chunk(time.time(), TO_PRINTER, conn, data), room)  # ... then the copy
 
         async def to_pos() -> None:
             try:
                 while data := await up_reader.read(READ_SIZE):
                     last_reply[0] = time.monotonic()
+                    room = await self._room(len(data))
                     writer.write(data)
                     await writer.drain()
                     self.stats.bytes_in += len(data)
-                    await self._copy(Chunk(time.time(), TO_HOST, conn, data))
+                    self._hand(Chunk(time.time(), TO_HOST, conn, data), room)
                 if writer.can_write_eof():
                     writer.write_eof()
             except (ConnectionError, OSError):
@@ -250,7 +263,7 @@ class TcpCapture:
         with contextlib.suppress(asyncio.CancelledError):
             await replies
 
-    async def _gated(self, gate: CutGate, conn: int, data: bytes, dst: asyncio.StreamWriter) -> None:
+    async def _gated(self, gate: CutGate, conn: int, data: bytes, dst: asyncio.StreamWriter, room: list[bool]) -> None:
         """Forward through the cut gate: every byte goes on at once except a receipt's cut, which
         waits (up to the board's deadline) for the cloud's answer to be printed above it."""
         assert self.answers is not None
@@ -258,7 +271,7 @@ class TcpCapture:
         dst.write(result.forward)
         await dst.drain()
         self.stats.bytes_out += len(data)
-        await self._copy(Chunk(time.time(), TO_PRINTER, conn, data))  # the pipeline sees the POS's bytes
+        self._hand(Chunk(time.time(), TO_PRINTER, conn, data), room)  # the pipeline sees the POS's bytes
         while result.cut_held:
             payload = await self.answers.wait(conn, result.cut_end)
             result = gate.release(payload)

@@ -3,7 +3,7 @@
 A real capture process (``Capture`` with a ``RecordingWriter``), a real printer socket and a POS
 printing job after job; the capture is killed with SIGKILL at a random moment. Every byte in the file
 must be a byte the printer received, in order, and the file may lag the printer by at most the
-documented bound (``RECORD_LAG_BYTES`` plus one read).
+documented bound (``RECORD_LAG_BYTES``), however many POS connections are open at once.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import pytest
 
 from kelaile_cli.services.capture.recorder import read_recording
 from kelaile_cli.services.capture.tap import RECORD_LAG_BYTES
-from kelaile_cli.services.capture.tcp import READ_SIZE
 
 CAPTURE = textwrap.dedent(
     """
@@ -95,7 +94,8 @@ def pos(port: int, rng: random.Random, stop: threading.Event) -> None:
 
 
 # The default bound, and a tighter one that a capture without a bound overshoots on this machine
-# (unbounded, the file lagged the printer by up to 400 kB here when killed).
+# (unbounded, the file lagged the printer by up to 400 kB here when killed; with the room taken after
+# forwarding instead of before, by 198 kB against 128 kB: one read per open connection on top).
 @pytest.mark.parametrize("bound", [RECORD_LAG_BYTES, 128 * 1024])
 @pytest.mark.parametrize("name", ["kill.klr", "kill.klr.gz"])
 def test_kill_9_at_random_points_loses_at_most_the_bound(tmp_path, name, bound):
@@ -134,4 +134,4 @@ def test_kill_9_at_random_points_loses_at_most_the_bound(tmp_path, name, bound):
             data = b"".join(c.data for c in chunks)
             assert at_printer[conn].startswith(data), f"connection {conn}: the file has bytes the printer never got"
         lag = sum(map(len, at_printer)) - sum(len(c.data) for c in rec.chunks)
-        assert 0 <= lag <= bound + READ_SIZE, f"the file lags the printer by {lag} bytes"
+        assert 0 <= lag <= bound, f"the file lags the printer by {lag} bytes"

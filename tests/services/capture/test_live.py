@@ -313,7 +313,7 @@ def test_the_recording_never_lags_the_printer_by_more_than_its_bound():
     printer.close()
     assert printer.wait_for(1) == [job]
     assert recorded[0] == len(job)
-    assert 0 < worst[0] <= limit + 65536  # the bound, plus the one read on its way
+    assert 0 < worst[0] <= limit  # room is taken before the bytes go to the printer
     assert cap.stats.record_waits > 0 and cap.stats.dropped == 0
 
 
