@@ -174,10 +174,10 @@ class RecordingWriter:
         """A capture's recorder sink: ``Capture(CaptureOptions(..., recorders=[writer]))``."""
         self.write(chunk)
 
-    def drop(self, chunk: Chunk) -> None:
-        """A chunk the capture could not hand over in time (a hung disk): counted as lost."""
-        self.lost += 1
-        self.lost_bytes += len(chunk.data)
+    def drop(self, chunks: int, size: int) -> None:
+        """Chunks the capture could not hand over in time (a hung disk): counted as lost."""
+        self.lost += chunks
+        self.lost_bytes += size
 
     def close(self, ended: float | None = None) -> None:
         """Write the trailer, end the gzip stream, sync and close. A failure here is reported through

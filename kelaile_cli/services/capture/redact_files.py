@@ -90,11 +90,11 @@ class RedactingSink:
         if released:
             self.write(Chunk(chunk.t, chunk.direction, chunk.conn, released))
 
-    def drop(self, chunk: Chunk) -> None:
-        """A chunk the capture could not hand over in time: the wrapped sink counts it as lost."""
+    def drop(self, chunks: int, size: int) -> None:
+        """Chunks the capture could not hand over in time: the wrapped sink counts them as lost."""
         drop = getattr(self.write, "drop", None)
         if callable(drop):
-            drop(chunk)
+            drop(chunks, size)
 
     def end_connection(self, conn: int) -> None:
         redactor = self._redactors.pop(conn, None)

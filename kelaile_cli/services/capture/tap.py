@@ -53,9 +53,12 @@ class CaptureStats:
     last_error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Dropped:
-    chunk: Chunk
+    """Copies dropped in a row, merged into one entry (their data is not kept: memory stays bounded)."""
+
+    chunks: int
+    size: int
 
 
 class Tap(threading.Thread):
@@ -104,7 +107,13 @@ class Tap(threading.Thread):
         with self._cond:
             if not reserved:
                 self.stats.dropped += 1
-            self._items.append(chunk if reserved else _Dropped(chunk))
+            if reserved:
+                self._items.append(chunk)
+            elif self._items and isinstance(self._items[-1], _Dropped):
+                self._items[-1].chunks += 1
+                self._items[-1].size += len(chunk.data)
+            else:
+                self._items.append(_Dropped(1, len(chunk.data)))
             self._cond.notify_all()
 
     def put(self, chunk: Chunk) -> bool:
@@ -127,7 +136,7 @@ class Tap(threading.Thread):
             if item is None:
                 return
             if isinstance(item, _Dropped):
-                self._dropped(item.chunk)
+                self._dropped(item)
                 continue
             if isinstance(item, int):
                 for sink in self.sinks:
@@ -141,11 +150,15 @@ class Tap(threading.Thread):
                 self.held -= len(item.data)
                 self._cond.notify_all()
 
-    def _dropped(self, chunk: Chunk) -> None:
+    def _dropped(self, dropped: _Dropped) -> None:
         for sink in self.sinks:
             drop = getattr(sink, "drop", None)
             if callable(drop):
-                self._safely(drop, chunk)
+                try:
+                    drop(dropped.chunks, dropped.size)
+                except Exception as exc:  # as _safely
+                    self.stats.errors += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
 
     def _safely(self, fn: Callable[..., None], arg: object) -> None:
         try:
