@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "err", "escape", "out", "reset", "say_error", "to_json"]
+__all__ = ["emit_json", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
 
 
 def _make(stderr: bool) -> Console:
@@ -97,3 +97,8 @@ def emit_json(data: Any) -> None:
 def say_error(message: str) -> None:
     """One red line on stderr: ``klx: error: …``."""
     err.print(f"[bold red]klx: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def say_warning(message: str) -> None:
+    """One yellow line on stderr: something was wrong, the job goes on."""
+    err.print(f"[yellow]klx: warning:[/] {escape(message)}", soft_wrap=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kelaile_cli.cli.console import say_error
+from kelaile_cli.cli.console import say_error, say_warning
 from kelaile_cli.core.errors import KlxError
 
 if TYPE_CHECKING:
@@ -123,10 +123,13 @@ def load_sources(files: list[Path] | None) -> tuple[list[Source], int]:
     sources, code = [], 0
     for path in files:
         try:
-            sources.append(jobs.load_source(path))
+            sources.append(source := jobs.load_source(path))
         except KlxError as exc:
             say_error(str(exc))
             code = int(exc.exit_code)
+            continue
+        for warning in source.recording.warnings if source.recording is not None else []:
+            say_warning(warning)  # a damaged recording: what was lost, where (the rest is read)
     return sources, code
 
 

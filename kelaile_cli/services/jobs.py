@@ -169,12 +169,11 @@ def iter_receipts(source: Source, options: DecodeOptions) -> Iterator[Receipt]:
         return
     setup = stream_text_setup(source.data, options)
     index = 0
-    for conn in rec.connections():
+    for conn, chunks in rec.by_connection(TO_PRINTER).items():  # one pass over the chunks, not one per connection
         stream = PrintStream(options, text_setup=setup)
         found: list[Receipt] = []
-        for chunk in rec.chunks:
-            if chunk.conn == conn and chunk.direction == TO_PRINTER:
-                found += stream.feed(chunk.data, chunk.t)
+        for chunk in chunks:
+            found += stream.feed(chunk.data, chunk.t)
         found += stream.close()
         for r in found:
             r.connection = conn
@@ -224,6 +223,7 @@ def receipt_record(source: Source, receipt: Receipt, detector: Detector | None =
         "drawer_kicks": [{"pin": d.pin, "offset": d.start} for d in receipt.drawer_kicks],
         "queries": receipt.queries,
         "warnings": [w.to_dict() for w in receipt.warnings],
+        "recording": source.recording.integrity() if source.recording is not None else None,
         **identity,
     }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +12,13 @@ import typer
 
 from kelaile_cli import __version__
 from kelaile_cli.cli.console import emit_json, err, escape, out
+from kelaile_cli.cli.errors import ExitCode
 from kelaile_cli.cli.options import EncodingOpt, LiveFormat, ModelOpt, PrinterAliasOpt, WidthOpt, decode_options
+from kelaile_cli.cli.signals import stopping
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services import jobs
-from kelaile_cli.services.capture.live import CaptureStats, ReceiptSink, SerialSettings, run_capture
+from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats, ReceiptSink, SerialSettings
 from kelaile_cli.transports.endpoints import parse_endpoint
 
 app = typer.Typer(rich_markup_mode="rich", add_completion=False)
@@ -60,6 +61,21 @@ def _status_line(stats: CaptureStats, receipts: int) -> str:
     )
 
 
+def _run(options: CaptureOptions) -> tuple[CaptureStats, bool]:
+    """Start a capture, wait until it ends or a signal asks it to, stop it -> (the final counters, whether it
+    was Ctrl-C: the command then reports as usual and exits 130)."""
+    capture = Capture(options)
+    capture.start()
+    interrupted = False
+    try:
+        with stopping(capture.request_stop):
+            while not capture.wait(0.2):
+                pass
+    except KeyboardInterrupt:
+        interrupted = True
+    return capture.stop(), interrupted
+
+
 def _summary(stats: CaptureStats) -> dict[str, object]:
     return {
         "seconds": round(time.time() - stats.started, 3),
@@ -70,6 +86,7 @@ def _summary(stats: CaptureStats) -> dict[str, object]:
         "receipts": stats.receipts,
         "tap_errors": stats.errors,
         "refused": stats.refused,
+        "dropped": stats.dropped,
     }
 
 
@@ -100,24 +117,23 @@ def record(
     notes = {key: value for key, _, value in (n.partition("=") for n in note or [])}
     if redact:
         notes["redacted"] = "phone, card, member"
-    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes))
-    lock = threading.Lock()
 
-    def write(chunk: object) -> None:
-        with lock:
-            writer.write(chunk)  # type: ignore[arg-type]
+    def problem(message: str) -> None:
+        err.print(f"[yellow]klx:[/] {escape(message)}")
 
-    sink = RedactingSink(write) if redact else write
+    writer = RecordingWriter(output, Header(source, time.time(), __version__, notes), on_problem=problem)
+    counter = ReceiptSink(decode_options(None, "default", None, None), lambda receipt, conn: None)
+    options = CaptureOptions(
+        src, dest, [counter], [RedactingSink(writer) if redact else writer], duration=duration, max_jobs=max_jobs,
+        serial_line=_serial(baud, parity, flow), on_ready=_ready,
+    )  # fmt: skip
     try:
-        stats = run_capture(
-            src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=_serial(baud, parity, flow),
-            ready=_ready,
-        )  # fmt: skip
+        stats, interrupted = _run(options)
     finally:
         writer.close()
-    stats.receipts = len(jobs.source_receipts(jobs.load_source(output), decode_options(None, "default", None, None)))
+    stats.receipts = counter.receipts
 
-    summary = {"file": str(output), **_summary(stats)}
+    summary = {"file": str(output), **_summary(stats), "lost_chunks": writer.lost, "write_errors": writer.write_errors}
     if as_json:
         emit_json(summary)
     else:
@@ -127,6 +143,10 @@ def record(
         )
         if stats.errors:
             err.print(f"[yellow]warning:[/] {stats.errors} tap errors (last: {escape(stats.last_error)})")
+        if writer.lost:
+            err.print(f"[yellow]warning:[/] {writer.lost} chunks could not be written ({escape(writer.last_error)})")
+    if interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 @app.command()
@@ -182,10 +202,12 @@ def sniff(
             status.update(Text(_status_line(stats, sink.receipts), style="dim"), refresh=True)
 
     with status:
-        stats = run_capture(src, dest, [sink], duration=duration, max_jobs=max_jobs, serial_line=line,
-                            ready=_ready, on_tick=tick)  # fmt: skip
+        stats, interrupted = _run(CaptureOptions(src, dest, [sink], duration=duration, max_jobs=max_jobs,
+                                                 serial_line=line, on_ready=_ready, on_tick=tick))  # fmt: skip
     stats.receipts = sink.receipts
     err.print(f"[dim]klx: {escape(_status_line(stats, stats.receipts))}[/]")
+    if interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 @app.command()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -19,6 +20,8 @@ from kelaile_cli.core.errors import InputError
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_CHUNK_DATA",
+    "MAX_LINE",
     "TO_HOST",
     "TO_PRINTER",
     "UPGRADES",
@@ -27,11 +30,14 @@ __all__ = [
     "Header",
     "Recording",
     "RecordingError",
+    "RecordingParser",
     "Trailer",
     "encode_chunk",
     "encode_header",
     "encode_trailer",
+    "iter_lines",
     "looks_like_recording",
+    "parse_lines",
     "parse_recording",
 ]
 
@@ -73,23 +79,48 @@ class Trailer:
     ended: float
     chunks: int
     sha256: str  # of every chunk's data in order
+    lost: int = 0  # chunks the recorder could not write (a full disk); not counted in ``chunks``
 
 
 @dataclass(slots=True)
 class Recording:
+    """A recording read back, with what the reader found wrong with it (nothing raised for these)."""
+
     header: Header
     chunks: list[Chunk] = field(default_factory=list)
     complete: bool = False  # a trailer was found: the recorder closed the file cleanly
     torn_tail: bool = False  # the last line was cut off mid-write (a crash); it was ignored
-    warnings: list[str] = field(default_factory=list)
+    torn_lines: int = 0  # lines cut off mid-write inside the file (a full disk); skipped
+    lost_chunks: int = 0  # chunks the recorder itself says it could not write (its trailer's "lost")
+    checksum_ok: bool | None = None  # set when the trailer's count disagrees: does its SHA-256 still match?
+    warnings: list[str] = field(default_factory=list)  # one line each, naming file:line
 
     def connections(self) -> list[int]:
         """Connection numbers in order of first appearance."""
         return list(dict.fromkeys(c.conn for c in self.chunks))
 
+    def by_connection(self, direction: Direction | None = TO_PRINTER) -> dict[int, list[Chunk]]:
+        """Chunks grouped by connection in one pass (in order of first appearance; ``None``: both ways)."""
+        groups: dict[int, list[Chunk]] = {}
+        for c in self.chunks:
+            if direction is None or c.direction == direction:
+                groups.setdefault(c.conn, []).append(c)
+        return groups
+
     def stream(self, direction: Direction = TO_PRINTER, conn: int | None = None) -> bytes:
         """The concatenated bytes of one direction (and one connection, if given)."""
         return b"".join(c.data for c in self.chunks if c.direction == direction and (conn is None or c.conn == conn))
+
+    def integrity(self) -> dict[str, Any]:
+        """What ``--json`` output reports about the file itself (beside its receipts)."""
+        return {
+            "complete": self.complete,
+            "torn_tail": self.torn_tail,
+            "torn_lines": self.torn_lines,
+            "lost_chunks": self.lost_chunks,
+            "checksum_ok": self.checksum_ok,
+            "warnings": list(self.warnings),
+        }
 
 
 # -- encoding ---------------------------------------------------------------------------------------
@@ -123,7 +154,10 @@ def encode_chunk(c: Chunk, started: float) -> bytes:
 
 
 def encode_trailer(t: Trailer) -> bytes:
-    return _line({"end": _iso(t.ended), "end_epoch": round(t.ended, 6), "chunks": t.chunks, "sha256": t.sha256})
+    fields: dict[str, Any] = {"end": _iso(t.ended), "end_epoch": round(t.ended, 6), "chunks": t.chunks}
+    if t.lost:
+        fields["lost"] = t.lost
+    return _line({**fields, "sha256": t.sha256})
 
 
 # -- versions -----------------------------------------------------------------------------------------
@@ -136,17 +170,17 @@ def _v0_to_v1(obj: dict[str, Any], is_header: bool) -> dict[str, Any]:
         return {
             "klr": 1,
             "source": obj.get("source", "?"),
-            "started_epoch": float(obj.get("start", 0.0)),
+            "started_epoch": obj.get("start", 0.0),
             "klx_version": obj.get("klx_version", "0.0"),
             "notes": obj.get("notes", {}),
         }
     if "hex" not in obj:
         return obj
     return {
-        "t_abs": float(obj["time"]),
+        "t_abs": obj["time"],
         "d": "out" if obj.get("dir", "tx") == "tx" else "in",
-        "c": int(obj.get("conn", 0)),
-        "s": bytes.fromhex(obj["hex"]).decode("latin-1"),
+        "c": obj.get("conn", 0),
+        "s": bytes.fromhex(str(obj["hex"])).decode("latin-1"),
     }
 
 
@@ -155,12 +189,24 @@ UPGRADES: dict[int, Callable[[dict[str, Any], bool], dict[str, Any]]] = {0: _v0_
 
 
 def _version(header: dict[str, Any]) -> int:
-    if "klr" in header:
-        return int(header["klr"])
-    return int(header.get("version", -1))
+    value = header["klr"] if "klr" in header else header.get("version", -1)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"format version {str(value)[:20]!r} is not a whole number")
+    return value
 
 
 # -- decoding --------------------------------------------------------------------------------------
+
+#: Longest line a reader accepts. Writers split a chunk's data into pieces of at most
+#: ``MAX_CHUNK_DATA`` bytes, whose line is at most 6 × that plus a few dozen bytes of fields.
+MAX_LINE = 4 * 1024 * 1024
+MAX_CHUNK_DATA = 64 * 1024
+#: Capture times must fall between 1970 and 9999 (what a calendar date can show).
+_LATEST_EPOCH = 253402300799.0
+#: A torn line (a write cut short by a full disk or a crash) is a prefix of a chunk line; the next
+#: line may have been glued onto it. ``{"t":`` cannot occur inside a chunk's string (its quotes are
+#: escaped), so where it appears after the start, a whole chunk line begins.
+_CHUNK_START = b'{"t":'
 
 
 def looks_like_recording(head: bytes) -> bool:
@@ -169,83 +215,253 @@ def looks_like_recording(head: bytes) -> bool:
     return start.startswith(b'{"klr"') or start.startswith(b'{"version"')
 
 
+def _epoch(value: object, what: str) -> float:
+    """A finite capture time in the calendar's range, from a JSON number (or numeric string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{what} is not a number")
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number <= _LATEST_EPOCH:
+        raise ValueError(f"{what} {str(value)[:24]} is out of range")
+    return number
+
+
 def _header(obj: dict[str, Any], name: str) -> Header:
     try:
-        started = float(obj["started_epoch"]) if "started_epoch" in obj else _parse_iso(obj["started"])
+        if "started_epoch" in obj:
+            started = _epoch(obj["started_epoch"], "started_epoch")
+        else:
+            started = _epoch(_parse_iso(obj["started"]), "started")
+        notes = obj.get("notes") or {}
+        if not isinstance(notes, dict):
+            raise ValueError("notes is not an object")
         return Header(
-            source=str(obj.get("source", "")),
+            source=str(obj.get("source", ""))[:1000],
             started=started,
-            klx_version=str(obj.get("klx_version", "")),
-            notes={str(k): str(v) for k, v in dict(obj.get("notes") or {}).items()},
+            klx_version=str(obj.get("klx_version", ""))[:100],
+            notes={str(k): str(v) for k, v in notes.items()},
             version=FORMAT_VERSION,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(name, 1, f"bad header ({exc})") from None
+    except KeyError as exc:
+        raise RecordingError(name, 1, f"bad header (missing field {exc.args[0]!r})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise RecordingError(name, 1, f"bad header ({str(exc)[:80]})") from None
 
 
-def _parse_iso(text: str) -> float:
+def _parse_iso(text: object) -> float:
+    if not isinstance(text, str):
+        raise ValueError("started is not a date")
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def parse_recording(data: bytes, name: str = "<recording>") -> Recording:
-    """Decode a whole .klr file. A torn last line (a crash mid-write) is ignored and flagged;
-    anything else that is wrong raises ``RecordingError`` naming the line."""
-    lines = data.split(b"\n")
-    last_complete = data.endswith(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not lines:
-        raise RecordingError(name, 1, "empty file")
+_DECODER = json.JSONDecoder()
+
+
+def _load(raw: bytes) -> Any:
+    """JSON of one line; nesting too deep for the parser is an ordinary ``ValueError``."""
     try:
-        head = json.loads(lines[0])
-    except ValueError as exc:
-        raise RecordingError(name, 1, f"not JSON ({exc.args[0][:60]})") from None
-    if not isinstance(head, dict):
-        raise RecordingError(name, 1, "header is not an object")
-    version = _version(head)
-    if version > FORMAT_VERSION:
-        raise RecordingError(name, 1, f"format version {version} is newer than this klx ({FORMAT_VERSION})")
-    if version < 0:
-        raise RecordingError(name, 1, "no format version in header")
-    steps = [UPGRADES[v] for v in range(version, FORMAT_VERSION)]
-    for step in steps:
-        head = step(head, True)
-    rec = Recording(_header(head, name))
-    started = rec.header.started
-    digest = hashlib.sha256()
-    for i, raw in enumerate(lines[1:], start=2):
-        is_last = i == len(lines)
+        return _DECODER.decode(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+class RecordingParser:
+    """Reads a recording line by line (sans-IO): ``header(line)``, then ``line(n, raw)`` for each further
+    line, then ``finish()``. Holds the chunks read so far and the running checksum; a line longer than
+    ``MAX_LINE`` is the caller's to refuse before it is buffered (``check_length``).
+
+    Torn lines — a write cut short by a full disk or a killed recorder — are skipped with a warning
+    naming ``file:line``; a whole chunk glued onto a torn one is recovered. Any other bad line is a
+    ``RecordingError`` naming the line.
+    """
+
+    def __init__(self, name: str = "<recording>") -> None:
+        self.name = name
+        self.recording: Recording | None = None
+        self._steps: list[Callable[[dict[str, Any], bool], dict[str, Any]]] = []
+        self._digest = hashlib.sha256()
+        self._trailer_line = 0
+
+    def check_length(self, lineno: int, length: int) -> None:
+        if length > MAX_LINE:
+            raise RecordingError(
+                self.name, lineno, f"line longer than {MAX_LINE // (1024 * 1024)} MiB (not a recording?)"
+            )
+
+    def header(self, raw: bytes) -> Recording:
+        self.check_length(1, len(raw))
         try:
-            obj = json.loads(raw)
+            head = _load(raw)
+        except ValueError as exc:
+            raise RecordingError(self.name, 1, f"not JSON ({str(exc.args[0] if exc.args else exc)[:60]})") from None
+        if not isinstance(head, dict):
+            raise RecordingError(self.name, 1, "header is not an object")
+        try:
+            version = _version(head)
+        except ValueError as exc:
+            raise RecordingError(self.name, 1, str(exc)) from None
+        if version > FORMAT_VERSION:
+            raise RecordingError(self.name, 1, f"format version {version} is newer than this klx ({FORMAT_VERSION})")
+        if version < 0:
+            raise RecordingError(self.name, 1, "no format version in header")
+        self._steps = [UPGRADES[v] for v in range(version, FORMAT_VERSION)]
+        for step in self._steps:
+            head = step(head, True)
+        self.recording = Recording(_header(head, self.name))
+        return self.recording
+
+    def line(self, lineno: int, raw: bytes, *, last: bool = False) -> None:
+        """One line after the header; ``last``: the final bytes of the file with no newline after them."""
+        rec = self.recording
+        if rec is None:
+            raise ValueError("header() first")
+        self.check_length(lineno, len(raw))
+        if not raw.strip():
+            return
+        try:
+            self._item(rec, lineno, raw)
+        except _TornLineError:
+            if last:
+                rec.torn_tail = True
+                rec.warnings.append(f"{self.name}:{lineno}: last line cut off mid-write (ignored)")
+                return
+            rec.torn_lines += 1
+            glued = raw.rfind(_CHUNK_START, 1)
+            if glued > 0:
+                rec.warnings.append(f"{self.name}:{lineno}: torn line skipped (a whole chunk after it was kept)")
+                self.line(lineno, raw[glued:])
+            else:
+                rec.warnings.append(f"{self.name}:{lineno}: torn line skipped")
+
+    def _item(self, rec: Recording, lineno: int, raw: bytes) -> None:
+        try:
+            obj = _load(raw)
+        except ValueError as exc:
+            if raw.startswith(b"{") and "nested" not in str(exc):
+                raise _TornLineError from None
+            raise RecordingError(
+                self.name, lineno, f"bad chunk ({str(exc.args[0] if exc.args else exc)[:80]})"
+            ) from None
+        try:
+            if not self._steps and not rec.complete and self._fast(rec, obj):
+                return
             if not isinstance(obj, dict):
                 raise ValueError("line is not an object")
-            for step in steps:
+            for step in self._steps:
                 obj = step(obj, False)
             if "end" in obj or "end_epoch" in obj:
-                rec.complete = True
-                if int(obj.get("chunks", -1)) != len(rec.chunks):
-                    rec.warnings.append(
-                        f"{name}:{i}: trailer counts {obj.get('chunks')} chunks, found {len(rec.chunks)}"
-                    )
-                elif obj.get("sha256") and obj["sha256"] != digest.hexdigest():
-                    raise ValueError("checksum in trailer does not match the chunks")
-                continue
-            t = float(obj["t_abs"]) if "t_abs" in obj else started + float(obj["t"])
-            direction = obj["d"]
-            if direction not in ("out", "in"):
-                raise ValueError(f"direction {direction!r} is not 'out' or 'in'")
-            chunk = Chunk(t, direction, int(obj.get("c", 0)), str(obj["s"]).encode("latin-1"))
-        except (ValueError, KeyError, TypeError, UnicodeEncodeError) as exc:
-            if is_last and not last_complete:
-                rec.torn_tail = True
-                rec.warnings.append(f"{name}:{i}: last line cut off mid-write (ignored)")
-                break
+                self._trailer(rec, lineno, obj)
+                return
+            if rec.complete:
+                raise RecordingError(self.name, lineno, "data after the trailer")
+            chunk = self._chunk(rec, obj)
+        except KeyError as exc:
+            raise RecordingError(self.name, lineno, f"bad chunk (missing field {exc.args[0]!r})") from None
+        except (ValueError, TypeError, OverflowError, UnicodeEncodeError) as exc:
             reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else exc
-            if isinstance(exc, KeyError):
-                reason = f"missing field {exc.args[0]!r}"
-            raise RecordingError(name, i, f"bad chunk ({str(reason)[:80]})") from None
-        if rec.complete:
-            raise RecordingError(name, i, "data after the trailer")
-        digest.update(chunk.data)
+            raise RecordingError(self.name, lineno, f"bad chunk ({str(reason)[:80]})") from None
+        self._digest.update(chunk.data)
         rec.chunks.append(chunk)
-    return rec
+
+    def _fast(self, rec: Recording, obj: Any) -> bool:
+        """The common case, a chunk line as the writer writes it, checked with few calls; False:
+        anything else, for the full checks of ``_chunk`` (same rules, better messages)."""
+        if type(obj) is not dict or len(obj) != 4:
+            return False
+        t: Any = obj.get("t")
+        d, c, text = obj.get("d"), obj.get("c"), obj.get("s")
+        if type(t) not in (float, int) or type(c) is not int or type(text) is not str or d not in ("out", "in"):
+            return False
+        at = rec.header.started + t
+        if not (0.0 <= at <= _LATEST_EPOCH and 0 <= c < 2**63):  # NaN fails too
+            return False
+        data = text.encode("latin-1")  # a character above U+00FF raises: reported by the caller
+        self._digest.update(data)
+        rec.chunks.append(Chunk(at, d, c, data))
+        return True
+
+    def _chunk(self, rec: Recording, obj: dict[str, Any]) -> Chunk:
+        t = _epoch(obj["t_abs"], "t") if "t_abs" in obj else _epoch(rec.header.started + _number(obj["t"]), "t")
+        direction = obj["d"]
+        if direction not in ("out", "in"):
+            raise ValueError(f"direction {str(direction)[:20]!r} is not 'out' or 'in'")
+        conn = obj.get("c", 0)
+        if isinstance(conn, bool) or not isinstance(conn, int) or not 0 <= conn < 2**63:
+            raise ValueError("connection is not a whole number")
+        text = obj["s"]
+        if not isinstance(text, str):
+            raise ValueError("data 's' is not a string")
+        return Chunk(t, direction, conn, text.encode("latin-1"))
+
+    def _trailer(self, rec: Recording, lineno: int, obj: dict[str, Any]) -> None:
+        if rec.complete:
+            raise RecordingError(self.name, lineno, "a second trailer")
+        rec.complete = True
+        self._trailer_line = lineno
+        counted = obj.get("chunks")
+        found = len(rec.chunks)
+        lost = obj.get("lost", 0)
+        if isinstance(lost, int) and not isinstance(lost, bool) and lost > 0:
+            rec.lost_chunks = lost
+            rec.warnings.append(f"{self.name}:{lineno}: the recorder could not write {lost} chunks (disk full?)")
+        checksum_ok = obj.get("sha256") in (None, "", self._digest.hexdigest())
+        if counted != found:
+            rec.warnings.append(
+                f"{self.name}:{lineno}: trailer counts {str(counted)[:20]} chunks, found {found}; checksum "
+                + ("matches" if checksum_ok else "does not match: chunks are missing or altered")
+            )
+            rec.checksum_ok = checksum_ok
+        elif not checksum_ok:
+            raise RecordingError(self.name, lineno, "checksum in trailer does not match the chunks")
+
+    def finish(self) -> Recording:
+        rec = self.recording
+        if rec is None:
+            raise RecordingError(self.name, 1, "empty file")
+        if not rec.complete:
+            rec.warnings.append(
+                f"{self.name}: no trailer: the recorder did not close the file (killed, or still recording); "
+                f"{len(rec.chunks)} chunks read"
+            )
+        return rec
+
+
+class _TornLineError(Exception):
+    """A line that is the start of a chunk line, cut off."""
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("t is not a number")
+    return float(value)
+
+
+def iter_lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
+    """``(line number, line, is_last_unterminated)`` for every line of ``data`` (1-based)."""
+    start, lineno, size = 0, 1, len(data)
+    while start < size:
+        end = data.find(b"\n", start)
+        if end < 0:
+            yield lineno, data[start:], True
+            return
+        yield lineno, data[start:end], False
+        start, lineno = end + 1, lineno + 1
+
+
+def parse_lines(lines: Iterable[tuple[int, bytes, bool]], name: str = "<recording>") -> Recording:
+    """A recording from numbered lines (as ``iter_lines`` gives them, or a file reader)."""
+    parser = RecordingParser(name)
+    for lineno, raw, last in lines:
+        if parser.recording is None:
+            if lineno == 1 and not raw.strip() and last:
+                break
+            parser.header(raw)
+        else:
+            parser.line(lineno, raw, last=last)
+    return parser.finish()
+
+
+def parse_recording(data: bytes, name: str = "<recording>") -> Recording:
+    """Decode a whole .klr file held in memory (a file reader streams it line by line instead).
+    Torn lines are skipped and flagged; anything else that is wrong raises ``RecordingError``
+    naming the line."""
+    return parse_lines(iter_lines(data), name)

@@ -1,10 +1,19 @@
-"""Writing and reading ``.klr`` recordings on disk, crash-safely.
+"""Writing and reading ``.klr`` recordings on disk, crash-safely (format: docs/recording-format.md).
 
-Each chunk is one line handed to the kernel in a single ``os.write`` on an ``O_APPEND`` descriptor,
-so after ``kill -9`` every chunk whose ``write()`` returned is in the file (the page cache outlives
-the process). ``fsync`` runs at most every ``sync_interval`` seconds and on close, bounding what a
-power cut can take. ``.klr.gz`` files are gzip streams flushed with ``Z_SYNC_FLUSH`` after every
-chunk, so a torn compressed file still reads back to its last chunk.
+Writing: each chunk is one line handed to the kernel in a single ``os.write`` on an ``O_APPEND``
+descriptor, so after ``kill -9`` every chunk whose ``write()`` returned is in the file (the page cache
+outlives the process). ``fsync`` runs at most every ``sync_interval`` seconds and on close. ``.klr.gz``
+files are gzip members flushed with ``Z_SYNC_FLUSH`` after every line and ended every
+``GZIP_MEMBER`` bytes, so a torn compressed file still reads back to its last chunk. The file is
+created 0600 (recordings hold card and phone numbers) and never through a symbolic link.
+
+A write that fails (a full disk) never raises: the chunk is counted as lost, ``on_problem`` is told
+once, and every later chunk tries again, so the recording resumes as soon as there is room. A line
+cut short by the failure is closed off (the next write starts a new line, or a new gzip member) so
+the reader skips just that line.
+
+Reading streams the file block by block (memory: the chunks, not the file again) and bounds a line's
+size and a compressed file's expansion.
 """
 
 from __future__ import annotations
@@ -13,77 +22,178 @@ import hashlib
 import os
 import time
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import (
+    MAX_CHUNK_DATA,
+    MAX_LINE,
     Chunk,
     Header,
     Recording,
+    RecordingError,
+    RecordingParser,
     Trailer,
     encode_chunk,
     encode_header,
     encode_trailer,
     looks_like_recording,
-    parse_recording,
 )
-from kelaile_cli.transports.files import read_bytes
+from kelaile_cli.transports.files import create_private, read_blocks
 
-__all__ = ["RecordingWriter", "is_recording", "read_recording"]
+__all__ = ["GZIP_MEMBER", "MAX_EXPANSION", "RecordingWriter", "is_recording", "iter_recording", "read_recording"]
 
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MEMBER = 1024 * 1024  # uncompressed bytes per gzip member
+#: A ``.klr.gz`` may expand to at most this many times its size (or 64 MiB, if more): beyond that it
+#: is refused as a decompression bomb rather than read into memory.
+MAX_EXPANSION = 100
+_MIN_EXPANSION_LIMIT = 64 * 1024 * 1024
+_OUT_PIECE = 1024 * 1024
 
 
 class RecordingWriter:
-    """Append chunks to a new recording; ``close()`` writes the trailer and syncs."""
+    """Append chunks to a new recording; ``close()`` writes the trailer and syncs.
+
+    ``on_problem`` receives one line when writing starts failing and one when it works again.
+    Counters: ``chunks``/``bytes`` written, ``lost`` chunks (and ``lost_bytes``) not written,
+    ``write_errors``; ``failing`` is true while the last write failed."""
 
     def __init__(
-        self, path: str | Path, header: Header, *, compress: bool | None = None, sync_interval: float = 0.5
+        self,
+        path: str | Path,
+        header: Header,
+        *,
+        compress: bool | None = None,
+        sync_interval: float = 0.5,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.header = header
         self.compress = self.path.name.endswith(".gz") if compress is None else compress
         self.sync_interval = sync_interval
+        self.on_problem = on_problem
         self.chunks = 0
         self.bytes = 0
+        self.lost = 0
+        self.lost_bytes = 0
+        self.write_errors = 0
+        self.failing = False
+        self.last_error = ""
         self._digest = hashlib.sha256()
-        self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self.compress else None
-        try:
-            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot create recording ({exc.strerror or exc})") from None
+        self._zip: zlib._Compress | None = None
+        self._member_bytes = 0
+        self._torn = False  # the last write stopped mid-line: start the next one on a fresh line/member
+        self._fd: int | None = create_private(self.path)
         self._last_sync = time.monotonic()
-        self._emit(encode_header(header))
+        if not self._emit(encode_header(header)):
+            os.close(self._fd)
+            self._fd = None
+            raise InputError(f"{self.path}: cannot write the recording's header ({self.last_error})")
 
-    def _emit(self, line: bytes) -> None:
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _encode(self, line: bytes) -> bytes:
+        if not self.compress:
+            return line
+        out = b""
+        if self._zip is None:
+            self._zip = zlib.compressobj(6, zlib.DEFLATED, 31)
+            self._member_bytes = 0
+        out += self._zip.compress(line)
+        self._member_bytes += len(line)
+        if self._member_bytes >= GZIP_MEMBER:
+            out += self._zip.flush(zlib.Z_FINISH)
+            self._zip = None
+        else:
+            out += self._zip.flush(zlib.Z_SYNC_FLUSH)
+        return out
+
+    def _emit(self, line: bytes) -> bool:
+        """Write one line; False (and counted) if the OS refused it."""
         if self._fd is None:
             raise ValueError("recording is closed")
-        if self._zip is not None:
-            line = self._zip.compress(line) + self._zip.flush(zlib.Z_SYNC_FLUSH)
-        view = memoryview(line)
-        while view:  # a regular file takes it all at once; loop only for exotic filesystems
-            n = os.write(self._fd, view)
-            view = view[n:]
+        if self._torn:
+            line = b"\n" + line  # close off the torn line: the reader skips it and reads on
+            self._zip = None  # a torn gzip member cannot be continued: start a new one
+        data = memoryview(self._encode(line))
+        written = 0
+        try:
+            while written < len(data):  # a regular file takes it all at once; loop for exotic filesystems
+                written += os.write(self._fd, data[written:])
+            self._sync()
+        except OSError as exc:
+            self._torn = self._torn or written > 0 or self.compress
+            self._failed(exc)
+            return False
+        self._torn = False
+        if self.failing:
+            self.failing = False
+            self._tell(f"{self.path}: writing again after {self.lost} lost chunks")
+        return True
+
+    def _sync(self) -> None:
         now = time.monotonic()
-        if now - self._last_sync >= self.sync_interval:
+        if now - self._last_sync >= self.sync_interval and self._fd is not None:
             os.fsync(self._fd)
             self._last_sync = now
 
-    def write(self, chunk: Chunk) -> None:
-        """Append one chunk; when this returns, a killed process cannot lose it."""
-        self._emit(encode_chunk(chunk, self.header.started))
-        self._digest.update(chunk.data)
-        self.chunks += 1
-        self.bytes += len(chunk.data)
+    def _failed(self, exc: OSError) -> None:
+        self.write_errors += 1
+        self.last_error = exc.strerror or str(exc)
+        if not self.failing:
+            self.failing = True
+            self._tell(
+                f"{self.path}: cannot write ({self.last_error}); printing goes on, the recording resumes when it can"
+            )
+
+    def _tell(self, message: str) -> None:
+        if self.on_problem is not None:
+            self.on_problem(message)
+
+    def write(self, chunk: Chunk) -> bool:
+        """Append one chunk (as lines of at most ``MAX_CHUNK_DATA`` bytes); when this returns True, a
+        killed process cannot lose it. False: it was not written (counted in ``lost``)."""
+        ok = True
+        for at in range(0, max(len(chunk.data), 1), MAX_CHUNK_DATA):
+            piece = chunk.data[at : at + MAX_CHUNK_DATA]
+            part = chunk if len(piece) == len(chunk.data) else Chunk(chunk.t, chunk.direction, chunk.conn, piece)
+            if self._emit(encode_chunk(part, self.header.started)):
+                self._digest.update(piece)
+                self.chunks += 1
+                self.bytes += len(piece)
+            else:
+                self.lost += 1
+                self.lost_bytes += len(piece)
+                ok = False
+        return ok
+
+    def __call__(self, chunk: Chunk) -> None:
+        """A capture's recorder sink: ``Capture(CaptureOptions(..., recorders=[writer]))``."""
+        self.write(chunk)
+
+    def drop(self, chunks: int, size: int) -> None:
+        """Chunks the capture could not hand over in time (a hung disk): counted as lost."""
+        self.lost += chunks
+        self.lost_bytes += size
 
     def close(self, ended: float | None = None) -> None:
+        """Write the trailer, end the gzip stream, sync and close. A failure here is reported through
+        ``on_problem`` (the chunks already written stay readable); it never raises."""
         if self._fd is None:
             return
-        self._emit(encode_trailer(Trailer(ended or time.time(), self.chunks, self._digest.hexdigest())))
-        if self._zip is not None:
-            os.write(self._fd, self._zip.flush(zlib.Z_FINISH))
-        os.fsync(self._fd)
+        trailer = Trailer(ended or time.time(), self.chunks, self._digest.hexdigest(), self.lost)
+        if self._emit(encode_trailer(trailer)) and self._zip is not None:
+            try:
+                os.write(self._fd, self._zip.flush(zlib.Z_FINISH))
+            except OSError as exc:
+                self._failed(exc)
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._failed(exc)
         os.close(self._fd)
         self._fd = None
 
@@ -96,13 +206,109 @@ class RecordingWriter:
         self.close()
 
 
-def _gunzip(data: bytes) -> bytes:
-    """Decompress as far as the data goes: a torn gzip stream gives back everything flushed."""
-    d = zlib.decompressobj(31)
+# -- reading -----------------------------------------------------------------------------------------
+
+
+def _member_starts_at(data: bytes, at: int) -> bool:
+    """Whether a gzip member really starts at ``at`` (not just its magic bytes inside deflate data)."""
     try:
-        return d.decompress(data)
+        zlib.decompressobj(31).decompress(data[at : at + 4096], 64)
     except zlib.error:
-        return d.flush()
+        return False
+    return True
+
+
+def _gunzip(blocks: Iterable[bytes], name: str) -> Iterator[bytes]:
+    """Decompress gzip members one after another, in pieces of at most 1 MiB. A torn member (a full
+    disk, a crash) gives back what was flushed, then ``\n`` ending its torn line, and reading resumes
+    at the next member. Refuses to expand beyond ``MAX_EXPANSION`` × the compressed size."""
+    data = b"".join(blocks)  # the compressed input (bounded by the file); its expansion is streamed
+    limit = max(_MIN_EXPANSION_LIMIT, MAX_EXPANSION * len(data))
+    magic = GZIP_MAGIC + b"\x08"
+    total, start = 0, 0
+    while start < len(data):
+        d, pos, torn = zlib.decompressobj(31), start, False
+        while not d.eof and not torn:
+            end = data.find(magic, pos + 1)  # the member may end (torn) where the next begins
+            end = len(data) if end < 0 else end
+            pending = data[pos:end]
+            try:
+                while pending and not d.eof:
+                    out = d.decompress(pending, _OUT_PIECE)
+                    total += len(out)
+                    if total > limit:
+                        raise RecordingError(
+                            name, 0, f"decompresses to more than {limit // (1024 * 1024)} MiB (a gzip bomb?)"
+                        )
+                    yield out
+                    pending = d.unconsumed_tail
+            except zlib.error:
+                torn = True
+                end = pos if pos > start else end
+            if d.eof:
+                start = end - len(d.unused_data)
+            elif end >= len(data):
+                yield d.flush()  # torn at the end of the file (a killed recorder): keep what was flushed
+                return
+            elif torn or _member_starts_at(data, end):
+                torn = True
+            pos = end
+        if torn:
+            yield b"\n"
+            start = pos
+
+
+def _lines(pieces: Iterable[bytes], parser: RecordingParser) -> Iterator[tuple[int, bytes, bool]]:
+    """Numbered lines from pieces of text, never buffering more than one line of ``MAX_LINE``."""
+    partial, lineno = b"", 1
+    for piece in pieces:
+        if not piece:
+            continue
+        if b"\n" not in piece:
+            partial += piece
+            parser.check_length(lineno, len(partial))
+            continue
+        parts = (partial + piece).split(b"\n")
+        partial = parts.pop()
+        for raw in parts:
+            yield lineno, raw, False
+            lineno += 1
+        parser.check_length(lineno, len(partial))
+    if partial:
+        yield lineno, partial, True
+
+
+def iter_recording(path: str | Path) -> tuple[RecordingParser, Iterator[tuple[int, bytes, bool]]]:
+    """A parser for ``path`` and the file's numbered lines, read block by block (gzip or plain)."""
+    name = str(path)
+    parser = RecordingParser(name)
+    blocks = read_blocks(path)
+    first = next(blocks, b"")
+
+    def chained() -> Iterator[bytes]:
+        yield first
+        yield from blocks
+
+    pieces: Iterable[bytes] = _gunzip(chained(), name) if first.startswith(GZIP_MAGIC) else chained()
+    return parser, _lines(pieces, parser)
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read a recording; errors name the file and line; what is wrong but readable is in ``warnings``."""
+    parser, lines = iter_recording(path)
+    try:
+        for lineno, raw, last in lines:
+            if parser.recording is None:
+                parser.header(raw)
+            else:
+                parser.line(lineno, raw, last=last)
+    except MemoryError:
+        parser.recording = None  # let the chunks go before saying so
+        raise InputError(
+            f"{path}: not enough memory to hold this recording's chunks",
+            remedy="split it (klx record --max-jobs/--duration) or read it on a machine with more memory",
+        ) from None
+    return parser.finish()
 
 
 def is_recording(path: str | Path) -> bool:
@@ -118,9 +324,4 @@ def is_recording(path: str | Path) -> bool:
     return looks_like_recording(head)
 
 
-def read_recording(path: str | Path) -> Recording:
-    """Read a recording; errors name the file and line."""
-    data = read_bytes(path)
-    if data.startswith(GZIP_MAGIC):
-        data = _gunzip(data)
-    return parse_recording(data, str(path))
+assert MAX_LINE > 6 * MAX_CHUNK_DATA + 200  # a written chunk line always fits a reader's bound

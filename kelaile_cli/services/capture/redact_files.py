@@ -53,8 +53,8 @@ def redact_file(src: str | Path, dest: str | Path, *, codes: bool = False) -> Re
         return report
     rec = read_recording(src)
     masked_streams: dict[int, bytes] = {}
-    for conn in rec.connections():
-        masked, found = redact_stream(rec.stream(TO_PRINTER, conn), codes=codes)
+    for conn, chunks in rec.by_connection(TO_PRINTER).items():
+        masked, found = redact_stream(b"".join(c.data for c in chunks), codes=codes)
         masked_streams[conn] = masked
         report.masked += _entries(found, conn)
     kinds = "phone, card, iban, national_id, email, member" + (", codes" if codes else "")
@@ -90,6 +90,12 @@ class RedactingSink:
         released = redactor.feed(chunk.data)
         if released:
             self.write(Chunk(chunk.t, chunk.direction, chunk.conn, released))
+
+    def drop(self, chunks: int, size: int) -> None:
+        """Chunks the capture could not hand over in time: the wrapped sink counts them as lost."""
+        drop = getattr(self.write, "drop", None)
+        if callable(drop):
+            drop(chunks, size)
 
     def end_connection(self, conn: int) -> None:
         redactor = self._redactors.pop(conn, None)

@@ -26,7 +26,7 @@ from kelaile_cli.core.profiles.analysis import analyse, upload_body
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.services.capture.live import CaptureStats, run_capture
+from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
@@ -110,15 +110,15 @@ class PosPipeline:
         pos_pty = self._pos_pty if pos == "pty" else None
         if pos_pty is not None and forward is not None:  # a serial stream: one connection to the printer
             forward = parse_endpoint(printer.replace("tcp://", "socket://", 1))
-        sinks: list[Callable[[Chunk], None]] = []
+        paper: list[Callable[[Chunk], None]] = []  # a printer that is a file: never behind, never missing a byte
         if printer and forward is None:
             try:
-                sinks.append(FileSink(Path(printer)))
+                paper.append(FileSink(Path(printer)))
             except InputError as exc:
                 self.error = str(exc)
                 self.log(self.error)
                 return
-        sinks += [self.tap, ReceiptPipeline(self._queue_receipt)]
+        sinks: list[Callable[[Chunk], None]] = [self.tap, ReceiptPipeline(self._queue_receipt)]
         self._capture_stop = threading.Event()
         self.capture_stats = CaptureStats()
         ready = threading.Event()
@@ -130,10 +130,14 @@ class PosPipeline:
         def run() -> None:
             try:
                 source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
-                self.capture_stats = run_capture(
-                    source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
-                    source_link=pos_pty, answers=self.answers if forward is not None else None, turns=self.turns,
-                )  # fmt: skip
+                capture = Capture(CaptureOptions(
+                    source, forward, sinks, paper, on_ready=on_ready, stats=self.capture_stats, source_link=pos_pty,
+                    answers=self.answers if forward is not None else None, turns=self.turns,
+                ))  # fmt: skip
+                capture.start()
+                while not capture.wait(0.05) and not self._capture_stop.is_set():
+                    pass
+                self.capture_stats = capture.stop()
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
                 self.log(self.error)

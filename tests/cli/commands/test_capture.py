@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
+import threading
 
-from tests.helpers import JOB, FakePrinter, klx, pos_print
+from tests.helpers import JOB, ROOT, FakePrinter, klx, pos_print
 from tests.helpers import start_capture as start
 
 
@@ -70,3 +75,58 @@ def test_stopping_klx_never_resets_jobs_already_sent(tmp_path):
     for s in socks:
         s.close()
     printer.close()
+
+
+def test_record_on_a_disk_that_fills_then_frees(tmp_path):
+    import resource
+    import time
+
+    printer = FakePrinter()
+    out = tmp_path / "full.klr"
+    limit = 500  # bytes: the header and a few jobs fit, then the "disk" is full
+
+    small_disk = (  # then exec klx: an ignored SIGXFSZ and the limit survive exec
+        "import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, resource.RLIM_INFINITY)); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'kelaile_cli', *sys.argv[1:]])"
+    )
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", small_disk, "record", "listen://127.0.0.1:0", "--forward",
+         f"tcp://127.0.0.1:{printer.port}", "-o", str(out), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        port = int(re.search(r"capturing on [\d.]+:(\d+)", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
+        jobs = [JOB.replace(b"Table 7", b"Table %d" % i) for i in range(12)]
+        for job in jobs[:6]:
+            pos_print(port, job)
+        deadline = time.monotonic() + 10
+        while not any("cannot write" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(f"{out}: cannot write" in line for line in lines), lines  # said at once, while recording
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # freed
+        for job in jobs[6:]:
+            pos_print(port, job)
+        assert len(printer.wait_for(12)) == 12
+        proc.send_signal(signal.SIGTERM)
+        stdout, _ = proc.communicate(timeout=30)
+        printer.close()
+        assert proc.returncode == 0, lines
+        summary = json.loads(stdout)
+        assert summary["lost_chunks"] > 0 and summary["connections"] == 12
+        assert any("writing again" in line for line in lines)
+        assert sorted(printer.jobs) == sorted(jobs)  # printing never noticed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        printer.close()
+    r = klx("parse", str(out), "--json")
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    texts = {json.loads(x)["text"].splitlines()[0] for x in r.stdout.splitlines()}
+    assert "Table 0" in texts and "Table 11" in texts  # before the disk filled, and after it freed
+    assert "could not write" in r.stderr

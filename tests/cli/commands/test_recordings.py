@@ -44,3 +44,23 @@ def test_bundled_sample_is_a_recording_with_two_receipts():
     assert len(objs) == 2 and objs[0]["source"] == "<bundled sample.klr>"
     assert objs[0]["time"] < objs[1]["time"]
     assert objs[1]["codes"][0]["data"] == "https://kelaile.example/c/MW0042"
+
+
+def test_damaged_recordings_are_reported_by_show_parse_and_detect(tmp_path):
+    lines = (SAMPLES / "zh-cn-restaurant-80mm.klr").read_bytes().split(b"\n")
+    deleted = tmp_path / "deleted.klr"  # one chunk removed: the trailer's count and checksum disagree
+    deleted.write_bytes(b"\n".join(lines[:2] + lines[3:]))
+    killed = tmp_path / "killed.klr"  # no trailer: the recorder was killed
+    killed.write_bytes(b"\n".join(line for line in lines if b'"end"' not in line))
+    for path, needle in ((deleted, "checksum does not match"), (killed, "no trailer")):
+        for command in (["show"], ["parse"], ["detect"]):
+            r = klx(*command, str(path))
+            assert r.returncode == 0, r.stderr
+            assert "warning" in r.stderr and needle in r.stderr, (command, r.stderr)
+        r = klx("parse", str(path), "--json")
+        record = json.loads(r.stdout.splitlines()[0])["recording"]
+        assert any(needle in w for w in record["warnings"])
+        assert record["complete"] is (path == deleted)
+    assert json.loads(klx("parse", str(SAMPLES / "zh-cn-restaurant-80mm.klr"), "--json").stdout.splitlines()[0])[
+        "recording"
+    ] == {"complete": True, "torn_tail": False, "torn_lines": 0, "lost_chunks": 0, "checksum_ok": None, "warnings": []}

@@ -106,3 +106,113 @@ def test_version_0_is_upgraded():
     assert rec.header.source == "COM3" and rec.header.version == 1
     assert rec.stream("out") == b"\x1b@Hi\n" and rec.stream("in") == b"\x16"
     assert rec.chunks[0].conn == 2 and rec.chunks[0].t == T0 + 1.5
+
+
+# -- damaged files: what a full disk, a killed recorder or a crafted file leaves behind (issue 13) --------
+
+
+def _lines(chunks: list[Chunk], trailer: bool = True) -> list[bytes]:
+    return build(chunks, trailer).split(b"\n")[:-1]
+
+
+def test_a_line_torn_by_a_full_disk_is_skipped_and_named_and_the_rest_is_read():
+    chunks = [Chunk(T0 + i, "out", i, b"job %d\\ \x1b" % i) for i in range(6)]
+    lines = _lines(chunks, trailer=False)
+    # line 3 was cut off mid-write (disk full) and, once space came back, line 4 was appended to it
+    lines[2] = lines[2][: len(lines[2]) // 2] + lines[3]
+    del lines[3]
+    # line 5 (was 6) cut off, the writer started the next one on a fresh line
+    lines[4] = lines[4][:9]
+    rec = parse_recording(b"\n".join(lines) + b"\n", "shop.klr")
+    assert [c.data for c in rec.chunks] == [chunks[0].data, chunks[2].data, chunks[3].data, chunks[5].data]
+    assert rec.torn_lines == 2 and not rec.torn_tail
+    assert any(w.startswith("shop.klr:3: torn line") for w in rec.warnings)
+    assert any(w.startswith("shop.klr:5: torn line") for w in rec.warnings)
+
+
+def test_a_deleted_chunk_is_reported_with_the_checksum_checked():
+    chunks = [Chunk(T0, "out", 0, b"a"), Chunk(T0, "out", 0, b"b"), Chunk(T0, "out", 0, b"c")]
+    lines = _lines(chunks)
+    del lines[2]
+    rec = parse_recording(b"\n".join(lines) + b"\n", "x.klr")
+    assert rec.complete and rec.checksum_ok is False
+    assert any("trailer counts 3 chunks, found 2" in w and "does not match" in w for w in rec.warnings)
+    assert rec.integrity()["checksum_ok"] is False and rec.integrity()["warnings"] == rec.warnings
+
+
+def test_a_missing_trailer_is_reported():
+    rec = parse_recording(build([Chunk(T0, "out", 0, b"a")], trailer=False), "x.klr")
+    assert not rec.complete
+    assert any("no trailer" in w for w in rec.warnings)
+    assert not parse_recording(build([Chunk(T0, "out", 0, b"a")]), "x.klr").warnings
+
+
+def test_a_trailer_reporting_lost_chunks_is_a_warning():
+    out = encode_header(Header("tcp://x", T0, "0.1.0")) + encode_trailer(Trailer(T0, 0, "", lost=4))
+    rec = parse_recording(out, "x.klr")
+    assert rec.lost_chunks == 4 and any("could not write 4 chunks" in w for w in rec.warnings)
+
+
+CRAFTED_HEADERS = [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"klr":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"klr": null, "started_epoch": 0}',
+    b'{"klr": "1e9999", "started_epoch": 0}',
+    b'{"klr": 1e9999, "started_epoch": 0}',
+    b'{"klr": true, "started_epoch": 0}',
+    b'{"klr": 1, "started_epoch": 1e400}',
+    b'{"klr": 1, "started_epoch": NaN}',
+    b'{"klr": 1, "started_epoch": -5}',
+    b'{"klr": 1, "started_epoch": "soon"}',
+    b'{"klr": 1, "started_epoch": [1]}',
+    b'{"klr": 1, "started": 12}',
+    b'{"klr": 1, "started": "not a date"}',
+    b'{"klr": 1, "started_epoch": 0, "notes": [1, 2]}',
+    b'{"version": 0, "start": "x"}',
+    b'{"version": 0, "start": 1e400}',
+]
+
+
+@pytest.mark.parametrize("head", CRAFTED_HEADERS, ids=range(len(CRAFTED_HEADERS)))
+def test_crafted_headers_are_input_errors_naming_line_1(head):
+    with pytest.raises(RecordingError) as info:
+        parse_recording(head + b"\n", "evil.klr")
+    assert info.value.exit_code == 2 and info.value.line == 1
+    assert str(info.value).startswith("evil.klr:1: ")
+
+
+CRAFTED_CHUNKS = [
+    b'{"t": 1e400, "d": "out", "c": 0, "s": "x"}',
+    b'{"t": NaN, "d": "out", "c": 0, "s": "x"}',
+    b'{"t": "1", "d": "out", "c": 0, "s": "x"}',
+    b'{"t": 0, "d": "out", "c": 1e400, "s": "x"}',
+    b'{"t": 0, "d": "out", "c": -1, "s": "x"}',
+    b'{"t": 0, "d": "out", "c": 0, "s": ["x"]}',
+    b'{"t": 0, "d": "out", "c": 0, "s": "\\u4e2d"}',
+    b'{"t": 0, "d": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"end_epoch": 0, "chunks": 0, "sha256": ""}\n{"end_epoch": 0, "chunks": 0}',
+]
+
+
+@pytest.mark.parametrize("line", CRAFTED_CHUNKS, ids=range(len(CRAFTED_CHUNKS)))
+def test_crafted_chunks_are_input_errors_naming_the_line(line):
+    with pytest.raises(RecordingError) as info:
+        parse_recording(encode_header(Header("x", T0, "0")) + line + b"\n", "evil.klr")
+    assert info.value.exit_code == 2 and info.value.line >= 2
+
+
+def test_a_line_longer_than_the_bound_is_refused():
+    from kelaile_cli.core.formats.recording import MAX_LINE
+
+    data = encode_header(Header("x", T0, "0")) + b'{"t":0,"d":"out","c":0,"s":"' + b"A" * MAX_LINE + b'"}\n'
+    with pytest.raises(RecordingError, match=r"x\.klr:2: line longer than"):
+        parse_recording(data, "x.klr")
+
+
+def test_many_connections_group_in_one_pass():
+    chunks = [Chunk(T0, "out" if i % 3 else "in", i % 7, bytes([i % 256])) for i in range(200)]
+    rec = parse_recording(build(chunks))
+    groups = rec.by_connection("out")
+    for conn, got in groups.items():
+        assert b"".join(c.data for c in got) == rec.stream("out", conn)
+    assert set(groups) == {c.conn for c in chunks if c.direction == "out"}

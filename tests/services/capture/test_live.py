@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -10,51 +11,33 @@ import tty
 
 import pytest
 
-from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.printstream import DecodeOptions
-from kelaile_cli.services.capture.live import ReceiptSink, SerialSettings, run_capture
+from kelaile_cli.services.capture.live import Capture, CaptureOptions, ReceiptSink, SerialSettings
 from kelaile_cli.transports.endpoints import parse_endpoint
 from tests.helpers import JOB, FakePrinter, pos_print
 
 
-class Capture:
-    """run_capture in a thread, with the bound port handed back."""
+class Running:
+    """A started ``Capture`` with the bound port, stopped by ``join()`` once it ends by itself."""
 
     def __init__(self, source: str, forward: str | None, sinks, **kw) -> None:
-        self.port_ready = threading.Event()
-        self.port = 0
-        self.stats = None
-        self.error: BaseException | None = None
-
-        def ready(host: str, port: int) -> None:
-            self.port = port
-            self.port_ready.set()
-
-        def run() -> None:
-            try:
-                self.stats = run_capture(
-                    parse_endpoint(source), parse_endpoint(forward) if forward else None, sinks, ready=ready, **kw
-                )
-            except BaseException as exc:  # surfaced by the test
-                self.error = exc
-                self.port_ready.set()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        assert self.port_ready.wait(10)
+        options = CaptureOptions(parse_endpoint(source), parse_endpoint(forward) if forward else None, sinks, **kw)
+        self.capture = Capture(options)
+        self.capture.start()
+        self.port = self.capture.address[1]
+        self.stats = self.capture.stats()
 
     def join(self) -> None:
-        self.thread.join(20)
-        assert not self.thread.is_alive()
-        if self.error:
-            raise self.error
+        assert self.capture.wait(20)
+        self.stats = self.capture.stop()
 
 
 def test_passthrough_is_byte_exact_with_concurrent_pos_and_status_replies():
     printer = FakePrinter()
     chunks: list[Chunk] = []
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [chunks.append], max_jobs=6)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [chunks.append], max_jobs=6)
     jobs = [JOB.replace(b"Table 7", f"Table {i}".encode()) * (i + 1) for i in range(6)]
     statuses: list[bytes] = []
     threads = [threading.Thread(target=lambda j=j: statuses.append(pos_print(cap.port, j, True))) for j in jobs]
@@ -81,7 +64,7 @@ def test_a_crashing_tap_never_stops_printing():
     def broken(chunk: Chunk) -> None:
         raise RuntimeError("decoder exploded")
 
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [broken], max_jobs=3)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [broken], max_jobs=3)
     for _ in range(3):
         pos_print(cap.port, JOB)
     cap.join()
@@ -90,24 +73,32 @@ def test_a_crashing_tap_never_stops_printing():
     assert cap.stats.errors >= 3 and "decoder exploded" in cap.stats.last_error
 
 
-def test_unreachable_printer_closes_the_pos_connection():
+def test_unreachable_printer_resets_the_pos_connection_every_time():
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     port = dead.getsockname()[1]
     dead.close()  # nothing listens there now
-    cap = Capture("listen://127.0.0.1:0", f"tcp://127.0.0.1:{port}", [], max_jobs=1)
-    s = socket.create_connection(("127.0.0.1", cap.port), timeout=10)
-    s.settimeout(10)
-    assert s.recv(1) == b""  # closed by klx: the POS sees the print fail, as with the printer down
-    s.close()
-    with pytest.raises(Exception, match="unreachable"):
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{port}", [], max_jobs=30)
+    resets = 0
+    for _ in range(30):  # every time, not most times
+        try:  # the reset may reach the POS as soon as its connect, or on its send, or on its read
+            with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as s:
+                s.settimeout(10)
+                with contextlib.suppress(BrokenPipeError):
+                    s.sendall(JOB)
+                s.recv(1)  # a clean close (b"") would tell the POS its job printed
+        except ConnectionResetError:
+            resets += 1
+    assert resets == 30
+    with pytest.raises(JobError, match="unreachable"):
         cap.join()
+    assert cap.capture.stats().refused == 30
 
 
 def test_virtual_printer_decodes_receipts_and_answers_status():
     receipts = []
     sink = ReceiptSink(DecodeOptions(), lambda r, conn: receipts.append((conn, r)))
-    cap = Capture("listen://127.0.0.1:0", None, [sink], max_jobs=2)
+    cap = Running("listen://127.0.0.1:0", None, [sink], max_jobs=2)
     assert pos_print(cap.port, JOB, read_status=True) == b"\x16"
     pos_print(cap.port, JOB.replace(b"Table 7", b"Table 8"))
     cap.join()
@@ -120,7 +111,7 @@ def test_listen_port_in_use_is_a_clear_error():
     busy.listen()
     port = busy.getsockname()[1]
     with pytest.raises(Exception, match="cannot listen"):
-        run_capture(parse_endpoint(f"listen://127.0.0.1:{port}"), None, [], duration=1)
+        Capture(CaptureOptions(parse_endpoint(f"listen://127.0.0.1:{port}"), duration=1)).start()
     busy.close()
 
 
@@ -130,7 +121,7 @@ def test_serial_pty_sniff_and_bridge():
     for fd in (pos_slave, prn_slave):
         tty.setraw(fd)
     chunks: list[Chunk] = []
-    cap = Capture(
+    cap = Running(
         os.ttyname(pos_slave),
         os.ttyname(prn_slave),
         [chunks.append],
@@ -157,7 +148,7 @@ def test_forward_to_usb_printer_serialises_jobs_and_returns_status():
 
     backend = EmulatedPrinterBackend(vid=0x04B8, pid=0x0202)
     chunks: list[Chunk] = []
-    cap = Capture("listen://127.0.0.1:0", "usb://04b8:0202", [chunks.append], max_jobs=3, usb_backend=backend)
+    cap = Running("listen://127.0.0.1:0", "usb://04b8:0202", [chunks.append], max_jobs=3, usb_backend=backend)
     jobs = [JOB.replace(b"Table 7", f"Table {i}".encode()) * 20 for i in range(3)]
     statuses: list[bytes] = []
     threads = [threading.Thread(target=lambda j=j: statuses.append(pos_print(cap.port, j, True))) for j in jobs]
@@ -181,7 +172,7 @@ def test_serial_pos_to_usb_printer():
     backend = EmulatedPrinterBackend()
     master, slave = os.openpty()
     tty.setraw(slave)
-    cap = Capture(os.ttyname(slave), "usb://04b8:0202", [], duration=1.5, usb_backend=backend)
+    cap = Running(os.ttyname(slave), "usb://04b8:0202", [], duration=1.5, usb_backend=backend)
     os.write(master, JOB)
     answer = os.read(master, 16)
     cap.join()
@@ -194,13 +185,14 @@ def test_missing_usb_printer_is_a_clear_error():
     from tests.doubles.usb_emulated import EmulatedPrinterBackend
 
     with pytest.raises(Exception, match="usb://dead:beef: no such device"):
-        run_capture(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"), [], duration=0.1,
-                    usb_backend=EmulatedPrinterBackend())  # fmt: skip
+        options = CaptureOptions(parse_endpoint("listen://127.0.0.1:0"), parse_endpoint("usb://dead:beef"),
+                                 duration=0.1, usb_backend=EmulatedPrinterBackend())  # fmt: skip
+        Capture(options).start()
 
 
 def test_status_ticks_report_progress():
     seen: list[int] = []
-    cap = Capture("listen://127.0.0.1:0", None, [], duration=1.6, on_tick=lambda stats: seen.append(stats.bytes_out))
+    cap = Running("listen://127.0.0.1:0", None, [], duration=1.6, on_tick=lambda stats: seen.append(stats.bytes_out))
     pos_print(cap.port, JOB)
     cap.join()
     assert len(seen) >= 2 and seen[-1] == len(JOB)
@@ -208,4 +200,103 @@ def test_status_ticks_report_progress():
 
 def test_bad_serial_settings_are_refused():
     with pytest.raises(InputError, match="--parity X"):
-        run_capture(parse_endpoint("loop://"), None, [], duration=0.1, serial_line=SerialSettings(9600, "X"))
+        Capture(CaptureOptions(parse_endpoint("loop://"), duration=0.1, serial_line=SerialSettings(9600, "X"))).start()
+
+
+def test_a_status_reply_long_after_the_pos_half_closes_is_still_relayed():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def slow_printer() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            conn.settimeout(10)
+            while conn.recv(65536):
+                pass  # until the POS half-closes
+            time.sleep(2.5)  # busy printing, then answers
+            conn.sendall(b"\x14status")
+
+    threading.Thread(target=slow_printer, daemon=True).start()
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{srv.getsockname()[1]}", [], max_jobs=1)
+    with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as pos:
+        pos.settimeout(10)
+        pos.sendall(JOB)
+        pos.shutdown(socket.SHUT_WR)
+        got = b""
+        while data := pos.recv(64):
+            got += data
+    cap.join()
+    srv.close()
+    assert got == b"\x14status"
+    assert cap.stats.bytes_in == len(b"\x14status")
+
+
+def test_the_recording_never_lags_the_printer_by_more_than_its_bound():
+    printer = FakePrinter()
+    limit = 64 * 1024
+    recorded = [0]
+    worst = [0]
+    stats_box: list = []
+
+    def slow_recorder(chunk: Chunk) -> None:
+        if chunk.direction == TO_PRINTER:
+            worst[0] = max(worst[0], stats_box[0].bytes_out - recorded[0])
+            time.sleep(0.002)  # a slow disk
+            recorded[0] += len(chunk.data)
+
+    cap = Running(
+        "listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [], recorders=[slow_recorder], max_jobs=1,
+        record_lag_bytes=limit,
+    )  # fmt: skip
+    stats_box.append(cap.capture.stats())
+    job = bytes(range(256)) * 8 * 1024  # 2 MiB
+    with socket.create_connection(("127.0.0.1", cap.port), timeout=10) as pos:
+        for i in range(0, len(job), 4096):
+            pos.sendall(job[i : i + 4096])
+    cap.join()
+    printer.close()
+    assert printer.wait_for(1) == [job]
+    assert recorded[0] == len(job)
+    assert 0 < worst[0] <= limit  # room is taken before the bytes go to the printer
+    assert cap.stats.record_waits > 0 and cap.stats.dropped == 0
+
+
+def test_a_full_disk_never_stops_printing_and_the_recording_resumes(tmp_path, monkeypatch):
+    from kelaile_cli.core.formats.recording import Header
+    from kelaile_cli.services.capture import recorder
+    from kelaile_cli.services.capture.recorder import RecordingWriter, read_recording
+
+    printer = FakePrinter()
+    problems: list[str] = []
+    writer = RecordingWriter(tmp_path / "r.klr", Header("x", time.time(), "t"), on_problem=problems.append)
+    full = threading.Event()
+    real_write = os.write
+
+    def write(fd: int, data) -> int:  # the disk: full while `full` is set (an injected ENOSPC)
+        if fd == writer._fd and full.is_set():
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(recorder.os, "write", write)
+    cap = Running("listen://127.0.0.1:0", f"tcp://127.0.0.1:{printer.port}", [], recorders=[writer], max_jobs=9)
+    jobs = [b"\x1b@Table %d\nTea  2.00\n\x1dV\x00" % i for i in range(9)]
+    for i, job in enumerate(jobs):
+        if i == 3:
+            full.set()
+        if i == 6:
+            full.clear()
+        pos_print(cap.port, job)
+        deadline = time.monotonic() + 5
+        while writer.chunks + writer.lost < i + 1 and time.monotonic() < deadline:  # the recorder has seen it
+            time.sleep(0.01)
+    cap.join()
+    writer.close()
+    printer.close()
+    assert sorted(printer.wait_for(9)) == sorted(jobs)  # printing never noticed
+    assert cap.stats.errors == 0, cap.stats.last_error
+    assert problems and "No space left" in problems[0] and "writing again" in problems[-1]
+    rec = read_recording(tmp_path / "r.klr")
+    kept = [c.data for c in rec.chunks if c.direction == TO_PRINTER]
+    assert sorted(kept) == sorted(jobs[:3] + jobs[6:])
+    assert rec.lost_chunks == writer.lost >= 3
