@@ -30,6 +30,7 @@ from kelaile_cli import __version__
 from kelaile_cli.core.cloud import protocol as cp
 from kelaile_cli.services.cloud.sandbox.answers import answer_for, order_no_for, transaction_id_for
 from kelaile_cli.services.cloud.sandbox.faults import DROP_SCOPE_KEY, DropMiddleware, Faults
+from kelaile_cli.services.cloud.sandbox.provisioning import provisioning_router
 from kelaile_cli.services.cloud.sandbox.storage import Device, Ingest, NewRow, Storage, Stored
 
 __all__ = ["ApiError", "CloudConfig", "GroupCommit", "create_app"]
@@ -271,6 +272,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     signed = Depends(signed_device)
     device_route: dict[str, Any] = {"dependencies": [Depends(inject_faults)], "responses": _ERRORS}
     admin_route: dict[str, Any] = {"dependencies": [Depends(loopback_only)], "tags": ["sandbox admin"]}
+    api.include_router(provisioning_router(store, clock, signed_device, loopback_only))
 
     # -- device endpoints --------------------------------------------------------------------------
     @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"])
