@@ -90,8 +90,10 @@ def _insert_code(db: sqlite3.Connection, store: str, ttl_s: float, now: float) -
     for _ in range(8):  # 29**8 codes: a collision is rare, a repeat of one rarer still
         code = _new_code()
         try:
-            db.execute("INSERT INTO claim_codes(code, store, created_at, expires_at) VALUES (?,?,?,?)",
-                       (code, store, now, now + ttl_s))  # fmt: skip
+            db.execute(
+                "INSERT INTO claim_codes(code, store, created_at, expires_at) VALUES (?,?,?,?)",
+                (code, store, now, now + ttl_s),
+            )
         except sqlite3.IntegrityError:
             continue
         return {"code": format_code(code), "store": store, "expires": now + ttl_s}
@@ -113,8 +115,9 @@ def issue_claim_code(db: str | Path, store: str, ttl_s: float, now: float) -> di
         create_tables(conn)
         return _insert_code(conn, store.strip(), ttl_s, now)
     except sqlite3.Error as exc:
-        raise InputError(f"{path}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve") \
-            from None  # fmt: skip
+        raise InputError(
+            f"{path}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve"
+        ) from None
     finally:
         conn.close()
 
@@ -131,8 +134,9 @@ def read_devices(db: str | Path) -> list[dict[str, Any]]:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        raise InputError(f"{path}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve") \
-            from None  # fmt: skip
+        raise InputError(
+            f"{path}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve"
+        ) from None
 
 
 def _devices(db: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -189,8 +193,9 @@ class ProvisioningStore:
         if used_by is not None and used_by != serial:
             raise ClaimRefusedError(409, "CLAIM_CODE_USED", f"claim code {shown} was already used by box {used_by}")
         if used_by == serial:
-            found = db.execute("SELECT device_id, serial, model, store, secret FROM devices WHERE device_id=?",
-                               (device_id,)).fetchone()  # fmt: skip
+            found = db.execute(
+                "SELECT device_id, serial, model, store, secret FROM devices WHERE device_id=?", (device_id,)
+            ).fetchone()
             if found is not None and found[3] == store:
                 return Device(*found), True
         elif expires_at < now:
@@ -202,8 +207,9 @@ class ProvisioningStore:
             "store=excluded.store, claimed_at=excluded.claimed_at",
             ("dev_" + secrets.token_hex(8), serial, model, store, secret, now),
         )
-        found = db.execute("SELECT device_id, serial, model, store, secret FROM devices WHERE serial=?",
-                           (serial,)).fetchone()  # fmt: skip
+        found = db.execute(
+            "SELECT device_id, serial, model, store, secret FROM devices WHERE serial=?", (serial,)
+        ).fetchone()
         db.execute(
             "UPDATE claim_codes SET serial=?, device_id=?, used_at=? WHERE code=?", (serial, found[0], now, code)
         )
@@ -212,20 +218,26 @@ class ProvisioningStore:
     def ticket(self, device: Device, now: float) -> str:
         """The device's provisioning-ticket token (one per device and store, reused by a re-run)."""
         with self._lock:
-            row = self.db.execute("SELECT token FROM provision_tickets WHERE device_id=? AND store IS ?",
-                                  (device.device_id, device.store)).fetchone()  # fmt: skip
+            row = self.db.execute(
+                "SELECT token FROM provision_tickets WHERE device_id=? AND store IS ?", (device.device_id, device.store)
+            ).fetchone()
             if row is not None:
                 return str(row[0])
             token = secrets.token_urlsafe(12)
-            self.db.execute("INSERT INTO provision_tickets(token, device_id, store, created_at) VALUES (?,?,?,?)",
-                            (token, device.device_id, device.store, now))  # fmt: skip
+            self.db.execute(
+                "INSERT INTO provision_tickets(token, device_id, store, created_at) VALUES (?,?,?,?)",
+                (token, device.device_id, device.store, now),
+            )
             return token
 
     def scan(self, token: str, now: float) -> dict[str, Any] | None:
         """Record a scan of the ticket's QR; the ticket (with its device), or None for an unknown token."""
         with self._lock:
-            self.db.execute("UPDATE provision_tickets SET scans=scans+1, first_scan_at=COALESCE(first_scan_at, ?), "
-                            "last_scan_at=? WHERE token=?", (now, now, token))  # fmt: skip
+            self.db.execute(
+                "UPDATE provision_tickets SET scans=scans+1, first_scan_at=COALESCE(first_scan_at, ?), "
+                "last_scan_at=? WHERE token=?",
+                (now, now, token),
+            )
         return self.ticket_status(token)
 
     def ticket_status(self, token: str) -> dict[str, Any] | None:
@@ -240,14 +252,15 @@ class ProvisioningStore:
         keys = ("device_id", "store", "scans", "first_scan_at", "serial")
         return dict(zip(keys, row, strict=True))
 
-    def save_install(self, device: Device, report: dict[str, Any], now: float) -> None:
+    def save_install(self, device_id: str, report: dict[str, Any], now: float) -> None:
         text = json.dumps(report, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             self.db.execute(
-                "INSERT INTO installs(device_id, serial, store, report, updated_at) VALUES (?,?,?,?,?) "
+                "INSERT INTO installs(device_id, serial, store, report, updated_at) "
+                "SELECT device_id, serial, store, ?, ? FROM devices WHERE device_id=? "
                 "ON CONFLICT(device_id) DO UPDATE SET serial=excluded.serial, store=excluded.store, "
                 "report=excluded.report, updated_at=excluded.updated_at",
-                (device.device_id, device.serial, device.store, text, now),
+                (text, now, device_id),
             )
 
     def devices(self) -> list[dict[str, Any]]:
@@ -310,9 +323,15 @@ def provisioning_router(
         url = str(request.base_url).rstrip("/") + f"/v1/provision/{token}"
         return _answer(201, {"token": token, "url": url})
 
-    @router.put("/v1/provision/install", status_code=204)
-    async def install_record(request: Request, device: Device = signed_device) -> Response:
-        """Store the device's install record (its provisioning report, a JSON object)."""
+    @router.put("/v1/provision/{token}/install", status_code=204)
+    async def install_record(token: str, request: Request) -> Response:
+        """Store the install record (the provisioning report, a JSON object) of the ticket's device.
+
+        The ticket's token is the authority: only the box (which asked for it) and whoever read its
+        ticket know it, and it names one device."""
+        ticket = prov.ticket_status(token)
+        if ticket is None:
+            return _answer(404, {"error": "unknown ticket", "detail": "no provisioning ticket with this token"})
         raw = await request.body()
         try:
             report = json.loads(raw) if len(raw) <= MAX_REPORT else None
@@ -320,7 +339,7 @@ def provisioning_router(
             report = None
         if not isinstance(report, dict):
             return _answer(422, {"error": "invalid body", "detail": f"a JSON object of at most {MAX_REPORT} bytes"})
-        prov.save_install(device, report, clock())
+        prov.save_install(str(ticket["device_id"]), report, clock())
         return Response(status_code=204)
 
     @router.get("/v1/provision/{token}")
