@@ -16,7 +16,7 @@ from typing import Any
 
 from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
 from kelaile_cli.core.box.session import Failure, HostEvent, HostSession, Notice, Response
-from kelaile_cli.core.errors import InputError, JobError
+from kelaile_cli.core.errors import DeviceError, InputError, JobError
 
 __all__ = ["DEFAULT_BAUD", "BoxClient", "BoxError", "find_box_port", "open_port"]
 
@@ -27,14 +27,15 @@ READ_SIZE = 65536
 KEEPALIVE = 2.0  # seconds of silence from the host before ``events`` sends a PING
 
 
-class BoxError(JobError):
-    """The box answered a request with ``ERROR``; ``code`` is the typed error, ``next`` a resume offset."""
+class BoxError(DeviceError):
+    """The box answered a request with ``ERROR``: ``error`` is the typed protocol code, ``code`` its name
+    (the stable identifier scripts key on), ``next`` a resume offset (FLASH_DATA)."""
 
-    def __init__(self, request: MsgType, code: ErrorCode | int, text: str, next_offset: int | None = None) -> None:
-        name = code.name if isinstance(code, ErrorCode) else str(code)
-        super().__init__(f"box refused {request.name}: {text} [{name}]")
+    def __init__(self, request: MsgType, error: ErrorCode | int, text: str, next_offset: int | None = None) -> None:
+        name = error.name if isinstance(error, ErrorCode) else str(error)
+        super().__init__(f"box refused {request.name}: {text} [{name}]", code=name)
         self.request = request
-        self.code = code
+        self.error = error
         self.text = text
         self.next = next_offset
 

@@ -3,11 +3,13 @@ an image that fails its first boot (see docs/box-protocol.md, "The emulator").""
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kelaile_cli.core.errors import InputError
 
-__all__ = ["PHASES", "Faults", "PowerLoss", "parse_fault", "parse_power_loss"]
+__all__ = ["PHASES", "Faults", "PowerCut", "PowerLoss", "parse_fault", "parse_power_loss"]
 
 PHASES = ("hello", "flash-begin", "flash-data", "flash-verify", "flash-activate", "reboot", "boot", "flash-confirm")
 
@@ -50,3 +52,21 @@ def parse_power_loss(text: str) -> PowerLoss:
             f"--power-loss-at {text}: expected PHASE[:N] or bytes:N", remedy=f"phases: {', '.join(PHASES)}"
         )
     return PowerLoss(phase, int(count) if count else 1)
+
+
+class PowerCut:
+    """Counts the phases the box goes through and cuts the power (``power_off``) at the one ``faults`` names."""
+
+    def __init__(self, faults: Faults, power_off: Callable[[], None]) -> None:
+        self.faults = faults
+        self.power_off = power_off
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def phase(self, phase: str, amount: int = 1) -> None:
+        """Count ``amount`` of ``phase``; cut the power if the fault says so."""
+        loss = self.faults.power_loss
+        if loss is None:
+            return
+        self._counts[phase] += amount
+        if phase == loss.phase and self._counts[phase] >= loss.n:
+            self.power_off()

@@ -1,16 +1,236 @@
-"""The emulated box's printer side: a file as the printer, and per-connection decoding of the print stream."""
+"""The emulated box's POS side: passthrough to the printer, then decode → detect → extract → upload queue
+→ answer board.
+
+``PosPipeline`` runs the capture service's passthrough between the POS (``listen://`` or a pty) and the
+printer (``tcp://`` or a file); bytes reach the printer first and unchanged. On its tap, every receipt
+is decoded (``ReceiptPipeline``), its profile detected and its transaction extracted (``analyse``),
+queued durably in the state directory and offered to the uploader; the cloud's answer goes on the
+``AnswerBoard`` where the passthrough holding that receipt's cut picks it up.
+"""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
+from kelaile_cli.core.box.answers import compose_answer
+from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
+from kelaile_cli.core.profiles.analysis import analyse, upload_body
+from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.services.capture.live import CaptureStats, run_capture
+from kelaile_cli.services.emulator.answer_board import AnswerBoard
+from kelaile_cli.services.emulator.flash_receiver import Refused
+from kelaile_cli.services.emulator.links import PosPty
+from kelaile_cli.services.emulator.state import BoxState, Uploader
+from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
+from kelaile_cli.transports.endpoints import parse_endpoint
 
-__all__ = ["FileSink", "ReceiptPipeline"]
+__all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem"]
+
+
+def endpoint_problem(config: dict[str, Any]) -> str | None:
+    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None."""
+    for key in ("pos", "printer"):
+        value = config.get(key) or ""
+        if not value or (key == "pos" and value == "pty"):
+            continue
+        ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        if key == "pos" and ep is not None and ep.kind != "listen":
+            return f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty"
+        if key == "printer" and ep is not None and ep.kind != "tcp":
+            return f"--printer {value}: expected tcp://HOST:PORT or a file path"
+    return None
+
+
+class PipelineOptions(Protocol):
+    """What the pipeline reads from the emulator's options (``uploader`` may be replaced before start)."""
+
+    profiles: list[Path]
+    uploader: Uploader
+
+
+class PosPipeline:
+    """The POS/printer side of one box; ``start`` at boot, ``stop`` at reboot (the POS pty survives)."""
+
+    def __init__(
+        self,
+        state: BoxState,
+        options: PipelineOptions,
+        *,
+        log: Callable[[str], None],
+        on_queued: Callable[[], None],
+        tap: Callable[[Chunk], None],
+    ) -> None:
+        self.state = state
+        self.options = options
+        self.log = log
+        self.on_queued = on_queued
+        self.tap = tap
+        self.answers = AnswerBoard()  # cloud answers on their way to the held cuts (TCP printers)
+        self.capture_stats = CaptureStats()
+        self.pos_address = ""  # where the POS side really listens (port 0 resolved)
+        self.error = ""  # why the POS/printer side did not start at the last boot
+        self.receipts = 0
+        self.recognised = 0
+        self._detector: Detector | None = None
+        self._capture: threading.Thread | None = None
+        self._capture_stop = threading.Event()
+        self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the POS side and the printer side; ``error`` says why not (nothing raised)."""
+        self.error = ""
+        pos = self.state.config.get("pos") or ""
+        if not pos:
+            return
+        printer = self.state.config.get("printer") or ""
+        forward = parse_endpoint(printer) if printer.startswith("tcp://") else None
+        if pos == "pty" and self._pos_pty is None:
+            self._pos_pty = PosPty()
+        pos_pty = self._pos_pty if pos == "pty" else None
+        if pos_pty is not None and forward is not None:  # a serial stream: one connection to the printer
+            forward = parse_endpoint(printer.replace("tcp://", "socket://", 1))
+        sinks: list[Callable[[Chunk], None]] = []
+        if printer and forward is None:
+            try:
+                sinks.append(FileSink(Path(printer)))
+            except InputError as exc:
+                self.error = str(exc)
+                self.log(self.error)
+                return
+        sinks += [self.tap, ReceiptPipeline(self._queue_receipt)]
+        self._capture_stop = threading.Event()
+        self.capture_stats = CaptureStats()
+        ready = threading.Event()
+
+        def on_ready(host: str, port: int) -> None:
+            self.pos_address = host if pos_pty is not None else f"listen://{host}:{port}"
+            ready.set()
+
+        def run() -> None:
+            try:
+                source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
+                self.capture_stats = run_capture(
+                    source, forward, sinks, stop=self._capture_stop, ready=on_ready, stats=self.capture_stats,
+                    source_link=pos_pty, answers=self.answers if forward is not None else None,
+                )  # fmt: skip
+            except Exception as exc:
+                self.error = f"POS side {pos}: {exc}"
+                self.log(self.error)
+                ready.set()
+
+        self._capture = threading.Thread(target=run, name="box-capture", daemon=True)
+        self._capture.start()
+        ready.wait(5)
+
+    def stop(self) -> None:
+        """Close the POS and printer sides (a reboot); the POS pty stays."""
+        self.pos_address = ""
+        if self._capture is not None:
+            self._capture_stop.set()
+            self._capture.join(timeout=10)
+            self._capture = None
+
+    def release(self) -> None:
+        """The box is switched off for good: the POS pty goes too."""
+        self.stop()
+        if self._pos_pty is not None:
+            self._pos_pty.release()
+            self._pos_pty = None
+
+    # -- profiles ----------------------------------------------------------------------------------
+    def profiles(self) -> ProfileSet:
+        """The profiles the box knows: uploaded ones and those given at start."""
+        return load_profiles([self.state.profiles_dir, *self.options.profiles])
+
+    def forget_profiles(self) -> None:
+        """The profiles or the active profile changed: detect with the new set from the next receipt."""
+        self._detector = None
+
+    def _detector_now(self) -> Detector:
+        if self._detector is None:
+            found = self.profiles()
+            active = self.state.config.get("profile") or ""
+            chosen = [p for p in found.profiles if p.id == active] if active else found.profiles
+            self._detector = Detector(chosen or found.profiles)
+        return self._detector
+
+    # -- receipts ----------------------------------------------------------------------------------
+    def _queue_receipt(self, receipt: Receipt, raw: bytes) -> None:
+        """A finished receipt: analyse it, queue the transaction durably, offer it to the uploader,
+        and hand what the cloud answered to the passthrough that holds this receipt's cut."""
+        printable: bytes | None = None
+        try:
+            answer = self._upload_receipt(receipt, raw)
+            if answer and "refused" not in answer and receipt.dialect == "escpos" and receipt.cut:
+                printable = compose_answer(answer, width=receipt.width)
+        finally:
+            if receipt.connection is not None:
+                self.answers.publish(receipt.connection, receipt.end, printable)
+
+    def _upload_receipt(self, receipt: Receipt, raw: bytes) -> dict[str, Any] | None:
+        self.receipts += 1
+        analysis = analyse(receipt, self._detector_now())
+        if analysis.profile is not None:
+            self.recognised += 1
+        digest = receipt_digest(raw)
+        device = self.state.config.get("device_id") or self.state.serial
+        occurrence = self.state.next_occurrence(digest)
+        printed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(receipt.timestamp or time.time()))
+        item = {
+            "key": idempotency_key(device, digest, occurrence),
+            "queued_at": round(time.time(), 3),
+            "body": upload_body(analysis, digest, printed),
+        }
+        self.state.queue.push(item)
+        self.on_queued()
+        answer = self.options.uploader.upload(item)
+        if answer is not None:
+            self.state.queue.remove({str(item["key"])})
+        return answer
+
+    def upload_pending(self) -> None:
+        """Offer the queued transactions to the uploader, oldest first, until one is not delivered."""
+        delivered: set[str] = set()
+        for item in self.state.queue.items():
+            try:
+                answer = self.options.uploader.upload(item)
+            except Exception as exc:  # a broken uploader must not stop the box
+                self.log(f"upload: {type(exc).__name__}: {exc}")
+                break
+            if answer is None:
+                break
+            delivered.add(str(item.get("key")))
+        if delivered:
+            self.state.queue.remove(delivered)
+
+    # -- the box's own print jobs -------------------------------------------------------------------
+    def print_job(self, job: bytes) -> int:
+        """Send a job of the box's own to the printer side (test print) -> bytes sent."""
+        printer = self.state.config.get("printer") or ""
+        if not printer:
+            raise Refused(ErrorCode.BAD_STATE, "no printer configured (config 'printer')")
+        if printer.startswith("tcp://"):
+            ep = parse_endpoint(printer)
+            try:
+                with socket.create_connection((ep.host, ep.port), timeout=3) as s:
+                    s.sendall(job)
+            except OSError as exc:
+                raise Refused(ErrorCode.INTERNAL, f"printer {printer} unreachable ({exc})") from None
+        else:
+            with open(printer, "ab") as f:
+                f.write(job)
+        return len(job)
 
 
 class FileSink:

@@ -191,7 +191,7 @@ def test_refused_images_write_nothing(tmp_path, keys, rigs):
         flash(tmp_path / "stranger.kfw", port, _opts(trust=trust))
     with pytest.raises(BoxError) as boxed:  # the box itself refuses a key it does not trust
         flash(tmp_path / "stranger.kfw", port, _opts())
-    assert boxed.value.code == ErrorCode.REJECTED
+    assert boxed.value.error == ErrorCode.REJECTED
     assert (tmp_path / "state" / "slots" / "meta.json").read_bytes() == meta  # nothing written
     report = flash(images["0.9.0"], port, _opts(allow_downgrade=True))
     assert report.confirmed and report.version == "0.9.0"

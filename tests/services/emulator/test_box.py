@@ -19,8 +19,9 @@ from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.services import jobs
 from kelaile_cli.services.box import client as box_client
 from kelaile_cli.services.box.client import BoxClient, BoxError
-from kelaile_cli.services.emulator import box as box_sim
-from kelaile_cli.services.emulator.box import PACE_SLACK, BoxSim, Faults, SimOptions, parse_fault, parse_power_loss
+from kelaile_cli.services.emulator import device, host_link
+from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions, parse_fault, parse_power_loss
+from kelaile_cli.services.emulator.host_link import PACE_SLACK
 from kelaile_cli.services.emulator.state import UploadQueue
 from tests.services.capture.test_live import JOB, FakePrinter, pos_print
 
@@ -54,7 +55,7 @@ def test_pty_info_and_config_survive_a_power_cycle(tmp_path, boxes):
         assert c.config_get(["device_secret"]) == {"device_secret": "<set>"}  # secrets never read back
         with pytest.raises(BoxError) as info:
             c.config_set({"store": 42})
-        assert info.value.code is ErrorCode.BAD_CONFIG
+        assert info.value.error is ErrorCode.BAD_CONFIG
     box.stop()
     boxes.remove(box)
     again = sim(tmp_path)  # same state dir: a power cycle; a new pty
@@ -184,19 +185,19 @@ def test_pacing_follows_the_simulated_baud(tmp_path, boxes):
     box = sim(tmp_path, baud=9600)
     boxes.append(box)
     with BoxClient.connect(box.port) as c:
-        before = box.counters.host_bytes_in + box.counters.host_bytes_out
+        before = box.host.bytes_in + box.host.bytes_out
         t = time.monotonic()
         c.identity()
         c.state()
         elapsed = time.monotonic() - t
-        moved = box.counters.host_bytes_in + box.counters.host_bytes_out - before
+        moved = box.host.bytes_in + box.host.bytes_out - before
     assert moved > 300
     # a pty alone would take microseconds; the emulator makes up at most PACE_SLACK per burst (4 here)
     assert elapsed >= moved * 10 / 9600 - 4 * PACE_SLACK
 
 
 def test_baud_switch_and_revert_when_nothing_comes(tmp_path, boxes, monkeypatch):
-    monkeypatch.setattr(box_sim, "BAUD_PROBATION", 0.5)
+    monkeypatch.setattr(host_link, "BAUD_PROBATION", 0.5)
     box = sim(tmp_path, baud=115200)
     boxes.append(box)
     with BoxClient.connect(box.port) as c:
@@ -207,7 +208,7 @@ def test_baud_switch_and_revert_when_nothing_comes(tmp_path, boxes, monkeypatch)
         assert c.hello["baud"] == 115200 and c.state()["links"]["host"]["baud"] == 921600
         with pytest.raises(BoxError) as info:
             c.request(MsgType.SET_BAUD, {"baud": 12345})
-        assert info.value.code is ErrorCode.UNSUPPORTED
+        assert info.value.error is ErrorCode.UNSUPPORTED
         c.request(MsgType.SET_BAUD, {"baud": 57600})
         time.sleep(0.9)  # silence: the box goes back to the old speed by itself
         assert box.baud == 921600
@@ -309,7 +310,7 @@ def test_profile_upload_is_validated_and_used(tmp_path, boxes):
     with BoxClient.connect(box.port) as c:
         with pytest.raises(BoxError) as info:
             c.request(MsgType.PROFILE_UPLOAD, {"name": "broken", "yaml": b"id: [unclosed"})
-        assert info.value.code is ErrorCode.BAD_PAYLOAD and "broken" in info.value.text
+        assert info.value.error is ErrorCode.BAD_PAYLOAD and "broken" in info.value.text
         custom = text.replace("id: meiwei-pos", "id: meiwei-custom", 1)
         r = c.request(MsgType.PROFILE_UPLOAD, {"name": "mine", "yaml": custom.encode(), "activate": True})
         assert r["id"] == "meiwei-custom" and "meiwei-custom" in r["profiles"]
@@ -338,13 +339,13 @@ def test_pos_on_a_pty_passthrough_both_ways_and_the_port_survives_a_reboot(tmp_p
 
 
 def test_tap_stays_on_while_the_host_listens_and_goes_off_when_it_falls_silent(tmp_path, boxes, monkeypatch):
-    monkeypatch.setattr(box_sim, "KEEPALIVE_TAP_OFF", 0.6)
+    monkeypatch.setattr(device, "KEEPALIVE_TAP_OFF", 0.6)
     monkeypatch.setattr(box_client, "KEEPALIVE", 0.2)
     box = sim(tmp_path)
     boxes.append(box)
     with BoxClient.connect(box.port) as c:
         c.tap(True)
         list(c.events(timeout=1.0))  # listening: keep-alive PINGs go out
-        assert box.tap_on
+        assert box.device.tap.on
         time.sleep(1.0)  # silent
-        assert not box.tap_on
+        assert not box.device.tap.on
