@@ -21,11 +21,13 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "device_id": ConfigKey(str, "device id in cloud signatures (default: the serial number)"),
     "cloud_url": ConfigKey(str, "base URL of the Kelaile cloud"),
     "device_secret": ConfigKey(str, "the device's signing secret (write-only)", secret=True),
+    "claim_code": ConfigKey(str, "a claim code: the box claims itself for the code's store (write-only)", secret=True),
     "pos": ConfigKey(str, "POS side: listen://HOST:PORT, or pty (the emulator's second pty)", restart=True),
     "pos_baud": ConfigKey(int, "POS-side serial speed", restart=True),
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
+    "printer_watch_s": ConfigKey(int, "ask the printer its status every this many seconds (0: only on demand)"),
 }
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -33,11 +35,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "device_id": "",
     "cloud_url": "",
     "device_secret": None,
+    "claim_code": None,
     "pos": "",
     "pos_baud": 9600,
     "printer": "",
     "printer_baud": 9600,
     "profile": "",
+    "printer_watch_s": 0,
 }
 
 

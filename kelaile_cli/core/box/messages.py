@@ -53,6 +53,8 @@ class MsgType(IntEnum):
     TEST_PRINT = 0x09
     REBOOT = 0x0A
     SET_BAUD = 0x0B
+    CLOCK_SET = 0x0C
+    CLOUD_CHECK = 0x0D
     FLASH_BEGIN = 0x10
     FLASH_DATA = 0x11
     FLASH_VERIFY = 0x12
@@ -102,9 +104,11 @@ SCHEMAS: dict[MsgType, _Schema] = {
     MsgType.PROFILE_UPLOAD: {"name": (_STR, True), "yaml": (_BYTES, True), "activate": (_BOOL, False)},
     MsgType.TAP: {"on": (_BOOL, True)},
     MsgType.STATE: {},
-    MsgType.TEST_PRINT: {"text": (_STR, False)},
+    MsgType.TEST_PRINT: {"text": (_STR, False), "ticket": (_MAP, False)},
     MsgType.REBOOT: {},
     MsgType.SET_BAUD: {"baud": (_INT, True)},
+    MsgType.CLOCK_SET: {"time": (_INT, True)},
+    MsgType.CLOUD_CHECK: {"url": (_STR, False)},
     MsgType.FLASH_BEGIN: {
         "header": (_BYTES, True),
         "size": (_INT, True),
