@@ -17,6 +17,7 @@ from kelaile_cli.cli.commands import (  # noqa: F401  (each module registers its
     firmware,
     imports,
     profile,
+    provision,
     redact,
     replay,
 )

@@ -163,8 +163,28 @@ def info(
         f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
         f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
     )
+    _cloud_and_printer(state)
     for e in state.get("last_errors", []):
         out.print(f"[yellow]error:[/] {escape(e)}")
+
+
+def _cloud_and_printer(state: dict[str, Any]) -> None:
+    """The cloud status and printer health lines of ``box info`` (boxes that report them)."""
+    cloud, printer = state.get("cloud") or {}, state.get("printer") or {}
+    if cloud.get("url"):
+        who = f"claimed as {cloud.get('device_id')} for store {cloud.get('store')}" if cloud.get("claimed") else (
+            "not claimed")  # fmt: skip
+        last = cloud.get("last_upload")
+        when = time.strftime("%H:%M:%S", time.localtime(last)) if last else "never"
+        out.print(f"cloud {escape(cloud['url'])} · {escape(who)} · last upload {when} · queue {cloud.get('queue')}")
+        if error := cloud.get("last_error"):
+            out.print(f"[yellow]cloud error:[/] {escape(str(error.get('code')))} ({escape(str(error.get('layer')))}): "
+                      f"{escape(str(error.get('detail')))} — {escape(str(error.get('remedy')))}")  # fmt: skip
+    if printer.get("link"):
+        health = "online" if printer.get("online") else "[red]offline[/]"
+        extra = f" · paper {printer.get('paper')} · cover {printer.get('cover')}" if printer.get("online") else ""
+        model = f" · {escape(str(printer['model']))}" if printer.get("model") else ""
+        out.print(f"printer {escape(printer['link'])}: {health}{escape(extra)}{model}")
 
 
 @config_app.command("get")

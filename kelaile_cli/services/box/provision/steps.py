@@ -70,18 +70,9 @@ def _candidates() -> list[dict[str, Any]]:
     from kelaile_cli.services.box.discovery import list_devices
 
     try:
-        found = [d for d in list_devices() if d.get("kind") == "box"]
+        return [d for d in list_devices() if d.get("kind") == "box"]
     except Exception:  # discovery must not stop the run; an explicit --port still works
-        found = []
-    try:
-        from kelaile_cli.services.box.registry import running_boxes
-
-        found += [
-            {"path": b["port"], "serial_number": b["serial"], "description": "emulated box"} for b in running_boxes()
-        ]
-    except ImportError:  # pragma: no cover - the registry module ships with the emulator
-        pass
-    return found
+        return []
 
 
 def find(ctx: Context) -> dict[str, Any]:
