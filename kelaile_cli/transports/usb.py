@@ -1,15 +1,18 @@
-"""USB printer-class devices through pyusb: bulk OUT for print data, bulk IN for status replies."""
+"""USB printer-class devices through pyusb: bulk OUT for print data, bulk IN for status replies.
+
+``UsbPrinter`` is a ``ByteLink`` (transports/link.py) like the serial, pty and socket links."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kelaile_cli.core.errors import InputError, JobError
+from kelaile_cli.transports.link import DEFAULT_READ_TIMEOUT
 
 __all__ = ["UsbPrinter"]
 
 USB_CLASS_PRINTER = 7
-READ_TIMEOUT_MS = 50
+READ_SIZE = 512  # bytes asked of the bulk IN endpoint per read
 
 
 class UsbPrinter:
@@ -20,6 +23,7 @@ class UsbPrinter:
         import usb.util
 
         self._usb = usb
+        self.name = f"usb://{vid:04x}:{pid:04x}"
         try:
             dev = usb.core.find(idVendor=vid, idProduct=pid, backend=backend)
         except usb.core.NoBackendError:
@@ -57,12 +61,12 @@ class UsbPrinter:
             n = self.ep_out.write(view)
             view = view[n:]
 
-    def read(self, size: int = 512) -> bytes:
-        """Status bytes from the printer, or b"" if it has nothing to say right now."""
+    def read(self, timeout: float = DEFAULT_READ_TIMEOUT) -> bytes:
+        """Status bytes from the printer, or b"" if it said nothing within ``timeout`` seconds."""
         if self.ep_in is None:
             return b""
         try:
-            return bytes(self.ep_in.read(size, timeout=READ_TIMEOUT_MS))
+            return bytes(self.ep_in.read(READ_SIZE, timeout=max(1, round(timeout * 1000))))
         except self._usb.core.USBTimeoutError:
             return b""
         except self._usb.core.USBError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["CONFIG_KEYS", "DEFAULT_CONFIG", "ConfigKey", "check_config", "public_config"]
 
@@ -57,6 +58,24 @@ def check_config(values: dict[str, Any]) -> str | None:
             return f"config '{key}' must be {spec.type.__name__}, not {type(value).__name__}"
         if isinstance(value, int) and not 0 < value <= 10_000_000:
             return f"config '{key}' = {value} is out of range"
+        if key == "cloud_url" and isinstance(value, str) and value and (why := _url_problem(value)):
+            return f"config 'cloud_url' = {value!r}: {why}"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` is not a cloud base URL (http(s)://HOST[:PORT][/PATH]), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "expected http:// or https://"
+    if not parts.hostname:
+        return "no host"
+    if port == 0 or parts.query or parts.fragment or any(c.isspace() for c in url):
+        return "expected http(s)://HOST[:PORT][/PATH]"
     return None
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import cbor2
 
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
 
 __all__ = [
@@ -73,25 +74,6 @@ REQUESTS = frozenset(t for t in MsgType if t < 0x40)
 EVENTS = frozenset(t for t in MsgType if 0x40 <= t < 0x80)
 
 
-class ErrorCode(IntEnum):
-    """Typed error codes carried by ``ERROR`` (``code``); never reuse a number."""
-
-    UNKNOWN_TYPE = 1  # the box does not know this request type
-    BAD_PAYLOAD = 2  # a field is missing or has the wrong type
-    BAD_VERSION = 3  # no common protocol version
-    BAD_STATE = 4  # not now (e.g. FLASH_DATA without FLASH_BEGIN)
-    BUSY = 5  # another operation is running
-    BAD_CHUNK = 6  # a flash chunk's CRC or decompression failed
-    BAD_OFFSET = 7  # a flash chunk outside the image
-    TOO_LARGE = 8  # an image larger than a slot, a frame larger than allowed
-    VERIFY_FAILED = 9  # the slot's hash is not the announced one
-    REJECTED = 10  # the image is refused: signature, unknown key, wrong target, downgrade
-    BAD_CONFIG = 11  # an unknown config key or an invalid value
-    NOT_FOUND = 12  # e.g. an unknown profile
-    UNSUPPORTED = 13  # e.g. a baud rate the box cannot do
-    INTERNAL = 14  # the box failed; its log says why
-
-
 # field -> (python types accepted, required). bytes fields are CBOR byte strings.
 _Schema = dict[str, tuple[tuple[type, ...], bool]]
 _INT, _STR, _BYTES, _BOOL, _MAP, _LIST = (int,), (str,), (bytes,), (bool,), (dict,), (list,)
@@ -129,13 +111,11 @@ SCHEMAS: dict[MsgType, _Schema] = {
 }
 
 
-class MessageError(ValueError):
-    """A frame that is not a valid message; ``code`` is the error to answer with, ``id`` the request's if known."""
+class MessageError(Refused, ValueError):
+    """A frame that is not a valid message; ``error`` is the code to answer with, ``id`` the request's if known."""
 
-    def __init__(self, code: ErrorCode, text: str, msg_id: int = 0) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
+    def __init__(self, error: ErrorCode, text: str, msg_id: int = 0) -> None:
+        super().__init__(error, text)
         self.id = msg_id
 
 

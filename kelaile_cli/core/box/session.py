@@ -164,7 +164,7 @@ class DeviceSession:
             except MessageError as exc:
                 self.garbage += 1
                 if exc.id:
-                    self.pending_replies.append(self.fail(exc.id, exc.code, exc.text))
+                    self.pending_replies.append(self.fail(exc.id, exc.error, exc.text))
                 continue
             if not msg.is_request:
                 self.garbage += 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from kelaile_cli.core.box.errors import ErrorCode, Refused
+
 __all__ = [
     "SLOT_NAMES",
     "Slot",
@@ -32,13 +34,11 @@ SLOT_NAMES: tuple[SlotName, SlotName] = ("A", "B")
 SlotPhase = Literal["empty", "writing", "valid", "failed"]
 
 
-class SlotError(ValueError):
-    """A transition not allowed now; ``code`` is a short machine word (bad-state, bad-offset, verify-failed)."""
+class SlotError(Refused, ValueError):
+    """A transition not allowed now; ``error`` is BAD_STATE, BAD_OFFSET or VERIFY_FAILED."""
 
-    def __init__(self, code: str, text: str, state: SlotsState | None = None) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
+    def __init__(self, error: ErrorCode, text: str, state: SlotsState | None = None) -> None:
+        super().__init__(error, text)
         self.state = state  # the state to keep after the refusal, if it changed (a failed verify)
 
 
@@ -158,9 +158,9 @@ def begin(state: SlotsState, version: str, size: int, sha256: str, header: str =
     offset); anything else invalidates the slot first. Refused while a trial runs (the inactive slot is
     then the only way back)."""
     if state.trial:
-        raise SlotError("bad-state", f"slot {state.active} runs on trial: confirm it or reboot before flashing")
+        raise SlotError(ErrorCode.BAD_STATE, f"slot {state.active} runs on trial: confirm it or reboot before flashing")
     if size <= 0:
-        raise SlotError("bad-state", "an image must not be empty")
+        raise SlotError(ErrorCode.BAD_STATE, "an image must not be empty")
     name = state.inactive
     slot = state.slot(name)
     state = replace(state, pending=None)
@@ -177,11 +177,11 @@ def write(state: SlotsState, offset: int, length: int) -> SlotsState:
     """``length`` bytes written at ``offset`` of the slot being written (offsets strictly in order)."""
     slot = state.slot(state.inactive)
     if slot.state != "writing":
-        raise SlotError("bad-state", f"slot {slot.name} is not being written (FLASH_BEGIN first)")
+        raise SlotError(ErrorCode.BAD_STATE, f"slot {slot.name} is not being written (FLASH_BEGIN first)")
     if offset != slot.written:
-        raise SlotError("bad-offset", f"write at {offset}, expected {slot.written}")
+        raise SlotError(ErrorCode.BAD_OFFSET, f"write at {offset}, expected {slot.written}")
     if offset + length > slot.size:
-        raise SlotError("bad-offset", f"write of {length} at {offset} passes the image end {slot.size}")
+        raise SlotError(ErrorCode.BAD_OFFSET, f"write of {length} at {offset} passes the image end {slot.size}")
     return state.with_slot(replace(slot, written=offset + length))
 
 
@@ -191,18 +191,20 @@ def finish(state: SlotsState, sha256: str) -> SlotsState:
     if slot.state == "valid" and slot.sha256 == sha256:
         return state
     if slot.state != "writing" or slot.written != slot.size:
-        raise SlotError("bad-state", f"slot {slot.name} is {slot.state} with {slot.written} of {slot.size} bytes")
+        raise SlotError(
+            ErrorCode.BAD_STATE, f"slot {slot.name} is {slot.state} with {slot.written} of {slot.size} bytes"
+        )
     if sha256 != slot.sha256:
         bad = state.with_slot(Slot(slot.name))  # the slot is invalid; a re-run writes it again
         text = f"slot {slot.name} hashes to {sha256[:16]}…, expected {slot.sha256[:16]}…"
-        raise SlotError("verify-failed", text, bad)
+        raise SlotError(ErrorCode.VERIFY_FAILED, text, bad)
     return state.with_slot(replace(slot, state="valid"))
 
 
 def invalidate(state: SlotsState, name: SlotName) -> SlotsState:
     """Forget the content of an inactive slot (abort, failed verify)."""
     if name == state.active or (name == state.previous and state.trial):
-        raise SlotError("bad-state", f"slot {name} is needed to run or revert; it cannot be invalidated")
+        raise SlotError(ErrorCode.BAD_STATE, f"slot {name} is needed to run or revert; it cannot be invalidated")
     pending = None if state.pending == name else state.pending
     return replace(state.with_slot(Slot(name)), pending=pending)
 
@@ -211,9 +213,9 @@ def activate(state: SlotsState) -> SlotsState:
     """The next boot runs the verified inactive slot on trial."""
     slot = state.slot(state.inactive)
     if slot.state != "valid":
-        raise SlotError("bad-state", f"slot {slot.name} is {slot.state}: verify it before activating")
+        raise SlotError(ErrorCode.BAD_STATE, f"slot {slot.name} is {slot.state}: verify it before activating")
     if state.trial:
-        raise SlotError("bad-state", f"slot {state.active} runs on trial: confirm it first")
+        raise SlotError(ErrorCode.BAD_STATE, f"slot {state.active} runs on trial: confirm it first")
     return replace(state, pending=slot.name)
 
 
@@ -237,10 +239,9 @@ def boot(state: SlotsState, fail: bool = False) -> SlotsState:
 
 
 def confirm(state: SlotsState) -> SlotsState:
-    """Make the image running on trial permanent."""
+    """Make the image running on trial permanent. Without a trial boot there is nothing to confirm: BAD_STATE
+    (a host whose first confirm's answer was lost reads IDENTITY to learn that it did happen)."""
     if not state.trial:
-        if state.running.confirmed:
-            return state  # confirming twice is harmless (a lost answer is retried)
-        raise SlotError("bad-state", "no image runs on trial")
+        raise SlotError(ErrorCode.BAD_STATE, "no image runs on trial")
     done = replace(state, trial=False, trial_boots=0, previous=None)
     return done.with_slot(replace(done.running, confirmed=True))

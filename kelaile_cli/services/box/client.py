@@ -16,54 +16,48 @@ from typing import Any
 
 from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
 from kelaile_cli.core.box.session import Failure, HostEvent, HostSession, Notice, Response
-from kelaile_cli.core.errors import DeviceError, InputError, JobError
+from kelaile_cli.core.errors import DeviceError, DeviceTimeoutError, InputError, JobError
+from kelaile_cli.transports.serial import SerialLink
 
-__all__ = ["DEFAULT_BAUD", "BoxClient", "BoxError", "find_box_port", "open_port"]
+__all__ = ["DEFAULT_BAUD", "LINK_BROKEN", "NOT_A_BOX", "NO_BOX", "BoxClient", "BoxError", "find_box_port"]
 
 DEFAULT_BAUD = 115200
 HELLO_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 5.0
 READ_SIZE = 65536
 KEEPALIVE = 2.0  # seconds of silence from the host before ``events`` sends a PING
+READ_WAIT = 0.05  # seconds one read of the port waits for bytes
+WRITE_TIMEOUT = 10.0  # seconds a write may take before the link counts as broken
+# error codes (KlxError.code) of the host side; a box's own refusals carry the protocol's code names
+LINK_BROKEN = "LINK_BROKEN"  # the port failed while open (cable pulled, the peer hung up)
+NO_BOX = "NO_BOX"  # nothing answered HELLO in time
+NOT_A_BOX = "NOT_A_BOX"  # something answered, but not the box protocol
+BOX_TIMEOUT = "BOX_TIMEOUT"  # the box did not answer a request in time
 
 
 class BoxError(DeviceError):
     """The box answered a request with ``ERROR``: ``error`` is the typed protocol code, ``code`` its name
     (the stable identifier scripts key on), ``next`` a resume offset (FLASH_DATA)."""
 
-    def __init__(self, request: MsgType, error: ErrorCode | int, text: str, next_offset: int | None = None) -> None:
+    def __init__(
+        self,
+        request: MsgType,
+        error: ErrorCode | int,
+        text: str,
+        next_offset: int | None = None,
+        remedy: str | None = None,
+    ) -> None:
         name = error.name if isinstance(error, ErrorCode) else str(error)
-        super().__init__(f"box refused {request.name}: {text} [{name}]", code=name)
+        super().__init__(f"box refused {request.name}: {text} [{name}]", code=name, remedy=remedy)
         self.request = request
         self.error = error
         self.text = text
         self.next = next_offset
 
-
-def open_port(url: str, baud: int = DEFAULT_BAUD) -> Any:
-    """Open ``url`` (a device path or pyserial URL) exclusively; one clear line on failure."""
-    import serial  # pyserial
-
-    try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=0.05, write_timeout=10, exclusive=True)
-    except (serial.SerialException, ValueError, OSError) as exc:
-        text = str(exc)
-        low = text.replace(url, "").lower()  # the port name itself may contain any word
-        if "no such file" in low or "errno 2]" in low:
-            raise InputError(
-                f"{url}: no such port", remedy="list ports with `klx devices`; after a reset a port may be renamed"
-            ) from None
-        if "busy" in low or "lock" in low or "resource temporarily unavailable" in low:
-            raise JobError(
-                f"{url}: the port is in use by another program",
-                remedy="close the other program (klx opens ports exclusively)",
-            ) from None
-        if "refused" in low or "timed out" in low:
-            raise JobError(
-                f"{url}: nothing is listening there",
-                remedy="start the box (or `klx box sim --listen ...`) and check the address",
-            ) from None
-        raise JobError(f"{url}: cannot open the port ({text})", remedy="check `klx devices`") from None
+    @classmethod
+    def from_failure(cls, failure: Failure) -> BoxError:
+        """The error for an ``ERROR`` answer the host session reported."""
+        return cls(failure.request, failure.code, failure.text, failure.next)
 
 
 def find_box_port(serial_number: str) -> str:
@@ -81,8 +75,8 @@ def find_box_port(serial_number: str) -> str:
 class BoxClient:
     """A HELLO-checked connection to one box. Not thread-safe: one user at a time."""
 
-    def __init__(self, port: Any, url: str) -> None:
-        self.port = port
+    def __init__(self, link: SerialLink, url: str) -> None:
+        self.link = link
         self.url = url
         self.session = HostSession()
         self.hello: dict[str, Any] = {}
@@ -100,7 +94,7 @@ class BoxClient:
         cls, url: str, *, baud: int = DEFAULT_BAUD, timeout: float = HELLO_TIMEOUT, expect_serial: str | None = None
     ) -> BoxClient:
         """Open the port and say HELLO; refuse (and write nothing more) if no box answers."""
-        client = cls(open_port(url, baud), url)
+        client = cls(SerialLink.open(url, baud=baud, timeout=READ_WAIT, write_timeout=WRITE_TIMEOUT), url)
         try:
             client._hello(timeout)
         except BaseException:
@@ -125,17 +119,17 @@ class BoxClient:
     def _hello(self, timeout: float) -> None:
         try:
             self._hello_exchange(timeout)
-        except JobError as exc:
-            if "link to the box broke" not in exc.message:
+        except DeviceError as exc:
+            if exc.code != LINK_BROKEN:
                 raise
-            raise JobError(
-                f"{self.url}: the other end hung up before answering HELLO",
+            raise DeviceError(
+                f"{self.url}: the other end hung up before answering HELLO", code=LINK_BROKEN,
                 remedy="is another klx already connected to this box? close it and re-run",
-            ) from None
+            ) from None  # fmt: skip
 
     def _hello_exchange(self, timeout: float) -> None:
         with contextlib.suppress(Exception):  # what the port held before we opened it is stale
-            self.port.reset_input_buffer()
+            self.link.discard_input()
         self._write(self.session.hello())
         deadline = time.monotonic() + timeout
         garbage_before = self.session.garbage
@@ -145,21 +139,23 @@ class BoxClient:
                     self.hello = ev.body
                     return
                 if isinstance(ev, Failure) and ev.request is MsgType.HELLO:
-                    raise JobError(f"{self.url}: the box refused HELLO: {ev.text}", remedy="update klx or the box")
+                    raise BoxError(MsgType.HELLO, ev.code, ev.text, remedy="update klx or the box")
         noise = self.bytes_received
         if noise or self.session.garbage > garbage_before:
-            raise JobError(
+            raise DeviceError(
                 f"{self.url}: the device answered ({noise} bytes) but not like a Kelaile box; nothing else was sent",
                 remedy="is this the printer's or another device's port? pick the box's port (`klx devices`)",
+                code=NOT_A_BOX,
             )
-        raise JobError(
+        raise DeviceTimeoutError(
             f"{self.url}: no box answered within {timeout:g} s; nothing else was sent",
             remedy="check the cable and that the box is powered, or pick another port (`klx devices`)",
+            code=NO_BOX,
         )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a port whose device is gone must not mask the real error
-            self.port.close()
+            self.link.close()
 
     def __enter__(self) -> BoxClient:
         return self
@@ -168,23 +164,24 @@ class BoxClient:
         self.close()
 
     # -- I/O ---------------------------------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
-        import serial
+    def _broken(self, exc: OSError) -> DeviceError:
+        return DeviceError(
+            f"{self.url}: the link to the box broke ({exc})", remedy="check the cable; re-run", code=LINK_BROKEN
+        )
 
+    def _write(self, data: bytes) -> None:
         try:
-            self.port.write(data)
-        except (serial.SerialException, OSError) as exc:
-            raise JobError(f"{self.url}: the link to the box broke ({exc})", remedy="check the cable; re-run") from None
+            self.link.write(data)
+        except OSError as exc:  # pyserial's SerialException is an OSError
+            raise self._broken(exc) from None
         self.bytes_sent += len(data)
         self._last_sent = time.monotonic()
 
     def _read_events(self) -> list[HostEvent]:
-        import serial
-
         try:
-            data = self.port.read(self.port.in_waiting or 1)
-        except (serial.SerialException, OSError) as exc:
-            raise JobError(f"{self.url}: the link to the box broke ({exc})", remedy="check the cable; re-run") from None
+            data = self.link.read(READ_WAIT)
+        except OSError as exc:
+            raise self._broken(exc) from None
         if not data:
             return []
         self.bytes_received += len(data)
@@ -227,15 +224,15 @@ class BoxClient:
         return out
 
     def request(self, mtype: MsgType, body: dict[str, Any] | None = None, timeout: float = REQUEST_TIMEOUT) -> dict:
-        """Send and wait; ``BoxError`` for an ERROR answer, ``JobError`` on timeout."""
+        """Send and wait; ``BoxError`` for an ERROR answer, ``DeviceTimeoutError`` when none comes in time."""
         ans = self.answer(self.send(mtype, body), timeout)
         if ans is None:
-            raise JobError(
+            raise DeviceTimeoutError(
                 f"{self.url}: the box did not answer {mtype.name} within {timeout:g} s",
-                remedy="the box may be busy or rebooting; re-run",
-            )
+                remedy="the box may be busy or rebooting; re-run", code=BOX_TIMEOUT,
+            )  # fmt: skip
         if isinstance(ans, Failure):
-            raise BoxError(mtype, ans.code, ans.text, ans.next)
+            raise BoxError.from_failure(ans)
         return ans.body
 
     def events(self, timeout: float | None = None, stop: Callable[[], bool] = lambda: False) -> Iterator[Message]:
@@ -297,7 +294,7 @@ class BoxClient:
                 last = exc
                 time.sleep(0.1)
                 continue
-            self.port, self.session, self.hello, self.url = fresh.port, fresh.session, fresh.hello, fresh.url
+            self.link, self.session, self.hello, self.url = fresh.link, fresh.session, fresh.hello, fresh.url
             self._answers.clear()
             self._notices.clear()
             return

@@ -24,7 +24,7 @@ from typing import Any
 from kelaile_cli.core.box.firmware import FirmwareImage, ImageRejected, verify_header
 from kelaile_cli.core.box.messages import ErrorCode, MsgType
 from kelaile_cli.core.box.session import Failure, Response
-from kelaile_cli.core.errors import JobError
+from kelaile_cli.core.errors import DeviceTimeoutError, JobError
 from kelaile_cli.services.box.client import DEFAULT_BAUD, BoxClient, BoxError
 from kelaile_cli.services.box.firmware_files import load_trusted, read_image
 
@@ -108,10 +108,8 @@ def _ask(client: BoxClient, mtype: MsgType, body: dict[str, Any] | None = None, 
     for attempt in range(ATTEMPTS):
         try:
             return client.request(mtype, body, timeout=timeout)
-        except BoxError:
-            raise
-        except JobError as exc:
-            if "did not answer" not in exc.message or attempt == ATTEMPTS - 1:
+        except DeviceTimeoutError:
+            if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
@@ -214,13 +212,13 @@ class _Flasher:
                 answer = client.request(MsgType.SET_BAUD, {"baud": baud})
             except BoxError:
                 continue
-            client.port.baudrate = baud
+            client.link.baud = baud
             try:
                 client.ping(timeout=1.0)
             except JobError:
-                client.port.baudrate = current  # the box goes back by itself after its timeout
+                client.link.baud = current  # the box goes back by itself after its timeout
                 time.sleep(float(answer.get("timeout", 2.0)) + 0.1)
-                client.port.reset_input_buffer()
+                client.link.discard_input()
                 continue
             self.report.baud = baud
             return
@@ -273,7 +271,7 @@ class _Flasher:
                     acked = max(acked, int(ans.body.get("next", acked)))
                 elif isinstance(ans, Failure) and sent_seq > rewind_seq:
                     if ans.code not in (ErrorCode.BAD_CHUNK, ErrorCode.BAD_OFFSET) or ans.next is None:
-                        raise BoxError(MsgType.FLASH_DATA, ans.code, ans.text, ans.next)
+                        raise BoxError.from_failure(ans)
                     send_at, rewind_seq = int(ans.next), seq  # go back; ignore the answers already under way
                     acked = max(acked, send_at)
                     self.report.rewinds += 1
@@ -304,10 +302,24 @@ class _Flasher:
                 remedy="the image failed its trial boot; check it and re-run klx flash",
             )
         self.phase("confirm")
-        done = _ask(client, MsgType.FLASH_CONFIRM)
+        try:
+            done = _ask(client, MsgType.FLASH_CONFIRM)
+        except BoxError as exc:
+            if exc.error is not ErrorCode.BAD_STATE:
+                raise
+            done = self._confirmed_already(client, exc)
         self.report.slot = str(done.get("slot", ident.get("active")))
         self.report.confirmed = bool(done.get("confirmed"))
         self.report.outcome = outcome
+
+    def _confirmed_already(self, client: BoxClient, refusal: BoxError) -> dict[str, Any]:
+        """FLASH_CONFIRM was refused (no trial): an earlier confirm whose answer was lost on the line may
+        have done it. Success only if the box now runs this image, confirmed."""
+        ident = _ask(client, MsgType.IDENTITY)
+        running: dict[str, Any] = next((s for s in ident.get("slots", []) if s.get("name") == ident.get("active")), {})
+        if ident.get("trial") or _slot_sha(running) != self.image.header.sha256.hex() or not running.get("confirmed"):
+            raise refusal
+        return {"slot": ident.get("active"), "confirmed": True}
 
 
 def flash(path: Path, port: str, options: FlashOptions | None = None) -> FlashReport:

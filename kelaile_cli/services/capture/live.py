@@ -34,6 +34,7 @@ from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
+from kelaile_cli.transports.serial import open_port
 from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = ["CaptureStats", "ReceiptSink", "SerialSettings", "Tap", "run_capture"]
@@ -365,21 +366,11 @@ class SerialSettings:
 
 
 def _open_serial(ep: Endpoint, line: SerialSettings) -> Any:
-    import serial  # pyserial
-
     if line.parity not in ("N", "E", "O", "M", "S"):
         raise InputError(f"--parity {line.parity}: expected N, E, O, M or S")
-    try:
-        return serial.serial_for_url(
-            ep.path, baudrate=line.baud, parity=line.parity, rtscts=line.rtscts, xonxoff=line.xonxoff,
-            dsrdtr=line.dsrdtr, timeout=0.05, exclusive=True,
-        )  # fmt: skip
-    except (serial.SerialException, ValueError, OSError) as exc:
-        text = str(exc)
-        remedy = "check `klx devices`; is another program holding the port?"
-        if "busy" in text.lower() or "lock" in text.lower():
-            remedy = "another program has the port open; close it (klx opens ports exclusively)"
-        raise InputError(f"{ep}: cannot open serial port ({text})", remedy=remedy) from None
+    return open_port(
+        ep.path, baud=line.baud, parity=line.parity, rtscts=line.rtscts, xonxoff=line.xonxoff, dsrdtr=line.dsrdtr
+    )
 
 
 class _SerialLink:

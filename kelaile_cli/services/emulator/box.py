@@ -33,7 +33,7 @@ from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.flash_receiver import SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS, HostLink
-from kelaile_cli.services.emulator.links import Link, PtyLink, SocketLink
+from kelaile_cli.services.emulator.links import HostSideLink, open_host_link
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.provisioning import CAPS, BoxProvisioning
 from kelaile_cli.services.emulator.state import BoxState, KeepQueued, Uploader
@@ -74,7 +74,7 @@ class BoxSim:
             raise InputError(problem)
         self.faults = options.faults
         power = PowerCut(options.faults, options.power_off)
-        link: Link = SocketLink(options.listen) if options.listen else PtyLink()
+        link = open_host_link(options.listen)
         # the parts report through the device (EV_LOG, EV_STATE), which is built last: it asks the others
         self.host = HostLink(link, options.baud, options.faults, power, log=self.note_error)
         tap = Tap()
@@ -105,7 +105,7 @@ class BoxSim:
         return self.host.name
 
     @property
-    def link(self) -> Link:
+    def link(self) -> HostSideLink:
         return self.host.link
 
     @property

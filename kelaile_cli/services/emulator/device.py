@@ -18,15 +18,16 @@ from typing import Any, Protocol
 
 from kelaile_cli import __version__
 from kelaile_cli.core.box.config import CONFIG_KEYS, check_config, public_config
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
-from kelaile_cli.core.box.messages import PROTOCOL_VERSION, ErrorCode, Message, MsgType
+from kelaile_cli.core.box.messages import PROTOCOL_VERSION, Message, MsgType
 from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
 from kelaile_cli.core.profiles.profile import ProfileError, parse_profile
 from kelaile_cli.services.emulator.faults import Faults, PowerCut
-from kelaile_cli.services.emulator.flash_receiver import CHUNK, WINDOW, FlashHandler, Refused, SlotBackend
+from kelaile_cli.services.emulator.flash_receiver import CHUNK, WINDOW, FlashHandler, SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS
-from kelaile_cli.services.emulator.pipeline import PosPipeline
+from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.state import BoxState
 from kelaile_cli.transports.files import write_atomic
 
@@ -173,7 +174,7 @@ class Device:
                 raise Refused(ErrorCode.UNKNOWN_TYPE, f"{msg.type.name} is not a request")
             return DeviceSession.reply(msg, handler(msg))
         except Refused as exc:
-            return DeviceSession.fail(msg, exc.code, exc.text, exc.next)
+            return DeviceSession.fail(msg, exc.error, exc.text, exc.next)
         except Exception as exc:  # the box must answer, whatever broke inside
             self.log(f"{msg.type.name}: {type(exc).__name__}: {exc}")
             return DeviceSession.fail(msg, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
@@ -222,8 +223,8 @@ class Device:
 
     def _config_set(self, msg: Message) -> dict[str, Any]:
         values = msg["values"]
-        problem = check_config(values)
-        if problem:
+        problem = check_config(values) or endpoint_problem({**self.state.config, **values}, flag="")
+        if problem:  # nothing is changed: a value the box could not boot with never reaches the state
             raise Refused(ErrorCode.BAD_CONFIG, problem)
         self.state.update_config(values)
         if "profile" in values:

@@ -13,23 +13,14 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
+from kelaile_cli.core.box.errors import ErrorCode, Refused
+from kelaile_cli.core.box.messages import Message, MsgType
 
-__all__ = ["CHUNK", "WINDOW", "FlashHandler", "Refused", "SlotBackend"]
+__all__ = ["CHUNK", "WINDOW", "FlashHandler", "SlotBackend"]
 
 CHUNK = 4096  # largest decompressed chunk a host may send
 WINDOW = 16  # chunks a host may have outstanding
 SLOW_FLASH_BPS = 64 * 1024  # --slow-flash: writes at a NOR-flash-like 64 KiB/s
-
-
-class Refused(Exception):  # noqa: N818  (a protocol answer, not a failure of the emulator)
-    """Answer the request with ``ERROR code text`` (and ``next`` for flash data)."""
-
-    def __init__(self, code: ErrorCode, text: str, next_offset: int | None = None) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-        self.next = next_offset
 
 
 class SlotBackend(Protocol):

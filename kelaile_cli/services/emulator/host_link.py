@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from kelaile_cli.services.emulator.faults import Faults, PowerCut
-from kelaile_cli.services.emulator.links import Link
+from kelaile_cli.services.emulator.links import HostSideLink
 
 __all__ = ["BAUDS", "BAUD_PROBATION", "PACE_SLACK", "PACE_SLICE", "HostLink"]
 
@@ -32,7 +32,9 @@ PACE_SLACK = 0.02
 class HostLink:
     """Paced, fault-injecting byte link to the host at ``baud`` (8N1); ``send`` is thread-safe."""
 
-    def __init__(self, link: Link, baud: int, faults: Faults, power: PowerCut, log: Callable[[str], None]) -> None:
+    def __init__(
+        self, link: HostSideLink, baud: int, faults: Faults, power: PowerCut, log: Callable[[str], None]
+    ) -> None:
         self.link = link
         self.default_baud = baud
         self.baud = baud

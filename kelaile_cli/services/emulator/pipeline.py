@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kelaile_cli.core.box.answers import compose_answer
-from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
@@ -28,7 +28,6 @@ from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import CaptureStats, run_capture
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
-from kelaile_cli.services.emulator.flash_receiver import Refused
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.state import BoxState, Uploader
 from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
@@ -37,17 +36,24 @@ from kelaile_cli.transports.endpoints import parse_endpoint
 __all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem"]
 
 
-def endpoint_problem(config: dict[str, Any]) -> str | None:
-    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None."""
+def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
+    """Why the ``pos``/``printer`` of ``config`` would keep the POS side from starting, or None.
+
+    The same check runs at boot and on CONFIG_SET (``flag=""``: messages name the config key), so a
+    value the box could not start with is refused before it is stored."""
     for key in ("pos", "printer"):
         value = config.get(key) or ""
         if not value or (key == "pos" and value == "pty"):
             continue
-        ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        label = f"{flag}{key} {value}" if flag else f"config '{key}' = {value!r}"
+        try:
+            ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+        except InputError as exc:
+            return f"{label}: {exc.message.removeprefix(value + ': ')}"
         if key == "pos" and ep is not None and ep.kind != "listen":
-            return f"--pos {value}: the emulator's POS side is listen://HOST:PORT or pty"
+            return f"{label}: the POS side is listen://HOST:PORT or pty"
         if key == "printer" and ep is not None and ep.kind != "tcp":
-            return f"--printer {value}: expected tcp://HOST:PORT or a file path"
+            return f"{label}: expected tcp://HOST:PORT or a file path"
     return None
 
 

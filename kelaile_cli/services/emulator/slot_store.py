@@ -30,11 +30,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kelaile_cli.core.box import slots as sm
+from kelaile_cli.core.box.errors import Refused
 from kelaile_cli.core.box.firmware import FirmwareHeader, ImageRejected, verify_header
 from kelaile_cli.core.box.messages import ErrorCode
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.firmware_files import load_trusted
-from kelaile_cli.services.emulator.flash_receiver import Refused
 from kelaile_cli.transports.files import append_durable, write_atomic
 
 __all__ = ["BLOCK", "FACTORY_VERSION", "Disk", "SlotStore", "factory_payload", "open_backend"]
@@ -248,8 +248,7 @@ class SlotStore:
             try:
                 state = sm.write(self.state, offset, len(data))
             except sm.SlotError as exc:
-                code = ErrorCode.BAD_OFFSET if exc.code == "bad-offset" else ErrorCode.BAD_STATE
-                raise Refused(code, exc.text, self.state.slot(self.state.inactive).written) from None
+                raise Refused(exc.error, exc.text, self.state.slot(self.state.inactive).written) from None
             slot = state.slot(state.inactive)
             path = self.slot_path(slot.name)
             self.disk.pwrite(path, offset, data)
@@ -271,8 +270,7 @@ class SlotStore:
             except sm.SlotError as exc:
                 if exc.state is not None:
                     self._save(exc.state)
-                code = ErrorCode.VERIFY_FAILED if exc.code == "verify-failed" else ErrorCode.BAD_STATE
-                raise Refused(code, exc.text) from None
+                raise Refused(exc.error, exc.text) from None
             self._save(state)
             return bytes.fromhex(digest)
 

@@ -10,10 +10,15 @@ Layout of ``--state DIR``::
 
 Every write survives a power loss at any moment: whole files are replaced by write-to-temp, fsync,
 rename, fsync of the directory; the queue is append-only and a torn last line is ignored on load.
+
+``config.json`` (it holds the device secret) and ``queue.jsonl`` (transactions: personal and payment
+data) are private: created 0600, tightened to 0600 if an older version left them wider, and never
+reached through a symbolic link (``O_NOFOLLOW``; the rename replaces a link rather than following it).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -25,15 +30,52 @@ from kelaile_cli.core.box.config import DEFAULT_CONFIG
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.transports.files import write_atomic
 
-__all__ = ["BoxState", "KeepQueued", "UploadQueue", "Uploader"]
+__all__ = ["BoxState", "KeepQueued", "UploadQueue", "Uploader", "write_private"]
 
 MODEL = "Kelaile Box K1 (emulated)"
 HW_REV = "K1-r2"
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+PRIVATE = 0o600
+_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """``os.open`` that refuses a symbolic link and leaves the file 0600 (tightened if it was wider)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, flags | _NOFOLLOW, PRIVATE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: is a symbolic link; the box state does not follow links") from None
+        raise
+    if os.fstat(fd).st_mode & 0o777 != PRIVATE:
+        os.fchmod(fd, PRIVATE)
+    return fd
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """``write_atomic`` for a private file: the temporary file is 0600 and opened without following links."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = _open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read_json(path: Path, private: bool = False) -> dict[str, Any] | None:
+    try:
+        if private:
+            with os.fdopen(_open_private(path, os.O_RDONLY), "rb") as f:
+                data = json.loads(f.read().decode("utf-8"))
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -54,8 +96,10 @@ class UploadQueue:
         self.path = path
         self._lock = threading.Lock()
         self._items: list[dict[str, Any]] = []
-        if path.exists():
-            for line in path.read_bytes().splitlines():
+        if path.exists() or path.is_symlink():
+            with os.fdopen(_open_private(path, os.O_RDONLY), "rb") as f:
+                lines = f.read().splitlines()
+            for line in lines:
                 try:
                     item = json.loads(line)
                 except ValueError:
@@ -65,18 +109,14 @@ class UploadQueue:
 
     def push(self, item: dict[str, Any]) -> None:
         line = _line(item)
-        with self._lock, open(self.path, "ab") as f:
-            if f.tell() and not self._ends_with_newline():
+        with self._lock, os.fdopen(_open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "ab") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size and os.pread(f.fileno(), 1, size - 1) != b"\n":
                 f.write(b"\n")  # close a torn line so the new item stays readable
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
             self._items.append(item)
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
 
     def items(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -87,7 +127,7 @@ class UploadQueue:
         with self._lock:
             self._items = [i for i in self._items if i.get("key") not in keys]
             data = b"".join(_line(i) for i in self._items)
-            write_atomic(self.path, data)
+            write_private(self.path, data)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -116,7 +156,7 @@ class BoxState:
     def __init__(self, root: Path) -> None:
         self.root = root
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
             (root / "profiles").mkdir(exist_ok=True)
         except OSError as exc:
             raise InputError(f"{root}: cannot create the state directory ({exc.strerror or exc})") from None
@@ -126,7 +166,7 @@ class BoxState:
             identity = {"model": MODEL, "serial": "KLB" + secrets.token_hex(5).upper(), "hw": HW_REV}
             write_atomic(root / "identity.json", json.dumps(identity, indent=1).encode())
         self.identity: dict[str, Any] = identity
-        self.config: dict[str, Any] = {**DEFAULT_CONFIG, **(_read_json(root / "config.json") or {})}
+        self.config: dict[str, Any] = {**DEFAULT_CONFIG, **(_read_json(root / "config.json", private=True) or {})}
         self.queue = UploadQueue(root / "queue.jsonl")
         self._printed: dict[str, int] = _read_json(root / "printed.json") or {}
 
@@ -157,4 +197,4 @@ class BoxState:
     def update_config(self, values: dict[str, Any]) -> None:
         with self._lock:
             self.config.update(values)
-            write_atomic(self.root / "config.json", json.dumps(self.config, indent=1).encode())
+            write_private(self.root / "config.json", json.dumps(self.config, indent=1).encode())

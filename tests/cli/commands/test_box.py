@@ -78,7 +78,7 @@ def test_tap_renders_what_the_pos_prints(tmp_path):
 @pytest.mark.parametrize(
     ("args", "code", "needle"),
     [
-        (["box", "info", "--port", "/dev/does-not-exist"], 2, "no such port"),
+        (["box", "info", "--port", "/dev/does-not-exist"], 1, "no such port"),
         (["box", "info", "--port", "socket://127.0.0.1:1", "--timeout", "0.5"], 1, "nothing is listening"),
         (["box", "config", "set", "--port", "/dev/null", "nokey=1"], 2, "unknown config key"),
         (["box", "sim", "--state", "/proc/nope"], 2, "cannot create the state directory"),

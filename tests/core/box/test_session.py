@@ -42,7 +42,7 @@ def test_schema_violations_are_bad_payload_with_the_request_id(body, needle):
     raw = HEADER.pack(1, MsgType.FLASH_DATA, 9) + __import__("cbor2").dumps(body)
     with pytest.raises(MessageError, match=needle) as info:
         decode_message(raw)
-    assert info.value.code is ErrorCode.BAD_PAYLOAD and info.value.id == 9
+    assert info.value.error is ErrorCode.BAD_PAYLOAD and info.value.id == 9
 
 
 def test_bool_is_not_an_int_and_unknown_type_and_version_are_typed():
@@ -50,10 +50,10 @@ def test_bool_is_not_an_int_and_unknown_type_and_version_are_typed():
         encode_message(Message(MsgType.SET_BAUD, 1, {"baud": True}))
     with pytest.raises(MessageError) as info:
         decode_message(HEADER.pack(1, 0x3E, 5))
-    assert info.value.code is ErrorCode.UNKNOWN_TYPE and info.value.id == 5
+    assert info.value.error is ErrorCode.UNKNOWN_TYPE and info.value.id == 5
     with pytest.raises(MessageError) as info:
         decode_message(HEADER.pack(9, MsgType.PING, 5))
-    assert info.value.code is ErrorCode.BAD_VERSION and info.value.id == 5
+    assert info.value.error is ErrorCode.BAD_VERSION and info.value.id == 5
 
 
 @given(st.binary(max_size=200))
@@ -61,7 +61,7 @@ def test_random_bodies_are_messages_or_message_errors(raw: bytes):
     try:
         decode_message(raw)
     except MessageError as exc:
-        assert isinstance(exc.code, ErrorCode)
+        assert isinstance(exc.error, ErrorCode) and exc.code == exc.error.name
 
 
 def test_request_response_matching_out_of_order_with_events_between():

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from kelaile_cli.core.box import slots as sm
+from kelaile_cli.core.box.errors import ErrorCode
 
 SIZE = 2  # bytes per test image: enough for "partly written"
 IMAGES = {"X": "1.1.0", "Y": "1.2.0"}  # sha256 (stand-in) -> version
@@ -111,9 +112,12 @@ def test_refusals():
     fresh = sm.initial("1.0.0", SIZE, "F")
     with pytest.raises(sm.SlotError, match="no image runs on trial"):
         sm.confirm(replace(fresh, slots=(replace(fresh.slots[0], confirmed=False), fresh.slots[1])))
+    with pytest.raises(sm.SlotError, match="no image runs on trial") as confirmed:
+        sm.confirm(fresh)  # the running image is confirmed already: no trial, nothing to confirm
+    assert confirmed.value.error is ErrorCode.BAD_STATE
     with pytest.raises(sm.SlotError, match="verify it before activating"):
         sm.activate(fresh)
     with pytest.raises(sm.SlotError) as info:
         sm.finish(sm.write(sm.write(sm.begin(fresh, "1.1.0", SIZE, "X")[0], 0, 1), 1, 1), "bad")
-    assert info.value.code == "verify-failed" and info.value.state is not None
+    assert info.value.error is ErrorCode.VERIFY_FAILED and info.value.state is not None
     assert info.value.state.slot("B").state == "empty"

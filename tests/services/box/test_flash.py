@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kelaile_cli.core.box.firmware import ImageRejected, build_image
-from kelaile_cli.core.box.messages import ErrorCode
+from kelaile_cli.core.box.messages import ErrorCode, MsgType
 from kelaile_cli.core.errors import InputError, KlxError
 from kelaile_cli.services.box import firmware_files as files
 from kelaile_cli.services.box.client import BoxClient, BoxError
-from kelaile_cli.services.box.flash import FlashOptions, flash
+from kelaile_cli.services.box.flash import FlashOptions, _Flasher, flash
 from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions, parse_power_loss
 from kelaile_cli.services.emulator.slot_store import BLOCK, FACTORY_VERSION, Disk, SlotStore
 
@@ -146,6 +146,9 @@ def test_flash_over_socket_then_rerun_is_a_no_op(tmp_path, keys, rigs):
     _assert_confirmed(port, "1.4.0")
     again = flash(images["1.4.0"], port, _opts())
     assert again.outcome == "already-installed" and again.payload_sent == 0
+    with BoxClient.connect(port) as c, pytest.raises(BoxError) as no_trial:
+        c.request(MsgType.FLASH_CONFIRM)  # nothing runs on trial: nothing to confirm
+    assert no_trial.value.error is ErrorCode.BAD_STATE and no_trial.value.code == "BAD_STATE"
     newer = flash(images["1.5.0"], port, _opts(compress=False))
     assert (newer.slot, newer.compressed) == ("A", False)  # the other slot; 1.4.0 stays as the way back
     _assert_confirmed(port, "1.5.0")
@@ -322,3 +325,20 @@ def test_signing_key_mismatch_detected_before_the_port(tmp_path):
     (tmp_path / "x.kfw").write_bytes(bytes(data))
     with pytest.raises(ImageRejected):
         flash(tmp_path / "x.kfw", "socket://127.0.0.1:9", _opts())  # refused before any connection attempt
+
+
+def test_a_confirm_refused_as_no_trial_counts_only_if_this_image_runs_confirmed(tmp_path, keys, rigs):
+    """A first FLASH_CONFIRM whose answer was lost makes the retry BAD_STATE: the flasher checks IDENTITY."""
+    trust, images = keys
+    rig = Rig(tmp_path / "state", trust)
+    rigs.append(rig)
+    port = rig.start()
+    flash(images["1.4.0"], port, _opts())
+    refusal = BoxError(MsgType.FLASH_CONFIRM, ErrorCode.BAD_STATE, "no image runs on trial")
+    installed = _Flasher(files.read_image(images["1.4.0"]), "fw-1.4.0", port, _opts())
+    other = _Flasher(files.read_image(images["1.5.0"]), "fw-1.5.0", port, _opts())
+    with BoxClient.connect(port) as c:
+        assert installed._confirmed_already(c, refusal) == {"slot": "B", "confirmed": True}
+        with pytest.raises(BoxError) as info:
+            other._confirmed_already(c, refusal)
+    assert info.value is refusal

@@ -14,7 +14,7 @@ import serial
 
 from kelaile_cli.core.box.messages import ErrorCode, MsgType
 from kelaile_cli.core.box.session import HELLO_PROBE
-from kelaile_cli.core.errors import InputError, JobError
+from kelaile_cli.core.errors import InputError, JobError, PortError
 from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.services import jobs
 from kelaile_cli.services.box import client as box_client
@@ -115,7 +115,7 @@ def test_socket_busy_and_no_box_errors(tmp_path, boxes):
             BoxClient.connect(box.port, timeout=1)
     with pytest.raises(JobError, match="nothing is listening"):
         BoxClient.connect("socket://127.0.0.1:1", timeout=0.5)
-    with pytest.raises(InputError, match="no such port"):
+    with pytest.raises(PortError, match="no such port"):
         BoxClient.connect(str(tmp_path / "ttyNOPE"))
 
 

@@ -12,9 +12,9 @@ from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.services.emulator.device import TAP_CHUNK, Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, parse_power_loss
 from kelaile_cli.services.emulator.host_link import HostLink
-from kelaile_cli.services.emulator.links import PtyLink
 from kelaile_cli.services.emulator.pipeline import PosPipeline
 from kelaile_cli.services.emulator.state import BoxState, KeepQueued
+from kelaile_cli.transports.pty import PtyLink
 
 
 class Options:
@@ -92,6 +92,32 @@ def test_config_set_persists_and_logs_and_a_bad_value_changes_nothing(rig, tmp_p
     bad = rig.ask(MsgType.CONFIG_SET, {"values": {"store": 5}})
     assert bad.type is MsgType.ERROR and bad["code"] == ErrorCode.BAD_CONFIG
     assert rig.state.config["store"] == "S-9"
+
+
+@pytest.mark.parametrize(
+    ("values", "needle"),
+    [
+        ({"pos": "garbage"}, "listen://HOST:PORT or pty"),
+        ({"printer": "garbage://x"}, "unknown scheme"),
+        ({"pos": "listen://127.0.0.1:99999"}, "out of range"),
+        ({"printer": "socket://127.0.0.1:9100"}, "tcp://HOST:PORT or a file"),
+        ({"cloud_url": "ftp://cloud.example"}, "http:// or https://"),
+        ({"cloud_url": "http://:8000"}, "no host"),
+        ({"store": "S-2", "cloud_url": "https://cloud.example:70000"}, "out of range"),
+    ],
+)
+def test_config_the_box_could_not_boot_with_is_bad_config_and_changes_nothing(rig, tmp_path, values, needle):
+    before = dict(rig.state.config)
+    answer = rig.ask(MsgType.CONFIG_SET, {"values": values})
+    assert answer.type is MsgType.ERROR and answer["code"] == ErrorCode.BAD_CONFIG and needle in answer["text"]
+    assert rig.state.config == before and BoxState(tmp_path / "state").config == before  # memory and disk
+    assert rig.events == []  # no "config changed" either
+
+
+def test_a_good_pos_and_cloud_url_are_accepted(rig):
+    values = {"pos": "listen://127.0.0.1:9100", "printer": "tcp://127.0.0.1:9101", "cloud_url": "http://127.0.0.1:8000"}
+    assert rig.ask(MsgType.CONFIG_SET, {"values": values}).type is MsgType.RESULT
+    assert {k: rig.state.config[k] for k in values} == values
 
 
 def test_flash_without_slots_and_a_baud_the_box_cannot_do_are_unsupported(rig):

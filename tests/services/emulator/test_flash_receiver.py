@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
+from kelaile_cli.core.box.errors import Refused
 from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
 from kelaile_cli.core.box.session import Response
 from kelaile_cli.services.box.client import BoxClient
 from kelaile_cli.services.emulator.box import BoxSim, Faults, SimOptions
-from kelaile_cli.services.emulator.flash_receiver import CHUNK, FlashHandler, Refused
+from kelaile_cli.services.emulator.flash_receiver import CHUNK, FlashHandler
 from kelaile_cli.services.emulator.state import BoxState
 
 
@@ -99,15 +100,15 @@ def test_go_back_n_crc_zlib_and_retransmissions():
     h = FlashHandler(MemorySlots())
     with pytest.raises(Refused) as info:
         h.handle(data_msg(0, image[:CHUNK]))
-    assert info.value.code is ErrorCode.BAD_STATE
+    assert info.value.error is ErrorCode.BAD_STATE
     assert h.handle(begin_msg(image))["offset"] == 0
     assert h.handle(data_msg(0, image[:CHUNK])) == {"offset": 0, "next": CHUNK}
     with pytest.raises(Refused) as info:  # a gap: chunk 1 was lost on the way
         h.handle(data_msg(2 * CHUNK, image[2 * CHUNK :]))
-    assert (info.value.code, info.value.next) == (ErrorCode.BAD_OFFSET, CHUNK)
+    assert (info.value.error, info.value.next) == (ErrorCode.BAD_OFFSET, CHUNK)
     with pytest.raises(Refused) as info:
         h.handle(data_msg(CHUNK, image[CHUNK : 2 * CHUNK], crc=1))
-    assert (info.value.code, info.value.next) == (ErrorCode.BAD_CHUNK, CHUNK)
+    assert (info.value.error, info.value.next) == (ErrorCode.BAD_CHUNK, CHUNK)
     assert h.handle(data_msg(CHUNK, image[CHUNK : 2 * CHUNK], z=True))["next"] == 2 * CHUNK
     assert h.handle(data_msg(0, image[:CHUNK])) == {"offset": 0, "next": 2 * CHUNK}  # a duplicate: acked, not rewritten
     h.handle(data_msg(2 * CHUNK, image[2 * CHUNK :]))
@@ -120,16 +121,16 @@ def test_bad_zlib_rejected_header_and_verify_failure():
     h = FlashHandler(MemorySlots())
     with pytest.raises(Refused) as info:
         h.handle(begin_msg(image, header=b"tampered"))
-    assert info.value.code is ErrorCode.REJECTED
+    assert info.value.error is ErrorCode.REJECTED
     h.handle(begin_msg(image))
     bad = Message(MsgType.FLASH_DATA, 1, {"offset": 0, "data": b"not zlib", "crc": 0, "z": True})
     with pytest.raises(Refused) as info:
         h.handle(bad)
-    assert info.value.code is ErrorCode.BAD_CHUNK
+    assert info.value.error is ErrorCode.BAD_CHUNK
     h.handle(data_msg(0, b"\x54" * CHUNK))  # CRC right, content not the announced image
     with pytest.raises(Refused) as info:
         h.handle(Message(MsgType.FLASH_VERIFY, 2))
-    assert info.value.code is ErrorCode.VERIFY_FAILED
+    assert info.value.error is ErrorCode.VERIFY_FAILED
 
 
 def windowed_send(c: BoxClient, image: bytes, start: int, window: int) -> int:

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kelaile_cli.core.box.errors import Refused
 from kelaile_cli.core.box.firmware import FirmwareImage, build_image, key_id
 from kelaile_cli.core.box.messages import ErrorCode
-from kelaile_cli.services.emulator.flash_receiver import Refused
 from kelaile_cli.services.emulator.slot_store import FACTORY_VERSION, Disk, SlotStore
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -125,7 +125,7 @@ def test_header_refusals_write_nothing(tmp_path):
     ):
         with pytest.raises(Refused) as info:
             store.begin(hdr, 100, b"\0" * 32, None)
-        assert info.value.code is code
+        assert info.value.error is code
     assert (tmp_path / "meta.json").read_bytes() == before and not (tmp_path / "B.bin").exists()
 
 
@@ -135,7 +135,7 @@ def test_box_side_downgrade_rule_when_the_host_states_its_consent(tmp_path):
     old = _image("1.2.0", size=100).header
     with pytest.raises(Refused, match=r"older than the running 1\.4\.0") as info:
         store.begin(old.to_bytes(), old.length, old.sha256, None, allow_downgrade=False)
-    assert info.value.code is ErrorCode.REJECTED
+    assert info.value.error is ErrorCode.REJECTED
     assert store.begin(old.to_bytes(), old.length, old.sha256, None, allow_downgrade=True) == ("A", 0)
 
 
@@ -149,7 +149,7 @@ def test_failed_verify_invalidates(tmp_path):
         store.write(off, wrong[off : off + CHUNK])
     with pytest.raises(Refused) as info:
         store.verify()
-    assert info.value.code is ErrorCode.VERIFY_FAILED
+    assert info.value.error is ErrorCode.VERIFY_FAILED
     assert SlotStore(tmp_path, TRUST, block=BLOCK).describe()["slots"][1]["state"] == "empty"
 
 
@@ -159,7 +159,7 @@ def test_write_out_of_order_is_refused_with_the_expected_offset(tmp_path):
     store.begin(h.to_bytes(), h.length, h.sha256, None)
     with pytest.raises(Refused) as info:
         store.write(CHUNK, b"x" * CHUNK)
-    assert info.value.code is ErrorCode.BAD_OFFSET and info.value.next == 0
+    assert info.value.error is ErrorCode.BAD_OFFSET and info.value.next == 0
 
 
 _TOTAL: list[int] = []

@@ -34,3 +34,32 @@ def test_a_broken_state_file_is_one_clear_error(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(InputError, match=r"config\.json: unreadable box state"):
         BoxState(tmp_path)
+
+
+def test_the_secret_and_the_queue_are_private_and_never_reached_through_a_link(tmp_path):
+    state = BoxState(tmp_path / "box")
+    state.update_config({"device_secret": "s3cret"})
+    state.queue.push({"key": "a"})
+    for name in ("config.json", "queue.jsonl"):
+        assert (tmp_path / "box" / name).stat().st_mode & 0o777 == 0o600, name
+    state.queue.remove({"a"})
+    assert (tmp_path / "box" / "queue.jsonl").stat().st_mode & 0o777 == 0o600
+
+    wide = tmp_path / "old"
+    BoxState(wide).update_config({"store": "S"})
+    (wide / "config.json").chmod(0o644)  # as an older klx left it
+    assert BoxState(wide).config["store"] == "S"
+    assert (wide / "config.json").stat().st_mode & 0o777 == 0o600  # tightened on load
+
+    target = tmp_path / "elsewhere.json"
+    target.write_text('{"store": "planted"}')
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "config.json").symlink_to(target)
+    with pytest.raises(InputError, match="symbolic link"):
+        BoxState(linked)
+    (linked / "config.json").unlink()
+    (linked / "config.json.tmp").symlink_to(target)  # a planted temporary file is not followed either
+    with pytest.raises(InputError, match="symbolic link"):
+        BoxState(linked).update_config({"device_secret": "x"})
+    assert target.read_text() == '{"store": "planted"}'
