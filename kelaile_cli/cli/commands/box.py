@@ -16,7 +16,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from kelaile_cli.cli.base import ProfilesOpt, app, err, out
-from kelaile_cli.core.box.config import CONFIG_KEYS
+from kelaile_cli.core.box.config import CONFIG_KEYS, check_config
 from kelaile_cli.core.box.messages import MsgType
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.render.terminal import render_rich
@@ -99,10 +99,10 @@ def sim(
         profiles=list(profiles or []), slots=slot_backend(state, trust),
     )  # fmt: skip
     box = BoxSim(options)
-    if cloud:
-        from kelaile_cli.services.cloud.uploader import CloudUploader
-
-        box.options.uploader = CloudUploader(cloud, state, box.state.serial, store=store, on_error=box.note_error)
+    if cloud:  # the same as `klx box config set cloud_url=… store=…`: the box claims and uploads from its config
+        if problem := check_config({"cloud_url": cloud}):
+            raise InputError(f"--cloud {cloud}: {problem}", remedy="e.g. --cloud http://127.0.0.1:8787")
+        box.state.update_config({"cloud_url": cloud, **({"store": store} if store else {})})
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

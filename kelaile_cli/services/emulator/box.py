@@ -155,12 +155,12 @@ class BoxSim:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
-        self.provisioning.printer.start()
+        self.provisioning.start()
         self._registered = register_box(self.state.serial, self.port, self.state.root)
 
     def stop(self) -> None:
         self._stop.set()
-        self.provisioning.printer.stop()
+        self.provisioning.stop()
         if self._registered is not None:
             unregister_box(self._registered)
         self.host.stop()

@@ -4,7 +4,7 @@ check and the provisioning ticket — driven by the box's config, so a change ta
 Setting ``cloud_url`` (and ``claim_code`` or ``store``) with CONFIG_SET makes the box claim in the
 background and then deliver its upload queue; STATE's ``cloud`` entry says how far it got: claimed or
 not, device id, store, last upload, last answer, the last cloud error with its code and layer. The
-identity lives in ``cloud-link.json`` in the state directory (mode 0600), written only after the cloud
+identity lives in ``cloud.json`` in the state directory (mode 0600), written only after the cloud
 accepted the claim, so the box is never half-claimed. It is one ``Uploader`` (``state.Uploader``).
 """
 
@@ -32,7 +32,7 @@ from kelaile_cli.transports.files import write_atomic
 
 __all__ = ["IDENTITY_FILE", "CloudFailureError", "CloudLink"]
 
-IDENTITY_FILE = "cloud-link.json"
+IDENTITY_FILE = "cloud.json"  # readable as services.cloud.client.Credentials too
 BOX_MODEL = "KLX-BOX-EMU"
 CLAIM_TIMEOUT_S = 5.0
 CLAIM_REMEDY = "ask the back office for a new claim code for this store, then re-run klx provision"

@@ -86,6 +86,14 @@ class BoxProvisioning:
         job = compose_ticket(ticket, url, self.clock())
         return {"bytes": self.pipeline.print_job(job), "qr": url, "job": job}
 
+    def start(self) -> None:
+        """At boot: watch the printer; a box with a cloud configured claims (if it has not) at once."""
+        self.printer.start()
+        self.cloud.config_changed({"cloud_url"})
+
+    def stop(self) -> None:
+        self.printer.stop()
+
     def config_changed(self, keys: set[str]) -> None:
         self.cloud.config_changed(keys)
         if keys & {"printer", "printer_watch_s"}:
