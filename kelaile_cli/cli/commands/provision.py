@@ -124,7 +124,14 @@ def provision_cmd(
         on_event = (lambda ev, tag=tag: _json_line({**ev, **tag})) if as_json else _show
         if batch and not as_json:
             out.print(f"[bold]{n}/{len(targets)}[/] box {escape(row.get('box') or row.get('port') or '')}")
-        outcome = provision(options, on_event, ask=None if as_json else _ask)
+        try:
+            outcome = provision(options, on_event, ask=None if as_json else _ask)
+        except KeyboardInterrupt:  # the state is saved after every step: the next run continues
+            if as_json:
+                _json_line({"event": "done", "ok": False, "interrupted": True, "next": "klx provision --resume", **tag})
+            else:
+                err.print("[yellow]interrupted: run `klx provision --resume` to continue where it stopped[/]")
+            raise
         if as_json:
             _json_line({**outcome.done_event(), **tag})
         else:

@@ -185,3 +185,23 @@ def test_a_mistyped_code_is_a_usage_error_before_anything_is_claimed(tmp_path, e
     assert r.returncode == 2
     done = json.loads(r.stdout.splitlines()[-1])
     assert done["ok"] is False and done["error"]["code"] == "CLAIM_CODE_MALFORMED"
+
+
+def test_ctrl_c_while_waiting_for_the_pos_then_resume_finishes(tmp_path, env, cloud, printer, sims) -> None:
+    url, db = cloud
+    sim = start_sim(tmp_path, env, printer)
+    sims.append(sim)
+    cmd = [sys.executable, "-m", "kelaile_cli", "provision", "--port", sim.port, "--cloud", url, "--claim",
+           claim_code(db), "--yes", "--json"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(json.loads(line))
+        if lines[-1].get("step") == "pos" and lines[-1].get("status") == "waiting":
+            proc.send_signal(signal.SIGINT)  # the technician presses Ctrl-C
+    assert proc.wait(BOUND_S) == 130
+    assert lines[-1] == {"event": "done", "ok": False, "interrupted": True, "next": "klx provision --resume"}
+    rc, events, _ = run_provision(["--resume"], env, sim)  # port, cloud and code come from the saved state
+    assert rc == 0, events[-1]
+    assert events[-1]["ok"] is True and events[-1]["store"] == "S-0042"

@@ -184,3 +184,37 @@ def test_unknown_pos_program_is_not_a_failure(site: Site) -> None:
     pos = next(s for s in outcome.steps if s["step"] == "pos")
     assert pos["status"] == "partial" and pos["profile"] is None
     assert "klx profile new" in pos["note"]
+
+
+def test_firmware_option_installs_the_image_in_preflight_with_the_flash_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from kelaile_cli.services.box import firmware_files as files
+    from kelaile_cli.services.emulator.box import slot_backend
+
+    monkeypatch.setenv("KLX_RUNTIME_DIR", str(tmp_path / "run"))
+    files.keygen(tmp_path / "keys")
+    (tmp_path / "payload.bin").write_bytes(b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(1024)))
+    image = tmp_path / "fw-1.5.0.kfw"
+    files.build_file(tmp_path / "payload.bin", "1.5.0", tmp_path / "keys", image, built=1_700_000_000)
+    state = tmp_path / "box"
+    box = BoxSim(SimOptions(state=state, listen="socket://127.0.0.1:0", baud=921600,
+                            slots=slot_backend(state, tmp_path / "keys")))  # fmt: skip
+    box.start()
+    try:
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        dead_cloud = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        closed.close()
+        options = ProvisionOptions(cloud=dead_cloud, port=box.port, claim="x", yes=True, firmware=image,
+                                   state_dir=tmp_path / "prov")  # fmt: skip
+        outcome = provision(options)
+        preflight = next(s for s in outcome.steps if s["step"] == "preflight")
+        assert preflight["status"] == "ok" and preflight["flashed"] is True and preflight["fw"] == "1.5.0"
+        assert outcome.error is not None and outcome.error.code == "CLOUD_CONNECT"  # the next step ran on the new image
+        again = provision(options)  # the box runs the image now: nothing is flashed twice
+        assert next(s for s in again.steps if s["step"] == "preflight")["flashed"] is False
+    finally:
+        box.stop()
