@@ -203,8 +203,8 @@ def run_demo(keep: Path | None = None, on_step: Step | None = None, timeout: flo
                     time.sleep(0.02)
                 step("cloud", f"{len(report.uploads)} transactions uploaded, signed, each answered with a QR")
                 with BoxClient.connect(box.port, timeout=5.0) as host:
-                    report.box_identity = host.identity()
-                    report.box_state = host.state()
+                    report.box_identity = host.identity().to_body()
+                    report.box_state = host.state().to_body()
                 step("host", f"box answered over its serial protocol: firmware {report.box_identity.get('fw')}")
             finally:
                 box.stop()

@@ -18,6 +18,7 @@ from rich.table import Table
 from kelaile_cli.cli.base import ProfilesOpt, app, err, out
 from kelaile_cli.core.box.config import CONFIG_KEYS, check_config
 from kelaile_cli.core.box.messages import MsgType
+from kelaile_cli.core.box.replies import State
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.render.terminal import render_rich
 from kelaile_cli.core.render.text import render_text
@@ -142,35 +143,33 @@ def info(
     with _connect(port, baud, timeout, box_serial) as box:
         ident = box.identity()
         state = box.state()
-    report = {"port": box.url, "hello": box.hello, "identity": ident, "state": state}
+    report = {"port": box.url, "hello": box.hello.to_body(), "identity": ident.to_body(), "state": state.to_body()}
     if as_json:
         _json(report)
         return
-    out.print(f"[bold]{escape(ident['model'])}[/]  serial {ident['serial']}  hw {ident['hw']}  on {escape(box.url)}")
-    trial = " (trial boot, not confirmed)" if ident.get("trial") else ""
-    out.print(f"firmware {ident['fw']} running from slot {ident.get('active')}{trial}")
+    out.print(f"[bold]{escape(ident.model)}[/]  serial {ident.serial}  hw {ident.hw}  on {escape(box.url)}")
+    trial = " (trial boot, not confirmed)" if ident.trial else ""
+    out.print(f"firmware {ident.fw} running from slot {ident.active}{trial}")
     table = Table("slot", "state", "version", "size", "confirmed", "sha256")
-    for s in ident.get("slots", []):
-        sha = s.get("sha256") or ""
+    for s in ident.slots:
         table.add_row(
-            str(s.get("name")), str(s.get("state")), str(s.get("version") or "—"), str(s.get("size") or "—"),
-            "yes" if s.get("confirmed") else "no", (sha.hex() if isinstance(sha, bytes) else str(sha))[:16],
-        )  # fmt: skip
+            s.name, s.state, s.version or "—", str(s.size or "—"), "yes" if s.confirmed else "no", s.sha256[:16]
+        )
     out.print(table)
-    c, pos = state["counters"], state["links"]["pos"]
+    c, pos = state.counters, state.links["pos"]
     out.print(
-        f"up {state['uptime']:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
-        f"{escape(state['links']['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
-        f"({c['recognised']} recognised) · queue {state['queue']} · tap {'on' if state['tap'] else 'off'}"
+        f"up {state.uptime:.0f} s · POS {escape(pos.get('listening') or pos.get('endpoint') or 'off')} · printer "
+        f"{escape(state.links['printer']['endpoint'] or 'none')} · {c['jobs']} jobs · {c['receipts']} receipts "
+        f"({c['recognised']} recognised) · queue {state.queue} · tap {'on' if state.tap else 'off'}"
     )
     _cloud_and_printer(state)
-    for e in state.get("last_errors", []):
+    for e in state.last_errors:
         out.print(f"[yellow]error:[/] {escape(e)}")
 
 
-def _cloud_and_printer(state: dict[str, Any]) -> None:
+def _cloud_and_printer(state: State) -> None:
     """The cloud status and printer health lines of ``box info`` (boxes that report them)."""
-    cloud, printer = state.get("cloud") or {}, state.get("printer") or {}
+    cloud, printer = state.cloud or {}, state.printer or {}
     if cloud.get("url"):
         who = f"claimed as {cloud.get('device_id')} for store {cloud.get('store')}" if cloud.get("claimed") else (
             "not claimed")  # fmt: skip
@@ -354,7 +353,7 @@ def reboot(
         box.reboot()
         if wait:
             box.reconnect(baud=baud)
-        report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.get("fw")}
+        report = {"rebooted": True, "back": wait, "seconds": round(time.monotonic() - t, 3), "fw": box.hello.fw}
     if as_json:
         _json(report)
     else:

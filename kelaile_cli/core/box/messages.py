@@ -23,6 +23,7 @@ from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
 
 __all__ = [
+    "ANSWER_SCHEMAS",
     "EVENTS",
     "HEADER",
     "PROTOCOL_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "Message",
     "MessageError",
     "MsgType",
+    "check_answer",
     "decode_message",
     "encode_message",
 ]
@@ -96,6 +98,7 @@ SCHEMAS: dict[MsgType, _Schema] = {
         "size": (_INT, True),
         "sha256": (_BYTES, True),
         "slot": (_STR, False),
+        "downgrade": (_BOOL, False),  # the host's consent to an image older than the running one
     },
     MsgType.FLASH_DATA: {"offset": (_INT, True), "data": (_BYTES, True), "crc": (_INT, True), "z": (_BOOL, False)},
     MsgType.FLASH_VERIFY: {},
@@ -108,6 +111,49 @@ SCHEMAS: dict[MsgType, _Schema] = {
     MsgType.EV_BOOT: {"slot": (_STR, True), "version": (_STR, True), "trial": (_BOOL, True)},
     MsgType.RESULT: {},  # free-form: the answer to the request with the same id
     MsgType.ERROR: {"code": (_INT, True), "text": (_STR, True), "next": (_INT, False)},
+}
+
+
+_FLOAT = (float, int)
+# The RESULT of the requests whose answers the host reads field by field (core/box/replies.py mirrors them).
+ANSWER_SCHEMAS: dict[MsgType, _Schema] = {
+    MsgType.HELLO: {
+        "version": (_INT, True),
+        "model": (_STR, True),
+        "serial": (_STR, True),
+        "hw": (_STR, True),
+        "fw": (_STR, True),
+        "slot": (_STR, True),
+        "caps": (_LIST, True),
+        "max_frame": (_INT, True),
+        "bauds": (_LIST, True),
+        "baud": (_INT, True),
+        "chunk": (_INT, True),
+        "window": (_INT, True),
+    },
+    MsgType.IDENTITY: {
+        "model": (_STR, True),
+        "serial": (_STR, True),
+        "hw": (_STR, True),
+        "fw": (_STR, True),
+        "active": (_STR, True),
+        "trial": (_BOOL, True),
+        "slots": (_LIST, True),
+    },
+    MsgType.STATE: {
+        "uptime": (_FLOAT, True),
+        "boot": (_MAP, True),
+        "links": (_MAP, True),
+        "counters": (_MAP, True),
+        "queue": (_INT, True),
+        "last_errors": (_LIST, True),
+        "tap": (_BOOL, True),
+        # a box with provisioning support (caps "clock", "claim", "printer-health"): docs/provisioning.md
+        "clock": (_FLOAT, False),
+        "cloud": (_MAP, False),
+        "printer": (_MAP, False),
+        "pos": (_MAP, False),
+    },
 }
 
 
@@ -141,17 +187,26 @@ class Message:
 
 
 def _check(mtype: MsgType, body: dict[str, Any], msg_id: int) -> None:
-    for name, (types, required) in SCHEMAS[mtype].items():
+    _check_fields(SCHEMAS[mtype], mtype.name, body, msg_id)
+
+
+def _check_fields(schema: _Schema, what: str, body: dict[str, Any], msg_id: int) -> None:
+    for name, (types, required) in schema.items():
         if name not in body:
             if required:
-                raise MessageError(ErrorCode.BAD_PAYLOAD, f"{mtype.name}: missing field '{name}'", msg_id)
+                raise MessageError(ErrorCode.BAD_PAYLOAD, f"{what}: missing field '{name}'", msg_id)
             continue
         value = body[name]
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
             want = " or ".join(t.__name__ for t in types)
             got = type(value).__name__
-            raise MessageError(ErrorCode.BAD_PAYLOAD, f"{mtype.name}: field '{name}' must be {want}, not {got}", msg_id)
+            raise MessageError(ErrorCode.BAD_PAYLOAD, f"{what}: field '{name}' must be {want}, not {got}", msg_id)
+
+
+def check_answer(request: MsgType, body: dict[str, Any]) -> None:
+    """``MessageError`` (BAD_PAYLOAD) if ``body``, the RESULT of ``request``, breaks its answer schema."""
+    _check_fields(ANSWER_SCHEMAS.get(request, {}), f"answer to {request.name}", body, 0)
 
 
 def encode_message(msg: Message) -> bytes:

@@ -12,11 +12,12 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-from kelaile_cli.core.box.messages import ErrorCode, Message, MsgType
+from kelaile_cli.core.box.messages import ErrorCode, Message, MessageError, MsgType
+from kelaile_cli.core.box.replies import Hello, Identity, State
 from kelaile_cli.core.box.session import Failure, HostEvent, HostSession, Notice, Response
-from kelaile_cli.core.errors import DeviceError, DeviceTimeoutError, InputError, JobError
+from kelaile_cli.core.errors import DeviceError, DeviceTimeoutError, InputError, JobError, ProtocolError
 from kelaile_cli.transports.serial import SerialLink
 
 __all__ = ["DEFAULT_BAUD", "LINK_BROKEN", "NOT_A_BOX", "NO_BOX", "BoxClient", "BoxError", "find_box_port"]
@@ -25,6 +26,7 @@ DEFAULT_BAUD = 115200
 HELLO_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 5.0
 READ_SIZE = 65536
+T = TypeVar("T")
 KEEPALIVE = 2.0  # seconds of silence from the host before ``events`` sends a PING
 READ_WAIT = 0.05  # seconds one read of the port waits for bytes
 WRITE_TIMEOUT = 10.0  # seconds a write may take before the link counts as broken
@@ -79,7 +81,7 @@ class BoxClient:
         self.link = link
         self.url = url
         self.session = HostSession()
-        self.hello: dict[str, Any] = {}
+        self._hello_answer: Hello | None = None
         self._answers: dict[int, Response | Failure] = {}
         self._notices: collections.deque[Message] = collections.deque()
         self.bytes_sent = 0
@@ -100,8 +102,8 @@ class BoxClient:
         except BaseException:
             client.close()
             raise
-        if expect_serial is not None and client.hello.get("serial") != expect_serial:
-            found = client.hello.get("serial")
+        if expect_serial is not None and client.hello.serial != expect_serial:
+            found = client.hello.serial
             client.close()
             raise JobError(
                 f"{url}: this is box {found}, not {expect_serial}",
@@ -136,7 +138,7 @@ class BoxClient:
         while time.monotonic() < deadline:
             for ev in self._read_events():
                 if isinstance(ev, Response) and ev.request is MsgType.HELLO:
-                    self.hello = ev.body
+                    self._hello_answer = self._typed(Hello.from_body, ev.body)
                     return
                 if isinstance(ev, Failure) and ev.request is MsgType.HELLO:
                     raise BoxError(MsgType.HELLO, ev.code, ev.text, remedy="update klx or the box")
@@ -152,6 +154,20 @@ class BoxClient:
             remedy="check the cable and that the box is powered, or pick another port (`klx devices`)",
             code=NO_BOX,
         )
+
+    @property
+    def hello(self) -> Hello:
+        """The box's HELLO answer (set by ``connect``)."""
+        if self._hello_answer is None:
+            raise DeviceError(f"{self.url}: no HELLO from the box yet", code=NO_BOX)
+        return self._hello_answer
+
+    def _typed(self, parse: Callable[[dict[str, Any]], T], body: dict[str, Any]) -> T:
+        """A typed answer; a box that breaks the answer schema is a ``ProtocolError`` naming the port."""
+        try:
+            return parse(body)
+        except MessageError as exc:
+            raise ProtocolError(f"{self.url}: {exc.message}", code=exc.code, remedy="update klx or the box") from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a port whose device is gone must not mask the real error
@@ -261,11 +277,11 @@ class BoxClient:
         self.request(MsgType.PING, timeout=timeout)
         return time.monotonic() - t
 
-    def identity(self) -> dict:
-        return self.request(MsgType.IDENTITY)
+    def identity(self) -> Identity:
+        return self._typed(Identity.from_body, self.request(MsgType.IDENTITY))
 
-    def state(self) -> dict:
-        return self.request(MsgType.STATE)
+    def state(self) -> State:
+        return self._typed(State.from_body, self.request(MsgType.STATE))
 
     def config_get(self, keys: list[str] | None = None) -> dict:
         return dict(self.request(MsgType.CONFIG_GET, {"keys": keys} if keys else {})["config"])
@@ -282,7 +298,7 @@ class BoxClient:
 
     def reconnect(self, timeout: float = 15.0, baud: int = DEFAULT_BAUD) -> None:
         """Close and reopen the same port until the same box (by serial number) answers HELLO again."""
-        serial_no = self.hello.get("serial")
+        serial_no = self.hello.serial
         self.close()
         deadline = time.monotonic() + timeout
         last: Exception | None = None
@@ -294,7 +310,7 @@ class BoxClient:
                 last = exc
                 time.sleep(0.1)
                 continue
-            self.link, self.session, self.hello, self.url = fresh.link, fresh.session, fresh.hello, fresh.url
+            self.link, self.session, self._hello_answer, self.url = fresh.link, fresh.session, fresh.hello, fresh.url
             self._answers.clear()
             self._notices.clear()
             return

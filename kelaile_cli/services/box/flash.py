@@ -114,11 +114,6 @@ def _ask(client: BoxClient, mtype: MsgType, body: dict[str, Any] | None = None, 
     raise AssertionError("unreachable")
 
 
-def _slot_sha(slot: dict[str, Any]) -> str:
-    sha = slot.get("sha256") or ""
-    return sha.hex() if isinstance(sha, bytes) else str(sha)
-
-
 class _Flasher:
     def __init__(self, image: FirmwareImage, name: str, port: str, options: FlashOptions) -> None:
         self.image = image
@@ -151,25 +146,23 @@ class _Flasher:
 
     def _run(self, client: BoxClient) -> None:
         hello = client.hello
-        if "flash" not in hello.get("caps", []):
+        if "flash" not in hello.caps:
             raise JobError(f"{self.port}: this box cannot be flashed (no 'flash' capability)", remedy="update the box")
         sha = self.image.header.sha256.hex()
-        ident = _ask(client, MsgType.IDENTITY)
-        running: dict[str, Any] = next((s for s in ident.get("slots", []) if s.get("name") == ident.get("active")), {})
-        self.report.baud = int(hello.get("baud") or self.options.baud)
-        if _slot_sha(running) == sha:  # a re-run after the transfer: finish what is left
-            self.report.slot = str(ident.get("active"))
-            if ident.get("trial"):
+        ident = client.identity()
+        running = ident.running
+        self.report.baud = hello.baud or self.options.baud
+        if running is not None and running.sha256 == sha:  # a re-run after the transfer: finish what is left
+            self.report.slot = ident.active
+            if ident.trial:
                 self._confirm(client, "confirmed")
             else:
                 self.report.outcome, self.report.confirmed = "already-installed", True
             return
         try:  # target and version, before a single image byte is sent
-            verify_header(
-                self.image.header, None, str(hello.get("hw")), str(hello.get("fw")), self.options.allow_downgrade
-            )
+            verify_header(self.image.header, None, hello.hw, hello.fw, self.options.allow_downgrade)
         except ImageRejected as exc:
-            why = f"{self.report.image}: refused for box {hello.get('serial')}: {exc}"
+            why = f"{self.report.image}: refused for box {hello.serial}: {exc}"
             raise ImageRejected(exc.reason, why) from None
         self._negotiate(client)
         self.phase("begin")
@@ -202,11 +195,11 @@ class _Flasher:
     def _negotiate(self, client: BoxClient) -> None:
         if not self.options.negotiate or self.port.startswith("socket://"):
             return
-        if "baud" not in client.hello.get("caps", []):
+        if "baud" not in client.hello.caps:
             return
         self.phase("baud")
-        offered = set(client.hello.get("bauds", []))
-        current = int(client.hello.get("baud") or self.options.baud)
+        offered = set(client.hello.bauds)
+        current = client.hello.baud or self.options.baud
         for baud in (b for b in SAFE_BAUDS if b in offered and b > current):
             try:
                 answer = client.request(MsgType.SET_BAUD, {"baud": baud})
@@ -293,12 +286,12 @@ class _Flasher:
         client.reconnect(timeout=self.options.reboot_timeout, baud=self.options.baud)
 
     def _confirm(self, client: BoxClient, outcome: str) -> None:
-        ident = _ask(client, MsgType.IDENTITY)
+        ident = client.identity()
         version = str(self.image.header.version)
-        if ident.get("fw") != version or not ident.get("trial"):
+        if ident.fw != version or not ident.trial:
             raise JobError(
-                f"{self.port}: the new image did not stay up: the box runs {ident.get('fw')} from slot "
-                f"{ident.get('active')} (it reverted by itself)",
+                f"{self.port}: the new image did not stay up: the box runs {ident.fw} from slot "
+                f"{ident.active} (it reverted by itself)",
                 remedy="the image failed its trial boot; check it and re-run klx flash",
             )
         self.phase("confirm")
@@ -308,18 +301,18 @@ class _Flasher:
             if exc.error is not ErrorCode.BAD_STATE:
                 raise
             done = self._confirmed_already(client, exc)
-        self.report.slot = str(done.get("slot", ident.get("active")))
+        self.report.slot = str(done.get("slot", ident.active))
         self.report.confirmed = bool(done.get("confirmed"))
         self.report.outcome = outcome
 
     def _confirmed_already(self, client: BoxClient, refusal: BoxError) -> dict[str, Any]:
         """FLASH_CONFIRM was refused (no trial): an earlier confirm whose answer was lost on the line may
         have done it. Success only if the box now runs this image, confirmed."""
-        ident = _ask(client, MsgType.IDENTITY)
-        running: dict[str, Any] = next((s for s in ident.get("slots", []) if s.get("name") == ident.get("active")), {})
-        if ident.get("trial") or _slot_sha(running) != self.image.header.sha256.hex() or not running.get("confirmed"):
+        ident = client.identity()
+        running = ident.running
+        if ident.trial or running is None or running.sha256 != self.image.header.sha256.hex() or not running.confirmed:
             raise refusal
-        return {"slot": ident.get("active"), "confirmed": True}
+        return {"slot": ident.active, "confirmed": True}
 
 
 def flash(path: Path, port: str, options: FlashOptions | None = None) -> FlashReport:

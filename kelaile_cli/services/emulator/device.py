@@ -21,6 +21,7 @@ from kelaile_cli.core.box.config import CONFIG_KEYS, check_config, public_config
 from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.box.framing import MAX_BODY
 from kelaile_cli.core.box.messages import PROTOCOL_VERSION, Message, MsgType
+from kelaile_cli.core.box.replies import BootInfo, Hello, Identity, SlotInfo, State
 from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
 from kelaile_cli.core.profiles.profile import ProfileError, parse_profile
@@ -188,32 +189,33 @@ class Device:
         if PROTOCOL_VERSION not in msg["versions"]:
             raise Refused(ErrorCode.BAD_VERSION, f"this box speaks protocol version {PROTOCOL_VERSION}")
         ident = self.state.identity
-        return {
-            "version": PROTOCOL_VERSION,
-            "model": ident["model"],
-            "serial": ident["serial"],
-            "hw": ident["hw"],
-            "fw": str(self.boot_info.get("version")),
-            "slot": str(self.boot_info.get("slot")),
-            "caps": self._caps(),
-            "max_frame": MAX_BODY,
-            "bauds": list(BAUDS),
-            "baud": self.host.baud,
-            "chunk": CHUNK,
-            "window": WINDOW,
-        }
+        return Hello(
+            version=PROTOCOL_VERSION,
+            model=str(ident["model"]),
+            serial=str(ident["serial"]),
+            hw=str(ident["hw"]),
+            fw=str(self.boot_info.get("version")),
+            slot=str(self.boot_info.get("slot")),
+            caps=self._caps(),
+            max_frame=MAX_BODY,
+            bauds=list(BAUDS),
+            baud=self.host.baud,
+            chunk=CHUNK,
+            window=WINDOW,
+        ).to_body()
 
     def _identity(self, msg: Message) -> dict[str, Any]:
         ident = self.state.identity
-        out: dict[str, Any] = {"model": ident["model"], "serial": ident["serial"], "hw": ident["hw"]}
-        out["fw"] = str(self.boot_info.get("version"))
+        fw = str(self.boot_info.get("version"))
         if self.slots is not None:
-            slots = self.slots.describe()
-            out.update(active=slots.get("active"), trial=bool(slots.get("trial")), slots=slots.get("slots", []))
+            described = self.slots.describe()
+            active, trial = str(described.get("active")), bool(described.get("trial"))
+            slots = [SlotInfo.from_body(s) for s in described.get("slots", [])]
         else:
-            only = {"name": "A", "state": "valid", "version": out["fw"], "confirmed": True}
-            out.update(active="A", trial=False, slots=[only, {"name": "B", "state": "empty"}])
-        return out
+            active, trial = "A", False
+            slots = [SlotInfo("A", "valid", version=fw, confirmed=True), SlotInfo("B", "empty")]
+        model, serial, hw = str(ident["model"]), str(ident["serial"]), str(ident["hw"])
+        return Identity(model, serial, hw, fw, active, trial, slots).to_body()
 
     def _config_get(self, msg: Message) -> dict[str, Any]:
         keys = msg.get("keys")
@@ -279,15 +281,16 @@ class Device:
         """The STATE answer: uptime, boot, links, counters, queue, recent errors, tap."""
         cap = self.pipeline.capture_stats
         printer = self.state.config.get("printer") or ""
-        return {
-            "uptime": round(time.monotonic() - self.booted_at, 3),
-            "boot": {k: self.boot_info.get(k) for k in ("slot", "version", "trial")},
-            "links": {
+        boot = self.boot_info
+        return State(
+            uptime=round(time.monotonic() - self.booted_at, 3),
+            boot=BootInfo(str(boot.get("slot")), str(boot.get("version")), bool(boot.get("trial"))),
+            links={
                 "host": {"baud": self.host.baud},
                 "pos": {"endpoint": self.state.config.get("pos") or "", "listening": self.pipeline.pos_address},
                 "printer": {"endpoint": printer, "kind": "tcp" if "://" in printer else "file" if printer else "none"},
             },
-            "counters": {
+            counters={
                 "bytes_to_printer": cap.bytes_out,
                 "bytes_from_printer": cap.bytes_in,
                 "jobs": cap.connections,
@@ -300,8 +303,8 @@ class Device:
                 "host_bytes_out": self.host.bytes_out,
                 "bad_frames": self.session.garbage,
             },
-            "queue": len(self.state.queue),
-            "last_errors": list(self.errors),
-            "tap": self.tap.on,
+            queue=len(self.state.queue),
+            last_errors=list(self.errors),
+            tap=self.tap.on,
             **{k: v for part in self.status_parts for k, v in part().items()},
-        }
+        ).to_body()

@@ -54,11 +54,12 @@ def test_sniff_json_stops_after_max_jobs():
     assert [o["connection"] for o in objs] == [0, 1]
 
 
-def test_bad_endpoints_and_ports_are_one_line_exit_2(tmp_path):
+def test_bad_endpoints_exit_2_and_a_missing_port_exit_1_in_one_line(tmp_path):
     r = klx("record", "ftp://nowhere", "-o", str(tmp_path / "a.klr"))
     assert r.returncode == 2 and "unknown scheme" in r.stderr and "Traceback" not in r.stderr
-    r = klx("sniff", "/dev/no-such-port", "--duration", "1")
-    assert r.returncode == 2 and "/dev/no-such-port" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = klx("sniff", "/dev/no-such-port", "--duration", "1")  # the one serial opener: PortError, as in box commands
+    assert r.returncode == 1 and "/dev/no-such-port: no such port" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 def test_devices_json():

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kelaile_cli.core.box.firmware import ImageRejected, build_image
 from kelaile_cli.core.box.messages import ErrorCode, MsgType
+from kelaile_cli.core.box.replies import Identity
 from kelaile_cli.core.errors import InputError, KlxError
 from kelaile_cli.services.box import firmware_files as files
 from kelaile_cli.services.box.client import BoxClient, BoxError
@@ -121,15 +122,16 @@ def _opts(**kw) -> FlashOptions:
     return FlashOptions(reboot_timeout=5.0, **kw)
 
 
-def _identity(port: str) -> dict:
+def _identity(port: str) -> Identity:
     with BoxClient.connect(port) as c:
         return c.identity()
 
 
 def _assert_confirmed(port: str, version: str) -> None:
     ident = _identity(port)
-    running = next(s for s in ident["slots"] if s["name"] == ident["active"])
-    assert (ident["fw"], ident["trial"], running["version"], running["confirmed"]) == (version, False, version, True)
+    running = ident.running
+    assert running is not None
+    assert (ident.fw, ident.trial, running.version, running.confirmed) == (version, False, version, True)
 
 
 def test_flash_over_socket_then_rerun_is_a_no_op(tmp_path, keys, rigs):
@@ -207,7 +209,7 @@ def test_an_image_that_fails_its_first_boot_is_reverted(tmp_path, keys, rigs):
     port = rig.start(fail_first_boot=True)
     with pytest.raises(KlxError, match="reverted by itself"):
         flash(images["1.4.0"], port, _opts())
-    assert _identity(port)["fw"] == FACTORY_VERSION
+    assert _identity(port).fw == FACTORY_VERSION
 
 
 def test_corrupted_and_lost_chunks_are_resent(tmp_path, keys, rigs):

@@ -48,9 +48,9 @@ def test_pty_info_and_config_survive_a_power_cycle(tmp_path, boxes):
     boxes.append(box)
     assert box.port.startswith("/dev/pts/")
     with BoxClient.connect(box.port) as c:
-        assert c.hello["serial"] == box.state.serial and "tap" in c.hello["caps"]
+        assert c.hello.serial == box.state.serial and "tap" in c.hello.caps
         ident = c.identity()
-        assert ident["serial"] == c.hello["serial"] and {s["name"] for s in ident["slots"]} == {"A", "B"}
+        assert ident.serial == c.hello.serial and {s.name for s in ident.slots} == {"A", "B"}
         c.config_set({"store": "S-0042", "device_secret": "s3cret", "printer_baud": 19200})
         assert c.config_get(["device_secret"]) == {"device_secret": "<set>"}  # secrets never read back
         with pytest.raises(BoxError) as info:
@@ -63,7 +63,7 @@ def test_pty_info_and_config_survive_a_power_cycle(tmp_path, boxes):
     with BoxClient.connect(again.port) as c:
         cfg = c.config_get()
         assert cfg["store"] == "S-0042" and cfg["printer_baud"] == 19200
-        assert c.hello["serial"] == box.state.serial  # the same box, though the port name changed
+        assert c.hello.serial == box.state.serial  # the same box, though the port name changed
 
 
 def test_pty_is_opened_exclusively(tmp_path, boxes):
@@ -137,12 +137,12 @@ def test_passthrough_exact_tap_streams_and_queue_persists(tmp_path, boxes):
         assert sorted(printer.wait_for(2)) == sorted([SAMPLE, JOB])  # byte-exact, every byte
         assert tapped == SAMPLE + JOB  # the POS printed one job after the other
         deadline = time.monotonic() + 10
-        while c.state()["queue"] < RECEIPTS and time.monotonic() < deadline:
+        while c.state().queue < RECEIPTS and time.monotonic() < deadline:
             time.sleep(0.05)
         state = c.state()
-        assert state["counters"]["bytes_to_printer"] == len(SAMPLE) + len(JOB)
-        assert state["counters"]["receipts"] == state["queue"] == RECEIPTS
-        assert state["counters"]["recognised"] == len(read_receipts(SAMPLE))  # the sample's POS is known
+        assert state.counters["bytes_to_printer"] == len(SAMPLE) + len(JOB)
+        assert state.counters["receipts"] == state.queue == RECEIPTS
+        assert state.counters["recognised"] == len(read_receipts(SAMPLE))  # the sample's POS is known
     printer.close()
     queued = UploadQueue(tmp_path / "state" / "queue.jsonl").items()
     box.stop()
@@ -150,7 +150,7 @@ def test_passthrough_exact_tap_streams_and_queue_persists(tmp_path, boxes):
     again = sim(tmp_path, listen="socket://127.0.0.1:0")
     boxes.append(again)
     with BoxClient.connect(again.port) as c:
-        assert c.state()["queue"] == len(queued)
+        assert c.state().queue == len(queued)
     bodies = [q["body"] for q in queued]
     assert {b["profile"] for b in bodies} >= {"meiwei-pos"}
     assert len({q["key"] for q in queued}) == len(queued)  # one idempotency key per printing
@@ -178,7 +178,7 @@ def test_reboot_comes_back_with_a_boot_event_and_tap_off(tmp_path, boxes):
         c.reboot()
         boots = [e for e in c.events(timeout=1.0) if e.type is MsgType.EV_BOOT]
         assert boots and boots[0]["slot"] == "A"
-        assert c.state()["tap"] is False and c.state()["uptime"] < 5
+        assert c.state().tap is False and c.state().uptime < 5
 
 
 def test_pacing_follows_the_simulated_baud(tmp_path, boxes):
@@ -205,14 +205,14 @@ def test_baud_switch_and_revert_when_nothing_comes(tmp_path, boxes, monkeypatch)
         assert r == {"baud": 921600, "old": 115200, "timeout": 0.5}
         time.sleep(0.05)
         c.ping()  # the confirming frame at the new speed
-        assert c.hello["baud"] == 115200 and c.state()["links"]["host"]["baud"] == 921600
+        assert c.hello.baud == 115200 and c.state().links["host"]["baud"] == 921600
         with pytest.raises(BoxError) as info:
             c.request(MsgType.SET_BAUD, {"baud": 12345})
         assert info.value.error is ErrorCode.UNSUPPORTED
         c.request(MsgType.SET_BAUD, {"baud": 57600})
         time.sleep(0.9)  # silence: the box goes back to the old speed by itself
         assert box.baud == 921600
-        assert any("reverted" in e for e in c.state()["last_errors"])
+        assert any("reverted" in e for e in c.state().last_errors)
 
 
 def test_corrupted_link_is_survived_with_retries(tmp_path, boxes):
@@ -332,7 +332,7 @@ def test_pos_on_a_pty_passthrough_both_ways_and_the_port_survives_a_reboot(tmp_p
             c.reboot()  # ends the box's connection to the printer: the fake printer records it
             assert printer.wait_for(1)[0] == SAMPLE + JOB  # one serial stream, byte-exact
             c.reconnect()
-            assert c.state()["links"]["pos"]["listening"] == pos_port  # the POS's cable was not unplugged
+            assert c.state().links["pos"]["listening"] == pos_port  # the POS's cable was not unplugged
     finally:
         pos.close()
         printer.close()

@@ -138,7 +138,7 @@ def windowed_send(c: BoxClient, image: bytes, start: int, window: int) -> int:
     sent_chunks, next_send, acked = 0, start, start
     outstanding: set[int] = set()
     # an answer may wait behind a whole window of chunks on the line: time out only after twice that
-    patience = max(0.5, 2 * window * CHUNK * 10 / c.hello["baud"])
+    patience = max(0.5, 2 * window * CHUNK * 10 / c.hello.baud)
 
     def go_back() -> int:
         for rid in outstanding:
@@ -187,7 +187,7 @@ def test_windowed_flash_through_the_emulator_over_a_corrupted_pty(tmp_path):
             except Exception:
                 continue
         with c:
-            assert "flash" in c.hello["caps"]
+            assert "flash" in c.hello.caps
             begin = c.request(MsgType.FLASH_BEGIN, begin_msg(image).body)
             # ~7 bytes damaged on the way in: a small window keeps each go-back cheap
             sent = windowed_send(c, image, begin["offset"], window=4)

@@ -118,30 +118,30 @@ def find(ctx: Context) -> dict[str, Any]:
     ctx.values["_client"] = client
     hello = client.hello
     directory = ctx.options.state_dir or state_dir()
-    ctx.state = RunState.load(directory / f"{hello['serial']}.json")
+    ctx.state = RunState.load(directory / f"{hello.serial}.json")
     ctx.state.doc["options"] = {"port": port, "cloud": opts.cloud, "claim": opts.claim}
-    ctx.state.doc["serial"] = hello["serial"]
+    ctx.state.doc["serial"] = hello.serial
     ctx.state.save()
     return {
         "port": port,
-        "serial": hello["serial"],
-        "model": hello.get("model"),
-        "fw": hello.get("fw"),
-        "caps": hello.get("caps", []),
+        "serial": hello.serial,
+        "model": hello.model,
+        "fw": hello.fw,
+        "caps": hello.caps,
     }
 
 
 # -- 2. preflight ------------------------------------------------------------------------------------------
 def preflight(ctx: Context) -> dict[str, Any]:
     hello = _box(ctx).hello
-    if hello.get("version") != PROTOCOL_VERSION:
+    if hello.version != PROTOCOL_VERSION:
         raise JobError(
-            f"the box speaks protocol {hello.get('version')}, klx speaks {PROTOCOL_VERSION}",
+            f"the box speaks protocol {hello.version}, klx speaks {PROTOCOL_VERSION}",
             remedy="update klx (pip install -U kelaile-cli) or the box firmware",
             code="BOX_PROTOCOL",
             layer="box",
         )
-    detail: dict[str, Any] = {"protocol": hello.get("version"), "fw": hello.get("fw"), "flashed": False}
+    detail: dict[str, Any] = {"protocol": hello.version, "fw": hello.fw, "flashed": False}
     if ctx.options.firmware is not None:
         detail.update(_flash_if_needed(ctx))
     state = _request(ctx, MsgType.STATE)
@@ -174,7 +174,7 @@ def _flash_if_needed(ctx: Context) -> dict[str, Any]:
     image = read_image(ctx.options.firmware)
     version = str(image.header.version)
     client = _box(ctx)
-    if client.hello.get("fw") == version:
+    if client.hello.fw == version:
         return {"fw": version, "flashed": False}
     port = client.url
     client.close()
@@ -187,7 +187,7 @@ def _flash_if_needed(ctx: Context) -> dict[str, Any]:
 # -- 3. cloud ----------------------------------------------------------------------------------------------
 def cloud(ctx: Context) -> dict[str, Any]:
     url = ctx.options.cloud
-    if "cloud-check" in _box(ctx).hello.get("caps", []):
+    if "cloud-check" in _box(ctx).hello.caps:
         reach = _request(ctx, MsgType.CLOUD_CHECK, {"url": url}, timeout=ctx.left())
         source = "box"
     else:
@@ -222,7 +222,7 @@ def claim(ctx: Context) -> dict[str, Any]:
             remedy="type the code exactly as on the work order",
             code="CLAIM_CODE_MALFORMED",
         )
-    if "claim" not in _box(ctx).hello.get("caps", []):
+    if "claim" not in _box(ctx).hello.caps:
         raise JobError(
             "this box cannot claim itself with a code",
             code="BOX_UNSUPPORTED",
