@@ -71,6 +71,7 @@ class CloudLink:
     def config_changed(self, keys: set[str]) -> None:
         """CONFIG_SET touched ``keys``: claim now (in the background) if the cloud settings changed."""
         if keys & {"cloud_url", "claim_code", "store"} and self.url:
+            self.last_error = None  # an error of the old settings must not be read as this claim's
             threading.Thread(target=self._claim_quietly, name="box-claim", daemon=True).start()
 
     def _claim_quietly(self) -> None:
