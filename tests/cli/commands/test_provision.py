@@ -205,3 +205,26 @@ def test_ctrl_c_while_waiting_for_the_pos_then_resume_finishes(tmp_path, env, cl
     rc, events, _ = run_provision(["--resume"], env, sim)  # port, cloud and code come from the saved state
     assert rc == 0, events[-1]
     assert events[-1]["ok"] is True and events[-1]["store"] == "S-0042"
+
+
+def test_batch_provisions_each_row_in_turn(tmp_path, env, cloud, sims) -> None:
+    url, db = cloud
+    with NetworkPrinter() as p1, NetworkPrinter() as p2:
+        boxes = [start_sim(tmp_path / "a", env, p1), start_sim(tmp_path / "b", env, p2)]
+        sims.extend(boxes)
+        rows = "port,claim,store\n" + "".join(
+            f"{b.port},{claim_code(db, s)},{s}\n" for b, s in zip(boxes, ("S-1", "S-2"), strict=True)
+        )
+        (tmp_path / "stores.csv").write_text(rows)
+        csv_file = str(tmp_path / "stores.csv")
+        cmd = [sys.executable, "-m", "kelaile_cli", "provision", "--batch", csv_file, "--cloud", url, "--yes", "--json"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        assert proc.stdout is not None
+        events = []
+        for line in proc.stdout:
+            events.append(json.loads(line))
+            if events[-1].get("step") == "pos" and events[-1].get("status") == "waiting":
+                pos_print(boxes[events[-1]["row"] - 1].pos_port)
+        assert proc.wait(BOUND_S) == 0
+    done = [e for e in events if e.get("event") == "done"]
+    assert [(d["row"], d["ok"], d["store"]) for d in done] == [(1, True, "S-1"), (2, True, "S-2")]
