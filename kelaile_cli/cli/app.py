@@ -95,6 +95,10 @@ COMMANDS: dict[str, Entry] = {
         _CMD + "play", "app",
         "Send the POS side of a recording, connection by connection as the POS did, and say what came back.",
     ),
+    "provision": Entry(
+        _CMD + "provision", "app",
+        "Connect a store's box in minutes: find it, check it, claim it, check printer and POS, print a ticket.",
+    ),
     "insights": Entry(
         _CMD + "insights", "app",
         "What sold, when, at which table, and whether each shift report matches the captured receipts.",

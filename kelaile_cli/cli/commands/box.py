@@ -13,8 +13,9 @@ import typer
 from kelaile_cli.cli.console import emit_json, err, escape, out, to_json
 from kelaile_cli.cli.options import BaudOpt, BoxOpt, JsonOpt, LiveFormat, PortOpt, ProfilesOpt, TimeoutOpt
 from kelaile_cli.cli.signals import stopping
-from kelaile_cli.core.box.config import CONFIG_KEYS
+from kelaile_cli.core.box.config import CONFIG_KEYS, check_config
 from kelaile_cli.core.box.messages import MsgType
+from kelaile_cli.core.box.replies import State
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.client import DEFAULT_BAUD, BoxClient
 
@@ -85,10 +86,10 @@ def sim(
         profiles=list(profiles or []), slots=slot_backend(state, trust),
     )  # fmt: skip
     box = BoxSim(options)
-    if cloud:
-        from kelaile_cli.services.cloud.uploader import CloudUploader
-
-        box.options.uploader = CloudUploader(cloud, state, box.state.serial, store=store, on_error=box.note_error)
+    if cloud:  # the same as `klx box config set cloud_url=… store=…`: the box claims and uploads from its config
+        if problem := check_config({"cloud_url": cloud}):
+            raise InputError(f"--cloud {cloud}: {problem}", remedy="e.g. --cloud http://127.0.0.1:8787")
+        box.state.update_config({"cloud_url": cloud, **({"store": store} if store else {})})
     stop = threading.Event()
     with stopping(stop.set):
         _serve(box, as_json, stop)
@@ -171,8 +172,28 @@ def info(
     if orders and orders.get("received"):
         out.print(f"online orders: {orders['received']} received · {orders['printed']} printed · {orders['failed']} "
                   f"failed{' · one waiting for the POS' if orders.get('waiting') else ''}")  # fmt: skip
+    _cloud_and_printer(state)
     for e in state.last_errors:
         out.print(f"[yellow]error:[/] {escape(e)}")
+
+
+def _cloud_and_printer(state: State) -> None:
+    """The cloud status and printer health lines of ``box info`` (boxes that report them)."""
+    cloud, printer = state.cloud or {}, state.printer or {}
+    if cloud.get("url"):
+        who = f"claimed as {cloud.get('device_id')} for store {cloud.get('store')}" if cloud.get("claimed") else (
+            "not claimed")  # fmt: skip
+        last = cloud.get("last_upload")
+        when = time.strftime("%H:%M:%S", time.localtime(last)) if last else "never"
+        out.print(f"cloud {escape(cloud['url'])} · {escape(who)} · last upload {when} · queue {cloud.get('queue')}")
+        if error := cloud.get("last_error"):
+            out.print(f"[yellow]cloud error:[/] {escape(str(error.get('code')))} ({escape(str(error.get('layer')))}): "
+                      f"{escape(str(error.get('detail')))} — {escape(str(error.get('remedy')))}")  # fmt: skip
+    if printer.get("link"):
+        health = "online" if printer.get("online") else "[red]offline[/]"
+        extra = f" · paper {printer.get('paper')} · cover {printer.get('cover')}" if printer.get("online") else ""
+        model = f" · {escape(str(printer['model']))}" if printer.get("model") else ""
+        out.print(f"printer {escape(printer['link'])}: {health}{escape(extra)}{model}")
 
 
 @config_app.command("get")

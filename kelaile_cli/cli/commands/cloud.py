@@ -1,4 +1,4 @@
-"""``klx cloud serve|stats|pay|devices|transactions``: the sandbox cloud and its admin reads."""
+"""``klx cloud serve|stats|pay|claim-code|devices|transactions``: the sandbox cloud and its admin reads."""
 
 from __future__ import annotations
 
@@ -118,17 +118,51 @@ def pay_cmd(order: Annotated[str, typer.Argument(help="Order number from a pre-b
         out.print(f"order {escape(doc['order_no'])}: {doc['status']}")
 
 
+@cloud_app.command("claim-code")
+def claim_code_cmd(
+    store: Annotated[str, typer.Option("--store", help="The store (shop) id the code binds a box to.")],
+    db: DbOpt = "klx-cloud.sqlite",
+    ttl: Annotated[str, typer.Option("--ttl", help="How long the code stays valid: 90s, 30m, 2h, 1d.")] = "2h",
+    as_json: JsonOpt = False,
+) -> None:
+    """A single-use claim code for a store, for the technician's work order (`klx provision --claim CODE`)."""
+    import time
+
+    from kelaile_cli.core.cloud.claim_code import parse_ttl
+    from kelaile_cli.services.cloud.sandbox.provisioning import issue_claim_code
+
+    seconds = parse_ttl(ttl)
+    if seconds is None:
+        raise InputError(f"--ttl {ttl}: expected a duration such as 90s, 30m, 2h or 1d")
+    doc = issue_claim_code(db, store, seconds, time.time())
+    if as_json:
+        _print_json(doc)
+    else:
+        out.print(f"{doc['code']}  (store {escape(doc['store'])}, valid for {escape(ttl)})")
+
+
 @cloud_app.command("devices")
-def devices_cmd(cloud: CloudOpt = "http://127.0.0.1:8787", as_json: JsonOpt = False) -> None:
-    """Claimed devices with their last heartbeat and transaction count."""
-    with _admin_client(cloud) as client:
-        rows = client.devices()
+def devices_cmd(
+    cloud: CloudOpt = "http://127.0.0.1:8787",
+    db: Annotated[str | None, typer.Option("--db", help="Read this database file instead of asking --cloud.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Claimed devices with their last heartbeat, transaction count and install record."""
+    if db is not None:
+        from kelaile_cli.services.cloud.sandbox.provisioning import read_devices
+
+        rows = read_devices(db)
+    else:
+        with _admin_client(cloud) as client:
+            rows = client.devices()
     if as_json:
         _print_json(rows)
         return
-    table = Table("device", "serial", "store", "transactions", "heartbeats")
+    table = Table("device", "serial", "store", "transactions", "heartbeats", "installed")
     for r in rows:
-        table.add_row(r["device_id"], r["serial"], r["store"] or "", str(r["transactions"]), str(r["heartbeats"]))
+        installed = "yes" if r.get("install") else ""
+        table.add_row(r["device_id"], r["serial"], r["store"] or "", str(r["transactions"]), str(r["heartbeats"]),
+                      installed)  # fmt: skip
     out.print(table)
 
 

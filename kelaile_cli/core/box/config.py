@@ -24,6 +24,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "device_id": ConfigKey(str, "device id in cloud signatures (default: the serial number)"),
     "cloud_url": ConfigKey(str, "base URL of the Kelaile cloud"),
     "device_secret": ConfigKey(str, "the device's signing secret (write-only)", secret=True),
+    "claim_code": ConfigKey(str, "a claim code: the box claims itself for the code's store (write-only)", secret=True),
     "pos": ConfigKey(str, "POS side: listen://HOST:PORT, or pty (the emulator's second pty)", restart=True),
     "pos_baud": ConfigKey(int, "POS-side serial speed", restart=True),
     "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
@@ -35,6 +36,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "cut_wait_ms": ConfigKey(
         int, "longest a receipt's cut waits for the cloud's answer, ms (0: never wait)", low=0, high=30_000
     ),
+    "printer_watch_s": ConfigKey(int, "ask the printer its status every this many seconds (0: only on demand)"),
 }
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -42,6 +44,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "device_id": "",
     "cloud_url": "",
     "device_secret": None,
+    "claim_code": None,
     "pos": "",
     "pos_baud": 9600,
     "printer": "",
@@ -49,6 +52,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "profile": "",
     "cut_wait_ms": 1500,
     "order_copies": "customer",
+    "printer_watch_s": 0,
 }
 
 

@@ -56,6 +56,8 @@ class MsgType(IntEnum):
     TEST_PRINT = 0x09
     REBOOT = 0x0A
     SET_BAUD = 0x0B
+    CLOCK_SET = 0x0C
+    CLOUD_CHECK = 0x0D
     FLASH_BEGIN = 0x10
     FLASH_DATA = 0x11
     FLASH_VERIFY = 0x12
@@ -86,9 +88,11 @@ SCHEMAS: dict[MsgType, _Schema] = {
     MsgType.PROFILE_UPLOAD: {"name": (_STR, True), "yaml": (_BYTES, True), "activate": (_BOOL, False)},
     MsgType.TAP: {"on": (_BOOL, True)},
     MsgType.STATE: {},
-    MsgType.TEST_PRINT: {"text": (_STR, False)},
+    MsgType.TEST_PRINT: {"text": (_STR, False), "ticket": (_MAP, False)},
     MsgType.REBOOT: {},
     MsgType.SET_BAUD: {"baud": (_INT, True)},
+    MsgType.CLOCK_SET: {"time": (_INT, True)},
+    MsgType.CLOUD_CHECK: {"url": (_STR, False)},
     MsgType.FLASH_BEGIN: {
         "header": (_BYTES, True),
         "size": (_INT, True),
@@ -146,6 +150,11 @@ ANSWER_SCHEMAS: dict[MsgType, _Schema] = {
         "tap": (_BOOL, True),
         "answers": (_MAP, False),
         "orders": (_MAP, False),
+        # a box with provisioning support (caps "clock", "claim", "printer-health"): docs/provisioning.md
+        "clock": (_FLOAT, False),
+        "cloud": (_MAP, False),
+        "printer": (_MAP, False),
+        "pos": (_MAP, False),
     },
 }
 

@@ -116,6 +116,12 @@ class State:
     tap: bool
     answers: dict[str, Any] = field(default_factory=dict)  # printed/missed/late/unanswered, cut_wait_ms, last_missed
     orders: dict[str, Any] = field(default_factory=dict)  # online orders: received/printed/failed/waiting
+    # provisioning support (None from a box without it): the box's clock (Unix s), cloud status, printer
+    # health and the POS side's last receipt — docs/provisioning.md
+    clock: float | None = None
+    cloud: dict[str, Any] | None = None
+    printer: dict[str, Any] | None = None
+    pos: dict[str, Any] | None = None
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> State:
@@ -125,4 +131,6 @@ class State:
         return cls(**known)
 
     def to_body(self) -> dict[str, Any]:
-        return asdict(self)
+        """The CBOR map; the optional parts only when the box has them."""
+        optional = ("clock", "cloud", "printer", "pos")
+        return {k: v for k, v in asdict(self).items() if k not in optional or v is not None}

@@ -59,6 +59,15 @@ def _usb_printers() -> list[dict[str, Any]]:
     return found
 
 
+def _emulated_boxes() -> list[dict[str, Any]]:
+    from kelaile_cli.services.box.registry import running_boxes
+
+    return [{"kind": "box", "path": b["port"], "vid": None, "pid": None, "serial_number": b["serial"],
+             "description": f"emulated box (klx box sim, pid {b['pid']})", "state": b.get("state"), "emulated": True}
+            for b in running_boxes()]  # fmt: skip
+
+
 def list_devices() -> list[dict[str, Any]]:
-    """Serial ports (with USB ids and serial numbers), USB printer-class devices, Kelaile boxes."""
-    return _serial_ports() + _usb_printers()
+    """Serial ports (with USB ids and serial numbers), USB printer-class devices, Kelaile boxes (USB ones
+    and the emulated ones running on this machine)."""
+    return _serial_ports() + _usb_printers() + _emulated_boxes()

@@ -27,6 +27,7 @@ from typing import Any
 from kelaile_cli.core.box.messages import MsgType
 from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.services.box.registry import register_box, unregister_box
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
@@ -35,6 +36,7 @@ from kelaile_cli.services.emulator.host_link import BAUDS, HostLink
 from kelaile_cli.services.emulator.links import HostSideLink, open_host_link
 from kelaile_cli.services.emulator.orders import OrderCloud, OrderPrinter
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
+from kelaile_cli.services.emulator.provisioning import CAPS, BoxProvisioning
 from kelaile_cli.services.emulator.state import BoxState, KeepQueued, Uploader
 
 __all__ = ["BAUDS", "BoxSim", "Faults", "PowerLoss", "SimOptions", "parse_fault", "parse_power_loss", "slot_backend"]
@@ -82,14 +84,25 @@ class BoxSim:
             self.state, self.host, self.pipeline, tap=tap, slots=options.slots, faults=options.faults, power=power,
             emit=self.host.send,
         )  # fmt: skip
+        self.provisioning = BoxProvisioning(
+            self.state, self.pipeline, options.faults, plain_test_print=self.device.handlers[MsgType.TEST_PRINT],
+            on_change=self._changed,
+        )  # fmt: skip
+        self.device.handlers.update(self.provisioning.handlers)
+        self.device.extra_caps += CAPS
+        self.device.status_parts.append(self.provisioning.status)
+        self.device.on_config.append(self.provisioning.config_changed)
+        if isinstance(options.uploader, KeepQueued):  # no uploader given: the box's config drives its cloud link
+            options.uploader = self.provisioning.cloud
         self.orders = OrderPrinter(
             options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
             log=self.note_error,
         )  # fmt: skip
-        self.device.orders_status = self.orders.status
+        self.device.status_parts.append(lambda: {"orders": self.orders.status()})
         self.power = power
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._registered: Path | None = None
 
     # -- what hosts, tests and the CLI read ----------------------------------------------------------
     @property
@@ -141,6 +154,11 @@ class BoxSim:
     def _cloud_url(self) -> str:
         return str(self.state.config.get("cloud_url") or getattr(self.options.uploader, "base_url", "") or "")
 
+    def _changed(self, text: str) -> None:
+        """A change the host should hear of (printer health, cloud claim): EV_LOG and EV_STATE."""
+        self.device.log(text, level="info")
+        self.device.announce_state()
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Boot and serve; ``InputError`` (and nothing left running) if the POS/printer side cannot start."""
@@ -155,11 +173,16 @@ class BoxSim:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
+        self.provisioning.start()
         self.orders.start()
+        self._registered = register_box(self.state.serial, self.port, self.state.root)
 
     def stop(self) -> None:
         self._stop.set()
+        self.provisioning.stop()
         self.orders.stop()
+        if self._registered is not None:
+            unregister_box(self._registered)
         self.host.stop()
         self.pipeline.stop()
         for t in self._threads:

@@ -105,7 +105,10 @@ class Device:
         self.errors: collections.deque[str] = collections.deque(maxlen=10)
         self.booted_at = time.monotonic()
         self.boot_info: dict[str, Any] = {}
-        self.orders_status: Callable[[], dict[str, Any]] = dict  # the online-order printer's counters, once wired
+        # parts plugged in by the box (provisioning): more capabilities, STATE entries, config listeners
+        self.extra_caps: list[str] = []
+        self.status_parts: list[Callable[[], dict[str, Any]]] = []
+        self.on_config: list[Callable[[set[str]], None]] = []
         flash: Handler = self._flash
         self.handlers: dict[MsgType, Handler] = {
             MsgType.HELLO: self._hello,
@@ -119,6 +122,8 @@ class Device:
             MsgType.TEST_PRINT: self._test_print,
             MsgType.REBOOT: lambda msg: {},  # answered first; the caller reboots after sending the answer
             MsgType.SET_BAUD: self._set_baud,
+            MsgType.CLOCK_SET: self._unsupported,  # the box's provisioning part replaces these two
+            MsgType.CLOUD_CHECK: self._unsupported,
             **{t: flash for t in MsgType if t.name.startswith("FLASH_")},
         }
 
@@ -176,7 +181,7 @@ class Device:
             return DeviceSession.fail(msg, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
 
     def _caps(self) -> list[str]:
-        caps = ["tap", "config", "profiles", "baud", "test-print"]
+        caps = ["tap", "config", "profiles", "baud", "test-print", *self.extra_caps]
         return [*caps, "flash", "flash-z"] if self.flash else caps
 
     def _hello(self, msg: Message) -> dict[str, Any]:
@@ -230,6 +235,8 @@ class Device:
             self.pipeline.apply_cut_wait()
         restart = [k for k in values if CONFIG_KEYS[k].restart]
         self.log(f"config changed: {', '.join(sorted(values))}", level="info")
+        for listener in self.on_config:
+            listener(set(values))
         return {"config": public_config(self.state.config), "restart": restart}
 
     def _profile_upload(self, msg: Message) -> dict[str, Any]:
@@ -254,6 +261,9 @@ class Device:
         text = msg.get("text") or f"Kelaile box {self.state.serial} test print"
         job = b"\x1b@" + text.encode("ascii", "replace") + b"\n\n\n\x1dV\x01"
         return {"bytes": self.pipeline.print_job(job)}
+
+    def _unsupported(self, msg: Message) -> dict[str, Any]:
+        raise Refused(ErrorCode.UNSUPPORTED, f"{msg.type.name}: this box has no provisioning support")
 
     def _set_baud(self, msg: Message) -> dict[str, Any]:
         baud = msg["baud"]
@@ -299,8 +309,8 @@ class Device:
                 "cut_wait_ms": round(self.pipeline.answers.wait_s * 1000),
                 **self.pipeline.answers.stats.as_dict(),
             },
-            orders=self.orders_status(),
             queue=len(self.state.queue),
             last_errors=list(self.errors),
             tap=self.tap.on,
+            **{k: v for part in self.status_parts for k, v in part().items()},
         ).to_body()

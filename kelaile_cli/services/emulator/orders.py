@@ -106,11 +106,11 @@ class OrderPrinter:
                 client = self.cloud()
                 if client is not None:
                     wait = self.poll_once(client)
-            except KlxError as exc:
-                self.counts.last_error = str(exc)
-            except Exception as exc:  # the printing of the shop must never stop for this thread
-                self.counts.last_error = f"{type(exc).__name__}: {exc}"
-                self.log(f"online orders: {self.counts.last_error}")
+            except Exception as exc:  # the cloud away, a refused claim…: the shop's printing never stops for it
+                why = str(exc) if isinstance(exc, KlxError) else f"{type(exc).__name__}: {exc}"
+                if why != self.counts.last_error:  # said once, not at every poll
+                    self.log(f"online orders: {why}")
+                self.counts.last_error = why
             self._stop.wait(wait)
 
     def poll_once(self, client: OrderCloud) -> float:

@@ -90,6 +90,7 @@ class PosPipeline:
         self.error = ""  # why the POS/printer side did not start at the last boot
         self.receipts = 0
         self.recognised = 0
+        self.last_receipt: dict[str, Any] | None = None  # profile and confidence of the latest receipt
         self._detector: Detector | None = None
         self._capture: threading.Thread | None = None
         self._capture_stop = threading.Event()
@@ -220,6 +221,11 @@ class PosPipeline:
         order_no = analysis.transaction.order_no if analysis.transaction is not None else None
         if analysis.profile is not None:
             self.recognised += 1
+        self.last_receipt = {
+            "profile": analysis.profile,
+            "confidence": round(analysis.confidence, 3),
+            "at": time.time(),
+        }
         digest = receipt_digest(raw)
         device = self.state.config.get("device_id") or self.state.serial
         occurrence = self.state.next_occurrence(digest)

@@ -32,6 +32,7 @@ from kelaile_cli.services.cloud.sandbox.answers import answer_for, order_no_for,
 from kelaile_cli.services.cloud.sandbox.faults import DROP_SCOPE_KEY, DropMiddleware, Faults
 from kelaile_cli.services.cloud.sandbox.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_BODY, BodyLimits
 from kelaile_cli.services.cloud.sandbox.online_orders import install_online_orders
+from kelaile_cli.services.cloud.sandbox.provisioning import provisioning_router
 from kelaile_cli.services.cloud.sandbox.storage import Device, Ingest, NewRow, Storage, Stored
 
 __all__ = ["ApiError", "CloudConfig", "GroupCommit", "create_app"]
@@ -305,6 +306,7 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     admin_route: dict[str, Any] = {"dependencies": [Depends(loopback_only)], "tags": ["sandbox admin"]}
     install_online_orders(api, store.path, signed=signed, admin_route=admin_route, clock=clock, error=ApiError,
                           to_json=_json)  # fmt: skip
+    api.include_router(provisioning_router(store, clock, signed_device, loopback_only))
 
     # -- device endpoints --------------------------------------------------------------------------
     @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"],

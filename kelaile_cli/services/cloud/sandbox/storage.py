@@ -208,18 +208,28 @@ class Storage:
     def claim(self, device_id: str, serial: str, model: str, store: str | None, secret: str, now: float) -> Device:
         """Register ``serial`` (or re-claim it: same device id, new secret)."""
         with self._lock:
-            self.db.execute(
-                "INSERT INTO devices(device_id, serial, model, store, secret, claimed_at) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(serial) DO NOTHING",
-                (device_id, serial, model, store, self.box.seal(device_id, secret), now),
-            )
-            # re-claimed: same device id, a new secret (sealed for that id)
-            row = self.db.execute("SELECT device_id FROM devices WHERE serial=?", (serial,)).fetchone()
-            self.db.execute(
-                "UPDATE devices SET secret=?, model=?, store=?, claimed_at=? WHERE device_id=?",
-                (self.box.seal(row[0], secret), model, store, now, row[0]),
-            )
+            return self.claim_locked(device_id, serial, model, store, secret, now)
+
+    def claim_locked(
+        self, device_id: str, serial: str, model: str, store: str | None, secret: str, now: float
+    ) -> Device:
+        """``claim`` for a caller that holds the lock (inside its own transaction: a claim code's)."""
+        self.db.execute(
+            "INSERT INTO devices(device_id, serial, model, store, secret, claimed_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(serial) DO NOTHING",
+            (device_id, serial, model, store, self.box.seal(device_id, secret), now),
+        )
+        # re-claimed: same device id, a new secret (sealed for that id)
+        row = self.db.execute("SELECT device_id FROM devices WHERE serial=?", (serial,)).fetchone()
+        self.db.execute(
+            "UPDATE devices SET secret=?, model=?, store=?, claimed_at=? WHERE device_id=?",
+            (self.box.seal(row[0], secret), model, store, now, row[0]),
+        )
         return Device(row[0], serial, model, store, secret)
+
+    def device_from_row(self, row: Sequence[Any] | None) -> Device | None:
+        """A ``devices`` row (device_id, serial, model, store, sealed secret) as a ``Device``; None if unreadable."""
+        return self._device(row)
 
     def device(self, device_id: str) -> Device | None:
         with self._lock:
