@@ -14,7 +14,6 @@ from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.printstream import DecodeOptions, read_receipts
 from kelaile_cli.services.cloud.online_orders import create_orders, list_orders, parse_items
 from kelaile_cli.services.cloud.sandbox import running_cloud
-from kelaile_cli.services.cloud.uploader import CloudUploader
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
 
 STORE = "S-0042"
@@ -59,8 +58,8 @@ class Printer:
 
 def _box(tmp_path: Path, cloud_url: str, printer: Printer) -> BoxSim:
     box = BoxSim(SimOptions(state=tmp_path / "box", pos="listen://127.0.0.1:0", printer=printer.url))
-    box.options.uploader = CloudUploader(cloud_url, tmp_path / "box", box.state.serial, store=STORE)
-    box.state.update_config({"cloud_url": cloud_url, "order_copies": "customer,kitchen"})
+    # as `klx box sim --cloud URL --store S-0042` does: the config drives the box's own cloud link
+    box.state.update_config({"cloud_url": cloud_url, "store": STORE, "order_copies": "customer,kitchen"})
     box.start()
     return box
 
