@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from kelaile_cli.core.box.firmware import DEFAULT_TARGET, FirmwareImage, build_image, key_id, verify
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.transports.files import write_atomic
 
 __all__ = [
     "PRIVATE_NAME",
@@ -83,7 +84,11 @@ def keygen(out: Path, force: bool = False) -> KeyPair:
             f"{private_path}: a key is already there", remedy="use another --out, or --force to replace it"
         )
     key = Ed25519PrivateKey.generate()
-    _write(private_path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()), 0o600)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    try:  # 0600 even over an older, wider file; a symbolic link in its place is replaced, never followed
+        write_atomic(private_path, pem, private=True)
+    except OSError as exc:
+        raise InputError(f"{private_path}: cannot write ({exc.strerror or exc})") from None
     _write(public_path, key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     return KeyPair(private_path, public_path, key_id(key.public_key()).hex())
 
