@@ -260,12 +260,19 @@ def close_output(stream: TextIO) -> None:
 
 
 def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> list[Path]:
-    """Render each receipt to a PNG. ``out`` is a file (one receipt), a name stem or a directory."""
+    """Render each receipt to a PNG. ``out``: a ``.png`` name (numbered ``NAME-2.png``… when there are several
+    receipts), or a directory (anything else; created when missing), or None (here, named after the source)."""
     from kelaile_cli.core.render.png import render_png
     from kelaile_cli.services.fonts import load_receipt_font
 
     font = load_receipt_font()
     stem = Path(source.name).stem if not source.name.startswith("<") else "sample"
+    if out is not None and out.suffix.lower() != ".png" and not out.is_dir():
+        try:
+            out.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(f"{out}: cannot create the directory ({exc.strerror or exc})",
+                             remedy="give a writable directory, or a file name ending in .png") from None  # fmt: skip
     written = []
     for receipt in receipts:
         if out is None:
@@ -275,7 +282,7 @@ def write_pngs(source: Source, receipts: list[Receipt], out: Path | None) -> lis
         elif len(receipts) == 1:
             path = out
         else:
-            path = out.with_name(f"{out.stem}-{receipt.index + 1}{out.suffix or '.png'}")
+            path = out.with_name(f"{out.stem}-{receipt.index + 1}.png")
         try:
             path.write_bytes(render_png(receipt, font=font))
         except OSError as exc:

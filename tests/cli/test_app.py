@@ -252,3 +252,13 @@ def test_import_takes_tcp_port_and_still_its_old_name_port(tmp_path):
         assert json.loads(r.stdout)["bytes_to_printer"] == len(b"\x1b@hello\n")
     help_text = klx("import", "--help").stdout
     assert "--tcp-port" in help_text and "--port " not in help_text
+
+
+def test_png_output_to_a_new_directory_or_a_png_name(tmp_path):
+    """``-o out/`` means a folder (made if missing); ``-o x.png`` a file, numbered when there are several."""
+    job = tmp_path / "job.bin"
+    job.write_bytes(b"\x1b@Hi\n\x1dV\x00")
+    assert klx("show", str(job), "-f", "png", "-o", str(tmp_path / "out")).returncode == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["job-1.png"]
+    assert klx("show", str(job), "-f", "png", "-o", str(tmp_path / "one.png")).returncode == 0
+    assert (tmp_path / "one.png").read_bytes()[:4] == b"\x89PNG"
