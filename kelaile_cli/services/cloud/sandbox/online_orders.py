@@ -219,6 +219,11 @@ class OrderBook:
         return {**doc, "status": row[1], "attempts": row[2], "printed_at": row[3], "last_error": row[4],
                 "device_id": row[5]}  # fmt: skip
 
+    def find(self, order_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            known = self.db.execute("SELECT 1 FROM online_orders WHERE order_id=?", (order_id,)).fetchone()
+        return self._public(order_id) if known else None
+
     def orders(self, store: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = "SELECT order_id FROM online_orders WHERE 1=1"
         args: list[Any] = []
@@ -258,6 +263,15 @@ def install_online_orders(
     ) -> Response:
         """Online orders, newest first, with their print status and attempts."""
         return to_json(200, {"orders": book.orders(store, status, limit), "counts": book.counts()})
+
+    @api.get("/o/{order_id}", tags=["customer"])
+    async def order_page(order_id: str) -> Response:
+        """Where the QR on a printed order leads: the order's number, platform and print status."""
+        found = book.find(order_id)
+        if found is None:
+            raise error(404, "unknown order", f"no order {order_id}")
+        keys = ("number", "platform", "store", "status", "total", "paid", "mode", "pickup_code")
+        return to_json(200, {k: found.get(k) for k in keys})
 
     @api.post("/v1/print/poll", tags=["device"])
     async def poll(printer: PollIn, device: Any = signed) -> Response:

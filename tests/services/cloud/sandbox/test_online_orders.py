@@ -66,6 +66,11 @@ def test_an_order_is_offered_fetched_printed_once_and_listed_as_printed(tmp_path
         listed = httpx.get(cloud.url + "/v1/sandbox/orders", params={"store": "S-0042"}, timeout=5).json()
     [row] = listed["orders"]
     assert row["status"] == "printed" and row["attempts"] == 1 and listed["counts"]["printed"] == 1
+    with running_cloud(tmp_path / "c.sqlite") as cloud:  # the QR on the ticket leads to the order
+        page = httpx.get(f"{cloud.url}/o/{order['order_id']}", timeout=5)
+        missing = httpx.get(f"{cloud.url}/o/ord_nope", timeout=5)
+    assert page.json()["status"] == "printed" and page.json()["number"] == order["number"]
+    assert missing.status_code == 404
 
 
 def test_a_failed_print_is_offered_again_and_never_counted_printed(tmp_path):
