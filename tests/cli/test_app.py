@@ -159,7 +159,7 @@ def test_shell_completion_of_command_names():
     env = {"_KLX_COMPLETE": "complete_bash", "COMP_WORDS": "klx pr", "COMP_CWORD": "1"}
     r = klx_process(env=env)
     assert r.returncode == 0, r.stderr
-    assert set(r.stdout.split()) == {"printers", "profile"}
+    assert set(r.stdout.split()) == {"printers", "profile", "provision"}
 
 
 def test_shell_completion_inside_a_command():
