@@ -30,6 +30,13 @@ def _is_abort(exc: BaseException) -> bool:
     return type(exc).__name__ == "Abort" and type(exc).__module__.endswith("click.exceptions")
 
 
+def _exit_code(exc: BaseException) -> int | None:
+    """The code of click's ``Exit`` (``ctx.exit``) raised by a plain click command inside typer's tree."""
+    if type(exc).__name__ == "Exit" and type(exc).__module__.startswith("click."):
+        return int(getattr(exc, "exit_code", 0))
+    return None
+
+
 def _usage_error(exc: BaseException) -> bool:
     """A click-style usage error (either copy of click): it knows how to show itself and its code."""
     return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
@@ -52,6 +59,8 @@ def run_guarded(run: Callable[[], object]) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:
+        if (code := _exit_code(exc)) is not None:
+            return code
         if _is_abort(exc):
             return ExitCode.INTERRUPTED
         if _usage_error(exc):
