@@ -24,6 +24,8 @@ HEAVY = [
     "kelaile_cli.core.render.html", "kelaile_cli.core.profiles.draft", "kelaile_cli.cli.commands.box",
     "kelaile_cli.cli.commands.cloud", "kelaile_cli.cli.commands.replay", "kelaile_cli.cli.commands.capture",
 ]  # fmt: skip
+#: typer (and through it pydantic's per-parameter validators) is not needed by the plain click commands
+TYPER = ["typer"]
 #: not even the command-line library is needed to print the version or the command list
 FRAMEWORK = ["typer", "click", "pydantic", "kelaile_cli.cli.commands", "kelaile_cli.core", "kelaile_cli.services"]
 
@@ -57,5 +59,38 @@ def test_parse_json_imports_nothing_it_does_not_need(tmp_path):
     cold = imported("parse", str(job), "--json", env=env)  # fills the profile cache (imports yaml to parse)
     assert "kelaile_cli.core.profiles.detect" in cold  # the run really parsed and detected
     warm = imported("parse", str(job), "--json", env=env)
-    assert {p: loaded(warm, p) for p in HEAVY if loaded(warm, p)} == {}
+    assert {p: loaded(warm, p) for p in [*HEAVY, *TYPER] if loaded(warm, p)} == {}
     assert "yaml" in cold  # the check above can fail: the cold run needed yaml, the cached one did not
+
+
+def test_plain_commands_run_without_typer_and_say_the_same_as_through_the_root(tmp_path):
+    """``klx parse``/``show``/``printers`` skip typer; through typer's root (``--traceback``) they act the same."""
+    job = tmp_path / "one.bin"
+    job.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    env = {"KLX_CACHE_DIR": str(tmp_path / "cache")}
+    for args in (["parse", str(job), "--json"], ["show", str(job), "-f", "text"], ["printers", "--json"]):
+        names = imported(*args, env=env)
+        assert loaded(names, "typer") == [], args
+        direct = subprocess.run(
+            [sys.executable, "-m", "kelaile_cli", *args], capture_output=True, text=True, cwd=ROOT,
+            env={**os.environ, **env}, timeout=120, check=False,
+        )  # fmt: skip
+        rooted = subprocess.run(
+            [sys.executable, "-m", "kelaile_cli", "--traceback", *args], capture_output=True, text=True, cwd=ROOT,
+            env={**os.environ, **env}, timeout=120, check=False,
+        )  # fmt: skip
+        assert direct.returncode == rooted.returncode == 0, direct.stderr + rooted.stderr
+        assert direct.stdout == rooted.stdout and direct.stdout.strip(), args
+
+
+def test_a_plain_command_s_usage_errors_and_help_name_the_command(tmp_path):
+    from tests.helpers import klx
+
+    bad = klx("parse", "--no-such-option")
+    assert bad.returncode == 2 and "klx parse" in bad.stderr and "--no-such-option" in bad.stderr
+    missing = klx("parse", str(tmp_path / "nope.bin"), "--json")
+    assert missing.returncode == 2 and "nope.bin" in missing.stderr and "Traceback" not in missing.stderr
+    for flag in ("-h", "--help"):
+        shown = klx("show", flag)
+        assert shown.returncode == 0 and "Usage: klx show [OPTIONS] [FILES]..." in shown.stdout
+        assert "FILES: Print job files" in shown.stdout and "--printer" not in shown.stdout

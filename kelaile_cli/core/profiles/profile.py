@@ -83,7 +83,7 @@ class Habits(_Strict):
 
 class Detection(_Strict):
     signatures: list[Signature] = Field(min_length=1, description="At least one; the more distinctive the better.")
-    habits: Habits = Habits()
+    habits: Habits = Field(default_factory=Habits, json_schema_extra={"default": {"cut": None, "dialect": None}})
 
 
 class Profile(_Strict):
