@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -30,6 +29,13 @@ def _is_abort(exc: BaseException) -> bool:
     return type(exc).__name__ == "Abort" and type(exc).__module__.endswith("click.exceptions")
 
 
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr (``--traceback``; imported only then)."""
+    import traceback
+
+    traceback.print_exc()
+
+
 def _exit_code(exc: BaseException) -> int | None:
     """The code of click's ``Exit`` (``ctx.exit``) raised by a plain click command inside typer's tree."""
     if type(exc).__name__ == "Exit" and type(exc).__module__.startswith("click."):
@@ -50,7 +56,7 @@ def run_guarded(run: Callable[[], object]) -> int:
         result = run()
     except KlxError as exc:
         if flags["traceback"]:
-            traceback.print_exc()
+            _print_traceback()
         say_error(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
@@ -67,7 +73,7 @@ def run_guarded(run: Callable[[], object]) -> int:
             exc.show(file=sys.stderr)  # type: ignore[attr-defined]
             return int(exc.exit_code)  # type: ignore[attr-defined]
         if flags["traceback"]:
-            traceback.print_exc()
+            _print_traceback()
         say_error(f"internal error: {type(exc).__name__}: {exc} (run with --traceback and report it)")
         return ExitCode.FAILURE
     return result if isinstance(result, int) else ExitCode.OK

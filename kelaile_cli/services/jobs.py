@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +66,8 @@ def load_source(path: str | Path) -> Source:
 
 def sample_source() -> Source:
     """The sample recording bundled with klx: a restaurant's pre-bill and final receipt."""
+    from importlib import resources  # only for the bundled sample (it pulls in tempfile)
+
     data = (resources.files("kelaile_cli") / "data" / SAMPLE_NAME).read_bytes()
     rec = parse_recording(data, f"<bundled {SAMPLE_NAME}>")
     return Source(f"<bundled {SAMPLE_NAME}>", rec.stream(TO_PRINTER), rec)

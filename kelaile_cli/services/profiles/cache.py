@@ -18,7 +18,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,6 +129,8 @@ class ProfileCache:
         entries = self._entries
         if len(entries) > len(self._used) + _KEEP:
             entries = {k: v for k, v in entries.items() if k in self._used}
+        import tempfile  # only when writing: a warm start never imports it
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".profiles-", dir=self.path.parent)
