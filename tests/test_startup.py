@@ -7,6 +7,7 @@ module a run imported).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,3 +95,40 @@ def test_a_plain_command_s_usage_errors_and_help_name_the_command(tmp_path):
         shown = klx("show", flag)
         assert shown.returncode == 0 and "Usage: klx show [OPTIONS] [FILES]..." in shown.stdout
         assert "FILES: Print job files" in shown.stdout and "--printer" not in shown.stdout
+
+
+def test_a_plain_command_s_fast_exit_loses_no_output_and_keeps_its_code(tmp_path):
+    """``klx parse`` ends with ``os._exit`` (no interpreter teardown): everything written still arrives."""
+    sample = (ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes()
+    files = []
+    for i in range(40):
+        files.append(tmp_path / f"job{i:02d}.bin")
+        files[-1].write_bytes(sample)
+    env = {**os.environ, "KLX_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [sys.executable, "-m", "kelaile_cli", "parse", *map(str, files), str(tmp_path / "missing.bin"), "--json"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["source"] for r in records] == [str(f) for f in files]
+    assert run.returncode == 2 and "missing.bin" in run.stderr  # the bad file's code survives the fast exit
+
+
+def test_a_reader_that_goes_away_ends_a_plain_command_quietly(tmp_path):
+    job = tmp_path / "one.bin"
+    job.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    env = {**os.environ, "KLX_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kelaile_cli", "parse", *[str(job)] * 200, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["index"] == 0
+    proc.stdout.close()  # like ``| head -1``
+    try:
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)  # exit 1, as before the fast exit: click's own answer to EPIPE
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr
