@@ -49,7 +49,7 @@ def decode_click_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The decoding options above as plain click options, for the commands declared with click (show, parse).
 
     Same names, help and defaults as the typer declarations; click skips typer's per-parameter pydantic
-    set-up, which costs these hot commands ~100 ms of each start (docs/performance.md).
+    set-up, which these hot commands would pay at every start (docs/performance.md).
     """
     import click
 

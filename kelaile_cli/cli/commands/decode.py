@@ -1,8 +1,8 @@
 """``klx show``, ``klx parse``, ``klx printers``: look at print jobs in files.
 
 These three are declared with plain click, not typer: they are the commands run most often, one file at
-a time, and typer builds a pydantic validator for every parameter at each start (~100 ms of CPU; see
-docs/performance.md, "Start-up"). Same options, help texts, aliases and exit codes as before; their
+a time, and typer 0.29 imports itself and builds a pydantic validator for every parameter at each start
+(see docs/performance.md, "Start-up"). Same options, help texts, aliases and exit codes as before; their
 ``--help`` is click's plain layout instead of typer's.
 """
 
@@ -63,6 +63,7 @@ def show(
     width: int | None,
     dialect: str | None,
 ) -> None:
+    """``klx show`` (its help text is click's ``help=`` above)."""
     options = decode_options(encoding, model, width, dialect, printer)
     sources, code = load_sources(files)
     html_receipts: list = []
@@ -140,6 +141,7 @@ def parse(
     width: int | None,
     dialect: str | None,
 ) -> None:
+    """``klx parse`` (its help text is click's ``help=`` above)."""
     from kelaile_cli.core.profiles.detect import Detector
     from kelaile_cli.services.profiles.library import load_profiles
 
@@ -190,6 +192,7 @@ def _parse_table(sources: list[jobs.Source], options: jobs.DecodeOptions, detect
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
 def printers(as_json: bool) -> None:
+    """``klx printers`` (its help text is click's ``help=`` above)."""
     from kelaile_cli.core.stream.encoding import printer_models
 
     models = printer_models()
