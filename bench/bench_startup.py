@@ -11,7 +11,9 @@ Measure the installed build: ``python3 -m venv /tmp/klx-inst && /tmp/klx-inst/bi
 ``python3 bench/bench_startup.py --python /tmp/klx-inst/bin/python``. Runs happen in a scratch directory
 (never the repository, whose sources would shadow the installed package) with a scratch profile cache.
 
-    python3 bench/bench_startup.py [--python PY] [--runs 7] [--profiles 500] [--json]
+    python3 bench/bench_startup.py [--python PY] [--runs 7] [--profiles 500] [--baseline PY] [--json]
+
+``--baseline PY`` adds the parse of another installed build (e.g. the previous commit) to the same rounds.
 """
 
 from __future__ import annotations
@@ -65,11 +67,19 @@ def wall(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 CPU: dict[str, float] = {}
 
 
-def median_ms(cmd: list[str], env: dict[str, str], cwd: Path, runs: int, name: str = "") -> float:
-    """Median wall time in ms (the median CPU time goes to ``CPU[name]``: a check on a busy machine)."""
-    samples = [timed(cmd, env, cwd) for _ in range(runs)]
-    CPU[name] = round(statistics.median(c for _, c in samples) * 1000, 1)
-    return round(statistics.median(w for w, _ in samples) * 1000, 1)
+def medians_ms(cases: dict[str, tuple[list[str], dict[str, str]]], cwd: Path, runs: int) -> dict[str, float]:
+    """Median wall time in ms per case (median CPU time in ``CPU``: a check on a busy machine).
+
+    The cases take turns (round-robin, ``runs`` rounds), so a change of load on a shared machine falls
+    on every case alike instead of on whichever ran during it.
+    """
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (cmd, env) in cases.items():
+            samples[name].append(timed(cmd, env, cwd))
+    for name, got in samples.items():
+        CPU[name] = round(statistics.median(c for _, c in got) * 1000, 1)
+    return {name: round(statistics.median(w for w, _ in got) * 1000, 1) for name, got in samples.items()}
 
 
 def main() -> None:
@@ -78,6 +88,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--profiles", type=int, default=500, help="Extra profiles for the last case.")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", help="Interpreter of another klx build: its parse is measured in the same rounds.")
     args = ap.parse_args()
 
     klx_script = Path(args.python).parent / "klx"
@@ -95,14 +106,20 @@ def main() -> None:
         parse = [*klx, "parse", str(job), "--json"]
         wall(parse, env, work)  # fill the cache with the bundled profiles
         cold_extra = round(wall(parse, with_extra, work) * 1000, 1)  # parses the 500 and fills the cache
-        runs = {
+        runs: dict[str, tuple[list[str], dict[str, str]]] = {
             "python3 -c pass": ([args.python, "-c", "pass"], env),
             "klx --version": ([*klx, "--version"], env),
             "klx --help": ([*klx, "--help"], env),
             "klx parse one.bin --json": (parse, env),
             f"  … with {args.profiles} extra profiles": (parse, with_extra),
         }
-        cases = {name: median_ms(cmd, e, work, args.runs, name) for name, (cmd, e) in runs.items()}
+        if args.baseline:
+            base_klx = Path(args.baseline).parent / "klx"
+            base_env = {**env, "KLX_CACHE_DIR": str(work / "cache-baseline")}
+            base_parse = [str(base_klx), "parse", str(job), "--json"]
+            wall(base_parse, base_env, work)  # its own cache (another build may store another layout)
+            runs["baseline: klx parse one.bin --json"] = (base_parse, base_env)
+        cases = medians_ms(runs, work, args.runs)
         build = describe(args.python, str(work))
     base = cases["python3 -c pass"]
     report = {

@@ -7,6 +7,7 @@ module a run imported).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,8 @@ HEAVY = [
     "kelaile_cli.core.render.html", "kelaile_cli.core.profiles.draft", "kelaile_cli.cli.commands.box",
     "kelaile_cli.cli.commands.cloud", "kelaile_cli.cli.commands.replay", "kelaile_cli.cli.commands.capture",
 ]  # fmt: skip
+#: typer (and through it pydantic's per-parameter validators) is not needed by the plain click commands
+TYPER = ["typer"]
 #: not even the command-line library is needed to print the version or the command list
 FRAMEWORK = ["typer", "click", "pydantic", "kelaile_cli.cli.commands", "kelaile_cli.core", "kelaile_cli.services"]
 
@@ -57,5 +60,75 @@ def test_parse_json_imports_nothing_it_does_not_need(tmp_path):
     cold = imported("parse", str(job), "--json", env=env)  # fills the profile cache (imports yaml to parse)
     assert "kelaile_cli.core.profiles.detect" in cold  # the run really parsed and detected
     warm = imported("parse", str(job), "--json", env=env)
-    assert {p: loaded(warm, p) for p in HEAVY if loaded(warm, p)} == {}
+    assert {p: loaded(warm, p) for p in [*HEAVY, *TYPER] if loaded(warm, p)} == {}
     assert "yaml" in cold  # the check above can fail: the cold run needed yaml, the cached one did not
+
+
+def test_plain_commands_run_without_typer_and_say_the_same_as_through_the_root(tmp_path):
+    """``klx parse``/``show``/``printers`` skip typer; through typer's root (``--traceback``) they act the same."""
+    job = tmp_path / "one.bin"
+    job.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    env = {"KLX_CACHE_DIR": str(tmp_path / "cache")}
+    for args in (["parse", str(job), "--json"], ["show", str(job), "-f", "text"], ["printers", "--json"]):
+        names = imported(*args, env=env)
+        assert loaded(names, "typer") == [], args
+        direct = subprocess.run(
+            [sys.executable, "-m", "kelaile_cli", *args], capture_output=True, text=True, cwd=ROOT,
+            env={**os.environ, **env}, timeout=120, check=False,
+        )  # fmt: skip
+        rooted = subprocess.run(
+            [sys.executable, "-m", "kelaile_cli", "--traceback", *args], capture_output=True, text=True, cwd=ROOT,
+            env={**os.environ, **env}, timeout=120, check=False,
+        )  # fmt: skip
+        assert direct.returncode == rooted.returncode == 0, direct.stderr + rooted.stderr
+        assert direct.stdout == rooted.stdout and direct.stdout.strip(), args
+
+
+def test_a_plain_command_s_usage_errors_and_help_name_the_command(tmp_path):
+    from tests.helpers import klx
+
+    bad = klx("parse", "--no-such-option")
+    assert bad.returncode == 2 and "klx parse" in bad.stderr and "--no-such-option" in bad.stderr
+    missing = klx("parse", str(tmp_path / "nope.bin"), "--json")
+    assert missing.returncode == 2 and "nope.bin" in missing.stderr and "Traceback" not in missing.stderr
+    for flag in ("-h", "--help"):
+        shown = klx("show", flag)
+        assert shown.returncode == 0 and "Usage: klx show [OPTIONS] [FILES]..." in shown.stdout
+        assert "FILES: Print job files" in shown.stdout and "--printer" not in shown.stdout
+
+
+def test_a_plain_command_s_fast_exit_loses_no_output_and_keeps_its_code(tmp_path):
+    """``klx parse`` ends with ``os._exit`` (no interpreter teardown): everything written still arrives."""
+    sample = (ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes()
+    files = []
+    for i in range(40):
+        files.append(tmp_path / f"job{i:02d}.bin")
+        files[-1].write_bytes(sample)
+    env = {**os.environ, "KLX_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [sys.executable, "-m", "kelaile_cli", "parse", *map(str, files), str(tmp_path / "missing.bin"), "--json"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["source"] for r in records] == [str(f) for f in files]
+    assert run.returncode == 2 and "missing.bin" in run.stderr  # the bad file's code survives the fast exit
+
+
+def test_a_reader_that_goes_away_ends_a_plain_command_quietly(tmp_path):
+    job = tmp_path / "one.bin"
+    job.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    env = {**os.environ, "KLX_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kelaile_cli", "parse", *[str(job)] * 200, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["index"] == 0
+    proc.stdout.close()  # like ``| head -1``
+    try:
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)  # exit 1, as before the fast exit: click's own answer to EPIPE
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +73,7 @@ def escape(text: str) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
-    if isinstance(value, Path | Decimal):
+    if isinstance(value, Path) or type(value).__name__ == "Decimal":  # decimal is not imported for this
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

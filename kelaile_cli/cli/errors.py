@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -30,6 +29,20 @@ def _is_abort(exc: BaseException) -> bool:
     return type(exc).__name__ == "Abort" and type(exc).__module__.endswith("click.exceptions")
 
 
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr (``--traceback``; imported only then)."""
+    import traceback
+
+    traceback.print_exc()
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The code of click's ``Exit`` (``ctx.exit``) raised by a plain click command inside typer's tree."""
+    if type(exc).__name__ == "Exit" and type(exc).__module__.startswith("click."):
+        return int(getattr(exc, "exit_code", 0))
+    return None
+
+
 def _usage_error(exc: BaseException) -> bool:
     """A click-style usage error (either copy of click): it knows how to show itself and its code."""
     return callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int)
@@ -43,7 +56,7 @@ def run_guarded(run: Callable[[], object]) -> int:
         result = run()
     except KlxError as exc:
         if flags["traceback"]:
-            traceback.print_exc()
+            _print_traceback()
         say_error(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
@@ -52,13 +65,15 @@ def run_guarded(run: Callable[[], object]) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:
+        if (code := _exit_code(exc)) is not None:
+            return code
         if _is_abort(exc):
             return ExitCode.INTERRUPTED
         if _usage_error(exc):
             exc.show(file=sys.stderr)  # type: ignore[attr-defined]
             return int(exc.exit_code)  # type: ignore[attr-defined]
         if flags["traceback"]:
-            traceback.print_exc()
+            _print_traceback()
         say_error(f"internal error: {type(exc).__name__}: {exc} (run with --traceback and report it)")
         return ExitCode.FAILURE
     return result if isinstance(result, int) else ExitCode.OK

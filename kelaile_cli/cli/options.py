@@ -10,21 +10,16 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from kelaile_cli.cli.console import say_error, say_warning
-from kelaile_cli.core.errors import KlxError
-
-if TYPE_CHECKING:
-    from kelaile_cli.core.stream.printstream import DecodeOptions
-    from kelaile_cli.services.jobs import Source
+from kelaile_cli.cli.clickopts import HELP, decode_options, load_sources, write_out
 
 __all__ = [
+    "HELP",
     "BaudOpt",
     "BoxOpt",
     "DialectOpt",
@@ -52,34 +47,16 @@ class LiveFormat(StrEnum):
 
 
 # -- decoding ---------------------------------------------------------------------------------
-EncodingOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--encoding",
-        "-e",
-        help="Force the text encoding (gb18030, big5, shift_jis, euc_kr, cp858, …) instead of detecting it.",
-    ),
-]
-ModelOpt = Annotated[
-    str,
-    typer.Option("--model", help="Printer model (python-escpos capability database) for ESC t code pages."),
-]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", "-e", help=HELP["encoding"])]
+ModelOpt = Annotated[str, typer.Option("--model", help=HELP["model"])]
 #: the old spelling of ``--model`` (before it meant only the model), kept working but not shown
-PrinterAliasOpt = Annotated[str | None, typer.Option("--printer", hidden=True, help="Old name of --model.")]
-WidthOpt = Annotated[
-    int | None, typer.Option("--width", "-w", help="Paper width in columns (32, 42, 48); inferred if unset.")
-]
-DialectOpt = Annotated[
-    str | None, typer.Option("--dialect", help="Force the command set: escpos or star (detected if unset).")
-]
-ProfilesOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--profiles", help="Extra profile directory (repeatable); also KLX_PROFILES_PATH."),
-]
-FilesArg = Annotated[
-    list[Path] | None,
-    typer.Argument(help="Print job files (.bin/.prn raw bytes). None: the bundled sample.", show_default=False),
-]
+PrinterAliasOpt = Annotated[str | None, typer.Option("--printer", hidden=True, help=HELP["printer"])]
+WidthOpt = Annotated[int | None, typer.Option("--width", "-w", help=HELP["width"])]
+DialectOpt = Annotated[str | None, typer.Option("--dialect", help=HELP["dialect"])]
+ProfilesOpt = Annotated[list[Path] | None, typer.Option("--profiles", help=HELP["profiles"])]
+FilesArg = Annotated[list[Path] | None, typer.Argument(help=HELP["files"], show_default=False)]
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON; JSON Lines for streams).")]
 
 # -- the box (box commands and flash) ---------------------------------------------------------------
@@ -100,45 +77,3 @@ BoxOpt = Annotated[
 ]
 BaudOpt = Annotated[int, typer.Option("--baud", help="Serial speed to open the port at.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the box to answer HELLO.")]
-
-
-def decode_options(
-    encoding: str | None, model: str, width: int | None, dialect: str | None, printer: str | None = None
-) -> DecodeOptions:
-    """Checked decode options; ``printer`` is the hidden old spelling of ``--model``."""
-    from kelaile_cli.core.stream.printstream import DecodeOptions
-    from kelaile_cli.services import jobs
-
-    options = DecodeOptions(encoding=encoding, printer=printer or model, width=width, dialect=dialect)
-    jobs.check_options(options)
-    return options
-
-
-def load_sources(files: list[Path] | None) -> tuple[list[Source], int]:
-    """Load every file; a file that cannot be read is reported on one line and skipped (exit code kept)."""
-    from kelaile_cli.services import jobs
-
-    if not files:
-        return [jobs.sample_source()], 0
-    sources, code = [], 0
-    for path in files:
-        try:
-            sources.append(source := jobs.load_source(path))
-        except KlxError as exc:
-            say_error(str(exc))
-            code = int(exc.exit_code)
-            continue
-        for warning in source.recording.warnings if source.recording is not None else []:
-            say_warning(warning)  # a damaged recording: what was lost, where (the rest is read)
-    return sources, code
-
-
-def write_out(text: str, path: Path | None) -> None:
-    """Text to stdout, or to a file."""
-    if path is None:
-        sys.stdout.write(text)
-        return
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise KlxError(f"{path}: cannot write ({exc.strerror or exc})") from None

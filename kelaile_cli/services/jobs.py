@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -121,6 +120,8 @@ def load_source(path: str | Path) -> Source:
 
 def sample_source() -> Source:
     """The sample recording bundled with klx: a restaurant's pre-bill and final receipt."""
+    from importlib import resources  # only for the bundled sample (it pulls in tempfile)
+
     data = (resources.files("kelaile_cli") / "data" / SAMPLE_NAME).read_bytes()
     rec = parse_recording(data, f"<bundled {SAMPLE_NAME}>")
     return Source(f"<bundled {SAMPLE_NAME}>", rec.stream(TO_PRINTER), rec)

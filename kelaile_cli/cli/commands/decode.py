@@ -1,63 +1,76 @@
-"""``klx show``, ``klx parse``, ``klx printers``: look at print jobs in files."""
+"""``klx show``, ``klx parse``, ``klx printers``: look at print jobs in files.
+
+These three are declared with plain click, not typer: they are the commands run most often, one file at
+a time, and typer 0.29 imports itself and builds a pydantic validator for every parameter at each start
+(see docs/performance.md, "Start-up"). Same options, help texts, aliases and exit codes as before; their
+``--help`` is click's plain layout instead of typer's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import typer
+import click
 
-from kelaile_cli.cli.console import emit_json, err, escape, out
-from kelaile_cli.cli.options import (
-    DialectOpt,
-    EncodingOpt,
-    FilesArg,
-    ModelOpt,
-    PrinterAliasOpt,
-    ProfilesOpt,
-    WidthOpt,
+from kelaile_cli.cli.clickopts import (
+    CONTEXT,
+    HELP,
+    decode_click_options,
     decode_options,
+    files_click_argument,
     load_sources,
+    profiles_click_option,
     write_out,
 )
+from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.services import jobs
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from kelaile_cli.core.stream.receipt import Receipt
 
-app = typer.Typer(rich_markup_mode="rich", add_completion=False)
+__all__ = ["FORMATS", "parse", "printers", "show"]
+
+#: ``--format`` of ``klx show``
+FORMATS = ("rich", "text", "html", "png")
+_FILES = f"FILES: {HELP['files']}"
 
 
-class Format(StrEnum):
-    rich = "rich"
-    text = "text"
-    html = "html"
-    png = "png"
-
-
-@app.command()
+@click.command(
+    "show",
+    context_settings=CONTEXT,
+    help=f"Show receipts as they would come out of the printer (or, with --dump, byte by byte).\n\n{_FILES}",
+)
+@files_click_argument
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True,
+    help="How to show each receipt.",
+)  # fmt: skip
+@click.option(
+    "--output", "-o", "--out", "out_path", type=click.Path(path_type=Path), default=None,
+    help="Write here (text/html: a file; png: a .png file, numbered when several, or a directory).",
+)  # fmt: skip
+@click.option("--dump", is_flag=True, help="Annotated byte dump: each byte beside its command.")
+@decode_click_options
 def show(
-    files: FilesArg = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="How to show each receipt.")] = Format.rich,
-    out_path: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", "--out", help="Write here (html: a file; png: a file, stem or directory)."),
-    ] = None,
-    dump: Annotated[bool, typer.Option("--dump", help="Annotated byte dump: each byte beside its command.")] = False,
-    encoding: EncodingOpt = None,
-    model: ModelOpt = "default",
-    printer: PrinterAliasOpt = None,
-    width: WidthOpt = None,
-    dialect: DialectOpt = None,
+    files: Sequence[Path],
+    fmt: str,
+    out_path: Path | None,
+    dump: bool,
+    encoding: str | None,
+    model: str,
+    printer: str | None,
+    width: int | None,
+    dialect: str | None,
 ) -> None:
-    """Show receipts as they would come out of the printer (or, with --dump, byte by byte)."""
+    """``klx show`` (its help text is click's ``help=`` above)."""
     options = decode_options(encoding, model, width, dialect, printer)
     sources, code = load_sources(files)
     # text and HTML are written receipt by receipt, as each job is decoded: memory stays flat however big the input
-    stream = jobs.open_output(out_path) if fmt in (Format.text, Format.html) and not dump else None
-    if stream is not None and fmt is Format.html:
+    stream = jobs.open_output(out_path) if fmt in ("text", "html") and not dump else None
+    if stream is not None and fmt == "html":
         from kelaile_cli.core.render.html import html_head
 
         stream.write(html_head("klx show"))
@@ -68,24 +81,24 @@ def show(
         receipts = jobs.iter_receipts(source, options)
         if stream is not None:
             _write_receipts(stream, receipts, fmt, source.name)
-        elif fmt is Format.rich:
+        elif fmt == "rich":
             _show_rich(source.name, receipts)
         else:
             for path in jobs.write_pngs(source, list(receipts), out_path):
                 out.print(f"wrote {escape(str(path))}")
     if stream is not None:
-        if fmt is Format.html:
+        if fmt == "html":
             from kelaile_cli.core.render.html import HTML_TAIL
 
             stream.write(HTML_TAIL)
         jobs.close_output(stream)
-        if out_path and fmt is Format.html:
+        if out_path and fmt == "html":
             out.print(f"wrote {escape(str(out_path))}")
-    raise typer.Exit(code)
+    click.get_current_context().exit(code)
 
 
-def _write_receipts(stream: TextIO, receipts: Iterable[Receipt], fmt: Format, name: str) -> None:
-    if fmt is Format.text:
+def _write_receipts(stream: TextIO, receipts: Iterable[Receipt], fmt: str, name: str) -> None:
+    if fmt == "text":
         from kelaile_cli.core.render.text import render_text
 
         for r in receipts:
@@ -97,11 +110,11 @@ def _write_receipts(stream: TextIO, receipts: Iterable[Receipt], fmt: Format, na
             stream.write(html_receipt(r, name))
 
 
-def _dump(source: jobs.Source, options: jobs.DecodeOptions, fmt: Format, out_path: Path | None) -> None:
+def _dump(source: jobs.Source, options: jobs.DecodeOptions, fmt: str, out_path: Path | None) -> None:
     from kelaile_cli.core.render.dump import dump_rich, format_dump
 
     rows = jobs.dump_source(source, options)
-    if fmt is Format.text:
+    if fmt == "text":
         write_out(format_dump(rows) + "\n", out_path)
     else:
         from rich.rule import Rule
@@ -124,23 +137,32 @@ def _show_rich(name: str, receipts: Iterable[Receipt]) -> None:
             out.print(f"[yellow]… {len(r.warnings) - 5} more warnings (klx parse --json)[/]")
 
 
-@app.command()
+@click.command(
+    "parse",
+    context_settings=CONTEXT,
+    help="Parse print jobs into structured receipts (text, codes, images, warnings, the POS that printed them)."
+    f"\n\n{_FILES}",
+)
+@files_click_argument
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per receipt.")
+@profiles_click_option
+@decode_click_options
 def parse(
-    files: FilesArg = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per receipt.")] = False,
-    profiles: ProfilesOpt = None,
-    encoding: EncodingOpt = None,
-    model: ModelOpt = "default",
-    printer: PrinterAliasOpt = None,
-    width: WidthOpt = None,
-    dialect: DialectOpt = None,
+    files: Sequence[Path],
+    as_json: bool,
+    profiles: Sequence[Path],
+    encoding: str | None,
+    model: str,
+    printer: str | None,
+    width: int | None,
+    dialect: str | None,
 ) -> None:
-    """Parse print jobs into structured receipts (text, codes, images, warnings, the POS that printed them)."""
+    """``klx parse`` (its help text is click's ``help=`` above)."""
     from kelaile_cli.core.profiles.detect import Detector
     from kelaile_cli.services.profiles.library import load_profiles
 
     options = decode_options(encoding, model, width, dialect, printer)
-    loaded = load_profiles(profiles or [])
+    loaded = load_profiles(list(profiles))
     for error in loaded.errors:
         err.print(f"[bold red]klx: error:[/] {escape(str(error))}", soft_wrap=True)
     detector = Detector(loaded.profiles)
@@ -149,9 +171,9 @@ def parse(
         for source in sources:
             for receipt in jobs.iter_receipts(source, options):  # each as soon as its job is decoded
                 emit_json(jobs.receipt_record(source, receipt, detector))
-        raise typer.Exit(code)
-    _parse_table(sources, options, detector)
-    raise typer.Exit(code)
+    else:
+        _parse_table(sources, options, detector)
+    click.get_current_context().exit(code)
 
 
 def _parse_table(sources: list[jobs.Source], options: jobs.DecodeOptions, detector: object) -> None:
@@ -181,11 +203,12 @@ def _parse_table(sources: list[jobs.Source], options: jobs.DecodeOptions, detect
         out.print(table)
 
 
-@app.command()
-def printers(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
-) -> None:
-    """List printer models known to the capability database (for --model)."""
+@click.command(
+    "printers", context_settings=CONTEXT, help="List printer models known to the capability database (for --model)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+def printers(as_json: bool) -> None:
+    """``klx printers`` (its help text is click's ``help=`` above)."""
     from kelaile_cli.core.stream.encoding import printer_models
 
     models = printer_models()

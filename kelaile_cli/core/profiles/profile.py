@@ -85,7 +85,11 @@ class Habits(_Strict):
 
 class Detection(_Strict):
     signatures: list[Signature] = Field(min_length=1, description="At least one; the more distinctive the better.")
-    habits: Habits = Field(default=Habits(), description="Command habits: weak evidence that breaks ties.")
+    habits: Habits = Field(
+        default_factory=Habits,
+        json_schema_extra={"default": {"cut": None, "dialect": None}},
+        description="Command habits: weak evidence that breaks ties.",
+    )
     shop_bound: bool = Field(
         default=False,
         description="The signatures are one shop's lines (name, address), not marks of the program: the profile "

@@ -6,7 +6,8 @@ added. A changed, added or removed file is therefore seen at once — the cache 
 stale. The cache is one pickle under ``$KLX_CACHE_DIR`` (default ``$XDG_CACHE_HOME/klx``, else
 ``~/.cache/klx``), named after the klx version and a fingerprint of the profile model's source, written
 atomically; a cache that cannot be read (corrupt, from another version) is ignored and one that cannot be
-written (read-only home) is skipped. ``KLX_CACHE_DIR=off`` turns it off. A cache file not owned by the
+written (read-only home) is skipped. Each profile is pickled on its own inside it and unpickled only when a
+load asks for it, so a cache that also holds hundreds of other folders' profiles costs a small load little. ``KLX_CACHE_DIR=off`` turns it off. A cache file not owned by the
 user, or writable by others, is ignored (it is a pickle: loading it runs code).
 """
 
@@ -17,7 +18,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["ENV_CACHE_DIR", "ProfileCache", "cache_dir"]
 
 ENV_CACHE_DIR = "KLX_CACHE_DIR"
+#: the layout of the file (a dict of per-profile pickles); a new layout gets a new file name
+_FORMAT = "b"
 #: entries kept beyond the ones used by the current load, so switching profile folders does not thrash
 _KEEP = 4096
 
@@ -57,8 +59,9 @@ class ProfileCache:
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else cache_dir()
-        self.path = self.directory / f"profiles-{_fingerprint()}.pickle" if self.directory else None
-        self._entries: dict[str, Profile] = {}
+        self.path = self.directory / f"profiles-{_FORMAT}-{_fingerprint()}.pickle" if self.directory else None
+        self._entries: dict[str, bytes] = {}  # key -> that profile's own pickle
+        self._loaded: dict[str, Profile] = {}
         self._used: set[str] = set()
         self._dirty = False
         self.hits = self.misses = 0
@@ -66,9 +69,7 @@ class ProfileCache:
             self._entries = self._read(self.path)
 
     @staticmethod
-    def _read(path: Path) -> dict[str, Profile]:
-        from kelaile_cli.core.profiles.profile import Profile
-
+    def _read(path: Path) -> dict[str, bytes]:
         try:
             with path.open("rb") as f:
                 st = os.fstat(f.fileno())
@@ -79,7 +80,7 @@ class ProfileCache:
             return {}
         except Exception:  # corrupt, truncated, from another klx: start again
             return {}
-        if not isinstance(data, dict) or not all(isinstance(v, Profile) for v in data.values()):
+        if not isinstance(data, dict) or not all(isinstance(v, bytes) for v in data.values()):
             return {}
         return data
 
@@ -89,7 +90,7 @@ class ProfileCache:
 
     def get(self, key: str) -> Profile | None:
         """The profile validated from content with this key, if cached."""
-        profile = self._entries.get(key)
+        profile = self._loaded.get(key) or self._unpickle(key)
         if profile is None:
             self.misses += 1
         else:
@@ -97,8 +98,27 @@ class ProfileCache:
             self._used.add(key)
         return profile
 
+    def _unpickle(self, key: str) -> Profile | None:
+        """The entry's profile (``None``, and the entry dropped, when it is missing or does not load)."""
+        from kelaile_cli.core.profiles.profile import Profile
+
+        blob = self._entries.get(key)
+        if blob is None:
+            return None
+        try:
+            profile = pickle.loads(blob)
+        except Exception:  # a corrupt entry: parse the file again
+            profile = None
+        if not isinstance(profile, Profile):
+            del self._entries[key]
+            self._dirty = True
+            return None
+        self._loaded[key] = profile
+        return profile
+
     def put(self, key: str, profile: Profile) -> None:
-        self._entries[key] = profile
+        self._entries[key] = pickle.dumps(profile, protocol=pickle.HIGHEST_PROTOCOL)
+        self._loaded[key] = profile
         self._used.add(key)
         self._dirty = True
 
@@ -109,6 +129,8 @@ class ProfileCache:
         entries = self._entries
         if len(entries) > len(self._used) + _KEEP:
             entries = {k: v for k, v in entries.items() if k in self._used}
+        import tempfile  # only when writing: a warm start never imports it
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".profiles-", dir=self.path.parent)

@@ -120,3 +120,24 @@ def test_a_cache_file_others_can_write_is_not_loaded(drafts):
     trusted = ProfileCache()
     load_profiles(cache=trusted)
     assert trusted.hits > 0
+
+
+def test_only_the_profiles_a_load_asks_for_are_unpickled_and_a_broken_entry_is_parsed_again(drafts, tmp_path):
+    import pickle
+
+    _write(drafts, "pos-a")
+    _write(drafts, "pos-b")
+    first = load_profiles()
+    cache = ProfileCache()
+    assert cache.path is not None
+    entries = pickle.loads(cache.path.read_bytes())
+    key_b = ProfileCache.key((drafts / "pos-b.yaml").read_bytes())
+    entries[key_b] = b"\x80\x05 not a profile"
+    cache.path.write_bytes(pickle.dumps(entries))
+    (drafts / "pos-a.yaml").unlink()  # the next load asks for pos-b and the bundled ones only
+    partial = ProfileCache()
+    loaded = load_profiles(cache=partial)
+    assert "pos-b" in _names(loaded) and not loaded.errors
+    assert partial.misses == 1  # the broken entry: parsed from its file again
+    assert partial.hits == len(first.profiles) - 2
+    assert len(partial._loaded) == len(first.profiles) - 1  # the hits and pos-b parsed again: pos-a's entry never
