@@ -95,6 +95,10 @@ COMMANDS: dict[str, Entry] = {
         _CMD + "play", "app",
         "Send the POS side of a recording, connection by connection as the POS did, and say what came back.",
     ),
+    "monitor": Entry(
+        _CMD + "monitor", "app",
+        "Watch boxes live (Textual): fleet health, each box's receipts, uploads and QR answers.",
+    ),
 }  # fmt: skip
 
 _ABOUT = (
