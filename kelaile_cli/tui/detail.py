@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -44,44 +43,44 @@ def describe_receipt(r: dict[str, Any]) -> str:
 
 
 def describe_box(box: BoxView, now: float) -> str:
-    """The side panel: status, identity, links, firmware slots, config, last stored transaction, log."""
+    """The side panel (plain text): status, identity, links, firmware slots, config, last stored transaction, log."""
     state, why = box.status(now)
     out = [
-        f"[b]{escape(box.serial)}[/b]  {state}: {escape(why)}",
-        f"store {escape(box.store or DASH)} · model {escape(box.model or DASH)}",
-        f"firmware {escape(box.firmware or DASH)} · POS {escape(box.profile or DASH)}",
+        f"{box.serial}  {state}: {why}",
+        f"store {box.store or DASH} · model {box.model or DASH}",
+        f"firmware {box.firmware or DASH} · POS {box.profile or DASH}",
         f"receipts {box.receipt_count} (recognised {box.recognised_reported if box.recognised_reported is not None else DASH})",  # noqa: E501
         f"backlog {box.backlog if box.backlog is not None else DASH} · missed QR {box.missed_total}",
         "",
-        "[b]links[/b]",
-        f"host {escape(box.link_name or DASH)}: {'up' if box.link_up else 'down' if box.link_up is False else DASH}",
+        "── links",
+        f"host {box.link_name or DASH}: {'up' if box.link_up else 'down' if box.link_up is False else DASH}",
     ]
     for name in ("pos", "printer", "cloud"):
         link = box.links.get(name)
         if isinstance(link, dict):
             detail = ", ".join(f"{k} {v}" for k, v in link.items() if v not in (None, ""))
-            out.append(f"{name} {escape(detail or DASH)}")
-    out.append(f"printer health {escape(box.printer or DASH)} · cloud {escape(box.cloud or DASH)}")
+            out.append(f"{name} {(detail or DASH)}")
+    out.append(f"printer health {box.printer or DASH} · cloud {box.cloud or DASH}")
     if box.slots:
-        out += ["", "[b]firmware slots[/b]"]
+        out += ["", "── firmware slots"]
         for slot in box.slots:
             if isinstance(slot, dict):
-                out.append(escape(f"{slot.get('name', '?')}: {slot.get('state', DASH)} {slot.get('version') or ''}"))
+                out.append(f"{slot.get('name', '?')}: {slot.get('state', DASH)} {slot.get('version') or ''}")
     if box.config:
-        out += ["", "[b]config[/b]"]
-        out += [escape(f"{k} = {v}") for k, v in sorted(box.config.items())]
+        out += ["", "── config"]
+        out += [f"{k} = {v}" for k, v in sorted(box.config.items())]
     if box.transactions:
         tx = box.transactions[-1]
         out += [
             "",
-            "[b]last stored transaction[/b]",
-            escape(f"{tx.get('transaction_id', DASH)} {tx.get('kind') or ''}"),
+            "── last stored transaction",
+            (f"{tx.get('transaction_id', DASH)} {tx.get('kind') or ''}"),
         ]
         if tx.get("transaction"):
-            out.append(escape(json.dumps(tx["transaction"], ensure_ascii=False)[:400]))
+            out.append(json.dumps(tx["transaction"], ensure_ascii=False)[:400])
         out.append(f"answer {_yes(tx.get('answer'))}")
-    out += ["", "[b]events and log[/b]"]
-    out += [escape(line) for line in list(box.log)[-12:]] or [DASH]
+    out += ["", "── events and log"]
+    out += [(line) for line in list(box.log)[-12:]] or [DASH]
     return "\n".join(out)
 
 
@@ -121,7 +120,7 @@ class BoxScreen(Screen[None]):
             with VerticalScroll(id="receipts"):
                 yield Static("no receipt yet", id="paper", markup=False)
             with VerticalScroll(id="side"):
-                yield Static("", id="info")
+                yield Static("", id="info", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -28,7 +28,7 @@ def synthetic_session(
             "counters": {"receipts": 0, "recognised": 0},
         }))  # fmt: skip
     for n in range(int(seconds * rate)):
-        t = t0 + 1 + n / rate
+        t = round(t0 + 1 + n / rate, 3)  # recordings keep milliseconds
         serial = rnd.choice(serials)
         roll = rnd.random()
         if roll < 0.6:

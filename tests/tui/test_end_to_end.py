@@ -1,0 +1,72 @@
+"""End to end: an emulated box (in-process) with the sandbox cloud, a POS printing, the monitor watching."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from kelaile_cli.core.profiles.detect import Detector
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.printstream import read_receipts
+from kelaile_cli.services import jobs
+from kelaile_cli.services.cloud.sandbox import running_cloud
+from kelaile_cli.services.cloud.uploader import CloudUploader
+from kelaile_cli.services.emulator.box import BoxSim, SimOptions
+from kelaile_cli.services.monitor.feed import Feed
+from kelaile_cli.services.monitor.model import FleetModel
+from kelaile_cli.services.monitor.sources import BoxSource, CloudSource
+from kelaile_cli.services.profiles.library import load_profiles
+from kelaile_cli.tui.app import MonitorApp
+from kelaile_cli.tui.detail import BoxScreen
+from tests.helpers import FakePrinter, pos_print
+
+pytestmark = pytest.mark.anyio
+
+SAMPLE = jobs.sample_source().data  # two receipts (pre-bill and final) of the bundled meiwei-pos profile
+
+
+async def test_two_receipts_printed_show_up_with_serial_profile_count_and_text(tmp_path):
+    printer = FakePrinter()
+    with running_cloud(tmp_path / "cloud.sqlite") as cloud:
+        box = BoxSim(SimOptions(state=tmp_path / "box", pos="listen://127.0.0.1:0",
+                                printer=f"tcp://127.0.0.1:{printer.port}"))  # fmt: skip
+        box.options.uploader = CloudUploader(cloud.url, tmp_path / "box", box.state.serial, store="S-0007")
+        box.start()
+        try:
+            detector = Detector(load_profiles().profiles)
+            sources = [BoxSource(box.port, detector=detector), CloudSource(cloud.url, every=0.5)]
+            app = MonitorApp(Feed(FleetModel()), sources, refresh_s=0.1)
+            serial = box.state.serial
+            async with app.run_test(size=(120, 40)) as pilot:
+                table = app.screen.query_one("#fleet", DataTable)
+                deadline = time.monotonic() + 10  # the monitor connects (HELLO, tap on)
+                while serial not in app.model.boxes or app.model.boxes[serial].link_up is not True:
+                    assert time.monotonic() < deadline, "the monitor never connected to the box"
+                    await pilot.pause(0.05)
+                pos_print(int(box.pos_address.rsplit(":", 1)[1]), SAMPLE)
+                printed = time.monotonic()
+                while True:
+                    await pilot.pause(0.05)
+                    if serial in {str(r.key.value) for r in table.ordered_rows}:
+                        cells = {c: str(table.get_cell(serial, c)) for c in ("POS", "rcpts")}
+                        if cells == {"POS": "meiwei-pos", "rcpts": "2"}:
+                            break
+                    assert time.monotonic() - printed < 3.0, f"not shown within 3 s: {app.model.boxes.get(serial)}"
+                table.move_cursor(row=[str(r.key.value) for r in table.ordered_rows].index(serial))
+                table.focus()
+                await pilot.press("enter")
+                await pilot.pause(0.2)
+                assert isinstance(app.screen, BoxScreen)
+                paper = str(app.screen.query_one("#paper", Static).render())
+                last = render_text(read_receipts(SAMPLE)[-1], markers=False).rstrip()
+                assert last.splitlines()[-1].strip() in paper and "recognised: meiwei-pos" in paper
+                deadline = time.monotonic() + 10  # the cloud stored both transactions; the detail shows one
+                while not app.model.boxes[serial].transactions:
+                    assert time.monotonic() < deadline, "the cloud's transactions never reached the monitor"
+                    await pilot.pause(0.1)
+                assert app.model.boxes[serial].store == "S-0007"
+        finally:
+            box.stop()
+            printer.close()
