@@ -129,7 +129,7 @@ class BoxView:
     def status(self, now: float) -> tuple[str, str]:
         """(online|degraded|offline, why), by the rules in this module's docstring."""
         age = None if self.last_seen is None else max(0.0, now - self.last_seen)
-        seen = "never heard from" if age is None else f"seen {int(age)} s ago"
+        seen = "never heard from" if age is None else f"seen {age_text(age)} ago"  # coarse: see age_text
         if self.link_up is False:
             return "offline", self.link_reason or "link down"
         if age is None or age > OFFLINE_AFTER:
