@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 
@@ -67,7 +67,7 @@ class MonitorApp(App[None]):
                 self.run_worker(source.run(self.feed.emit, self.stopping), group="sources", exit_on_error=False)
             else:
                 self.run_worker(self._blocking(source), thread=True, group="sources", exit_on_error=False)
-        self.set_interval(self.refresh_s, self.tick)
+        self.ticker = self.set_interval(self.refresh_s, self.tick)
 
     def _blocking(self, source: BoxSource | ReplaySource) -> Callable[[], None]:
         return lambda: source.run(self.feed.emit, self.stopping)
@@ -79,7 +79,10 @@ class MonitorApp(App[None]):
         self.redraw()
 
     def redraw(self) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or quitting: nothing to draw on
+            return
         if isinstance(screen, FleetScreen | BoxScreen) and screen.ready:
             try:
                 screen.redraw()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.render.text import render_text
@@ -20,6 +20,7 @@ from kelaile_cli.services.monitor.sources import BoxSource, CloudSource
 from kelaile_cli.services.profiles.library import load_profiles
 from kelaile_cli.tui.app import MonitorApp
 from kelaile_cli.tui.detail import BoxScreen
+from kelaile_cli.tui.table import FleetTable
 from tests.helpers import FakePrinter, pos_print
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +41,7 @@ async def test_two_receipts_printed_show_up_with_serial_profile_count_and_text(t
             app = MonitorApp(Feed(FleetModel()), sources, refresh_s=0.1)
             serial = box.state.serial
             async with app.run_test(size=(120, 40)) as pilot:
-                table = app.screen.query_one("#fleet", DataTable)
+                table = app.screen.query_one("#fleet", FleetTable)
                 deadline = time.monotonic() + 10  # the monitor connects (HELLO, tap on)
                 while serial not in app.model.boxes or app.model.boxes[serial].link_up is not True:
                     assert time.monotonic() < deadline, "the monitor never connected to the box"
@@ -49,12 +50,12 @@ async def test_two_receipts_printed_show_up_with_serial_profile_count_and_text(t
                 printed = time.monotonic()
                 while True:
                     await pilot.pause(0.05)
-                    if serial in {str(r.key.value) for r in table.ordered_rows}:
-                        cells = {c: str(table.get_cell(serial, c)) for c in ("POS", "rcpts")}
+                    if serial in set(table.row_keys):
+                        cells = {c: str(table.cell(serial, c)) for c in ("POS", "rcpts")}
                         if cells == {"POS": "meiwei-pos", "rcpts": "2"}:
                             break
                     assert time.monotonic() - printed < 3.0, f"not shown within 3 s: {app.model.boxes.get(serial)}"
-                table.move_cursor(row=[str(r.key.value) for r in table.ordered_rows].index(serial))
+                table.move_cursor_to(serial)
                 table.focus()
                 await pilot.press("enter")
                 await pilot.pause(0.2)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from kelaile_cli.services.monitor.events import MonitorEvent
 from kelaile_cli.services.monitor.model import OFFLINE_AFTER
 from kelaile_cli.tui.detail import BoxScreen
 from kelaile_cli.tui.dialogs import HelpScreen
 from kelaile_cli.tui.fleet import FleetScreen
+from kelaile_cli.tui.table import FleetTable
 from tests.tui.conftest import END, EVENTS, recorded_app
 
 pytestmark = pytest.mark.anyio
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.anyio
 SERIALS = sorted({e.serial for e in EVENTS})
 
 
-def _keys(table: DataTable) -> list[str]:
-    return [str(r.key.value) for r in table.ordered_rows]
+def _keys(table: FleetTable) -> list[str]:
+    return table.row_keys
 
 
 async def test_filter_narrows_rows_and_escape_restores_them():
     app = recorded_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one("#fleet", DataTable)
+        table = app.screen.query_one("#fleet", FleetTable)
         assert _keys(table) == SERIALS
         await pilot.press("slash", *"KLB000003")
         await pilot.pause()
@@ -44,15 +45,15 @@ async def test_sort_cycles_and_orders_by_the_chosen_key():
         assert screen.sort == "store"
         await pilot.press("s", "s", "s")  # state, last receipt, rate
         assert screen.sort == "rate"
-        table = screen.query_one("#fleet", DataTable)
-        rates = [int(table.get_cell(k, "/min")) for k in _keys(table)]
+        table = screen.query_one("#fleet", FleetTable)
+        rates = [int(table.cell(k, "/min")) for k in _keys(table)]
         assert rates == sorted(rates, reverse=True) and rates[0] > 0
 
 
 async def test_enter_drills_down_and_escape_comes_back():
     app = recorded_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one("#fleet", DataTable)
+        table = app.screen.query_one("#fleet", FleetTable)
         first = _keys(table)[0]
         table.focus()
         await pilot.press("enter")
@@ -68,14 +69,14 @@ async def test_enter_drills_down_and_escape_comes_back():
 async def test_a_silent_box_goes_offline_and_a_link_drop_shows_its_reason():
     app = recorded_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        table = app.screen.query_one("#fleet", DataTable)
+        table = app.screen.query_one("#fleet", FleetTable)
         serial = SERIALS[0]
         app.feed.emit(MonitorEvent("link", serial, END + 2, {"up": False, "reason": "port /dev/ttyACM0 vanished"}))
         await pilot.pause(0.2)
-        assert table.get_cell(serial, "state") == "offline: port /dev/ttyACM0 vanished"
+        assert table.cell(serial, "state") == "offline: port /dev/ttyACM0 vanished"
         app.test_clock[0] = END + OFFLINE_AFTER + 60  # nobody heard from for a long time
         await pilot.pause(0.2)
-        states = {k: table.get_cell(k, "state") for k in _keys(table)}
+        states = {k: table.cell(k, "state") for k in _keys(table)}
         assert all(s.startswith("offline") for s in states.values()), states
         assert "offline 12" in str(app.screen.query_one("#summary", Static).render())
 
