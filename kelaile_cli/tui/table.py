@@ -24,6 +24,7 @@ __all__ = ["FleetTable"]
 _STATE_STYLE = {"offline": Style(color="red", bold=True), "degraded": Style(color="yellow")}
 _HEADER = Style(bold=True, reverse=True)
 _CURSOR = Style(reverse=True)
+_PLAIN = Style()  # every segment has a style: NO_COLOR's monochrome filter needs one
 
 
 class FleetTable(ScrollView, can_focus=True):
@@ -109,7 +110,7 @@ class FleetTable(ScrollView, can_focus=True):
         if strip is None:
             row = self._rows[key]
             text = self._format(row)
-            style = _STATE_STYLE.get(row[2].split(":", 1)[0] if len(row) > 2 else "", Style())
+            style = _STATE_STYLE.get(row[2].split(":", 1)[0] if len(row) > 2 else "", _PLAIN)
             strip = self._strips[key] = Strip([Segment(text, style)], len(text))
         return strip
 
@@ -121,8 +122,8 @@ class FleetTable(ScrollView, can_focus=True):
             return Strip([Segment(text, _HEADER)], len(text)).crop(x, x + width).extend_cell_length(width, _HEADER)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self._keys):
-            return Strip.blank(width)
-        strip = self._row_strip(self._keys[index]).crop(x, x + width).extend_cell_length(width)
+            return Strip.blank(width, _PLAIN)
+        strip = self._row_strip(self._keys[index]).crop(x, x + width).extend_cell_length(width, _PLAIN)
         if index == self.cursor and self.has_focus:
             strip = strip.apply_style(_CURSOR)
         return strip

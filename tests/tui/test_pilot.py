@@ -111,3 +111,16 @@ async def test_help_lists_every_key_and_closes():
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, FleetScreen)
+
+
+async def test_no_color_and_term_linux_draw_both_screens(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "linux")
+    app = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_box(SERIALS[0])
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, FleetScreen) and app.return_code is None
+        assert app.no_color

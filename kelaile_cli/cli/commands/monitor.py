@@ -49,8 +49,11 @@ def monitor_cmd(
     from kelaile_cli.tui.app import MonitorApp
 
     recorder = Recorder(record) if record else None
+    monitor = MonitorApp(Feed(FleetModel(), recorder), sources, write=write)
     try:
-        MonitorApp(Feed(FleetModel(), recorder), sources, write=write).run()
+        monitor.run()
     finally:
         if recorder is not None:
             recorder.close()
+    if monitor.return_code:  # the screen failed (Textual has printed why)
+        raise typer.Exit(monitor.return_code)
