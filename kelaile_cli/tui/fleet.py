@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMN_WIDTHS", "FleetScreen"]
 
-COLUMN_WIDTHS = (14, 8, 23, 9, 4, 5, 12, 9, 7, 6, 7, 4)  # 120 columns with the separators
+COLUMN_WIDTHS = (20, 8, 22, 8, 4, 5, 12, 7, 7, 6, 6, 4)  # 120 columns with the separators
 
 
 class FleetScreen(Screen[None]):

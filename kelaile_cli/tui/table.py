@@ -48,8 +48,10 @@ class FleetTable(ScrollView, can_focus=True):
             super().__init__()
             self.key = key
 
-    def __init__(self, columns: Sequence[tuple[str, int]], *, id: str | None = None) -> None:
+    def __init__(self, columns: Sequence[tuple[str, int]], *, middle_cut: int = 2, id: str | None = None) -> None:
+        """``columns``: (name, width); the first ``middle_cut`` columns are shortened in the middle."""
         super().__init__(id=id)
+        self.middle_cut = middle_cut
         self.columns = list(columns)  # (name, width)
         self._names = [c[0] for c in columns]
         self._keys: list[str] = []
@@ -100,8 +102,14 @@ class FleetTable(ScrollView, can_focus=True):
     # -- drawing -----------------------------------------------------------------------------------
     def _format(self, cells: Sequence[str]) -> str:
         out = []
-        for (_, width), cell in zip(self.columns, cells, strict=False):
-            text = cell if len(cell) <= width else cell[: width - 1] + "…"
+        for i, ((_, width), cell) in enumerate(zip(self.columns, cells, strict=False)):
+            if len(cell) <= width:
+                text = cell
+            elif i < self.middle_cut:  # identifiers differ at the end: "replay-7f…-0001"
+                head = (width - 1) // 2
+                text = cell[:head] + "…" + cell[len(cell) - (width - 1 - head) :]
+            else:
+                text = cell[: width - 1] + "…"
             out.append(text.ljust(width))
         return " ".join(out)
 

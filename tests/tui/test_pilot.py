@@ -124,3 +124,16 @@ async def test_no_color_and_term_linux_draw_both_screens(monkeypatch):
         await pilot.pause(0.2)
         assert isinstance(app.screen, FleetScreen) and app.return_code is None
         assert app.no_color
+
+
+async def test_long_serials_are_shortened_in_the_middle_so_rows_stay_apart():
+    app = recorded_app()
+    for n in (1, 2):
+        app.feed.emit(MonitorEvent("heartbeat", f"replay-7faf3d52a1b2c3-000{n}", END, {}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        table = app.screen.query_one("#fleet", FleetTable)
+        lines = [table.render_line(y).text for y in range(1, table.row_count + 1)]
+        starts = [line.split(" ", 1)[0] for line in lines if line.startswith("replay")]
+        assert len(starts) == 2 and all("…" in s and len(s) == 20 for s in starts)
+        assert starts[0].endswith("-0001") and starts[1].endswith("-0002")

@@ -186,7 +186,7 @@ class FleetModel:
     """Boxes by serial, fed by ``apply``; ``dirty`` names the boxes changed since ``take_dirty``."""
 
     COLUMNS = (
-        "serial", "store", "state", "last rcpt", "/min", "rcpts", "POS", "printer", "backlog", "missed", "fw",
+        "serial", "store", "state", "rcpt age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "fw",
         "link",
     )  # fmt: skip
 
@@ -286,6 +286,10 @@ class FleetModel:
 
     def _on_upload(self, box: BoxView, ev: MonitorEvent) -> None:
         box.transactions.append({"t": ev.t, **ev.data})
+        if box.link_up is None:  # seen only through the cloud: a stored transaction is the receipt it came from
+            box.receipts_counted += 1
+            box.last_receipt = ev.t if box.last_receipt is None else max(box.last_receipt, ev.t)
+            box.receipt_times.append(ev.t)
         if ev.data.get("profile"):
             box.profile = str(ev.data["profile"])
         if isinstance(ev.data.get("backlog"), int):

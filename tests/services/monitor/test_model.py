@@ -114,3 +114,12 @@ def test_dirty_names_changed_boxes_once_and_the_cloud_is_a_banner_not_a_box():
 @pytest.mark.parametrize(("age", "text"), [(None, DASH), (3.7, "3s"), (37, "30s"), (130, "2m"), (7300, "2h")])
 def test_ages_are_coarse(age, text):
     assert age_text(age) == text
+
+
+def test_a_box_seen_only_through_the_cloud_counts_stored_transactions_as_receipts():
+    model = fed(ev("upload", "C", T0, transaction_id="tx1"), ev("upload", "C", T0 + 5, transaction_id="tx2"))
+    model.apply(ev("link", "B", T0, up=True))
+    model.apply(ev("receipt", "B", T0 + 1, text="x"))
+    model.apply(ev("upload", "B", T0 + 2, transaction_id="tx3"))  # B's receipt, already counted from its tap
+    assert (model.boxes["C"].receipt_count, model.boxes["C"].rate(T0 + 6)) == (2, 2)
+    assert model.boxes["B"].receipt_count == 1 and len(model.boxes["B"].transactions) == 1
