@@ -1,6 +1,7 @@
 """klx monitor with 1,000 boxes and 20 events/s from a replayed recording (headless Textual, ``run_test``).
 
     python bench/bench_monitor.py [--boxes 1000] [--rate 20] [--seconds 20] [--json]
+    python bench/bench_monitor.py --one-box 10     # POS print → receipt in the box screen, emulated box
 
 Measures, in this process (the monitor's whole work: the replay thread, the model, the table):
 * first paint: from starting the app to the fleet table showing every box;
@@ -114,14 +115,68 @@ async def measure(boxes: int, rate: float, seconds: float) -> dict:
     }  # fmt: skip
 
 
+async def one_box(rounds: int) -> dict:
+    """A receipt printed by a POS to an emulated box → its text in the box screen's paper, in seconds."""
+    import socket
+
+    from kelaile_cli.core.profiles.detect import Detector
+    from kelaile_cli.core.render.text import render_text
+    from kelaile_cli.core.stream.printstream import read_receipts
+    from kelaile_cli.services import jobs
+    from kelaile_cli.services.emulator.box import BoxSim, SimOptions
+    from kelaile_cli.services.monitor.sources import BoxSource
+    from kelaile_cli.services.profiles.library import load_profiles
+    from kelaile_cli.tui.detail import BoxScreen
+
+    sample = jobs.sample_source().data
+    last_line = render_text(read_receipts(sample)[-1], markers=False).rstrip().splitlines()[-1].strip()
+    delays = []
+    with tempfile.TemporaryDirectory() as tmp:
+        box = BoxSim(
+            SimOptions(state=Path(tmp) / "box", pos="listen://127.0.0.1:0", printer=str(Path(tmp) / "out.prn"))
+        )
+        box.start()
+        try:
+            app = MonitorApp(Feed(FleetModel()), [BoxSource(box.port, detector=Detector(load_profiles().profiles))])
+            async with app.run_test(size=(120, 40)) as pilot:
+                serial = box.state.serial
+                while serial not in app.model.boxes or app.model.boxes[serial].link_up is not True:
+                    await asyncio.sleep(0.01)
+                app.open_box(serial)
+                await pilot.pause(0.3)
+                screen = app.screen
+                assert isinstance(screen, BoxScreen)
+                port = int(box.pos_address.rsplit(":", 1)[1])
+                for n in range(rounds):
+                    with socket.create_connection(("127.0.0.1", port)) as pos:
+                        pos.sendall(sample)
+                    sent = time.perf_counter()
+                    while app.model.boxes[serial].receipts_counted < 2 * (n + 1) or not str(
+                        screen.query_one("#paper").render()
+                    ).rstrip().endswith(last_line):
+                        await asyncio.sleep(0.005)
+                        if time.perf_counter() - sent > 10:
+                            raise SystemExit("the receipt never reached the box screen")
+                    delays.append(time.perf_counter() - sent)
+                    await asyncio.sleep(0.5)
+        finally:
+            box.stop()
+    return {"one_box_receipt_to_screen_s_median": round(statistics.median(delays), 3),
+            "one_box_receipt_to_screen_s_max": round(max(delays), 3), "rounds": rounds}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boxes", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=20.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--one-box", type=int, metavar="N", help="instead: N prints to an emulated box, time to screen")
     args = ap.parse_args()
-    result = asyncio.run(measure(args.boxes, args.rate, args.seconds))
+    if args.one_box:
+        result = asyncio.run(one_box(args.one_box))
+    else:
+        result = asyncio.run(measure(args.boxes, args.rate, args.seconds))
     if args.json:
         print(json.dumps(result))
         return

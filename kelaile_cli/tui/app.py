@@ -25,7 +25,7 @@ from kelaile_cli.tui.fleet import FleetScreen
 
 __all__ = ["REFRESH_S", "MonitorApp"]
 
-REFRESH_S = 0.3  # screen updates: at most ~3 a second, however many events arrive
+REFRESH_S = 0.25  # screen updates: at most 4 a second, however many events arrive
 ACTION_TIMEOUT_S = 10.0
 Source = BoxSource | CloudSource | ReplaySource
 _QUESTIONS = {"test-print": "Print a test page on box {serial}?", "reboot": "Reboot box {serial}?"}
