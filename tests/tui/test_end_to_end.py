@@ -71,3 +71,39 @@ async def test_two_receipts_printed_show_up_with_serial_profile_count_and_text(t
         finally:
             box.stop()
             printer.close()
+
+
+async def test_with_write_a_confirmed_test_print_reaches_the_printer(tmp_path):
+    printer = FakePrinter()
+    box = BoxSim(SimOptions(state=tmp_path / "box", printer=f"tcp://127.0.0.1:{printer.port}"))
+    box.start()
+    try:
+        app = MonitorApp(Feed(FleetModel()), [BoxSource(box.port)], write=True, refresh_s=0.1)
+        serial = box.state.serial
+        async with app.run_test(size=(80, 24)) as pilot:
+            deadline = time.monotonic() + 10
+            while serial not in app.model.boxes or app.model.boxes[serial].link_up is not True:
+                assert time.monotonic() < deadline, "the monitor never connected to the box"
+                await pilot.pause(0.05)
+            app.open_box(serial)
+            await pilot.pause(0.2)
+            await pilot.press("t")
+            await pilot.pause(0.1)
+            await pilot.press("n")  # declined: nothing is sent
+            await pilot.pause(0.3)
+            assert printer.jobs == []
+            await pilot.press("t")
+            await pilot.pause(0.1)
+            await pilot.press("y")
+            deadline = time.monotonic() + 10
+            while not printer.jobs:
+                assert time.monotonic() < deadline, "the test print never reached the printer"
+                await pilot.pause(0.05)
+            assert f"Kelaile box {serial} test print".encode() in printer.jobs[0]
+            deadline = time.monotonic() + 5
+            while "test print sent" not in str(app.screen.query_one("#status", Static).render()):
+                assert time.monotonic() < deadline
+                await pilot.pause(0.05)
+    finally:
+        box.stop()
+        printer.close()

@@ -137,3 +137,16 @@ async def test_long_serials_are_shortened_in_the_middle_so_rows_stay_apart():
         starts = [line.split(" ", 1)[0] for line in lines if line.startswith("replay")]
         assert len(starts) == 2 and all("…" in s and len(s) == 20 for s in starts)
         assert starts[0].endswith("-0001") and starts[1].endswith("-0002")
+
+
+async def test_the_cloud_down_is_a_banner_and_goes_away_when_it_is_back():
+    app = recorded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        banner = app.screen.query_one("#banner", Static)
+        assert not banner.display or not banner.has_class("shown")
+        app.feed.emit(MonitorEvent("cloud", "", END, {"ok": False, "reason": "cloud http://x unreachable"}))
+        await pilot.pause(0.2)
+        assert banner.has_class("shown") and "unreachable; retrying" in str(banner.render())
+        app.feed.emit(MonitorEvent("cloud", "", END, {"ok": True, "reason": ""}))
+        await pilot.pause(0.2)
+        assert not banner.has_class("shown")
