@@ -63,10 +63,13 @@ async def test_two_receipts_printed_show_up_with_serial_profile_count_and_text(t
                 paper = str(app.screen.query_one("#paper", Static).render())
                 last = render_text(read_receipts(SAMPLE)[-1], markers=False).rstrip()
                 assert last.splitlines()[-1].strip() in paper and "recognised: meiwei-pos" in paper
-                deadline = time.monotonic() + 10  # the cloud stored both transactions; the detail shows one
-                while not app.model.boxes[serial].transactions:
+                deadline = time.monotonic() + 10  # the cloud stored both: each receipt is marked uploaded
+                while not all(r.get("uploaded") for r in app.model.boxes[serial].receipts):
                     assert time.monotonic() < deadline, "the cloud's transactions never reached the monitor"
                     await pilot.pause(0.1)
+                assert len(app.model.boxes[serial].transactions) == 2
+                await pilot.pause(0.3)
+                assert "uploaded yes" in str(app.screen.query_one("#paper", Static).render())
                 assert app.model.boxes[serial].store == "S-0007"
         finally:
             box.stop()

@@ -106,6 +106,7 @@ class BoxView:
         default_factory=lambda: collections.deque(maxlen=KEEP_RECEIPTS)
     )
     log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=KEEP_LOG))
+    stored: dict[str, bool] = field(default_factory=dict)  # receipt digest -> the cloud answered (recent uploads)
     links: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     slots: list[Any] = field(default_factory=list)
@@ -282,10 +283,22 @@ class FleetModel:
         box.receipt_times.append(ev.t)
         if ev.data.get("profile"):
             box.profile = str(ev.data["profile"])
-        box.receipts.append({"t": ev.t, **ev.data})
+        record = {"t": ev.t, **ev.data}
+        digest = ev.data.get("sha256")
+        if digest in box.stored:  # the cloud's copy came first
+            record.update(uploaded=True, answered=box.stored[digest])
+        box.receipts.append(record)
 
     def _on_upload(self, box: BoxView, ev: MonitorEvent) -> None:
         box.transactions.append({"t": ev.t, **ev.data})
+        digest = ev.data.get("receipt_sha256")
+        if isinstance(digest, str):
+            box.stored[digest] = bool(ev.data.get("answer"))
+            while len(box.stored) > 10 * KEEP_RECEIPTS:
+                del box.stored[next(iter(box.stored))]
+            for receipt in box.receipts:  # the receipt the box saw: uploaded, and answered or not
+                if receipt.get("sha256") == digest:
+                    receipt.update(uploaded=True, answered=bool(ev.data.get("answer")))
         if box.link_up is None:  # seen only through the cloud: a stored transaction is the receipt it came from
             box.receipts_counted += 1
             box.last_receipt = ev.t if box.last_receipt is None else max(box.last_receipt, ev.t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kelaile_cli.core.cloud.protocol import receipt_digest
 from kelaile_cli.core.profiles.analysis import analyse
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.render.text import render_text
@@ -14,8 +15,10 @@ from kelaile_cli.core.stream.receipt import Receipt
 __all__ = ["TapDecoder", "receipt_data"]
 
 
-def receipt_data(receipt: Receipt, detector: Detector | None) -> dict[str, Any]:
-    """A receipt event's data: the text as on paper, the POS that printed it, its QR codes and cut."""
+def receipt_data(receipt: Receipt, detector: Detector | None, raw: bytes | None = None) -> dict[str, Any]:
+    """A receipt event's data: the text as on paper, the POS that printed it, its QR codes and cut, and
+    (given the connection's bytes) the digest the box sends as ``receipt_sha256`` — the cloud's stored
+    transaction is matched to the receipt by it."""
     identity = analyse(receipt, detector).identity() if detector is not None else {}
     tx = identity.get("transaction")
     return {
@@ -26,6 +29,7 @@ def receipt_data(receipt: Receipt, detector: Detector | None) -> dict[str, Any]:
         "qr": [c.data for c in receipt.codes if "qr" in c.symbology.lower()],
         "cut": receipt.cut,
         "transaction": tx,
+        "sha256": receipt_digest(raw[receipt.start : receipt.end]) if raw is not None else None,
     }
 
 
@@ -36,18 +40,20 @@ class TapDecoder:
         self.detector = detector
         self._conn: int | None = None
         self._stream = PrintStream()
+        self._raw = bytearray()  # this connection's bytes: receipts' offsets point into it
 
     def feed(self, data: bytes, conn: int | None = None, now: float | None = None) -> list[dict[str, Any]]:
-        out: list[Receipt] = []
+        out: list[dict[str, Any]] = []
         if conn is not None and conn != self._conn:
             if self._conn is not None:
-                out += self._stream.close()
-                self._stream = PrintStream()
+                out += self.close()
             self._conn = conn
-        out += self._stream.feed(data, time.time() if now is None else now)
-        return [receipt_data(r, self.detector) for r in out]
+        self._raw += data
+        found = self._stream.feed(data, time.time() if now is None else now)
+        return out + [receipt_data(r, self.detector, bytes(self._raw)) for r in found]
 
     def close(self) -> list[dict[str, Any]]:
         found = self._stream.close()
-        self._stream = PrintStream()
-        return [receipt_data(r, self.detector) for r in found]
+        raw = bytes(self._raw)
+        self._stream, self._raw = PrintStream(), bytearray()
+        return [receipt_data(r, self.detector, raw) for r in found]

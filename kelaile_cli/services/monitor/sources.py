@@ -236,6 +236,7 @@ class CloudSource:
                 data = {
                     "transaction_id": tx.get("transaction_id"), "kind": tx.get("kind"),
                     "profile": body.get("profile"), "answer": bool(answer), "answer_body": answer,
+                    "receipt_sha256": body.get("receipt_sha256"),
                     "transaction": body.get("transaction"),
                 }  # fmt: skip
                 emit(MonitorEvent("upload", serial, float(tx.get("created_at") or now), data))

@@ -123,3 +123,15 @@ def test_a_box_seen_only_through_the_cloud_counts_stored_transactions_as_receipt
     model.apply(ev("upload", "B", T0 + 2, transaction_id="tx3"))  # B's receipt, already counted from its tap
     assert (model.boxes["C"].receipt_count, model.boxes["C"].rate(T0 + 6)) == (2, 2)
     assert model.boxes["B"].receipt_count == 1 and len(model.boxes["B"].transactions) == 1
+
+
+def test_a_stored_transaction_marks_its_receipt_uploaded_by_digest_whichever_comes_first():
+    model = fed(
+        ev("receipt", t=T0, text="a", sha256="d1"),
+        ev("upload", t=T0 + 1, transaction_id="tx1", receipt_sha256="d1", answer=True),
+        ev("upload", t=T0 + 2, transaction_id="tx2", receipt_sha256="d2", answer=False),
+        ev("receipt", t=T0 + 3, text="b", sha256="d2"),
+        ev("receipt", t=T0 + 4, text="c", sha256="d3"),
+    )
+    marks = [(r["text"], r.get("uploaded"), r.get("answered")) for r in model.boxes["KLB1"].receipts]
+    assert marks == [("a", True, True), ("b", True, False), ("c", None, None)]
