@@ -112,6 +112,10 @@ COMMANDS: dict[str, Entry] = {
         _CMD + "insights", "app",
         "What sold, when, at which table, and whether each shift report matches the captured receipts.",
     ),
+    "monitor": Entry(
+        _CMD + "monitor", "app",
+        "Watch boxes live (Textual): fleet health, each box's receipts, uploads and QR answers.",
+    ),
 }  # fmt: skip
 
 _ABOUT = (

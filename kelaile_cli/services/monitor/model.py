@@ -1,0 +1,365 @@
+"""The fleet model: every box the monitor knows, built from monitor events, with the health rules.
+
+Pure: no clock (``now`` is passed in), no I/O, no screen. The screens ask it for rows and a summary;
+the tests feed it events. The rules (docs/monitor.md) decide online / degraded / offline, in order:
+
+1. the link to the box is down → **offline** (the link's reason);
+2. nothing heard for more than ``OFFLINE_AFTER`` s → **offline** ("silent, seen N s ago");
+3. nothing heard for more than ``DEGRADED_AFTER`` s → **degraded** ("seen N s ago");
+4. the printer reports a problem → **degraded** ("printer: paper out");
+5. the box says its cloud is unreachable → **degraded** ("cloud: …");
+6. ``BACKLOG_LIMIT`` or more transactions waiting to upload → **degraded** ("backlog N");
+7. a QR answer missed its cut in the last ``MISSED_WINDOW`` s → **degraded** ("N QR missed");
+8. otherwise **online** ("seen N s ago").
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Any
+
+from kelaile_cli.services.monitor.events import MonitorEvent
+
+__all__ = [
+    "BACKLOG_LIMIT",
+    "DASH",
+    "DEGRADED_AFTER",
+    "MISSED_WINDOW",
+    "OFFLINE_AFTER",
+    "SORT_KEYS",
+    "BoxView",
+    "FleetModel",
+    "Summary",
+    "age_text",
+]
+
+DASH = "—"
+DEGRADED_AFTER = 30.0
+OFFLINE_AFTER = 90.0
+BACKLOG_LIMIT = 50
+MISSED_WINDOW = 600.0
+RATE_WINDOW = 60.0  # receipts per minute: receipts seen in the last minute
+KEEP_RECEIPTS = 20  # receipts kept per box for the detail screen
+KEEP_LOG = 50
+_HEALTHY_PRINTER = {"ok", "online", "ready", "idle"}
+_HEALTHY_CLOUD = {"ok", "online", "up", "connected", "idle"}
+SORT_KEYS = ("serial", "store", "state", "last receipt", "rate", "backlog")
+_STATE_ORDER = {"offline": 0, "degraded": 1, "online": 2}
+
+
+def age_text(age: float | None) -> str:
+    """A coarse age ("4s", "2m", "3h"): coarse so a thousand rows do not all change every second."""
+    if age is None:
+        return DASH
+    age = max(0.0, age)
+    if age < 10:
+        return f"{int(age)}s"
+    if age < 60:
+        return f"{int(age) // 10 * 10}s"
+    if age < 3600:
+        return f"{int(age // 60)}m"
+    return f"{int(age // 3600)}h"
+
+
+def _text(value: Any) -> str:
+    return DASH if value is None or value == "" else str(value)
+
+
+def _health(value: Any) -> str | None:
+    """A printer's or cloud's health from a string or a {status|state|health: …} map."""
+    if isinstance(value, dict):
+        for key in ("health", "status", "state"):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+        if isinstance(value.get("online"), bool):  # the box's printer health (DLE EOT): the worst of its parts
+            if not value["online"]:
+                return "offline"
+            if value.get("paper") == "end":
+                return "paper out"
+            if value.get("cover") == "open":
+                return "cover open"
+            return "paper low" if value.get("paper") == "near_end" else "ok"
+        if isinstance(value.get("claimed"), bool):  # the box's cloud link (none configured: nothing to judge)
+            if not value.get("url"):
+                return None
+            error = value.get("last_error")
+            if isinstance(error, dict) and error.get("code"):
+                return f"{error['code']}"
+            return "ok" if value["claimed"] else "not claimed"
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass
+class BoxView:
+    """What the monitor knows about one box; unknown fields stay None (shown as "—")."""
+
+    serial: str
+    store: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    link_up: bool | None = None
+    link_reason: str = ""
+    link_name: str | None = None  # the port or URL the box is reached through
+    last_seen: float | None = None
+    last_receipt: float | None = None
+    receipts_counted: int = 0
+    receipts_reported: int | None = None  # the box's own counter
+    recognised_reported: int | None = None
+    profile: str | None = None
+    printer: str | None = None
+    cloud: str | None = None
+    backlog: int | None = None
+    missed_total: int = 0
+    missed_times: collections.deque[float] = field(default_factory=collections.deque)
+    receipt_times: collections.deque[float] = field(default_factory=collections.deque)
+    receipts: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=KEEP_RECEIPTS))
+    transactions: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=KEEP_RECEIPTS)
+    )
+    log: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=KEEP_LOG))
+    stored: dict[str, bool] = field(default_factory=dict)  # receipt digest -> the cloud answered (recent uploads)
+    links: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    slots: list[Any] = field(default_factory=list)
+
+    @property
+    def receipt_count(self) -> int:
+        """The box's own receipt counter when it reports one, else the receipts the monitor saw."""
+        return max(self.receipts_reported or 0, self.receipts_counted)
+
+    def rate(self, now: float) -> int:
+        """Receipts in the last minute."""
+        while self.receipt_times and self.receipt_times[0] < now - RATE_WINDOW:
+            self.receipt_times.popleft()
+        return len(self.receipt_times)
+
+    def missed_recent(self, now: float) -> int:
+        while self.missed_times and self.missed_times[0] < now - MISSED_WINDOW:
+            self.missed_times.popleft()
+        return len(self.missed_times)
+
+    def status(self, now: float) -> tuple[str, str]:
+        """(online|degraded|offline, why), by the rules in this module's docstring."""
+        age = None if self.last_seen is None else max(0.0, now - self.last_seen)
+        seen = "never heard from" if age is None else f"seen {age_text(age)} ago"  # coarse: see age_text
+        if self.link_up is False:
+            return "offline", self.link_reason or "link down"
+        if age is None or age > OFFLINE_AFTER:
+            return "offline", f"silent, {seen}"
+        if age > DEGRADED_AFTER:
+            return "degraded", seen
+        if self.printer is not None and self.printer.lower() not in _HEALTHY_PRINTER:
+            return "degraded", f"printer: {self.printer}"
+        if self.cloud is not None and self.cloud.lower() not in _HEALTHY_CLOUD:
+            return "degraded", f"cloud: {self.cloud}"
+        if self.backlog is not None and self.backlog >= BACKLOG_LIMIT:
+            return "degraded", f"backlog {self.backlog}"
+        missed = self.missed_recent(now)
+        if missed:
+            return "degraded", f"{missed} QR missed"
+        return "online", seen
+
+    def row(self, now: float) -> tuple[str, ...]:
+        """The fleet table's cells, in ``FleetModel.COLUMNS`` order."""
+        state, why = self.status(now)
+        link = DASH if self.link_up is None else ("up" if self.link_up else "down")
+        return (
+            self.serial,
+            _text(self.store),
+            f"{state}: {why}",
+            age_text(None if self.last_receipt is None else now - self.last_receipt),
+            str(self.rate(now)),
+            str(self.receipt_count),
+            _text(self.profile),
+            _text(self.printer),
+            _text(self.backlog),
+            str(self.missed_total),
+            _text(self.firmware),
+            link,
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    online: int
+    degraded: int
+    offline: int
+    rate: int  # receipts per minute, every box
+    backlog: int
+
+    def text(self) -> str:
+        return (
+            f"online {self.online} · degraded {self.degraded} · offline {self.offline} · "
+            f"{self.rate} receipts/min · backlog {self.backlog}"
+        )
+
+
+class FleetModel:
+    """Boxes by serial, fed by ``apply``; ``dirty`` names the boxes changed since ``take_dirty``."""
+
+    COLUMNS = (
+        "serial", "store", "state", "rcpt age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "fw",
+        "link",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.boxes: dict[str, BoxView] = {}
+        self.dirty: set[str] = set()
+        self.cloud_ok: bool | None = None
+        self.cloud_reason = ""
+        self.events = 0
+
+    def box(self, serial: str) -> BoxView:
+        view = self.boxes.get(serial)
+        if view is None:
+            view = self.boxes[serial] = BoxView(serial)
+        return view
+
+    def take_dirty(self) -> set[str]:
+        out, self.dirty = self.dirty, set()
+        return out
+
+    def apply(self, ev: MonitorEvent) -> None:
+        """Take one event into the model."""
+        self.events += 1
+        d = ev.data
+        if ev.kind == "cloud":
+            self.cloud_ok = bool(d.get("ok"))
+            self.cloud_reason = str(d.get("reason") or "")
+            return
+        box = self.box(ev.serial)
+        self.dirty.add(ev.serial)
+        if ev.kind != "link" or d.get("up"):
+            box.last_seen = ev.t if box.last_seen is None else max(box.last_seen, ev.t)
+        handler = getattr(self, f"_on_{ev.kind}", None)
+        if handler is not None:
+            handler(box, ev)
+
+    def _on_link(self, box: BoxView, ev: MonitorEvent) -> None:
+        box.link_up = bool(ev.data.get("up"))
+        box.link_reason = str(ev.data.get("reason") or "")
+        if ev.data.get("via"):
+            box.link_name = str(ev.data["via"])
+        box.log.append(f"link {'up' if box.link_up else 'down'}: {box.link_reason or '—'}")
+
+    def _on_state(self, box: BoxView, ev: MonitorEvent) -> None:
+        s = ev.data
+        if box.link_up is None and s.get("link_up") is not None:
+            box.link_up = bool(s["link_up"])
+        for attr, key in (("store", "store"), ("model", "model"), ("firmware", "fw")):
+            if s.get(key):
+                setattr(box, attr, str(s[key]))
+        boot = s.get("boot")
+        if isinstance(boot, dict) and boot.get("version"):
+            box.firmware = str(boot["version"])
+        raw = s.get("counters")
+        counters: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if isinstance(counters.get("receipts"), int):
+            box.receipts_reported = counters["receipts"]
+        if isinstance(counters.get("recognised"), int):
+            box.recognised_reported = counters["recognised"]
+        raw_answers = s.get("answers")
+        answers: dict[str, Any] = raw_answers if isinstance(raw_answers, dict) else {}
+        missed = answers.get("missed", counters.get("missed_answers", s.get("missed_answers")))
+        if isinstance(missed, int) and missed > box.missed_total:
+            box.missed_times.extend([ev.t] * min(missed - box.missed_total, 100))
+            box.missed_total = missed
+        for key in ("queue", "backlog"):
+            if isinstance(s.get(key), int):
+                box.backlog = s[key]
+        if isinstance(s.get("links"), dict):
+            box.links = s["links"]
+            printer = s["links"].get("printer")
+            if _health(printer):
+                box.printer = _health(printer)
+        for key in ("printer", "printer_health"):
+            if _health(s.get(key)):
+                box.printer = _health(s[key])
+        if _health(s.get("cloud")):
+            box.cloud = _health(s["cloud"])
+        if isinstance(s.get("config"), dict):
+            box.config = s["config"]
+            if not box.store and s["config"].get("store"):
+                box.store = str(s["config"]["store"])
+        if isinstance(s.get("slots"), list):
+            box.slots = s["slots"]
+        if s.get("profile"):
+            box.profile = str(s["profile"])
+        for err in s.get("last_errors") or []:
+            text = f"error: {err}"
+            if text not in box.log:
+                box.log.append(text)
+
+    def _on_receipt(self, box: BoxView, ev: MonitorEvent) -> None:
+        box.receipts_counted += 1
+        box.last_receipt = ev.t
+        box.receipt_times.append(ev.t)
+        if ev.data.get("profile"):
+            box.profile = str(ev.data["profile"])
+        record = {"t": ev.t, **ev.data}
+        digest = ev.data.get("sha256")
+        if digest in box.stored:  # the cloud's copy came first
+            record.update(uploaded=True, answered=box.stored[digest])
+        box.receipts.append(record)
+
+    def _on_upload(self, box: BoxView, ev: MonitorEvent) -> None:
+        box.transactions.append({"t": ev.t, **ev.data})
+        digest = ev.data.get("receipt_sha256")
+        if isinstance(digest, str):
+            box.stored[digest] = bool(ev.data.get("answer"))
+            while len(box.stored) > 10 * KEEP_RECEIPTS:
+                del box.stored[next(iter(box.stored))]
+            for receipt in box.receipts:  # the receipt the box saw: uploaded, and answered or not
+                if receipt.get("sha256") == digest:
+                    receipt.update(uploaded=True, answered=bool(ev.data.get("answer")))
+        if box.link_up is None:  # seen only through the cloud: a stored transaction is the receipt it came from
+            box.receipts_counted += 1
+            box.last_receipt = ev.t if box.last_receipt is None else max(box.last_receipt, ev.t)
+            box.receipt_times.append(ev.t)
+        if ev.data.get("profile"):
+            box.profile = str(ev.data["profile"])
+        if isinstance(ev.data.get("backlog"), int):
+            box.backlog = ev.data["backlog"]
+
+    def _on_missed(self, box: BoxView, ev: MonitorEvent) -> None:
+        box.missed_total += 1
+        box.missed_times.append(ev.t)
+        box.log.append("QR answer missed its cut")
+
+    def _on_log(self, box: BoxView, ev: MonitorEvent) -> None:
+        box.log.append(f"{ev.data.get('level', 'info')}: {ev.data.get('text', '')}")
+
+    # -- what the screens read ---------------------------------------------------------------------
+    def summary(self, now: float) -> Summary:
+        counts = {"online": 0, "degraded": 0, "offline": 0}
+        rate = backlog = 0
+        for box in self.boxes.values():
+            counts[box.status(now)[0]] += 1
+            rate += box.rate(now)
+            backlog += box.backlog or 0
+        return Summary(counts["online"], counts["degraded"], counts["offline"], rate, backlog)
+
+    def rows(self, now: float, text: str = "", sort: str = "serial") -> list[tuple[str, ...]]:
+        """Fleet rows whose cells contain ``text`` (any case), sorted by one of ``SORT_KEYS``."""
+        needle = text.lower()
+        rows = [box.row(now) for box in self.boxes.values()]
+        if needle:
+            rows = [r for r in rows if any(needle in cell.lower() for cell in r)]
+        rows.sort(key=_sort_key(sort, self, now))
+        return rows
+
+
+def _sort_key(sort: str, model: FleetModel, now: float) -> Any:
+    if sort == "store":
+        return lambda r: (r[1], r[0])
+    if sort == "state":
+        return lambda r: (_STATE_ORDER.get(r[2].split(":", 1)[0], 3), r[0])
+    if sort == "last receipt":
+        return lambda r: (-(model.boxes[r[0]].last_receipt or 0.0), r[0])
+    if sort == "rate":
+        return lambda r: (-int(r[4]), r[0])
+    if sort == "backlog":
+        return lambda r: (-(model.boxes[r[0]].backlog or 0), r[0])
+    return lambda r: r[0]

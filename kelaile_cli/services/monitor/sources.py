@@ -1,0 +1,256 @@
+"""Where monitor events come from: boxes over their protocol, the cloud's admin API, recordings.
+
+Each source runs until ``stop`` is set and hands every event to ``emit`` (thread-safe: the monitor
+queues them and coalesces). ``BoxSource.run`` and ``ReplaySource.run`` block (run them in a thread);
+``CloudSource.run`` is a coroutine (run it in an asyncio task). Sources never raise for a box or a
+cloud that goes away: they emit ``link``/``cloud`` events with the reason and retry with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kelaile_cli.core.errors import InputError, KlxError
+from kelaile_cli.services.monitor.events import MonitorEvent, read_events
+
+__all__ = ["BACKOFF", "Action", "BoxSource", "CloudSource", "Emit", "ReplaySource", "backoff_delays"]
+
+Emit = Callable[[MonitorEvent], None]
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between reconnects; the last one repeats
+STATE_EVERY = 2.0  # STATE poll period (also the heartbeat)
+
+
+def backoff_delays() -> collections.abc.Iterator[float]:
+    """0.5, 1, 2, 4, 8, 8, 8… s: a box that went away is retried without hammering its port."""
+    yield from BACKOFF
+    while True:
+        yield BACKOFF[-1]
+
+
+class Action:
+    """A write request for a box (test print, reboot, config set) run on the source's own thread."""
+
+    def __init__(self, name: str, args: dict[str, Any] | None = None) -> None:
+        self.name, self.args = name, args or {}
+        self.done = threading.Event()
+        self.result: str = ""
+        self.ok = False
+
+
+class BoxSource:
+    """One box over its host protocol: HELLO, IDENTITY, CONFIG, tap on, STATE every 2 s, events.
+
+    ``target`` is a port or pyserial URL, or (``by_serial``) a USB serial number looked up each time.
+    """
+
+    def __init__(self, target: str, *, by_serial: bool = False, detector: Any = None) -> None:
+        self.target, self.by_serial, self.detector = target, by_serial, detector
+        self.serial = target  # until the box says HELLO
+        self.actions: collections.deque[Action] = collections.deque()
+
+    def submit(self, action: Action) -> Action:
+        self.actions.append(action)
+        return action
+
+    def run(self, emit: Emit, stop: threading.Event) -> None:
+        delays = backoff_delays()
+        while not stop.is_set():
+            try:
+                self._session(emit, stop)
+                delays = backoff_delays()
+                continue
+            except KlxError as exc:
+                reason = exc.message
+            except OSError as exc:
+                reason = str(exc)
+            emit(MonitorEvent("link", self.serial, time.time(), {"up": False, "reason": reason, "via": self.target}))
+            stop.wait(next(delays))
+
+    def _connect(self) -> Any:
+        from kelaile_cli.services.box.client import BoxClient
+
+        if self.by_serial:
+            return BoxClient.find(self.target, timeout=1.0)
+        return BoxClient.connect(self.target, timeout=1.0)
+
+    def _session(self, emit: Emit, stop: threading.Event) -> None:
+        from kelaile_cli.core.box.messages import MsgType
+        from kelaile_cli.services.monitor.receipts import TapDecoder
+
+        with self._connect() as client:
+            self.serial = str(client.hello.serial or self.target)
+            now = time.time()
+            emit(MonitorEvent("link", self.serial, now, {"up": True, "reason": "connected", "via": self.target}))
+            ident = client.identity().to_body()  # the typed answers, read as the documented maps
+            config = client.config_get()
+            emit(MonitorEvent("state", self.serial, time.time(), _box_state(client.state().to_body(), ident, config)))
+            client.tap(True)
+            tap = TapDecoder(self.detector)
+            next_state = time.monotonic() + STATE_EVERY
+            while not stop.is_set():
+                for msg in client.events(timeout=0.2, stop=stop.is_set):
+                    now = time.time()
+                    if msg.type is MsgType.EV_TAP:
+                        for data in tap.feed(msg["data"], msg.get("conn"), now):
+                            emit(MonitorEvent("receipt", self.serial, now, data))
+                    elif msg.type is MsgType.EV_STATE:
+                        emit(MonitorEvent("state", self.serial, now, _box_state(msg["state"], None, None)))
+                    elif msg.type is MsgType.EV_LOG:
+                        emit(MonitorEvent("log", self.serial, now, {"level": msg["level"], "text": msg["text"]}))
+                    elif msg.type is MsgType.EV_BOOT:
+                        emit(
+                            MonitorEvent("log", self.serial, now, {"level": "info", "text": f"booted {msg['version']}"})
+                        )
+                while self.actions:
+                    self._act(client, self.actions.popleft(), emit)
+                if time.monotonic() >= next_state:
+                    next_state = time.monotonic() + STATE_EVERY
+                    state = client.state().to_body()
+                    emit(MonitorEvent("state", self.serial, time.time(), _box_state(state, None, None)))
+
+    def _act(self, client: Any, action: Action, emit: Emit) -> None:
+        try:
+            if action.name == "test-print":
+                client.request(_msg("TEST_PRINT"), {})
+                action.result = "test print sent"
+            elif action.name == "reboot":
+                client.reboot()
+                action.result = "reboot requested"
+            elif action.name == "config-set":
+                client.config_set(action.args)
+                action.result = f"config set: {', '.join(sorted(action.args))}"
+            else:
+                raise InputError(f"unknown action {action.name}")
+            action.ok = True
+        except KlxError as exc:
+            action.result = exc.message
+        finally:
+            action.done.set()
+        emit(MonitorEvent("log", self.serial, time.time(), {"level": "info", "text": action.result}))
+
+
+def _msg(name: str) -> Any:
+    from kelaile_cli.core.box.messages import MsgType
+
+    return MsgType[name]
+
+
+def _box_state(state: dict[str, Any], ident: dict[str, Any] | None, config: dict[str, Any] | None) -> dict[str, Any]:
+    """A box's STATE (plus IDENTITY and config when just read) as a ``state`` event's data."""
+    out = dict(state)
+    if ident:
+        out["fw"] = ident.get("fw")
+        out["model"] = ident.get("model")
+        out["slots"] = ident.get("slots", [])
+    if config is not None:
+        out["config"] = config
+        out["store"] = config.get("store")
+        out["profile"] = config.get("profile") or None
+    return out
+
+
+class ReplaySource:
+    """A recorded monitor session, played at its own pace (``speed`` × real time; 0: at once).
+
+    Times are shifted so the recording's first event happens now: ages and rates look live."""
+
+    def __init__(self, path: Path, speed: float = 1.0, loop: bool = False) -> None:
+        self.events = read_events(path)
+        if not self.events:
+            raise InputError(f"{path}: no events in this recording")
+        self.speed, self.loop = speed, loop
+
+    def run(self, emit: Emit, stop: threading.Event) -> None:
+        first = self.events[0].t
+        while not stop.is_set():
+            wall0 = time.time()
+            for ev in self.events:
+                offset = ev.t - first
+                if self.speed:
+                    wait = wall0 + offset / self.speed - time.time()
+                    if wait > 0 and stop.wait(wait):
+                        return
+                    emit(MonitorEvent(ev.kind, ev.serial, wall0 + offset / self.speed, ev.data))
+                else:  # at once: the recording's last event happens now
+                    emit(MonitorEvent(ev.kind, ev.serial, wall0 - (self.events[-1].t - ev.t), ev.data))
+                if stop.is_set():
+                    return
+            if not self.loop:
+                return
+
+
+class CloudSource:
+    """Every device the (sandbox) cloud knows: its device list and heartbeats, and new transactions."""
+
+    def __init__(self, url: str, every: float = 2.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise InputError(f"--cloud {url}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8787")
+        self.url, self.every = url.rstrip("/"), every
+        self._after = 0
+        self._serials: dict[str, str] = {}  # device id -> serial
+
+    async def run(self, emit: Emit, stop: threading.Event) -> None:
+        import httpx
+
+        delays = backoff_delays()
+        async with httpx.AsyncClient(base_url=self.url, timeout=5.0) as http:
+            while not stop.is_set():
+                try:
+                    await self.poll(http, emit)
+                    delays = backoff_delays()
+                    wait = self.every
+                except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                    emit(MonitorEvent("cloud", "", time.time(), {"ok": False, "reason": _why(exc, self.url)}))
+                    wait = next(delays)
+                for _ in range(int(wait / 0.1)):
+                    if stop.is_set():
+                        return
+                    await asyncio.sleep(0.1)
+
+    async def poll(self, http: Any, emit: Emit) -> None:
+        """One round: the device list, then every transaction stored since the last round."""
+        resp = await http.get("/v1/devices")
+        resp.raise_for_status()
+        now = time.time()
+        emit(MonitorEvent("cloud", "", now, {"ok": True, "reason": ""}))
+        for dev in resp.json()["devices"]:
+            serial = str(dev.get("serial") or dev["device_id"])
+            self._serials[str(dev["device_id"])] = serial
+            state = dev.get("state") if isinstance(dev.get("state"), dict) else {}
+            data = {**state, "store": dev.get("store"), "model": dev.get("model")}
+            seen = dev.get("last_seen")
+            emit(MonitorEvent("state", serial, float(seen) if seen else float(dev.get("claimed_at") or now), data))
+        for _ in range(50):  # at most 50 pages a round: a huge backlog is read over several rounds
+            resp = await http.get("/v1/transactions", params={"after": self._after, "limit": 1000})
+            resp.raise_for_status()
+            doc = resp.json()
+            for tx in doc["transactions"]:
+                serial = self._serials.get(str(tx["device_id"]), str(tx["device_id"]))
+                body = tx.get("body") if isinstance(tx.get("body"), dict) else {}
+                answer = tx.get("answer")
+                data = {
+                    "transaction_id": tx.get("transaction_id"), "kind": tx.get("kind"),
+                    "profile": body.get("profile"), "answer": bool(answer), "answer_body": answer,
+                    "receipt_sha256": body.get("receipt_sha256"),
+                    "transaction": body.get("transaction"),
+                }  # fmt: skip
+                emit(MonitorEvent("upload", serial, float(tx.get("created_at") or now), data))
+            if doc["next_after"] == self._after:
+                break
+            self._after = int(doc["next_after"])
+
+
+def _why(exc: Exception, url: str) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.ConnectError):
+        return f"cloud {url} unreachable (connection refused)"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"cloud {url} answered {exc.response.status_code}"
+    return f"cloud {url}: {type(exc).__name__}: {exc}"

@@ -1,0 +1,1 @@
+"""The Textual monitor (``klx monitor``): screens and widgets; the data comes from services/monitor."""

@@ -1,0 +1,152 @@
+"""``MonitorApp``: the Textual application behind ``klx monitor``.
+
+Sources run in workers (threads for boxes and recordings, an asyncio task for the cloud) and hand
+events to a ``Feed``; a timer drains it a few times a second, applies the batch to the model and
+redraws the screen on top — so a burst of events costs one redraw, and only changed cells are touched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from textual.app import App, ScreenStackError
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+
+from kelaile_cli.services.monitor.feed import Feed
+from kelaile_cli.services.monitor.model import FleetModel
+from kelaile_cli.services.monitor.sources import Action, BoxSource, CloudSource, ReplaySource
+from kelaile_cli.tui.detail import BoxScreen
+from kelaile_cli.tui.dialogs import ConfigScreen, ConfirmScreen, HelpScreen
+from kelaile_cli.tui.fleet import FleetScreen
+
+__all__ = ["REFRESH_S", "MonitorApp"]
+
+REFRESH_S = 0.25  # screen updates: at most 4 a second, however many events arrive
+ACTION_TIMEOUT_S = 10.0
+Source = BoxSource | CloudSource | ReplaySource
+_QUESTIONS = {"test-print": "Print a test page on box {serial}?", "reboot": "Reboot box {serial}?"}
+
+
+class MonitorApp(App[None]):
+    """The fleet screen first; ``enter`` opens a box, ``esc`` comes back."""
+
+    TITLE = "klx monitor"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+    ]
+
+    def __init__(
+        self,
+        feed: Feed,
+        sources: Iterable[Source] = (),
+        *,
+        write: bool = False,
+        clock: Callable[[], float] = time.time,
+        refresh_s: float = REFRESH_S,
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.model: FleetModel = feed.model
+        self.sources = list(sources)
+        self.write = write
+        self.clock = clock
+        self.refresh_s = refresh_s
+        self.stopping = threading.Event()
+        self.redraws = 0
+
+    def on_mount(self) -> None:
+        self.feed.drain()
+        self.push_screen(FleetScreen())
+        for source in self.sources:
+            if isinstance(source, CloudSource):
+                self.run_worker(source.run(self.feed.emit, self.stopping), group="sources", exit_on_error=False)
+            else:
+                self.run_worker(self._blocking(source), thread=True, group="sources", exit_on_error=False)
+        self.ticker = self.set_interval(self.refresh_s, self.tick)
+
+    def _blocking(self, source: BoxSource | ReplaySource) -> Callable[[], None]:
+        return lambda: source.run(self.feed.emit, self.stopping)
+
+    def tick(self) -> None:
+        """Apply what arrived since the last tick and redraw the screen on top (once)."""
+        self.feed.drain()
+        self.model.take_dirty()
+        self.redraw()
+
+    def redraw(self) -> None:
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or quitting: nothing to draw on
+            return
+        if isinstance(screen, FleetScreen | BoxScreen) and screen.ready:
+            try:
+                screen.redraw()
+            except NoMatches:  # the screen is being torn down (quitting)
+                return
+            self.redraws += 1
+
+    def on_unmount(self) -> None:
+        self.stopping.set()
+
+    # -- navigation --------------------------------------------------------------------------------
+    def open_box(self, serial: str) -> None:
+        self.push_screen(BoxScreen(serial))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- write actions -------------------------------------------------------------------------------
+    def box_source(self, serial: str) -> BoxSource | None:
+        for source in self.sources:
+            if isinstance(source, BoxSource) and serial in (source.serial, source.target):
+                return source
+        return None
+
+    def request_action(self, serial: str, name: str) -> None:
+        """Refused without ``--write`` or without a box link; else asked for, confirmed, then run."""
+        screen = self.screen
+        say = screen.say if isinstance(screen, BoxScreen) else (lambda text: None)
+        if not self.write:
+            say(f"refused: {name} needs --write (klx monitor is read-only by default)")
+            self.notify(f"{name} refused: read-only (start with --write)", severity="warning")
+            return
+        source = self.box_source(serial)
+        if source is None:
+            say(f"refused: {name} needs a box link (--port/--box), not a cloud or a recording")
+            return
+        if name == "config-set":
+            self.push_screen(ConfigScreen(), lambda kv: self._confirm_config(serial, source, kv, say))
+            return
+        question = _QUESTIONS[name].format(serial=serial)
+        self.push_screen(ConfirmScreen(question), lambda yes: self._run(source, Action(name), say) if yes else None)
+
+    def _confirm_config(self, serial: str, source: BoxSource, kv: str | None, say: Callable[[str], None]) -> None:
+        if not kv:
+            return
+        key, sep, value = kv.partition("=")
+        if not sep or not key.strip():
+            say(f"refused: expected KEY=VALUE, got {kv!r}")
+            return
+        parsed: Any = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+        action = Action("config-set", {key.strip(): parsed})
+        self.push_screen(
+            ConfirmScreen(f"Set {key.strip()} = {parsed!r} on box {serial}?"),
+            lambda yes: self._run(source, action, say) if yes else None,
+        )
+
+    def _run(self, source: BoxSource, action: Action, say: Callable[[str], None]) -> None:
+        say(f"{action.name}: sent…")
+        source.submit(action)
+
+        def wait() -> None:
+            done = action.done.wait(ACTION_TIMEOUT_S)
+            text = action.result if done else f"{action.name}: no answer within {ACTION_TIMEOUT_S:g} s"
+            self.call_from_thread(say, text)
+
+        self.run_worker(wait, thread=True, group="actions", exit_on_error=False)

@@ -1,0 +1,112 @@
+"""The fleet screen: one row per box keyed by serial, a text filter, a sort key and a summary strip."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from kelaile_cli.services.monitor.model import SORT_KEYS, FleetModel
+from kelaile_cli.tui.table import FleetTable
+
+if TYPE_CHECKING:
+    from kelaile_cli.tui.app import MonitorApp
+
+__all__ = ["COLUMN_WIDTHS", "FleetScreen"]
+
+COLUMN_WIDTHS = (20, 8, 22, 8, 4, 5, 12, 7, 7, 6, 6, 4)  # 120 columns with the separators
+
+
+class FleetScreen(Screen[None]):
+    """Rows are updated cell by cell, by row key; the table is rebuilt only when the row order changes."""
+
+    DEFAULT_CSS = """
+    #banner { background: $error; color: $text; height: auto; display: none; padding: 0 1; }
+    #banner.shown { display: block; }
+    #summary { height: 1; padding: 0 1; background: $boost; }
+    #filter { display: none; height: 3; }
+    #filter:focus-within { display: block; }
+    #filter.shown { display: block; }
+    #fleet { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "filter", priority=True),
+        Binding("s", "sort", "sort"),
+        Binding("escape", "clear_filter", "clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = False  # composed and mounted: the timer may redraw it
+        self.filter_text = ""
+        self.sort = SORT_KEYS[0]
+        self._order: list[str] = []
+
+    @property
+    def monitor(self) -> MonitorApp:
+        from kelaile_cli.tui.app import MonitorApp
+
+        assert isinstance(self.app, MonitorApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        yield Static("", id="summary")
+        yield Input(placeholder="filter: any text (serial, store, state, POS…); esc clears", id="filter")
+        yield FleetTable(list(zip(FleetModel.COLUMNS, COLUMN_WIDTHS, strict=True)), id="fleet")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.query_one("#fleet", FleetTable).focus()
+        self.redraw()
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Bring the table, the summary and the banner up to date with the model."""
+        model, now = self.monitor.model, self.monitor.clock()
+        rows = model.rows(now, self.filter_text, self.sort)
+        table = self.query_one("#fleet", FleetTable)
+        order = [r[0] for r in rows]
+        if order != self._order:
+            table.set_rows(rows)
+            self._order = order
+        else:
+            for r in rows:
+                table.update_row(r)
+        summary = model.summary(now)
+        shown = f" · showing {len(rows)} of {len(model.boxes)}" if self.filter_text else ""
+        self.query_one("#summary", Static).update(f"{summary.text()} · sort: {self.sort}{shown}")
+        banner = self.query_one("#banner", Static)
+        banner.set_class(model.cloud_ok is False, "shown")
+        banner.update(f"⚠ {model.cloud_reason}; retrying" if model.cloud_ok is False else "")
+
+    # -- keys --------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.query_one("#fleet", FleetTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
+        self.redraw()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.redraw()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and goes back to the rows."""
+        self.query_one("#fleet", FleetTable).focus()
+
+    def on_fleet_table_row_selected(self, event: FleetTable.RowSelected) -> None:
+        self.monitor.open_box(event.key)
