@@ -117,16 +117,24 @@ JOB = b"\x1b@Table 7\nTea  2.00\n\x10\x04\x01\x1dV\x00"
 
 
 class FakePrinter:
-    """A network printer: records every byte per connection, answers DLE EOT 1 with 0x16."""
+    """A network printer on 127.0.0.1: records every connection's bytes (``jobs``, and ``spans`` with when each
+    connection began and ended) and answers a status request (``trigger``, DLE EOT 1) with ``answer`` (0x16;
+    None: a printer that never answers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes | None = b"\x16", trigger: bytes = b"\x10\x04\x01") -> None:
+        self.answer, self.trigger = answer, trigger
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.jobs: list[bytes] = []
+        self.spans: list[tuple[float, float, bytes]] = []  # (connected, closed, bytes), monotonic seconds
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
 
     def _accept(self) -> None:
         while True:
@@ -137,14 +145,15 @@ class FakePrinter:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        got = b""
+        began, got = time.monotonic(), b""
         conn.settimeout(10)
         while data := conn.recv(65536):
             got += data
-            if b"\x10\x04\x01" in data:
-                conn.sendall(b"\x16")
+            if self.answer is not None and self.trigger in data:
+                conn.sendall(self.answer)
         with self.lock:  # recorded before the close, so a peer that saw the close sees the job
             self.jobs.append(got)
+            self.spans.append((began, time.monotonic(), got))
         conn.close()
 
     def wait_for(self, n: int, timeout: float = 10.0) -> list[bytes]:

@@ -4,7 +4,6 @@ once each (across a reboot too), with what the kitchen and the customer need."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -15,48 +14,19 @@ from kelaile_cli.core.stream.printstream import DecodeOptions, read_receipts
 from kelaile_cli.services.cloud.online_orders import create_orders, list_orders, parse_items
 from kelaile_cli.services.cloud.sandbox import running_cloud
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
+from tests.helpers import FakePrinter
 
 STORE = "S-0042"
 ORDER = {"store": STORE, "platform": "meituan", "items": parse_items("宫保鸡丁*1@38,米饭*2@3"), "note": "少辣"}
 POS_JOB = b"\x1b@\x1c&" + "收银小票 桌号 8\n".encode("gb18030") + b"Total 88.00\n" * 40 + b"\x1dVA\x00"
 
 
-class Printer:
-    """A network printer that keeps each connection whole with when it started and ended."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.jobs: list[tuple[float, float, bytes]] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        began, data = time.monotonic(), bytearray()
-        with conn:
-            conn.settimeout(20)
-            while chunk := conn.recv(65536):
-                data += chunk
-        with self.lock:
-            self.jobs.append((began, time.monotonic(), bytes(data)))
-
-    def orders(self) -> list[tuple[float, float, bytes]]:
-        with self.lock:
-            return [j for j in self.jobs if b"meituan" in j[2]]
-
-    def close(self) -> None:
-        self.sock.close()
+def _orders(printer: FakePrinter) -> list[tuple[float, float, bytes]]:
+    with printer.lock:
+        return [s for s in printer.spans if b"meituan" in s[2]]
 
 
-def _box(tmp_path: Path, cloud_url: str, printer: Printer) -> BoxSim:
+def _box(tmp_path: Path, cloud_url: str, printer: FakePrinter) -> BoxSim:
     box = BoxSim(SimOptions(state=tmp_path / "box", pos="listen://127.0.0.1:0", printer=printer.url))
     # as `klx box sim --cloud URL --store S-0042` does: the config drives the box's own cloud link
     box.state.update_config({"cloud_url": cloud_url, "store": STORE, "order_copies": "customer,kitchen"})
@@ -72,22 +42,22 @@ def _wait(check, timeout: float = 10.0) -> bool:
 
 
 def test_an_order_prints_within_3_s_with_its_items_and_qr_and_is_printed_in_the_cloud(tmp_path):
-    printer = Printer()
+    printer = FakePrinter()
     with running_cloud(tmp_path / "c.sqlite") as cloud:
         box = _box(tmp_path, cloud.url, printer)
         try:
             assert _wait(lambda: box.orders.counts.received == 0 and box.orders.interval_s > 0)
             [made] = create_orders(cloud.url, ORDER)
             created = time.monotonic()
-            assert _wait(printer.orders, timeout=10)
-            took = printer.orders()[0][1] - created
+            assert _wait(lambda: _orders(printer), timeout=10)
+            took = _orders(printer)[0][1] - created
             assert _wait(lambda: list_orders(cloud.url, STORE)["orders"][0]["status"] == "printed")
             state = box.device.status()
         finally:
             box.stop()
             printer.close()
     assert took < 3.0, f"order printed {took:.2f} s after it was created"
-    paper = printer.orders()[0][2]
+    paper = _orders(printer)[0][2]
     receipts = read_receipts(paper, DecodeOptions(encoding="gb18030"))
     text = "\n".join(render_text(r, markers=False) for r in receipts)
     assert made["number"] in text and "宫保鸡丁" in text and "米饭" in text and "少辣" in text
@@ -97,7 +67,7 @@ def test_an_order_prints_within_3_s_with_its_items_and_qr_and_is_printed_in_the_
 
 
 def test_an_order_created_during_a_pos_job_prints_after_it_and_both_stay_whole(tmp_path):
-    printer = Printer()
+    printer = FakePrinter()
     with running_cloud(tmp_path / "c.sqlite") as cloud:
         box = _box(tmp_path, cloud.url, printer)
         try:
@@ -106,25 +76,25 @@ def test_an_order_created_during_a_pos_job_prints_after_it_and_both_stay_whole(t
                 pos.sendall(POS_JOB[:40])  # the POS is in the middle of a job …
                 create_orders(cloud.url, ORDER)
                 time.sleep(2.5)  # … long enough for several polls: the order must wait
-                assert printer.orders() == [] and box.orders.counts.waiting == 1
+                assert _orders(printer) == [] and box.orders.counts.waiting == 1
                 pos.sendall(POS_JOB[40:])
                 pos.shutdown(socket.SHUT_WR)
                 pos.settimeout(2)
                 while pos.recv(4096):
                     pass
-            assert _wait(printer.orders, timeout=10)
+            assert _wait(lambda: _orders(printer), timeout=10)
         finally:
             box.stop()
             printer.close()
-    [pos_job] = [j for j in printer.jobs if b"meituan" not in j[2]]
-    [order_job] = printer.orders()
+    [pos_job] = [s for s in printer.spans if b"meituan" not in s[2]]
+    [order_job] = _orders(printer)
     # byte-intact: every POS byte in order, the cloud's answer (if any) only just before the final cut
     assert pos_job[2].startswith(POS_JOB[:-4]) and pos_job[2].endswith(POS_JOB[-4:]) and b"meituan" not in pos_job[2]
     assert order_job[0] >= pos_job[1] - 0.05  # the order's connection began only after the POS job ended
 
 
 def test_a_printed_order_is_not_printed_again_after_a_reboot(tmp_path):
-    printer = Printer()
+    printer = FakePrinter()
     with running_cloud(tmp_path / "c.sqlite") as cloud:
         box = _box(tmp_path, cloud.url, printer)
         try:
@@ -138,21 +108,21 @@ def test_a_printed_order_is_not_printed_again_after_a_reboot(tmp_path):
         finally:
             again.stop()
             printer.close()
-    assert len(printer.orders()) == 1
+    assert len(_orders(printer)) == 1
 
 
 @pytest.mark.parametrize("copies", ["customer", "kitchen"])
 def test_copies_follow_the_config(tmp_path, copies):
-    printer = Printer()
+    printer = FakePrinter()
     with running_cloud(tmp_path / "c.sqlite") as cloud:
         box = _box(tmp_path, cloud.url, printer)
         box.state.update_config({"order_copies": copies})
         try:
             create_orders(cloud.url, ORDER)
-            assert _wait(printer.orders)
+            assert _wait(lambda: _orders(printer))
         finally:
             box.stop()
             printer.close()
-    receipts = read_receipts(printer.orders()[0][2], DecodeOptions(encoding="gb18030"))
+    receipts = read_receipts(_orders(printer)[0][2], DecodeOptions(encoding="gb18030"))
     assert len(receipts) == 1
     assert ("KITCHEN" in render_text(receipts[0], markers=False)) == (copies == "kitchen")

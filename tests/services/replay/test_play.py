@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,41 +12,8 @@ from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk, Header, encode_chunk, encode_header
 from kelaile_cli.services import jobs
 from kelaile_cli.services.replay.play import PlayOptions, play
+from tests.helpers import FakePrinter
 from tests.services.replay.conftest import RECORDINGS
-
-
-class Printer:
-    """A network printer on 127.0.0.1: keeps each connection's bytes; answers DLE EOT n when ``answers``."""
-
-    def __init__(self, answers: bool) -> None:
-        self.answers = answers
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.jobs: list[bytes] = []
-        self.done = threading.Semaphore(0)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        got = b""
-        conn.settimeout(10)
-        with conn:
-            while data := conn.recv(65536):
-                got += data
-                if self.answers and b"\x10\x04" in data:
-                    conn.sendall(b"\x12")
-        self.jobs.append(got)
-        self.done.release()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -68,10 +34,10 @@ def sample(tmp_path) -> Path:
 
 
 def test_every_byte_reaches_the_printer_and_its_answer_comes_back(sample):
-    printer = Printer(answers=True)
+    printer = FakePrinter(answer=b"\x12", trigger=b"\x10\x04")
     try:
         report = play(sample, f"tcp://127.0.0.1:{printer.port}")
-        assert printer.done.acquire(timeout=10) and printer.done.acquire(timeout=10)
+        assert len(printer.wait_for(2)) == 2
     finally:
         printer.close()
     rec = jobs.load_source(sample).recording
@@ -84,7 +50,7 @@ def test_every_byte_reaches_the_printer_and_its_answer_comes_back(sample):
 
 
 def test_a_silent_target_is_answered_from_the_recording_and_never_hangs(sample):
-    printer = Printer(answers=False)
+    printer = FakePrinter(answer=None)
     try:
         report = play(sample, f"tcp://127.0.0.1:{printer.port}", PlayOptions(reply_wait_s=0.2))
     finally:
