@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from kelaile_cli.core.cloud.claim_code import ALPHABET, BODY_LENGTH, format_code, make_code, normalise_code
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.services.cloud.sandbox.storage import Device, Storage, db_path
+from kelaile_cli.services.cloud.sandbox.storage import Device, Storage, db_path, read_database
 
 __all__ = [
     "ClaimRefusedError",
@@ -124,19 +124,7 @@ def issue_claim_code(db: str | Path, store: str, ttl_s: float, now: float) -> di
 
 def read_devices(db: str | Path) -> list[dict[str, Any]]:
     """Claimed devices with their install record, read-only from the database file."""
-    path = db_path(db)
-    if not path.is_file():
-        raise InputError(f"{path}: no such database", remedy="give the --db FILE that klx cloud serve uses")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-        try:
-            return _devices(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise InputError(
-            f"{path}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve"
-        ) from None
+    return read_database(db, _devices)
 
 
 def _devices(db: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -19,13 +19,15 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kelaile_cli.core.cloud.protocol import MAX_SKEW_S
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.cloud.sandbox.secrets_box import SEALED_PREFIX, SecretBox, load_or_create_key, private_file
 
-__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "key_path", "read_stats"]
+T = TypeVar("T")
+
+__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "key_path", "read_database", "read_stats"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -408,18 +410,24 @@ def _stats(db: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def read_stats(path: str | Path) -> dict[str, Any]:
-    """Counts straight from a database file (read-only; fine while a server writes to it)."""
+def read_database(path: str | Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """``read`` on a read-only connection to a cloud database file (fine while a server writes to it);
+    a missing file or one that is not a klx cloud database is an ``InputError``."""
     file = db_path(path)
     if not file.is_file():
         raise InputError(f"{file}: no such database", remedy="give the --db FILE that klx cloud serve uses")
     try:
         db = sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=10.0)
         try:
-            return _stats(db)
+            return read(db)
         finally:
             db.close()
     except sqlite3.Error as exc:
         raise InputError(
             f"{file}: not a klx cloud database ({exc})", remedy="give the --db FILE of klx cloud serve"
         ) from None
+
+
+def read_stats(path: str | Path) -> dict[str, Any]:
+    """Counts straight from a database file (read-only; fine while a server writes to it)."""
+    return read_database(path, _stats)
