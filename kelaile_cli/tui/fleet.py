@@ -55,7 +55,10 @@ class FleetScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
         yield Static("", id="summary")
-        yield Input(placeholder="filter: any text (serial, store, state, POS…); esc clears", id="filter")
+        # no blinking cursor: the filter redraws the table, not itself, and screens compare the same every time
+        yield Input(
+            placeholder="filter: any text (serial, store, state, POS…); esc clears", id="filter", cursor_blink=False
+        )
         yield FleetTable(list(zip(FleetModel.COLUMNS, COLUMN_WIDTHS, strict=True)), id="fleet")
         yield Footer()
 
