@@ -155,3 +155,22 @@ def test_print_errors_are_one_line(tmp_path, args, code, message):
     r = klx("insights", "--db", str(db), *args, cwd=tmp_path)
     assert r.returncode == code, r.stderr
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_print_to_a_serial_port(tmp_path):
+    import os
+    import select
+
+    db = store_day(tmp_path / "day.sqlite")
+    master, slave = os.openpty()
+    got = b""
+    try:
+        r = klx("insights", "--db", str(db), "--store", "S1", "--to", "2026-11-23", "--print", os.ttyname(slave))
+        assert r.returncode == 0, r.stderr
+        while select.select([master], [], [], 1.0)[0]:  # bounded: stops after a second without bytes
+            got += os.read(master, 65536)
+    finally:
+        os.close(master)
+        os.close(slave)
+    lines, rows = _slip_rows(got)
+    assert rows["cash"] == ["44.20", "36.20", "8.00"] and "#Z1" in " ".join(lines)
