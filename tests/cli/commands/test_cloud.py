@@ -81,11 +81,7 @@ def test_serve_stats_pay_and_a_clean_stop(served) -> None:
 def test_ctrl_c_stops_the_server_with_exit_130_like_every_command(tmp_path: Path) -> None:
     for workers in ("1", "2"):
         proc, url = _start("--db", str(tmp_path / "s.sqlite"), "--workers", workers)
-        for _ in range(100):  # serving (workers start after the ready line)
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/v1/stats", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
+        _serving(url)  # workers start after the ready line
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=20)
         assert proc.returncode == 130, stderr
@@ -139,7 +135,17 @@ def test_two_workers_share_the_database_and_the_faults(tmp_path: Path) -> None:
 
 
 # -- hardening settings on the command line --------------------------------------------------------
-def _stop(proc: subprocess.Popen) -> str:
+def _serving(url: str) -> None:
+    """Wait (bounded) until the server answers: a signal before uvicorn took over the handlers is not a stop."""
+    for _ in range(100):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/v1/stats", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen, url: str) -> str:
+    _serving(url)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr
@@ -164,7 +170,7 @@ def test_max_body_answers_413_above_the_limit_only(tmp_path: Path) -> None:
         big = httpx.post(f"{url}/v1/devices/claim", content=b"x" * 1025, timeout=10)
         small = httpx.post(f"{url}/v1/devices/claim", content=b'{"serial": "S", "model": "m"}' + b" " * 900, timeout=10)
     finally:
-        _stop(proc)
+        _stop(proc, url)
     assert big.status_code == 413
     assert small.status_code == 201, small.text  # 929 bytes: under the limit, claimed
 
@@ -175,7 +181,7 @@ def test_body_timeout_answers_408_when_the_body_does_not_come(tmp_path: Path) ->
         head = b"POST /v1/devices/claim HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
         got, seconds = _raw(url, head)
     finally:
-        _stop(proc)
+        _stop(proc, url)
     assert got.startswith(b"HTTP/1.1 408"), got[:80]
     assert 0.4 < seconds < 5  # the default is 10 s
 
@@ -185,7 +191,7 @@ def test_header_timeout_closes_a_slow_connection(tmp_path: Path) -> None:
     try:
         got, seconds = _raw(url, b"GET /v1/stats HTTP/1.1\r\nHost: x\r\n")  # headers never finished
     finally:
-        _stop(proc)
+        _stop(proc, url)
     assert got == b""
     assert 0.4 < seconds < 5  # the default is 10 s
 
@@ -196,7 +202,7 @@ def test_key_file_a_lost_key_and_a_wrong_key(tmp_path: Path) -> None:
     proc, url, said = _start_noting("--db", str(db), "--key-file", str(key))
     with CloudClient(url) as client:
         creds = client.claim("SN-K", "klx-test")
-    assert "must claim again" not in said + _stop(proc)  # a new database: nothing lost
+    assert "must claim again" not in said + _stop(proc, url)  # a new database: nothing lost
     assert key.stat().st_mode & 0o777 == 0o600 and not Path(f"{db}.key").exists()
     assert creds.secret not in db.read_bytes().decode("latin-1")
 
@@ -218,7 +224,7 @@ def test_key_file_a_lost_key_and_a_wrong_key(tmp_path: Path) -> None:
                 assert lost.value.status == 404
                 again = client.claim("SN-K", "klx-test")  # the client signs with the new secret from here
                 assert client.upload(body(1), idempotency_key(again.device_id, "cd" * 32)).duplicate is False
-        said += _stop(proc)
+        said += _stop(proc, url)
         assert ("1 claimed device(s)" in said and "must claim again" in said) == (start == 0), said
     assert again.device_id == creds.device_id
 
