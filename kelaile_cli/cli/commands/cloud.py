@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import math
+import re
+import signal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,6 +14,7 @@ from rich.table import Table
 from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.cloud.sandbox.faults import Faults, parse_latency, parse_rate
+from kelaile_cli.services.cloud.sandbox.limits import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_BODY
 from kelaile_cli.services.cloud.sandbox.storage import read_stats
 
 if TYPE_CHECKING:
@@ -33,6 +37,29 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on 
 
 def _print_json(doc: Any) -> None:
     emit_json(doc)
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2, "MIB": 1024**2}
+
+
+def parse_size(option: str, text: str) -> int:
+    """``262144``, ``256K`` or ``1M`` as a positive number of bytes; anything else is one input error."""
+    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    unit = _SIZE_UNITS.get(match.group(2).upper()) if match else None
+    if match is None or unit is None or int(match.group(1)) * unit < 1:
+        raise InputError(f"{option} {text}: expected a positive size in bytes, e.g. 262144, 256K or 1M")
+    return int(match.group(1)) * unit
+
+
+def parse_seconds(option: str, text: str) -> float:
+    """A positive, finite number of seconds (at most a day); anything else is one input error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 86400:
+        raise InputError(f"{option} {text}: expected seconds, more than 0 and at most 86400, e.g. 10 or 2.5")
+    return value
 
 
 def _admin_client(cloud: str) -> CloudClient:
@@ -65,6 +92,23 @@ def serve_cmd(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", help="Server processes sharing the port and the database.")] = 1,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (slows the server).")] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="Server key that seals device secrets (default: DB + '.key'); keep it apart "
+            "from the database's backups. Lose it and every device must claim again.",
+        ),
+    ] = None,
+    max_body: Annotated[
+        str, typer.Option("--max-body", help="Largest request body: BYTES or with K/M (413 above it).")
+    ] = str(MAX_BODY),
+    body_timeout: Annotated[
+        str, typer.Option("--body-timeout", help="Seconds a body may take after its headers (408 after).")
+    ] = str(BODY_TIMEOUT_S),
+    header_timeout: Annotated[
+        str, typer.Option("--header-timeout", help="Seconds a request's headers may take (connection closed after).")
+    ] = str(HEADER_TIMEOUT_S),
 ) -> None:
     """Run the sandbox cloud until Ctrl-C: claim, signed ingest, answers, payments, faults (docs/cloud-api.md)."""
     from kelaile_cli.services.cloud.sandbox.app import CloudConfig  # FastAPI/uvicorn load only when serving
@@ -77,7 +121,10 @@ def serve_cmd(
     if not is_loopback(host):
         err.print(f"[bold yellow]klx: warning:[/] binding {escape(host)}: the sandbox is reachable from other "
                   "machines, and its admin endpoints answer loopback only", soft_wrap=True)  # fmt: skip
-    config = CloudConfig(db=db, faults=faults, auto_pay_s=auto_pay)
+    config = CloudConfig(db=db, faults=faults, auto_pay_s=auto_pay, key_file=key_file,
+                         max_body=parse_size("--max-body", max_body),
+                         body_timeout_s=parse_seconds("--body-timeout", body_timeout),
+                         header_timeout_s=parse_seconds("--header-timeout", header_timeout))  # fmt: skip
 
     def ready(url: str) -> None:
         extra = f" · faults {faults.as_dict()}" if faults.active else ""
@@ -85,10 +132,15 @@ def serve_cmd(
         err.print(f"[dim]klx: sandbox cloud on {escape(url)} (db {escape(db)}){escape(extra)} — Ctrl-C to stop[/]",
                   soft_wrap=True)  # fmt: skip
 
-    # Ctrl-C before uvicorn took over the signals is still the normal way to stop
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(config, host, port, workers, ready=ready, access_log=access_log)
+    def warn(line: str) -> None:
+        err.print(f"[bold yellow]klx: warning:[/] {escape(line)}", soft_wrap=True)
+
+    # uvicorn owns the signals while it serves: Ctrl-C shuts it down gracefully, then exit 130 like every
+    # command; SIGTERM is the normal way to stop a service (exit 0)
+    stopped_by = serve(config, host, port, workers, ready=ready, access_log=access_log, warn=warn)
     err.print("[dim]klx: sandbox cloud stopped[/]")
+    if stopped_by == signal.SIGINT:
+        raise KeyboardInterrupt
 
 
 @cloud_app.command("stats")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kelaile_cli.cli.console import emit_json, escape, out
+from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.cli.options import write_out
 from kelaile_cli.core.errors import InputError
 
@@ -67,6 +67,27 @@ def _show(ins: dict[str, Any]) -> None:
             )
 
 
+def _print_shifts(shifts: list[dict[str, Any]], target: str, width: int, encoding: str) -> None:
+    """Each shift's reconciliation as a slip on the printer at ``target`` (a line on stderr says so)."""
+    import codecs
+
+    from kelaile_cli.core.box.shift_slip import compose_shift_slips
+    from kelaile_cli.services.insights.printer import send_to_printer
+
+    if not 16 <= width <= 96:
+        raise InputError(f"--print-width {width}: expected the printer's columns, 16 to 96 (e.g. 32, 42 or 48)")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"--print-encoding {encoding}: unknown code page",
+                         remedy="e.g. gb18030, big5 or cp437") from None  # fmt: skip
+    if not shifts:
+        raise InputError("--print: no shift report in the selection, nothing to print",
+                         remedy="widen --from/--to or check --store")  # fmt: skip
+    sent = send_to_printer(target, compose_shift_slips(shifts, width=width, encoding=encoding))
+    err.print(f"[dim]klx: printed {len(shifts)} shift reconciliation(s), {sent:,} bytes, to {escape(target)}[/]")
+
+
 @app.command()
 def insights(
     recordings: Annotated[
@@ -86,6 +107,18 @@ def insights(
     top: Annotated[int, typer.Option("--top", help="Best/worst sellers listed.", min=1)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Every figure as JSON on stdout.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write a page with charts here.")] = None,
+    print_to: Annotated[
+        str | None,
+        typer.Option(
+            "--print",
+            metavar="PORT",
+            help="Print the shift reconciliation on the shop's printer: tcp://HOST:PORT, a serial port or a file.",
+        ),
+    ] = None,
+    print_width: Annotated[int, typer.Option("--print-width", help="Columns of that printer (32, 42, 48…).")] = 48,
+    print_encoding: Annotated[
+        str, typer.Option("--print-encoding", help="Code page of that printer, e.g. gb18030, big5, cp437.")
+    ] = "gb18030",
 ) -> None:
     """What sold, when, at which table, and whether each shift report matches the captured receipts."""
     from kelaile_cli.services import insights as svc
@@ -97,6 +130,8 @@ def insights(
                          remedy="e.g. klx insights --db klx-cloud.sqlite")  # fmt: skip
     scope = svc.Scope(store, _when(start, "--from", end=False), _when(end, "--to", end=True))
     ins = svc.gather(scope, db=db, cloud=cloud, parquet=parquet, recordings=recordings or [], top=top, export=export)
+    if print_to is not None:
+        _print_shifts(ins["shifts"], print_to, print_width, print_encoding)
     if html is not None:
         write_out(render_html(ins), html)
     if as_json:

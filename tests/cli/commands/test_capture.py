@@ -130,3 +130,29 @@ def test_record_on_a_disk_that_fills_then_frees(tmp_path):
     texts = {json.loads(x)["text"].splitlines()[0] for x in r.stdout.splitlines()}
     assert "Table 0" in texts and "Table 11" in texts  # before the disk filled, and after it freed
     assert "could not write" in r.stderr
+
+
+def test_ctrl_c_ends_record_with_the_file_closed_the_summary_and_exit_130(tmp_path):
+    printer = FakePrinter()
+    out = tmp_path / "c.klr"
+    proc, port = start("record", "listen://127.0.0.1:0", "--forward", f"tcp://127.0.0.1:{printer.port}", "-o", str(out))
+    pos_print(port, JOB, read_status=True)
+    assert len(printer.wait_for(1)) == 1
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    printer.close()
+    assert proc.returncode == 130, stderr
+    assert "1 receipts" in stdout and "Traceback" not in stderr
+    r = klx("parse", str(out), "--json")
+    assert r.returncode == 0 and "Table 7" in json.loads(r.stdout.splitlines()[0])["text"]
+
+
+def test_ctrl_c_ends_sniff_with_exit_130_and_sigterm_with_0():
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        proc, port = start("sniff", "listen://127.0.0.1:0", "--json")
+        pos_print(port, JOB)
+        assert proc.stdout is not None and "Tea" in proc.stdout.readline()  # the receipt, shown live
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == code, stderr
+        assert "1 jobs" in stderr and "Traceback" not in stderr

@@ -100,3 +100,77 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     r = klx("insights", *args)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def _slip_rows(job: bytes) -> tuple[list[str], dict[str, list[str]]]:
+    """The lines of each printed slip (decoded back by the library) and its table rows by first word."""
+    from kelaile_cli.core.stream.printstream import read_receipts
+
+    lines = [["".join(s.text for s in line.spans) for line in r.lines] for r in read_receipts(job)]
+    assert len(lines) == 1, lines
+    return lines[0], {ln.split()[0]: ln.split()[1:] for ln in lines[0] if ln.split()}
+
+
+def test_print_sends_the_shift_reconciliation_to_a_tcp_printer_and_a_file(tmp_path):
+    from tests.helpers import FakePrinter
+
+    db = store_day(tmp_path / "day.sqlite")
+    scope = ("--db", str(db), "--store", "S1", "--to", "2026-11-23")
+    want = json.loads(klx("insights", *scope, "--json").stdout)["shifts"]
+    assert [s["number"] for s in want] == ["Z1"]
+    printer = FakePrinter()
+    try:
+        r = klx("insights", *scope, "--print", f"tcp://127.0.0.1:{printer.port}", "--json")
+        jobs = printer.wait_for(1)
+    finally:
+        printer.close()
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["shifts"] == want and "printed 1 shift" in r.stderr  # stdout stays JSON
+    slip = tmp_path / "slip.bin"
+    r = klx("insights", *scope, "--print", str(slip), "--print-width", "42")
+    assert r.returncode == 0, r.stderr
+    for job in (jobs[0], slip.read_bytes()):
+        lines, rows = _slip_rows(job)
+        for m in want[0]["methods"]:
+            assert rows[m["method"]] == [m["reported"] or "-", m["captured"] or "-", m["difference"]]
+        assert rows["TOTAL"] == [want[0]["reported_total"], want[0]["captured_total"], want[0]["difference"]]
+        assert rows["cash"][2] == "8.00"  # the planted difference
+        explained = [ln for ln in lines if ln[:4] in ("1002", "1004")]
+        assert [e.split()[-1] for e in explained] == [x["total"] for x in want[0]["explaining_receipts"]]
+        assert "#Z1" in " ".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--print", "listen://127.0.0.1:0"), 2, "a print job goes to tcp://HOST:PORT"),
+        (("--print", "tcp://127.0.0.1:9"), 1, "tcp://127.0.0.1:9: cannot connect"),
+        (("--print", "slip.bin", "--print-width", "5"), 2, "--print-width 5"),
+        (("--print", "slip.bin", "--print-encoding", "klingon"), 2, "--print-encoding klingon: unknown"),
+        (("--print", "slip.bin", "--from", "2030-01-01"), 2, "no shift report in the selection"),
+    ],
+)
+def test_print_errors_are_one_line(tmp_path, args, code, message):
+    db = store_day(tmp_path / "day.sqlite")
+    r = klx("insights", "--db", str(db), *args, cwd=tmp_path)
+    assert r.returncode == code, r.stderr
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_print_to_a_serial_port(tmp_path):
+    import os
+    import select
+
+    db = store_day(tmp_path / "day.sqlite")
+    master, slave = os.openpty()
+    got = b""
+    try:
+        r = klx("insights", "--db", str(db), "--store", "S1", "--to", "2026-11-23", "--print", os.ttyname(slave))
+        assert r.returncode == 0, r.stderr
+        while select.select([master], [], [], 1.0)[0]:  # bounded: stops after a second without bytes
+            got += os.read(master, 65536)
+    finally:
+        os.close(master)
+        os.close(slave)
+    lines, rows = _slip_rows(got)
+    assert rows["cash"] == ["44.20", "36.20", "8.00"] and "#Z1" in " ".join(lines)

@@ -19,6 +19,7 @@ import ipaddress
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.services.cloud.sandbox.app import CloudConfig, create_app
@@ -89,12 +91,30 @@ def _uvicorn_config(
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises a captured SIGINT/SIGTERM after its graceful shutdown; for the sandbox a signal
-    is the normal way to stop, so the command ends with exit 0 instead."""
+    """uvicorn re-raises a captured SIGINT/SIGTERM after its graceful shutdown; here the signal that
+    stopped the server is remembered instead (``stopped_by``) and the caller decides the exit code."""
+
+    stopped_by: int | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+        if self.stopped_by is None:
+            self.stopped_by = sig
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, remembering whether Ctrl-C (SIGINT) stopped it."""
+
+    stopped_by: int | None = None
+
+    def handle_int(self) -> None:
+        self.stopped_by = self.stopped_by or signal.SIGINT
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.stopped_by = self.stopped_by or signal.SIGTERM
+        super().handle_term()
 
 
 @dataclass
@@ -164,15 +184,22 @@ def serve(
     workers: int = 1,
     ready: Callable[[str], None] | None = None,
     access_log: bool = False,
-) -> None:
-    """Serve until SIGINT/SIGTERM. Opens the database and binds first, so those fail with one clear line."""
+    warn: Callable[[str], None] | None = None,
+) -> int | None:
+    """Serve until SIGINT/SIGTERM; returns the signal that stopped the server (the CLI exits 130 after
+    Ctrl-C). Opens the database and binds first, so those fail with one clear line; ``warn`` hears,
+    once, that a new server key was created for a database whose devices must claim again."""
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
     sock = bind(host, port)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     try:
         # create the schema and the server key (and find an unwritable path) before any worker starts
-        Storage(config.db, key_file=config.key_file).close()
+        storage = Storage(config.db, key_file=config.key_file)
+        storage.close()
+        if storage.lost_devices and warn is not None:
+            warn(f"{storage.key_file}: a new server key for {storage.path}, which holds {storage.lost_devices} "
+                 "claimed device(s) sealed under a lost key: each must claim again (e.g. klx provision)")  # fmt: skip
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
         if workers == 1:
@@ -180,9 +207,7 @@ def serve(
             server = _Server(uv)
             _settle_gc()
             server.run(sockets=[sock])
-            return
-        from uvicorn.supervisors import Multiprocess
-
+            return server.stopped_by
         faults = {k: v for k, v in asdict(config.faults).items() if not k.startswith("_")}
         plain = {
             "db": str(config.db),
@@ -194,6 +219,8 @@ def serve(
         os.environ[_ENV_CONFIG] = json.dumps({**plain, "faults": faults})  # fmt: skip
         uv = _uvicorn_config(f"{__name__}:app_from_env", workers=workers, access_log=access_log,
                              header_timeout_s=config.header_timeout_s)  # fmt: skip
-        Multiprocess(uv, sockets=[sock]).run()
+        supervisor = _Supervisor(uv, sockets=[sock])
+        supervisor.run()
+        return supervisor.stopped_by
     finally:
         sock.close()

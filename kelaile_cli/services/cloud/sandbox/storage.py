@@ -26,8 +26,20 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.cloud.sandbox.secrets_box import SEALED_PREFIX, SecretBox, load_or_create_key, private_file
 
 T = TypeVar("T")
+LOST_PREFIX = "lost:"  # a sealed secret whose server key was lost: the device must claim again
 
-__all__ = ["Device", "Ingest", "NewRow", "Storage", "Stored", "db_path", "key_path", "read_database", "read_stats"]
+__all__ = [
+    "LOST_PREFIX",
+    "Device",
+    "Ingest",
+    "NewRow",
+    "Storage",
+    "Stored",
+    "db_path",
+    "key_path",
+    "read_database",
+    "read_stats",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -145,6 +157,7 @@ class Storage:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             for file in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
                 private_file(file, create=file == self.path)
+            self.key_created = not (self.key_file.exists() or self.key_file.is_symlink())
             self.box = SecretBox(load_or_create_key(self.key_file))
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -165,10 +178,21 @@ class Storage:
             self._checkpointer.start()
 
     def _seal_plain_secrets(self) -> None:
-        """Migrate a database from before sealing; refuse a key that does not open its sealed secrets."""
+        """Migrate a database from before sealing; refuse a key that does not open its sealed secrets.
+
+        A key created just now (the old one lost) cannot open them either: those devices' secrets are
+        marked lost (``lost_devices`` counts them) — each device must claim again, which seals a new one."""
         rows = self.db.execute("SELECT device_id, secret FROM devices").fetchall()
-        plain = [(d, s) for d, s in rows if not s.startswith(SEALED_PREFIX)]
+        plain = [(d, s) for d, s in rows if not s.startswith((SEALED_PREFIX, LOST_PREFIX))]
         sealed = [(d, s) for d, s in rows if s.startswith(SEALED_PREFIX)]
+        self.lost_devices = 0
+        if sealed and self.key_created and self.box.open(*sealed[0]) is None:
+            with self._lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany("UPDATE devices SET secret=? WHERE device_id=?",
+                                    [(LOST_PREFIX + s, d) for d, s in sealed])  # fmt: skip
+                self.db.execute("COMMIT")
+            self.lost_devices, sealed = len(sealed), []
         if sealed and self.box.open(*sealed[0]) is None:
             self.db.close()
             raise InputError(f"{self.key_file}: this server key does not open the device secrets in {self.path}",

@@ -73,8 +73,16 @@ def test_a_wrong_key_or_a_symlinked_database_is_refused(tmp_path) -> None:
     stolen = tmp_path / "elsewhere" / "c.sqlite"
     stolen.parent.mkdir()
     shutil.copy(db, stolen)  # the database without its key: a fresh key is made, and it opens nothing
-    with pytest.raises(InputError, match="does not open the device secrets"):
-        Storage(stolen, background_checkpoints=False)
+    copy = Storage(stolen, background_checkpoints=False)
+    assert (copy.key_created, copy.lost_devices, copy.device("dev_1")) == (True, 1, None)  # must claim again
+    copy.close()
+    again = Storage(stolen, background_checkpoints=False)  # said once: the next start finds nothing lost
+    assert (again.key_created, again.lost_devices, again.device("dev_1")) == (False, 0, None)
+    again.claim("dev_1", "SN-1", "m", None, "t" * 64, 2.0)
+    assert again.device("dev_1").secret == "t" * 64
+    again.close()
+    with pytest.raises(InputError, match="does not open the device secrets"):  # an existing key of another db
+        Storage(db, key_file=key_path(stolen), background_checkpoints=False)
     link = tmp_path / "link.sqlite"
     link.symlink_to(db)
     with pytest.raises(InputError, match="symbolic link"):
