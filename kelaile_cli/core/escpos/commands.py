@@ -401,6 +401,11 @@ def _cut(raw: bytes) -> dict[str, Any]:
     return {"partial": m in (1, 49, 66, 98, 104), "feed": raw[3] if len(raw) > 3 else None}
 
 
+def _page_area(raw: bytes) -> dict[str, Any]:
+    """ESC W xL xH yL yH dxL dxH dyL dyH: the page-mode print area, in dots."""
+    return {"action": "area", "x": _u16(raw, 2), "y": _u16(raw, 4), "width": _u16(raw, 6), "height": _u16(raw, 8)}
+
+
 def _drawer(raw: bytes) -> dict[str, Any]:
     return {"pin": 5 if _digit(raw[2]) == 1 else 2, "on_ms": raw[3] * 2, "off_ms": raw[4] * 2}
 
@@ -430,7 +435,7 @@ def _build() -> Table:
     one(b"\r", "CR", "cr")
     one(b"\t", "HT", "ht")
     one(b"\x0c", "FF", "ff")
-    one(b"\x18", "CAN", "page_mode")
+    one(b"\x18", "CAN", "page_mode", lambda r: {"action": "cancel"})
 
     e = b"\x1b"
     one(e + b"@", "ESC @", "init")
@@ -462,11 +467,11 @@ def _build() -> Table:
     arg(e + b"%", "ESC %", "user_chars")
     arg(e + b"?", "ESC ?", "user_chars")
     arg(e + b"=", "ESC =", "peripheral")
-    one(e + b"L", "ESC L", "page_mode")
-    one(e + b"S", "ESC S", "page_mode")
-    one(e + b"\x0c", "ESC FF", "page_mode")
-    arg(e + b"T", "ESC T", "page_mode")
-    arg(e + b"W", "ESC W", "page_mode", n=8)
+    one(e + b"L", "ESC L", "page_mode", lambda r: {"action": "enter"})
+    one(e + b"S", "ESC S", "page_mode", lambda r: {"action": "standard"})
+    one(e + b"\x0c", "ESC FF", "page_mode", lambda r: {"action": "print"})
+    arg(e + b"T", "ESC T", "page_mode", lambda r: {"action": "direction", "n": _digit(r[2]) & 3})
+    arg(e + b"W", "ESC W", "page_mode", _page_area, n=8)
     one(e + b"<", "ESC <", "setting", lambda r: {"name": "return home"})
     setting(e + b"U", "ESC U")
     setting(e + b"r", "ESC r")
@@ -484,8 +489,8 @@ def _build() -> Table:
     arg(g + b"B", "GS B", "reverse", lambda r: {"on": _bit(r[2])})
     arg(g + b"L", "GS L", "left_margin", lambda r: {"dots": _u16(r, 2)}, 2)
     arg(g + b"W", "GS W", "print_width", lambda r: {"dots": _u16(r, 2)}, 2)
-    arg(g + b"$", "GS $", "page_mode", n=2)
-    arg(g + b"\\", "GS \\", "page_mode", n=2)
+    arg(g + b"$", "GS $", "page_mode", lambda r: {"action": "y", "dots": _u16(r, 2), "relative": False}, n=2)
+    arg(g + b"\\", "GS \\", "page_mode", lambda r: {"action": "y", "dots": _u16(r, 2), "relative": True}, n=2)
     arg(g + b"P", "GS P", "motion_units", n=2)
     arg(g + b"b", "GS b", "smoothing")
     arg(g + b"h", "GS h", "barcode_height", lambda r: {"dots": r[2]})

@@ -132,7 +132,11 @@ OPS: dict[str, str] = {
     "feed_lines": "ESC d / Star ESC a: params n (lines)",
     "feed_dots": "ESC J: params dots",
     "reverse_feed": "ESC K / ESC e: params n",
-    "page_mode": "ESC L / ESC S / ESC W / ESC T / GS $ / GS \\: page-mode commands (no layout effect)",
+    "page_mode": (
+        "ESC L / ESC S / ESC FF / CAN / ESC W / ESC T / GS $ / GS \\: params action ('enter'|'standard'|"
+        "'print'|'cancel'|'direction' with n 0..3|'area' with x, y, width, height in dots|"
+        "'y' with dots, relative (bool))"
+    ),
     # images
     "image": (
         "GS v 0, ESC *, GS ( L/GS 8 L print, Star ESC X / ESC K: params width, height (pixels), "

@@ -13,6 +13,7 @@ from typing import Any
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
+from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
     PLAIN,
     Code,
@@ -100,6 +101,7 @@ class Layout:
         self._graphics: Image | None = None
         self._stored: dict[str, Image] = {}
         self._code2d: dict[str, tuple[bytes, int]] = {}
+        self._page: Page | None = None  # ESC L: in page mode, text and images go to the page buffer
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -119,6 +121,11 @@ class Layout:
                 self._warnings.append(Warning(ev.offset, "unknown_command", ev.reason))
             elif isinstance(ev, Truncated):
                 self._warnings.append(Warning(ev.offset, "truncated", f"{ev.name} cut off after {len(ev.raw)} bytes"))
+        if self._page is not None:  # the job ended in page mode: show what it drew, and say so
+            page = self._page
+            self._warnings.append(Warning(page.start, "unsupported", "page mode never printed (no FF / ESC FF)"))
+            self._print_page(page.start)
+            self._page = None
         self._end_line(force=False)
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
@@ -172,6 +179,9 @@ class Layout:
 
     def _text(self, ev: Text) -> None:
         raw = ev.raw
+        if self._page is not None:
+            self._page_text(ev.offset, raw)
+            return
         if b"\n" not in raw:
             self._append(ev.offset, raw)
             return
@@ -199,6 +209,28 @@ class Layout:
         pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
         if tail:
             self._append(pos, tail)
+
+    def _page_text(self, offset: int, raw: bytes) -> None:
+        """Text in page mode: each line placed at the page's print position, LF starts the next."""
+        page = self._page
+        assert page is not None
+        codec = self._codec()
+        pos = offset
+        for i, part in enumerate(raw.split(b"\n")):
+            if i:
+                page.newline(self._state.line_dots)
+            if part:
+                if codec == self.setup.cjk_codec and max(part) >= 0x80:
+                    self._used_cjk = True
+                text, bad = encoding.decode_text(part, codec)
+                for off, bad_raw in bad:
+                    self._warnings.append(
+                        Warning(pos + off, "bad_text", f"bytes {bad_raw.hex(' ')} are not valid {codec}")
+                    )
+                if self._state.intl:
+                    text = encoding.apply_intl_charset(text, self._state.intl)
+                page.text(text, self._state.style, pos, pos + len(part))
+            pos += len(part) + 1
 
     def _decode_lines(self, raw: bytes) -> list[str] | None:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None
@@ -344,6 +376,47 @@ class Layout:
     def _init(self, ev: Command, p: dict[str, Any]) -> None:
         self._end_line(force=False)
         self._state = self._power_on()
+        self._page = None  # ESC @ clears the page buffer and returns to standard mode
+
+    def _page_mode(self, ev: Command, p: dict[str, Any]) -> None:
+        action = str(p.get("action", ""))
+        page = self._page
+        if action == "enter":
+            if page is None:
+                self._end_line(force=False)
+                self._page = Page(ev.offset)
+        elif page is None:
+            return  # outside page mode these are ignored by the printer
+        elif action == "print":
+            self._print_page(ev.offset + len(ev.raw))
+            page.clear()
+        elif action == "standard":
+            self._page = None  # back to standard mode: the buffer is discarded unprinted
+        elif action == "cancel":
+            page.clear()
+        elif action == "direction":
+            page.set_direction(int(p.get("n", 0)))
+        elif action == "area":
+            page.set_area(int(p.get("x", 0)), int(p.get("y", 0)), int(p.get("width", 0)), int(p.get("height", 0)))
+        elif action == "y":
+            dots = int(p.get("dots", 0))
+            if p.get("relative"):
+                page.y += dots - 0x10000 if dots >= 0x8000 else dots
+            else:
+                page.y = dots
+
+    def _print_page(self, end: int) -> None:
+        """Print the page buffer as one block of receipt elements."""
+        page = self._page
+        if page is not None:
+            self._elements.extend(page.elements(end))
+
+    def _ff(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is None:
+            self._lf(ev, p)
+            return
+        self._print_page(ev.offset + len(ev.raw))
+        self._page = None
 
     def _print_mode(self, ev: Command, p: dict[str, Any]) -> None:
         self._set_style(
@@ -417,6 +490,9 @@ class Layout:
         self._lf_at(ev.offset, len(ev.raw))
 
     def _lf_at(self, offset: int, length: int = 1) -> None:
+        if self._page is not None:
+            self._page.newline(self._state.line_dots)
+            return
         if not self._end_line(force=False):
             self._feed(1, offset, offset + length)
 
@@ -425,6 +501,12 @@ class Layout:
         printed text (the printer would overprint) still leaves one blank, so columns stay apart."""
         unit = CHAR_DOTS.get(self._state.style.font, 12)
         dots = int(p.get("dots", 0))
+        if self._page is not None:  # in page mode a position is a dot in the print area
+            if p.get("relative"):
+                self._page.x += dots - 0x10000 if dots >= 0x8000 else dots
+            else:
+                self._page.x = dots
+            return
         col = self._column()
         if p.get("relative"):
             if dots >= 0x8000:  # a negative move, as two's complement
@@ -445,6 +527,10 @@ class Layout:
         self._state.area_cols = self._state.margin_cols + dots // CHAR_DOTS["A"] if dots else 0
 
     def _ht(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is not None:
+            unit = CHAR_DOTS["A"] * DEFAULT_TAB
+            self._page.x = (self._page.x // unit + 1) * unit
+            return
         col = self._column() // max(1, self._state.style.width)
         stops = self._state.tabs or tuple(range(DEFAULT_TAB, 256, DEFAULT_TAB))
         target = next((s for s in stops if s > col), None)
@@ -455,15 +541,24 @@ class Layout:
 
     def _feed_lines(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
+        if self._page is not None:
+            self._page.newline(n * self._state.line_dots)
+            return
         printed = self._end_line(force=False)
         self._feed(n - 1 if printed else n, ev.offset, ev.offset + len(ev.raw))
 
     def _feed_dots(self, ev: Command, p: dict[str, Any]) -> None:
         dots = int(p.get("dots", 0))
+        if self._page is not None:
+            self._page.newline(dots)
+            return
         self._end_line(force=False)
         self._feed(round(dots / max(1, self._state.line_dots), 2), ev.offset, ev.offset + len(ev.raw))
 
     def _image(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is not None:
+            self._page.image(self._make_image(ev, p))
+            return
         self._add(self._make_image(ev, p))
 
     def _make_image(self, ev: Command, p: dict[str, Any]) -> Image:
@@ -606,7 +701,8 @@ _HANDLERS = {
     "position": Layout._position,
     "left_margin": Layout._left_margin,
     "print_width": Layout._print_width,
-    "ff": Layout._lf,
+    "ff": Layout._ff,
+    "page_mode": Layout._page_mode,
     "ht": Layout._ht,
     "feed_lines": Layout._feed_lines,
     "feed_dots": Layout._feed_dots,
