@@ -315,6 +315,19 @@ def _user_chars_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> in
     return at - pos
 
 
+def _user_chars(raw: bytes) -> dict[str, Any]:
+    """ESC & y c1 c2 [x d…]…: params glyphs {code: (width, height, row-major bitmap)}."""
+    y, c1, c2 = raw[2], raw[3], raw[4]
+    glyphs: dict[int, tuple[int, int, bytes]] = {}
+    at = 5
+    for code in range(c1, c2 + 1):
+        x = raw[at]
+        data = raw[at + 1 : at + 1 + x * y]
+        glyphs[code] = (x, y * 8, column_to_rows(data, x, y * 8) if x else b"")
+        at += 1 + x * y
+    return {"action": "define", "glyphs": glyphs}
+
+
 def _nv_define_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
     """FS q n [xL xH yL yH d1…dk]…, k = x * y * 8."""
     if end < pos + 3:
@@ -463,9 +476,9 @@ def _build() -> Table:
     one(e + b"m", "ESC m", "cut", lambda r: {"partial": True, "feed": None})
     arg(e + b"p", "ESC p", "drawer", _drawer, 3)
     add(e + b"*", "ESC *", "image", _column_len, _column)
-    add(e + b"&", "ESC &", "user_chars", _user_chars_len)
-    arg(e + b"%", "ESC %", "user_chars")
-    arg(e + b"?", "ESC ?", "user_chars")
+    add(e + b"&", "ESC &", "user_chars", _user_chars_len, _user_chars)
+    arg(e + b"%", "ESC %", "user_chars", lambda r: {"action": "select", "on": _bit(r[2])})
+    arg(e + b"?", "ESC ?", "user_chars", lambda r: {"action": "cancel", "code": r[2]})
     arg(e + b"=", "ESC =", "peripheral")
     one(e + b"L", "ESC L", "page_mode", lambda r: {"action": "enter"})
     one(e + b"S", "ESC S", "page_mode", lambda r: {"action": "standard"})

@@ -16,6 +16,7 @@ from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
     PLAIN,
+    USER_CHAR,
     Code,
     DrawerKick,
     Element,
@@ -31,6 +32,7 @@ from kelaile_cli.core.stream.receipt import (
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
+USER_CODEC = "user-defined"  # the "codec" of a line piece made of user-defined characters
 STAR_PRINTER = "TSP600"  # Star's code page numbers (ESC GS t), as the capability database lists them
 #: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
 CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
@@ -80,6 +82,7 @@ class _State:
         self.qr_size: int | None = None
         self.margin_cols = 0  # GS L, in font A columns
         self.area_cols = 0  # GS W (plus GS L), in font A columns; 0: not set
+        self.user_chars = False  # ESC % 1: the defined user characters replace the font's
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class Layout:
         self._stored: dict[str, Image] = {}
         self._code2d: dict[str, tuple[bytes, int]] = {}
         self._page: Page | None = None  # ESC L: in page mode, text and images go to the page buffer
+        self._user_glyphs: dict[int, Image] = {}  # ESC &: code -> bitmap
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -127,6 +131,15 @@ class Layout:
             self._print_page(page.start)
             self._page = None
         self._end_line(force=False)
+        if self._user_used:
+            codes = " ".join(f"0x{c:02X}" for c in sorted(self._user_used))
+            self._warnings.append(
+                Warning(
+                    min(self._user_used.values()),
+                    "user_chars",
+                    f"user-defined characters {codes} printed: drawn in PNG/HTML, U+FFFC in text",
+                )
+            )
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
         receipt = Receipt(
@@ -162,6 +175,7 @@ class Layout:
         self._cut: str | None = None
         self._used_cjk = False
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
+        self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
@@ -181,6 +195,9 @@ class Layout:
         raw = ev.raw
         if self._page is not None:
             self._page_text(ev.offset, raw)
+            return
+        if self._state.user_chars and self._user_glyphs and self._has_user_chars(raw):
+            self._user_text(ev.offset, raw)
             return
         if b"\n" not in raw:
             self._append(ev.offset, raw)
@@ -209,6 +226,30 @@ class Layout:
         pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
         if tail:
             self._append(pos, tail)
+
+    def _has_user_chars(self, raw: bytes) -> bool:
+        """Whether single-byte text would print one of the user-defined characters."""
+        if self._state.cjk or self._state.sjis:
+            return False
+        return any(b in self._user_glyphs for b in set(raw))
+
+    def _user_text(self, offset: int, raw: bytes) -> None:
+        """Text with user-defined characters in it: those become pieces of their own."""
+        glyphs = self._user_glyphs
+        run_start = 0
+        for i in range(len(raw) + 1):
+            b = raw[i] if i < len(raw) else 0x0A
+            if b == 0x0A or b in glyphs:
+                if i > run_start:
+                    self._append(offset + run_start, raw[run_start:i])
+                if i == len(raw):
+                    break
+                if b == 0x0A:
+                    self._lf_at(offset + i)
+                else:
+                    self._append(offset + i, raw[i : i + 1], USER_CODEC)
+                    self._user_used.setdefault(b, offset + i)
+                run_start = i + 1
 
     def _page_text(self, offset: int, raw: bytes) -> None:
         """Text in page mode: each line placed at the page's print position, LF starts the next."""
@@ -279,13 +320,13 @@ class Layout:
             pos = end + 1
         return pos
 
-    def _append(self, offset: int, raw: bytes) -> None:
+    def _append(self, offset: int, raw: bytes, codec: str = "") -> None:
         if not self._pieces:
             self._line_align = self._state.align
             if self._state.margin_cols:  # GS L: the line starts right of the left margin
                 margin = b" " * self._state.margin_cols
                 self._pieces.append(_Piece(bytearray(margin), offset, offset, PLAIN, "ascii", 0))
-        codec = self._codec()
+        codec = codec or self._codec()
         last = self._pieces[-1] if self._pieces else None
         end = offset + len(raw)
         if (
@@ -336,6 +377,11 @@ class Layout:
         """Decode the pieces of one printed line into a ``Line`` with its printed width."""
         spans: list[Span] = []
         for raw, start, style, codec, intl in pieces:
+            if codec == USER_CODEC:
+                glyphs = [self._user_glyphs.get(b) for b in raw]
+                drawn = [g for g in glyphs if g is not None]
+                spans.append(Span(USER_CHAR * len(drawn), style, start, start + len(raw), drawn))
+                continue
             if codec == self.setup.cjk_codec and max(raw) >= 0x80:
                 self._used_cjk = True
             text, bad = encoding.decode_text(raw, codec)
@@ -377,6 +423,23 @@ class Layout:
         self._end_line(force=False)
         self._state = self._power_on()
         self._page = None  # ESC @ clears the page buffer and returns to standard mode
+        self._user_glyphs = {}  # ... and forgets the user-defined characters
+
+    def _user_chars(self, ev: Command, p: dict[str, Any]) -> None:
+        action = p.get("action")
+        if action == "define":
+            glyphs: dict[int, tuple[int, int, bytes]] = p.get("glyphs", {})
+            for code, (width, height, bitmap) in glyphs.items():
+                if not width:  # a width of 0 undefines the character
+                    self._user_glyphs.pop(code, None)
+                    continue
+                self._user_glyphs[code] = Image(
+                    width, height, bitmap, ev.name, ev.offset, ev.offset + len(ev.raw), key=f"0x{code:02X}"
+                )
+        elif action == "select":
+            self._state.user_chars = bool(p.get("on"))
+        elif action == "cancel":
+            self._user_glyphs.pop(int(p.get("code", 0)), None)
 
     def _page_mode(self, ev: Command, p: dict[str, Any]) -> None:
         action = str(p.get("action", ""))
@@ -703,6 +766,7 @@ _HANDLERS = {
     "print_width": Layout._print_width,
     "ff": Layout._ff,
     "page_mode": Layout._page_mode,
+    "user_chars": Layout._user_chars,
     "ht": Layout._ht,
     "feed_lines": Layout._feed_lines,
     "feed_dots": Layout._feed_dots,

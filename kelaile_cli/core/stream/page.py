@@ -143,10 +143,11 @@ class Page:
         return out
 
     def _merged(self, end: int) -> tuple[int, Image] | None:
-        """All images of the page drawn into one (its top on the page, the image)."""
+        """All images of the page drawn into one, as wide as from the left edge of the page to the right
+    of the rightmost (its top on the page, the image)."""
         if not self.images:
             return None
-        left = min(x for x, _, _ in self.images)
+        left = 0  # from the paper's left edge: the image keeps its place across the line
         top = min(y for _, y, _ in self.images)
         right = max(x + img.width * img.scale_x for x, _, img in self.images)
         bottom = max(y + img.height * img.scale_y for _, y, img in self.images)
