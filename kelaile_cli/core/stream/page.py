@@ -144,7 +144,7 @@ class Page:
 
     def _merged(self, end: int) -> tuple[int, Image] | None:
         """All images of the page drawn into one, as wide as from the left edge of the page to the right
-    of the rightmost (its top on the page, the image)."""
+        of the rightmost (its top on the page, the image)."""
         if not self.images:
             return None
         left = 0  # from the paper's left edge: the image keeps its place across the line
