@@ -61,6 +61,7 @@ class TextSetup:
     codepage_codec: str | None = None
     confidence: float = 1.0  # how sure the choice is (1.0: given or declared)
     evidence: tuple[str, ...] = ()  # why, in words (shown in the JSON)
+    mojibake: str = ""  # the text was mis-decoded once and saved again: what, in words (see mojibake.py)
 
 
 class _State:
@@ -131,6 +132,10 @@ class Layout:
             self._print_page(page.start)
             self._page = None
         self._end_line(force=False)
+        if self.setup.mojibake:
+            at = next((ev.offset for ev in events if isinstance(ev, Text) and not ev.raw.isascii()), None)
+            if at is not None:
+                self._warnings.append(Warning(at, "mojibake", self.setup.mojibake))
         if self._user_used:
             codes = " ".join(f"0x{c:02X}" for c in sorted(self._user_used))
             self._warnings.append(
