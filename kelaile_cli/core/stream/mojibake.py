@@ -28,6 +28,8 @@ _TARGETS = {UTF8_TWICE_CODEC: "utf-8", GBK_CODEC: "gbk"}
 _BYTE_OF: dict[str, int] = {chr(b): b for b in range(256)}
 _BYTE_OF.update({ch: b for b in range(0x80, 0xA0) if (ch := bytes([b]).decode("cp1252", errors="replace")) != "\ufffd"})
 
+CHECK_BYTES = 4096  # text bytes looked at: hundreds of non-ASCII characters
+
 #: share of the re-decoded GBK text that must be common Chinese characters for the GBK reading
 _GBK_HAN_SHARE = 0.6
 
@@ -89,8 +91,15 @@ def detect_mojibake(samples: list[bytes]) -> Mojibake | None:
     valid UTF-8 (then they are text in the printer's own encoding)."""
     if not samples:
         return None
+    taken: list[bytes] = []
+    size = 0
+    for sample in samples:  # the first few kilobytes decide (this runs once per job of a live stream)
+        if size >= CHECK_BYTES:
+            break
+        taken.append(sample)
+        size += len(sample)
     try:
-        first = b"\n".join(samples).decode("utf-8")
+        first = b"\n".join(taken).decode("utf-8")
     except UnicodeDecodeError:
         return None
     if all(ch in _BYTE_OF for ch in first):  # every character could be a cp1252/Latin-1 reading
