@@ -133,8 +133,9 @@ class Layout:
             self._page = None
         self._end_line(force=False)
         if self.setup.mojibake:
-            at = next((ev.offset for ev in events if isinstance(ev, Text) and not ev.raw.isascii()), None)
-            if at is not None:
+            first = next((ev for ev in events if isinstance(ev, Text) and not ev.raw.isascii()), None)
+            if first is not None:  # at its first byte >= 0x80
+                at = first.offset + next(i for i, b in enumerate(first.raw) if b >= 0x80)
                 self._warnings.append(Warning(at, "mojibake", self.setup.mojibake))
         if self._user_used:
             codes = " ".join(f"0x{c:02X}" for c in sorted(self._user_used))

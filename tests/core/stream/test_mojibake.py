@@ -34,6 +34,7 @@ def test_utf8_sent_to_a_single_byte_printer_is_decoded_as_utf8_and_said_so():
     assert lines(r)[0] == "Café crème 3,50 €"
     [w] = [w for w in r.warnings if w.kind == "mojibake"]
     assert "UTF-8" in w.message and "Ã©" in w.message
+    assert w.offset == 2 + 3 + len(b"Caf")  # ESC @, ESC t 16, then the first byte of the é
     assert any("UTF-8" in e for e in r.encoding_evidence)
 
 
