@@ -262,11 +262,14 @@ class Layout:
         page = self._page
         assert page is not None
         codec = self._codec()
+        user = self._state.user_chars and bool(self._user_glyphs) and self._has_user_chars(raw)
         pos = offset
         for i, part in enumerate(raw.split(b"\n")):
             if i:
                 page.newline(self._state.line_dots)
-            if part:
+            if part and user:
+                self._page_user_text(page, pos, part, codec)
+            elif part:
                 if codec == self.setup.cjk_codec and max(part) >= 0x80:
                     self._used_cjk = True
                 text, bad = encoding.decode_text(part, codec)
@@ -278,6 +281,23 @@ class Layout:
                     text = encoding.apply_intl_charset(text, self._state.intl)
                 page.text(text, self._state.style, pos, pos + len(part))
             pos += len(part) + 1
+
+    def _page_user_text(self, page: Page, offset: int, raw: bytes, codec: str) -> None:
+        """One line of page-mode text with user-defined characters: runs of them placed with their bitmaps."""
+        glyphs = self._user_glyphs
+        i = 0
+        while i < len(raw):
+            j = i
+            defined = raw[i] in glyphs
+            while j < len(raw) and (raw[j] in glyphs) == defined:
+                j += 1
+            if defined:
+                page.text(USER_CHAR * (j - i), self._state.style, offset + i, offset + j, [glyphs[b] for b in raw[i:j]])
+                for k in range(i, j):
+                    self._user_used.setdefault(raw[k], offset + k)
+            else:
+                page.text(encoding.decode_text(raw[i:j], codec)[0], self._state.style, offset + i, offset + j)
+            i = j
 
     def _decode_lines(self, raw: bytes) -> list[str] | None:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None

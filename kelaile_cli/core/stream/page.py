@@ -35,7 +35,17 @@ DEFAULT_AREA = (0, 0, 512, 1662)  # x, y, width, height: Epson TM-T88's default 
 class _Placed:
     """A run of text at a page position (dots; ``vertical``: one character per row)."""
 
-    def __init__(self, x: int, y: int, text: str, style: Style, start: int, end: int, vertical: bool) -> None:
+    def __init__(
+        self,
+        x: int,
+        y: int,
+        text: str,
+        style: Style,
+        start: int,
+        end: int,
+        vertical: bool,
+        glyphs: list[Image] | None = None,
+    ) -> None:
         self.x = x
         self.y = y
         self.text = text
@@ -43,6 +53,7 @@ class _Placed:
         self.start = start
         self.end = end
         self.vertical = vertical
+        self.glyphs = glyphs  # user-defined characters: one bitmap per character of text
 
 
 class Page:
@@ -89,8 +100,9 @@ class Page:
             return ax + y, ay + h - x - along
         return ax + w - y - across, ay + x
 
-    def text(self, text: str, style: Style, start: int, end: int) -> None:
-        """Place text at the print position and move the position past it."""
+    def text(self, text: str, style: Style, start: int, end: int, glyphs: list[Image] | None = None) -> None:
+        """Place text at the print position and move the position past it (``glyphs``: the text is
+        user-defined characters, these their bitmaps)."""
         if not text:
             return
         along = cells(text) * COL_DOTS * style.width
@@ -103,7 +115,8 @@ class Page:
             style = replace(style, rotated=True)
             if d == 1:  # read bottom to top: seen top to bottom it is reversed
                 text = text[::-1]
-        self.placed.append(_Placed(px, py, text, style, start, end, d in (1, 3)))
+                glyphs = glyphs[::-1] if glyphs else glyphs
+        self.placed.append(_Placed(px, py, text, style, start, end, d in (1, 3), glyphs))
         self.x += along
 
     def image(self, img: Image) -> None:
@@ -120,8 +133,9 @@ class Page:
             col, row = item.x // COL_DOTS, item.y // ROW_DOTS
             if item.vertical:
                 for i, ch in enumerate(item.text):
+                    glyph = [item.glyphs[i]] if item.glyphs else None
                     rows.setdefault(row + i, []).append(
-                        (col, _Placed(item.x, item.y, ch, item.style, item.start, item.end, True))
+                        (col, _Placed(item.x, item.y, ch, item.style, item.start, item.end, True, glyph))
                     )
             else:
                 rows.setdefault(row, []).append((col, item))
@@ -187,7 +201,7 @@ def _row_line(items: list[tuple[int, _Placed]]) -> Line:
         if at > col:
             spans.append(Span(" " * (at - col), PLAIN, item.start, item.start))
             col = at
-        spans.append(Span(item.text, item.style, item.start, item.end))
+        spans.append(Span(item.text, item.style, item.start, item.end, item.glyphs))
         col += cells(item.text) * item.style.width
     printed = sum(cells(s.text) * s.style.width for s in spans)
     return Line(spans, "left", min(s.start for s in spans), max(s.end for s in spans), printed)

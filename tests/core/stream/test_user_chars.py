@@ -79,3 +79,13 @@ def test_html_draws_the_defined_bitmap():
     page = render_html([receipt(BAR + SELECT + b"A\n")])
     assert 'alt="user-defined character 0x41"' in page
     assert "data:image/png;base64," in page
+
+
+def test_user_characters_in_page_mode_keep_their_bitmaps():
+    page = ESC + b"L" + ESC + b"W" + b"\x00\x00\x00\x00\xf8\x01\x78\x00" + ESC + b"$\x3c\x00" + b"xA" + b"\x0c"
+    r = receipt(BAR + SELECT + page)
+    assert render_text(r, markers=False).splitlines()[0] == f"     x{PLACEHOLDER}"
+    [line] = [el for el in r.elements if isinstance(el, Line)]
+    [glyph] = [g for s in line.spans for g in (s.glyphs or [])]
+    assert (glyph.width, glyph.height, glyph.key) == (12, 24, "0x41")
+    assert [w.kind for w in r.warnings] == ["user_chars"]
