@@ -163,7 +163,7 @@ class Warning:  # the domain word; shadows the builtin only where imported by na
     """Something odd in the stream: an unknown command, a truncated one, undecodable bytes."""
 
     offset: int
-    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported'
+    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported' | 'user_chars' | 'mojibake'
     message: str
 
     def to_dict(self) -> dict[str, object]:
