@@ -315,6 +315,19 @@ def _user_chars_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> in
     return at - pos
 
 
+def _user_chars(raw: bytes) -> dict[str, Any]:
+    """ESC & y c1 c2 [x d…]…: params glyphs {code: (width, height, row-major bitmap)}."""
+    y, c1, c2 = raw[2], raw[3], raw[4]
+    glyphs: dict[int, tuple[int, int, bytes]] = {}
+    at = 5
+    for code in range(c1, c2 + 1):
+        x = raw[at]
+        data = raw[at + 1 : at + 1 + x * y]
+        glyphs[code] = (x, y * 8, column_to_rows(data, x, y * 8) if x else b"")
+        at += 1 + x * y
+    return {"action": "define", "glyphs": glyphs}
+
+
 def _nv_define_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
     """FS q n [xL xH yL yH d1…dk]…, k = x * y * 8."""
     if end < pos + 3:
@@ -401,6 +414,11 @@ def _cut(raw: bytes) -> dict[str, Any]:
     return {"partial": m in (1, 49, 66, 98, 104), "feed": raw[3] if len(raw) > 3 else None}
 
 
+def _page_area(raw: bytes) -> dict[str, Any]:
+    """ESC W xL xH yL yH dxL dxH dyL dyH: the page-mode print area, in dots."""
+    return {"action": "area", "x": _u16(raw, 2), "y": _u16(raw, 4), "width": _u16(raw, 6), "height": _u16(raw, 8)}
+
+
 def _drawer(raw: bytes) -> dict[str, Any]:
     return {"pin": 5 if _digit(raw[2]) == 1 else 2, "on_ms": raw[3] * 2, "off_ms": raw[4] * 2}
 
@@ -430,7 +448,7 @@ def _build() -> Table:
     one(b"\r", "CR", "cr")
     one(b"\t", "HT", "ht")
     one(b"\x0c", "FF", "ff")
-    one(b"\x18", "CAN", "page_mode")
+    one(b"\x18", "CAN", "page_mode", lambda r: {"action": "cancel"})
 
     e = b"\x1b"
     one(e + b"@", "ESC @", "init")
@@ -458,15 +476,15 @@ def _build() -> Table:
     one(e + b"m", "ESC m", "cut", lambda r: {"partial": True, "feed": None})
     arg(e + b"p", "ESC p", "drawer", _drawer, 3)
     add(e + b"*", "ESC *", "image", _column_len, _column)
-    add(e + b"&", "ESC &", "user_chars", _user_chars_len)
-    arg(e + b"%", "ESC %", "user_chars")
-    arg(e + b"?", "ESC ?", "user_chars")
+    add(e + b"&", "ESC &", "user_chars", _user_chars_len, _user_chars)
+    arg(e + b"%", "ESC %", "user_chars", lambda r: {"action": "select", "on": _bit(r[2])})
+    arg(e + b"?", "ESC ?", "user_chars", lambda r: {"action": "cancel", "code": r[2]})
     arg(e + b"=", "ESC =", "peripheral")
-    one(e + b"L", "ESC L", "page_mode")
-    one(e + b"S", "ESC S", "page_mode")
-    one(e + b"\x0c", "ESC FF", "page_mode")
-    arg(e + b"T", "ESC T", "page_mode")
-    arg(e + b"W", "ESC W", "page_mode", n=8)
+    one(e + b"L", "ESC L", "page_mode", lambda r: {"action": "enter"})
+    one(e + b"S", "ESC S", "page_mode", lambda r: {"action": "standard"})
+    one(e + b"\x0c", "ESC FF", "page_mode", lambda r: {"action": "print"})
+    arg(e + b"T", "ESC T", "page_mode", lambda r: {"action": "direction", "n": _digit(r[2]) & 3})
+    arg(e + b"W", "ESC W", "page_mode", _page_area, n=8)
     one(e + b"<", "ESC <", "setting", lambda r: {"name": "return home"})
     setting(e + b"U", "ESC U")
     setting(e + b"r", "ESC r")
@@ -484,8 +502,8 @@ def _build() -> Table:
     arg(g + b"B", "GS B", "reverse", lambda r: {"on": _bit(r[2])})
     arg(g + b"L", "GS L", "left_margin", lambda r: {"dots": _u16(r, 2)}, 2)
     arg(g + b"W", "GS W", "print_width", lambda r: {"dots": _u16(r, 2)}, 2)
-    arg(g + b"$", "GS $", "page_mode", n=2)
-    arg(g + b"\\", "GS \\", "page_mode", n=2)
+    arg(g + b"$", "GS $", "page_mode", lambda r: {"action": "y", "dots": _u16(r, 2), "relative": False}, n=2)
+    arg(g + b"\\", "GS \\", "page_mode", lambda r: {"action": "y", "dots": _u16(r, 2), "relative": True}, n=2)
     arg(g + b"P", "GS P", "motion_units", n=2)
     arg(g + b"b", "GS b", "smoothing")
     arg(g + b"h", "GS h", "barcode_height", lambda r: {"dots": r[2]})

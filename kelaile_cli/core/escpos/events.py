@@ -111,7 +111,11 @@ OPS: dict[str, str] = {
     "cjk_code_system": "FS C: params n (0 JIS, 1 Shift_JIS, 2 Shift_JIS-2004)",
     "cjk_underline": "FS -: params weight",
     "cjk_double": "FS W: params on (bool)",
-    "user_chars": "ESC & / ESC % / ESC ?: user-defined characters (params bytes ignored)",
+    "user_chars": (
+        "ESC & / ESC % / ESC ?: user-defined characters: params action 'define' with glyphs "
+        "{code: (width, height, bitmap as image)} | 'select' with on (bool) | 'cancel' with code; "
+        "FS 2 (Kanji) has no action"
+    ),
     "line_spacing": "ESC 2 / ESC 3: params dots (int or None for default)",
     "char_spacing": "ESC SP: params dots",
     "left_margin": "GS L: params dots",
@@ -132,7 +136,11 @@ OPS: dict[str, str] = {
     "feed_lines": "ESC d / Star ESC a: params n (lines)",
     "feed_dots": "ESC J: params dots",
     "reverse_feed": "ESC K / ESC e: params n",
-    "page_mode": "ESC L / ESC S / ESC W / ESC T / GS $ / GS \\: page-mode commands (no layout effect)",
+    "page_mode": (
+        "ESC L / ESC S / ESC FF / CAN / ESC W / ESC T / GS $ / GS \\: params action ('enter'|'standard'|"
+        "'print'|'cancel'|'direction' with n 0..3|'area' with x, y, width, height in dots|"
+        "'y' with dots, relative (bool))"
+    ),
     # images
     "image": (
         "GS v 0, ESC *, GS ( L/GS 8 L print, Star ESC X / ESC K: params width, height (pixels), "

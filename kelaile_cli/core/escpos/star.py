@@ -12,7 +12,7 @@ from typing import Any
 
 from kelaile_cli.core.escpos.commands import scanned_value
 from kelaile_cli.core.escpos.decoder import TableDecoder
-from kelaile_cli.core.escpos.table import NEED, LengthRule, Spec, Table, fixed, terminated
+from kelaile_cli.core.escpos.table import NEED, LengthRule, Spec, Table, after_u16, fixed, terminated
 
 __all__ = ["STAR", "StarDecoder"]
 
@@ -147,6 +147,17 @@ def _build() -> Table:
         lambda r: {"symbology": "QR", "data": r[8:]})  # fmt: skip
     add(e + b"\x1dyP", "ESC GS y P", "code2d_print", fixed(0), lambda r: {"symbology": "QR"})
     add(e + b"\x1dyI", "ESC GS y I", "status_query", fixed(0), lambda r: {"kind": "QR info"})
+    # PDF417: S 0 n p1 p2 size (n: 0 by ratio, 1 by lines and columns), S 1 n error level, S 2 n module
+    # width, S 3 n aspect ratio; D nL nH d… data; P print; I size information
+    add(e + b"\x1dxS0", "ESC GS x S 0", "code2d_setting", fixed(3),
+        lambda r: {"symbology": "PDF417", "fn": 0, "value": r[5:]})  # fmt: skip
+    for n in b"123":
+        add(e + b"\x1dxS" + bytes([n]), f"ESC GS x S {chr(n)}", "code2d_setting", fixed(1),
+            lambda r: {"symbology": "PDF417", "fn": r[4] - 48, "value": r[5:]})  # fmt: skip
+    add(e + b"\x1dxD", "ESC GS x D", "code2d_store", after_u16(),
+        lambda r: {"symbology": "PDF417", "data": r[6:]})  # fmt: skip
+    add(e + b"\x1dxP", "ESC GS x P", "code2d_print", fixed(0), lambda r: {"symbology": "PDF417"})
+    add(e + b"\x1dxI", "ESC GS x I", "status_query", fixed(0), lambda r: {"kind": "PDF417 info"})
     add(e + b"\x06\x01", "ESC ACK SOH", "status_query", fixed(0), lambda r: {"kind": "automatic status"})
     add(e + b"*rA", "ESC * r A", "setting", fixed(0), lambda r: {"name": "enter raster mode"})
     add(e + b"*rB", "ESC * r B", "setting", fixed(0), lambda r: {"name": "exit raster mode"})

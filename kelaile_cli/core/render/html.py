@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES
-from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Span, Style
 
 __all__ = ["HTML_TAIL", "html_head", "html_receipt", "render_html"]
 
@@ -65,6 +65,22 @@ def _span(text: str, s: Style) -> str:
     return f"<span{attr}>{escape(text)}</span>" if attr else escape(text)
 
 
+_GLYPH_CSS = "width:1ch;height:1.35em;vertical-align:bottom;image-rendering:pixelated"
+
+
+def _glyphs(span: Span) -> str:
+    """User-defined characters: each one's bitmap, one column wide."""
+    return "".join(
+        f'<img style="{_GLYPH_CSS}" alt="user-defined character {escape(str(g.key))}" '
+        f'src="{_png_uri(bitmap_image(g))}">'
+        for g in span.glyphs or ()
+    )
+
+
+def _piece(span: Span) -> str:
+    return _glyphs(span) if span.glyphs else _span(span.text, span.style)
+
+
 def _align(align: str) -> str:
     return {"center": " c", "right": " r"}.get(align, "")
 
@@ -74,9 +90,7 @@ def _receipt(r: Receipt, source: str) -> str:
     dots = r.width * DOTS_PER_COLUMN
     for el in r.elements:
         if isinstance(el, Line):
-            body.append(
-                f'<div class="l{_align(el.align)}">' + "".join(_span(s.text, s.style) for s in el.spans) + "</div>"
-            )
+            body.append(f'<div class="l{_align(el.align)}">' + "".join(_piece(s) for s in el.spans) + "</div>")
         elif isinstance(el, Feed):
             body.extend('<div class="l"></div>' for _ in range(min(MAX_FEED_LINES, int(el.lines))))
         elif isinstance(el, Image):

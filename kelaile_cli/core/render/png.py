@@ -21,6 +21,7 @@ CHAR_H = 24
 LINE_H = 30
 MARGIN = 8
 FontT = ImageFont.FreeTypeFont | ImageFont.ImageFont
+_Char = tuple[str, Style, Image | None]  # a character, its style, its bitmap if user-defined
 
 
 def paper_dots(width: int) -> int:
@@ -46,18 +47,24 @@ class _Canvas:
         self.ops.append((self.y, pic, x))
         self.y += pic.height
 
-    def glyphs(self, row: list[tuple[str, Style]], align: str) -> None:
-        height = max((s.height for _, s in row), default=1) * LINE_H
-        used = sum(char_cells(ch) * self.cell_w * s.width for ch, s in row)
+    def glyphs(self, row: list[_Char], align: str) -> None:
+        height = max((s.height for _, s, _ in row), default=1) * LINE_H
+        used = sum(char_cells(ch) * self.cell_w * s.width for ch, s, _ in row)
         strip = PILImage.new("L", (max(1, used), height), 255)
         x = 0
-        for ch, style in row:
+        for ch, style, glyph in row:
             w = char_cells(ch) * self.cell_w
             cell = PILImage.new("L", (w, LINE_H), 0 if style.inverse else 255)
             draw = ImageDraw.Draw(cell)
             ink = 255 if style.inverse else 0
-            draw.text((0, 2), ch, font=self.font, fill=ink)
-            if style.bold:
+            if glyph is not None:  # a user-defined character: its bitmap, not the font's glyph
+                pic = bitmap_image(glyph)
+                if style.inverse:
+                    pic = pic.point(lambda v: 255 - v)
+                cell.paste(pic.crop((0, 0, min(w, pic.width), min(LINE_H - 2, pic.height))), (0, 2))
+            else:
+                draw.text((0, 2), ch, font=self.font, fill=ink)
+            if style.bold and glyph is None:
                 draw.text((1, 2), ch, font=self.font, fill=ink)
             if style.underline:
                 draw.rectangle((0, CHAR_H + 1, w, CHAR_H + style.underline), fill=ink)
@@ -74,16 +81,17 @@ class _Canvas:
         return out
 
 
-def _rows(line: Line, width: int) -> list[list[tuple[str, Style]]]:
-    rows: list[list[tuple[str, Style]]] = [[]]
+def _rows(line: Line, width: int) -> list[list[_Char]]:
+    rows: list[list[_Char]] = [[]]
     used = 0
     for span in line.spans:
-        for ch in span.text:
+        glyphs = span.glyphs
+        for i, ch in enumerate(span.text):
             cells = char_cells(ch) * max(1, span.style.width)
             if used + cells > width and rows[-1]:
                 rows.append([])
                 used = 0
-            rows[-1].append((ch, span.style))
+            rows[-1].append((ch, span.style, glyphs[i] if glyphs is not None and i < len(glyphs) else None))
             used += cells
     for row in rows:  # trailing spaces take no room on paper
         while row and row[-1][0] == " ":
@@ -118,14 +126,14 @@ def render_png(receipt: Receipt, *, font: FontT | None = None, dots: int | None 
             if el.bitmap:
                 canvas.add(bitmap_image(el), el.align)
             else:
-                canvas.glyphs([(ch, Style()) for ch in f"[logo {el.key}]"], el.align)
+                canvas.glyphs([(ch, Style(), None) for ch in f"[logo {el.key}]"], el.align)
         elif isinstance(el, Code):
             pic = _qr_picture(el) if el.symbology == "QR" else None
             if pic is not None:
                 canvas.add(pic, el.align)
             label = f"{el.data}" if el.symbology != "QR" else ""
             if el.symbology != "QR":
-                canvas.glyphs([(ch, Style()) for ch in f"|||| {label} ||||"[: receipt.width]], el.align)
+                canvas.glyphs([(ch, Style(), None) for ch in f"|||| {label} ||||"[: receipt.width]], el.align)
         elif isinstance(el, DrawerKick):
             continue
     canvas.y += LINE_H

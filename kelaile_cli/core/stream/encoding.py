@@ -159,7 +159,7 @@ def apply_intl_charset(text: str, n: int) -> str:
 #: double-byte encodings whose trail bytes never include LF (0x0A), and UTF-8
 _LF_SAFE_MULTIBYTE = frozenset(
     {"gb18030", "gbk", "gb2312", "big5", "cp950", "big5hkscs", "shift_jis", "cp932", "euc_kr", "cp949", "euc_jp"}
-    | {"shift_jis_2004", "shift_jisx0213", "johab", "utf_8"}
+    | {"shift_jis_2004", "shift_jisx0213", "johab", "utf_8", "klx_mojibake_utf8", "klx_mojibake_gbk"}
 )
 _PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x80)])
 

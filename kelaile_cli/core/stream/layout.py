@@ -13,8 +13,10 @@ from typing import Any
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
+from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
     PLAIN,
+    USER_CHAR,
     Code,
     DrawerKick,
     Element,
@@ -30,6 +32,7 @@ from kelaile_cli.core.stream.receipt import (
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
 DEFAULT_TAB = 8
+USER_CODEC = "user-defined"  # the "codec" of a line piece made of user-defined characters
 STAR_PRINTER = "TSP600"  # Star's code page numbers (ESC GS t), as the capability database lists them
 #: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
 CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
@@ -58,6 +61,7 @@ class TextSetup:
     codepage_codec: str | None = None
     confidence: float = 1.0  # how sure the choice is (1.0: given or declared)
     evidence: tuple[str, ...] = ()  # why, in words (shown in the JSON)
+    mojibake: str = ""  # the text was mis-decoded once and saved again: what, in words (see mojibake.py)
 
 
 class _State:
@@ -79,6 +83,7 @@ class _State:
         self.qr_size: int | None = None
         self.margin_cols = 0  # GS L, in font A columns
         self.area_cols = 0  # GS W (plus GS L), in font A columns; 0: not set
+        self.user_chars = False  # ESC % 1: the defined user characters replace the font's
 
 
 @dataclass(slots=True)
@@ -100,6 +105,8 @@ class Layout:
         self._graphics: Image | None = None
         self._stored: dict[str, Image] = {}
         self._code2d: dict[str, tuple[bytes, int]] = {}
+        self._page: Page | None = None  # ESC L: in page mode, text and images go to the page buffer
+        self._user_glyphs: dict[int, Image] = {}  # ESC &: code -> bitmap
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -119,7 +126,26 @@ class Layout:
                 self._warnings.append(Warning(ev.offset, "unknown_command", ev.reason))
             elif isinstance(ev, Truncated):
                 self._warnings.append(Warning(ev.offset, "truncated", f"{ev.name} cut off after {len(ev.raw)} bytes"))
+        if self._page is not None:  # the job ended in page mode: show what it drew, and say so
+            page = self._page
+            self._warnings.append(Warning(page.start, "unsupported", "page mode never printed (no FF / ESC FF)"))
+            self._print_page(page.start)
+            self._page = None
         self._end_line(force=False)
+        if self.setup.mojibake:
+            first = next((ev for ev in events if isinstance(ev, Text) and not ev.raw.isascii()), None)
+            if first is not None:  # at its first byte >= 0x80
+                at = first.offset + next(i for i, b in enumerate(first.raw) if b >= 0x80)
+                self._warnings.append(Warning(at, "mojibake", self.setup.mojibake))
+        if self._user_used:
+            codes = " ".join(f"0x{c:02X}" for c in sorted(self._user_used))
+            self._warnings.append(
+                Warning(
+                    min(self._user_used.values()),
+                    "user_chars",
+                    f"user-defined characters {codes} printed: drawn in PNG/HTML, U+FFFC in text",
+                )
+            )
         start = events[0].offset if events else 0
         end = events[-1].offset + len(events[-1].raw) if events else 0
         receipt = Receipt(
@@ -155,6 +181,7 @@ class Layout:
         self._cut: str | None = None
         self._used_cjk = False
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
+        self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
     def _codec(self) -> str:
@@ -172,6 +199,12 @@ class Layout:
 
     def _text(self, ev: Text) -> None:
         raw = ev.raw
+        if self._page is not None:
+            self._page_text(ev.offset, raw)
+            return
+        if self._state.user_chars and self._user_glyphs and self._has_user_chars(raw):
+            self._user_text(ev.offset, raw)
+            return
         if b"\n" not in raw:
             self._append(ev.offset, raw)
             return
@@ -199,6 +232,72 @@ class Layout:
         pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
         if tail:
             self._append(pos, tail)
+
+    def _has_user_chars(self, raw: bytes) -> bool:
+        """Whether single-byte text would print one of the user-defined characters."""
+        if self._state.cjk or self._state.sjis:
+            return False
+        return any(b in self._user_glyphs for b in set(raw))
+
+    def _user_text(self, offset: int, raw: bytes) -> None:
+        """Text with user-defined characters in it: those become pieces of their own."""
+        glyphs = self._user_glyphs
+        run_start = 0
+        for i in range(len(raw) + 1):
+            b = raw[i] if i < len(raw) else 0x0A
+            if b == 0x0A or b in glyphs:
+                if i > run_start:
+                    self._append(offset + run_start, raw[run_start:i])
+                if i == len(raw):
+                    break
+                if b == 0x0A:
+                    self._lf_at(offset + i)
+                else:
+                    self._append(offset + i, raw[i : i + 1], USER_CODEC)
+                    self._user_used.setdefault(b, offset + i)
+                run_start = i + 1
+
+    def _page_text(self, offset: int, raw: bytes) -> None:
+        """Text in page mode: each line placed at the page's print position, LF starts the next."""
+        page = self._page
+        assert page is not None
+        codec = self._codec()
+        user = self._state.user_chars and bool(self._user_glyphs) and self._has_user_chars(raw)
+        pos = offset
+        for i, part in enumerate(raw.split(b"\n")):
+            if i:
+                page.newline(self._state.line_dots)
+            if part and user:
+                self._page_user_text(page, pos, part, codec)
+            elif part:
+                if codec == self.setup.cjk_codec and max(part) >= 0x80:
+                    self._used_cjk = True
+                text, bad = encoding.decode_text(part, codec)
+                for off, bad_raw in bad:
+                    self._warnings.append(
+                        Warning(pos + off, "bad_text", f"bytes {bad_raw.hex(' ')} are not valid {codec}")
+                    )
+                if self._state.intl:
+                    text = encoding.apply_intl_charset(text, self._state.intl)
+                page.text(text, self._state.style, pos, pos + len(part))
+            pos += len(part) + 1
+
+    def _page_user_text(self, page: Page, offset: int, raw: bytes, codec: str) -> None:
+        """One line of page-mode text with user-defined characters: runs of them placed with their bitmaps."""
+        glyphs = self._user_glyphs
+        i = 0
+        while i < len(raw):
+            j = i
+            defined = raw[i] in glyphs
+            while j < len(raw) and (raw[j] in glyphs) == defined:
+                j += 1
+            if defined:
+                page.text(USER_CHAR * (j - i), self._state.style, offset + i, offset + j, [glyphs[b] for b in raw[i:j]])
+                for k in range(i, j):
+                    self._user_used.setdefault(raw[k], offset + k)
+            else:
+                page.text(encoding.decode_text(raw[i:j], codec)[0], self._state.style, offset + i, offset + j)
+            i = j
 
     def _decode_lines(self, raw: bytes) -> list[str] | None:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None
@@ -247,13 +346,13 @@ class Layout:
             pos = end + 1
         return pos
 
-    def _append(self, offset: int, raw: bytes) -> None:
+    def _append(self, offset: int, raw: bytes, codec: str = "") -> None:
         if not self._pieces:
             self._line_align = self._state.align
             if self._state.margin_cols:  # GS L: the line starts right of the left margin
                 margin = b" " * self._state.margin_cols
                 self._pieces.append(_Piece(bytearray(margin), offset, offset, PLAIN, "ascii", 0))
-        codec = self._codec()
+        codec = codec or self._codec()
         last = self._pieces[-1] if self._pieces else None
         end = offset + len(raw)
         if (
@@ -304,6 +403,11 @@ class Layout:
         """Decode the pieces of one printed line into a ``Line`` with its printed width."""
         spans: list[Span] = []
         for raw, start, style, codec, intl in pieces:
+            if codec == USER_CODEC:
+                glyphs = [self._user_glyphs.get(b) for b in raw]
+                drawn = [g for g in glyphs if g is not None]
+                spans.append(Span(USER_CHAR * len(drawn), style, start, start + len(raw), drawn))
+                continue
             if codec == self.setup.cjk_codec and max(raw) >= 0x80:
                 self._used_cjk = True
             text, bad = encoding.decode_text(raw, codec)
@@ -344,6 +448,64 @@ class Layout:
     def _init(self, ev: Command, p: dict[str, Any]) -> None:
         self._end_line(force=False)
         self._state = self._power_on()
+        self._page = None  # ESC @ clears the page buffer and returns to standard mode
+        self._user_glyphs = {}  # ... and forgets the user-defined characters
+
+    def _user_chars(self, ev: Command, p: dict[str, Any]) -> None:
+        action = p.get("action")
+        if action == "define":
+            glyphs: dict[int, tuple[int, int, bytes]] = p.get("glyphs", {})
+            for code, (width, height, bitmap) in glyphs.items():
+                if not width:  # a width of 0 undefines the character
+                    self._user_glyphs.pop(code, None)
+                    continue
+                self._user_glyphs[code] = Image(
+                    width, height, bitmap, ev.name, ev.offset, ev.offset + len(ev.raw), key=f"0x{code:02X}"
+                )
+        elif action == "select":
+            self._state.user_chars = bool(p.get("on"))
+        elif action == "cancel":
+            self._user_glyphs.pop(int(p.get("code", 0)), None)
+
+    def _page_mode(self, ev: Command, p: dict[str, Any]) -> None:
+        action = str(p.get("action", ""))
+        page = self._page
+        if action == "enter":
+            if page is None:
+                self._end_line(force=False)
+                self._page = Page(ev.offset)
+        elif page is None:
+            return  # outside page mode these are ignored by the printer
+        elif action == "print":
+            self._print_page(ev.offset + len(ev.raw))
+            page.clear()
+        elif action == "standard":
+            self._page = None  # back to standard mode: the buffer is discarded unprinted
+        elif action == "cancel":
+            page.clear()
+        elif action == "direction":
+            page.set_direction(int(p.get("n", 0)))
+        elif action == "area":
+            page.set_area(int(p.get("x", 0)), int(p.get("y", 0)), int(p.get("width", 0)), int(p.get("height", 0)))
+        elif action == "y":
+            dots = int(p.get("dots", 0))
+            if p.get("relative"):
+                page.y += dots - 0x10000 if dots >= 0x8000 else dots
+            else:
+                page.y = dots
+
+    def _print_page(self, end: int) -> None:
+        """Print the page buffer as one block of receipt elements."""
+        page = self._page
+        if page is not None:
+            self._elements.extend(page.elements(end))
+
+    def _ff(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is None:
+            self._lf(ev, p)
+            return
+        self._print_page(ev.offset + len(ev.raw))
+        self._page = None
 
     def _print_mode(self, ev: Command, p: dict[str, Any]) -> None:
         self._set_style(
@@ -417,6 +579,9 @@ class Layout:
         self._lf_at(ev.offset, len(ev.raw))
 
     def _lf_at(self, offset: int, length: int = 1) -> None:
+        if self._page is not None:
+            self._page.newline(self._state.line_dots)
+            return
         if not self._end_line(force=False):
             self._feed(1, offset, offset + length)
 
@@ -425,6 +590,12 @@ class Layout:
         printed text (the printer would overprint) still leaves one blank, so columns stay apart."""
         unit = CHAR_DOTS.get(self._state.style.font, 12)
         dots = int(p.get("dots", 0))
+        if self._page is not None:  # in page mode a position is a dot in the print area
+            if p.get("relative"):
+                self._page.x += dots - 0x10000 if dots >= 0x8000 else dots
+            else:
+                self._page.x = dots
+            return
         col = self._column()
         if p.get("relative"):
             if dots >= 0x8000:  # a negative move, as two's complement
@@ -445,6 +616,10 @@ class Layout:
         self._state.area_cols = self._state.margin_cols + dots // CHAR_DOTS["A"] if dots else 0
 
     def _ht(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is not None:
+            unit = CHAR_DOTS["A"] * DEFAULT_TAB
+            self._page.x = (self._page.x // unit + 1) * unit
+            return
         col = self._column() // max(1, self._state.style.width)
         stops = self._state.tabs or tuple(range(DEFAULT_TAB, 256, DEFAULT_TAB))
         target = next((s for s in stops if s > col), None)
@@ -455,15 +630,24 @@ class Layout:
 
     def _feed_lines(self, ev: Command, p: dict[str, Any]) -> None:
         n = int(p.get("n", 0))
+        if self._page is not None:
+            self._page.newline(n * self._state.line_dots)
+            return
         printed = self._end_line(force=False)
         self._feed(n - 1 if printed else n, ev.offset, ev.offset + len(ev.raw))
 
     def _feed_dots(self, ev: Command, p: dict[str, Any]) -> None:
         dots = int(p.get("dots", 0))
+        if self._page is not None:
+            self._page.newline(dots)
+            return
         self._end_line(force=False)
         self._feed(round(dots / max(1, self._state.line_dots), 2), ev.offset, ev.offset + len(ev.raw))
 
     def _image(self, ev: Command, p: dict[str, Any]) -> None:
+        if self._page is not None:
+            self._page.image(self._make_image(ev, p))
+            return
         self._add(self._make_image(ev, p))
 
     def _make_image(self, ev: Command, p: dict[str, Any]) -> Image:
@@ -606,7 +790,9 @@ _HANDLERS = {
     "position": Layout._position,
     "left_margin": Layout._left_margin,
     "print_width": Layout._print_width,
-    "ff": Layout._lf,
+    "ff": Layout._ff,
+    "page_mode": Layout._page_mode,
+    "user_chars": Layout._user_chars,
     "ht": Layout._ht,
     "feed_lines": Layout._feed_lines,
     "feed_dots": Layout._feed_dots,

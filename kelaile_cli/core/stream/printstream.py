@@ -16,6 +16,7 @@ from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
 from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.layout import STAR_PRINTER, Layout, TextSetup
+from kelaile_cli.core.stream.mojibake import detect_mojibake
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.core.stream.segmenter import Job, Segmenter
 
@@ -140,6 +141,11 @@ def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSet
     if evidence.code_system in (1, 2):
         said = (f"FS C {evidence.code_system}: Shift_JIS code system selected",)
         return TextSetup(printer, cjk_codec="cp932", confidence=0.95, evidence=said)
+    if not evidence.declared:
+        found = detect_mojibake(evidence.samples)
+        if found is not None:
+            said = (found.message, "every text byte >= 0x80 is part of a valid UTF-8 sequence")
+            return TextSetup(printer, codepage_codec=found.codec, confidence=0.9, evidence=said, mojibake=found.message)
     page_printer = evidence.page_printer or printer
     single = encoding.codec_for_codepage(evidence.codepage, page_printer) or encoding.DEFAULT_CODEC
     samples = evidence.cjk_samples if evidence.declared else evidence.samples

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "USER_CHAR",
     "Align",
     "Code",
     "DrawerKick",
@@ -44,22 +45,29 @@ class Style:
 
 
 PLAIN = Style()
+USER_CHAR = "\ufffc"  # stands for a user-defined character in text (its bitmap is in Span.glyphs)
 
 
 @dataclass(slots=True, init=False)
 class Span:
-    """A run of characters printed in one style. ``start``/``end`` are stream byte offsets."""
+    """A run of characters printed in one style. ``start``/``end`` are stream byte offsets.
+
+    ``glyphs``: the span is user-defined characters (``ESC &``), one bitmap per character; its text is
+    then one ``USER_CHAR`` placeholder per character.
+    """
 
     text: str
     style: Style
     start: int
     end: int
+    glyphs: list[Image] | None
 
-    def __init__(self, text: str, style: Style, start: int, end: int) -> None:
+    def __init__(self, text: str, style: Style, start: int, end: int, glyphs: list[Image] | None = None) -> None:
         self.text = text
         self.style = style
         self.start = start
         self.end = end
+        self.glyphs = glyphs
 
 
 @dataclass(slots=True, init=False)
@@ -155,7 +163,7 @@ class Warning:  # the domain word; shadows the builtin only where imported by na
     """Something odd in the stream: an unknown command, a truncated one, undecodable bytes."""
 
     offset: int
-    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported'
+    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported' | 'user_chars' | 'mojibake'
     message: str
 
     def to_dict(self) -> dict[str, object]:

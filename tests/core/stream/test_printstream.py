@@ -74,3 +74,30 @@ def test_receipt_time_is_when_its_first_byte_arrived_and_idle_gaps_split_jobs():
     got += ps.close()
     assert [r.timestamp for r in got] == [100.0, 110.0]
     assert [[ln.text for ln in r.lines] for r in got] == [["First", "line"], ["Second job, no cut, no init"]]
+
+
+def page_and_user_chars_stream() -> bytes:
+    """Page mode (two areas, a direction, positions, an image) and user-defined characters, by hand
+    from the Epson command reference."""
+    esc, gs = b"\x1b", b"\x1d"
+    u16 = lambda n: n.to_bytes(2, "little")  # noqa: E731
+    page = (
+        esc + b"L" + esc + b"W" + u16(0) + u16(0) + u16(240) + u16(120) + b"Item\nTea\n"
+        + esc + b"W" + u16(288) + u16(0) + u16(216) + u16(120) + esc + b"T\x02" + b"Price\n2.00"
+        + gs + b"$" + u16(90) + esc + b"$" + u16(24) + esc + b"*\x21" + u16(4) + b"\xf0" * 12 + b"\x0c"
+    )  # fmt: skip
+    glyph = esc + b"&\x03\x41\x42" + b"\x02" + b"\xff" * 6 + b"\x01" + b"\x81" * 3
+    return (esc + b"@" + page + gs + b"V\x00") * 2 + glyph + esc + b"%\x01" + b"xABx\n" + gs + b"V\x00"
+
+
+STREAM2 = page_and_user_chars_stream()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(STREAM2)), max_size=40))
+def test_page_mode_and_user_chars_are_independent_of_chunking(cuts):
+    whole = live(STREAM2, [])
+    assert len(whole) == 3 and "Price" in render_text(whole[0]) and "\ufffc\ufffc" in render_text(whole[2])
+    got = live(STREAM2, cuts)
+    assert [render_text(r) for r in got] == [render_text(r) for r in whole]
+    assert [[w.to_dict() for w in r.warnings] for r in got] == [[w.to_dict() for w in r.warnings] for r in whole]
