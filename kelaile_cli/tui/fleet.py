@@ -55,10 +55,9 @@ class FleetScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
         yield Static("", id="summary")
-        # no blinking cursor: the filter redraws the table, not itself, and screens compare the same every time
-        yield Input(
-            placeholder="filter: any text (serial, store, state, POS…); esc clears", id="filter", cursor_blink=False
-        )
+        search = Input(placeholder="filter: any text (serial, store, state, POS…); esc clears", id="filter")
+        search.cursor_blink = False  # a steady cursor: the same screen every time it is drawn (snapshots)
+        yield search
         yield FleetTable(list(zip(FleetModel.COLUMNS, COLUMN_WIDTHS, strict=True)), id="fleet")
         yield Footer()
 
