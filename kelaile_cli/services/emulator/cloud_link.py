@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import threading
 import time
@@ -111,8 +110,7 @@ class CloudLink:
                 ident = self._claim_with_code(str(code)) if code else self._claim_plain()
             except CloudFailureError as exc:
                 raise self._fail("claim", exc) from None
-            write_atomic(self.path, json.dumps(ident, indent=1).encode())
-            os.chmod(self.path, 0o600)
+            write_atomic(self.path, json.dumps(ident, indent=1).encode(), private=True)  # 0600 from its first byte
             self.identity, self._client, self.last_error = ident, None, None
             if ident.get("store"):
                 self.state.update_config({"store": ident["store"], "device_id": ident["device_id"]})
