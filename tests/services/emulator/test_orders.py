@@ -64,6 +64,7 @@ def test_an_order_prints_within_3_s_with_its_items_and_qr_and_is_printed_in_the_
     assert [c.data for r in receipts for c in r.codes] == [f"{cloud.url}/o/{made['order_id']}"]  # customer copy
     assert "KITCHEN" in text and len(receipts) == 2  # and the kitchen's, without prices or QR
     assert state["orders"]["printed"] == 1 and state["orders"]["failed"] == 0
+    assert (tmp_path / "box" / "cloud.json").stat().st_mode & 0o777 == 0o600  # the claimed identity: its secret
 
 
 def test_an_order_created_during_a_pos_job_prints_after_it_and_both_stay_whole(tmp_path):
