@@ -10,13 +10,18 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kelaile_cli.cli.clickopts import HELP, decode_options, load_sources, write_out
+
+if TYPE_CHECKING:
+    from kelaile_cli.core.stream.receipt import Receipt
+    from kelaile_cli.services.jobs import Source
 
 __all__ = [
     "HELP",
@@ -35,6 +40,7 @@ __all__ = [
     "WidthOpt",
     "decode_options",
     "load_sources",
+    "show_live_receipt",
     "write_out",
 ]
 
@@ -44,6 +50,29 @@ class LiveFormat(StrEnum):
 
     rich = "rich"
     text = "text"
+
+
+def show_live_receipt(source: Source, receipt: Receipt, as_json: bool, fmt: LiveFormat, title: str) -> None:
+    """One receipt as it completes (sniff, box tap): the record ``klx parse --json`` prints, plain text, or
+    rendered under ``title``."""
+    if as_json:
+        from kelaile_cli.cli.console import emit_json
+        from kelaile_cli.services import jobs
+
+        emit_json(jobs.receipt_record(source, receipt))
+    elif fmt is LiveFormat.text:
+        from kelaile_cli.core.render.text import render_text
+
+        sys.stdout.write(render_text(receipt) + "\n")
+        sys.stdout.flush()
+    else:
+        from rich.rule import Rule
+
+        from kelaile_cli.cli.console import out
+        from kelaile_cli.core.render.terminal import render_rich
+
+        out.print(Rule(title))
+        out.print(render_rich(receipt))
 
 
 # -- decoding ---------------------------------------------------------------------------------

@@ -6,18 +6,31 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kelaile_cli.cli.console import emit_json, err, escape, out, to_json
-from kelaile_cli.cli.options import BaudOpt, BoxOpt, JsonOpt, LiveFormat, PortOpt, ProfilesOpt, TimeoutOpt
+from kelaile_cli.cli.options import (
+    BaudOpt,
+    BoxOpt,
+    JsonOpt,
+    LiveFormat,
+    PortOpt,
+    ProfilesOpt,
+    TimeoutOpt,
+    show_live_receipt,
+)
 from kelaile_cli.cli.signals import stopping
 from kelaile_cli.core.box.config import CONFIG_KEYS, check_config
 from kelaile_cli.core.box.messages import MsgType
 from kelaile_cli.core.box.replies import State
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.client import DEFAULT_BAUD, BoxClient
+
+if TYPE_CHECKING:
+    from kelaile_cli.core.stream.receipt import Receipt
+    from kelaile_cli.services.jobs import Source
 
 box_app = typer.Typer(
     add_completion=False, help="Talk to a Kelaile box (or run its emulator) over its protocol.", no_args_is_help=True
@@ -293,12 +306,12 @@ def _tap(
                 stream = streams.setdefault(ev.get("conn", 0), PrintStream(DecodeOptions()))
                 for receipt in stream.feed(ev["data"], time.time()):
                     shown[0] += 1
-                    _show(source, receipt, as_json, fmt)
+                    _show_tapped(source, receipt, as_json, fmt)
             for stream in streams.values():
                 for receipt in stream.close():
                     if count is None or shown[0] < count:
                         shown[0] += 1
-                        _show(source, receipt, as_json, fmt)
+                        _show_tapped(source, receipt, as_json, fmt)
             box.tap(False)
     finally:
         if sink:
@@ -306,23 +319,8 @@ def _tap(
     return shown[0]
 
 
-def _show(source: Any, receipt: Any, as_json: bool, fmt: LiveFormat) -> None:
-    """One receipt: the record ``klx parse --json`` prints, plain text or rendered."""
-    from kelaile_cli.core.render.text import render_text
-    from kelaile_cli.services import jobs
-
-    if as_json:
-        emit_json(jobs.receipt_record(source, receipt))
-    elif fmt is LiveFormat.text:
-        sys.stdout.write(render_text(receipt) + "\n")
-        sys.stdout.flush()
-    else:
-        from rich.rule import Rule
-
-        from kelaile_cli.core.render.terminal import render_rich
-
-        out.print(Rule(f"receipt {receipt.index + 1} · {receipt.encoding}"))
-        out.print(render_rich(receipt))
+def _show_tapped(source: Source, receipt: Receipt, as_json: bool, fmt: LiveFormat) -> None:
+    show_live_receipt(source, receipt, as_json, fmt, f"receipt {receipt.index + 1} · {receipt.encoding}")
 
 
 @box_app.command("upload-profile")

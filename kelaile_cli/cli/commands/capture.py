@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,15 @@ import typer
 from kelaile_cli import __version__
 from kelaile_cli.cli.console import emit_json, err, escape, out
 from kelaile_cli.cli.errors import ExitCode
-from kelaile_cli.cli.options import EncodingOpt, LiveFormat, ModelOpt, PrinterAliasOpt, WidthOpt, decode_options
+from kelaile_cli.cli.options import (
+    EncodingOpt,
+    LiveFormat,
+    ModelOpt,
+    PrinterAliasOpt,
+    WidthOpt,
+    decode_options,
+    show_live_receipt,
+)
 from kelaile_cli.cli.signals import stopping
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.stream.receipt import Receipt
@@ -172,20 +179,8 @@ def sniff(
     name = jobs.Source(source, b"")
 
     def show(receipt: Receipt, conn: int) -> None:
-        if as_json:
-            emit_json(jobs.receipt_record(name, receipt))
-        elif fmt is LiveFormat.text:
-            from kelaile_cli.core.render.text import render_text
-
-            sys.stdout.write(render_text(receipt) + "\n")
-            sys.stdout.flush()
-        else:
-            from rich.rule import Rule
-
-            from kelaile_cli.core.render.terminal import render_rich
-
-            out.print(Rule(f"connection {conn} · receipt {receipt.index + 1} · {receipt.encoding}"))
-            out.print(render_rich(receipt))
+        title = f"connection {conn} · receipt {receipt.index + 1} · {receipt.encoding}"
+        show_live_receipt(name, receipt, as_json, fmt, title)
 
     sink = ReceiptSink(options, show)
     line = _serial(baud, parity, flow)
