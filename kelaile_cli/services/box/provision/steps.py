@@ -56,13 +56,14 @@ def _request(ctx: Context, mtype: MsgType, body: dict[str, Any] | None = None, t
             next_command=resume_command(ctx),
         ) from None
     except KlxError as exc:
-        raise JobError(
-            exc.message,
-            remedy="check the cable to the box and that it is powered, then re-run",
-            code="BOX_NOT_ANSWERING",
-            layer="cable",
-            next_command=resume_command(ctx),
+        raise _not_answering(
+            exc, "check the cable to the box and that it is powered, then re-run", resume_command(ctx)
         ) from None
+
+
+def _not_answering(exc: KlxError, remedy: str, next_command: str) -> JobError:
+    """The box did not answer (cable, USB, power): the failure every step reports the same way."""
+    return JobError(exc.message, remedy=remedy, code="BOX_NOT_ANSWERING", layer="cable", next_command=next_command)
 
 
 # -- 1. find ---------------------------------------------------------------------------------------------
@@ -108,13 +109,7 @@ def find(ctx: Context) -> dict[str, Any]:
     try:  # the HELLO probe is the only thing written to a port before it answered like a box
         client = BoxClient.connect(port, timeout=2.0, expect_serial=serial)
     except KlxError as exc:
-        raise JobError(
-            exc.message,
-            remedy=exc.remedy or "check the cable and the port",
-            code="BOX_NOT_ANSWERING",
-            layer="cable",
-            next_command="klx devices",
-        ) from None
+        raise _not_answering(exc, exc.remedy or "check the cable and the port", "klx devices") from None
     ctx.values["_client"] = client
     hello = client.hello
     directory = ctx.options.state_dir or state_dir()
@@ -372,13 +367,7 @@ def test_print(ctx: Context) -> dict[str, Any]:
             next_command=resume_command(ctx),
         ) from None
     except KlxError as exc:
-        raise JobError(
-            exc.message,
-            remedy="check the cable to the box, then re-run",
-            code="BOX_NOT_ANSWERING",
-            layer="cable",
-            next_command=resume_command(ctx),
-        ) from None
+        raise _not_answering(exc, "check the cable to the box, then re-run", resume_command(ctx)) from None
     job = answer.get("job")
     return {
         "bytes": answer.get("bytes"),
