@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["REMEDIES", "Reach", "check_cloud", "classify_exception", "classify_status"]
+__all__ = ["HEALTH_PATH", "REMEDIES", "Reach", "check_cloud", "classify_exception", "classify_status"]
+
+HEALTH_PATH = "/v1/health"  # unsigned; docs/cloud-api.md
 
 REMEDIES = {
     "CLOUD_DNS": "check the cloud address and the shop router's DNS (is the box's network up?)",
@@ -89,12 +91,17 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
 
 
 def check_cloud(base_url: str, timeout_s: float = 8.0) -> Reach:
-    """GET the cloud's OpenAPI document (any cloud answers it unsigned) within ``timeout_s``."""
+    """GET the cloud's health endpoint (unsigned) within ``timeout_s``; a cloud without one (404) is asked
+    for its OpenAPI document instead, which any cloud of this API answers unsigned."""
     start = time.monotonic()
     host = urlsplit(base_url).hostname or base_url
-    url = base_url.rstrip("/") + "/openapi.json"
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
     try:
-        response = httpx.get(url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)))
+        url = base_url.rstrip("/") + HEALTH_PATH
+        response = httpx.get(url, timeout=timeout)
+        if response.status_code == 404:
+            url = base_url.rstrip("/") + "/openapi.json"
+            response = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         code, layer = classify_exception(exc)
         return Reach(False, code, layer, f"{host}: {exc or type(exc).__name__}", time.monotonic() - start)

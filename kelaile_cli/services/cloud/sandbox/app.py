@@ -309,6 +309,11 @@ def create_app(config: CloudConfig, storage: Storage | None = None) -> Any:
     api.include_router(provisioning_router(store, clock, signed_device, loopback_only))
 
     # -- device endpoints --------------------------------------------------------------------------
+    @api.get("/v1/health", tags=["device"])
+    async def health() -> Response:
+        """Unsigned and cheap: the cloud is up and answers (what a box's reachability check asks)."""
+        return _json(200, {"ok": True, "time": int(clock())})
+
     @api.post("/v1/devices/claim", status_code=201, response_model=ClaimOut, tags=["device"],
               responses={422: _ERRORS[422]}, openapi_extra=_body_doc("ClaimIn"))  # fmt: skip
     async def claim(request: Request) -> ClaimOut:

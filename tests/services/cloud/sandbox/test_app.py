@@ -73,8 +73,9 @@ def test_bad_stale_replayed_and_missing_signatures_are_refused(device: CloudClie
     assert bad.status_code == 401 and bad.json()["error"] == "bad signature"
     stale = _signed_post(cloud, creds, raw, key, stamp=int(time.time()) - cp.MAX_SKEW_S - 60)
     assert stale.status_code == 401 and stale.json()["error"] == "stale timestamp"
-    assert _signed_post(cloud, creds, raw, key, nonce="same").status_code == 201
-    replayed = _signed_post(cloud, creds, raw, key, nonce="same")  # byte-identical request, same second
+    now = int(time.time())
+    assert _signed_post(cloud, creds, raw, key, stamp=now, nonce="same").status_code == 201
+    replayed = _signed_post(cloud, creds, raw, key, stamp=now, nonce="same")  # byte-identical request
     assert replayed.status_code == 401 and replayed.json()["error"] == "replayed"
     unsigned = httpx.post(f"{cloud.url}/v1/transactions", content=raw, headers={cp.HEADER_IDEMPOTENCY: key})
     assert unsigned.status_code == 401 and unsigned.json()["error"] == "unsigned"
