@@ -1,12 +1,15 @@
-"""Passthrough cost: the same print jobs sent directly to a printer and through `klx record --forward`.
+"""Passthrough cost: the same print jobs sent directly to a printer, through `klx record --forward` and,
+when socat is installed, through socat in the same run (the reference a proxy should not exceed).
 
-    python bench/bench_proxy.py [--jobs 10000] [--json]
+    python bench/bench_proxy.py [--jobs 10000] [--json] [--no-socat]
 
 A fake network printer (a separate process) answers each job's closing DLE EOT 1 with a status
 byte and keeps a SHA-256 of every job it received. The POS side (this process) sends each job on
 its own connection and times it from connect to the status byte — the wait a real POS has. The
-proxy is a real `klx record listen://… --forward tcp://…` process writing a recording. Then every
-job's digest is compared: bytes lost or reordered anywhere would show.
+proxy is a real `klx record listen://… --forward tcp://…` process writing a recording; socat runs as
+`TCP-LISTEN:…,fork,reuseaddr,backlog=512 TCP:…` (a real backlog, one forked relay per job, as a
+socat passthrough in a shop would). Then every job's digest is compared: bytes lost or reordered
+anywhere would show.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -82,6 +86,31 @@ def run(port: int, work: list[bytes]) -> tuple[list[float], float]:
     return lat, time.perf_counter() - started
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_socat(socat: str, printer_port: int) -> tuple[subprocess.Popen, int]:
+    """socat listening on a free port with a real backlog, relaying each connection to the printer."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [socat, f"TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,backlog=512,nodelay",
+         f"TCP:127.0.0.1:{printer_port},nodelay"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"socat did not listen on 127.0.0.1:{port} within 10 s")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
@@ -91,17 +120,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=10000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-socat", action="store_true", help="skip the socat reference run")
     args = ap.parse_args()
+    socat = None if args.no_socat else shutil.which("socat")
     work = jobs(args.jobs)
     tmp = Path(tempfile.mkdtemp(prefix="klx-bench-"))
     results = {}
-    for mode in ("direct", "through klx"):
+    modes = ["direct", "through klx"] + (["through socat"] if socat else [])
+    for mode in modes:
         digests = tmp / f"{mode.replace(' ', '-')}.txt"
         printer = subprocess.Popen([sys.executable, "-c", PRINTER, str(digests)], stdout=subprocess.PIPE, text=True)
         printer_port = int(printer.stdout.readline())
         proxy = None
         port = printer_port
-        if mode != "direct":
+        if mode == "through socat":
+            assert socat is not None
+            proxy, port = start_socat(socat, printer_port)
+        elif mode != "direct":
             proxy = subprocess.Popen(
                 [sys.executable, "-m", "kelaile_cli", "record", "listen://127.0.0.1:0",
                  "--forward", f"tcp://127.0.0.1:{printer_port}", "-o", str(tmp / "bench.klr")],
@@ -137,6 +172,10 @@ def main() -> None:
         "added_p50_ms": round(k["p50_ms"] - d["p50_ms"], 3),
         "added_p99_ms": round(k["p99_ms"] - d["p99_ms"], 3),
     }
+    if "through socat" in results:
+        so = results["through socat"]
+        report["socat_added_p50_ms"] = round(so["p50_ms"] - d["p50_ms"], 3)
+        report["socat_added_p99_ms"] = round(so["p99_ms"] - d["p99_ms"], 3)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -146,6 +185,10 @@ def main() -> None:
         print(f"{mode:<12} {r['jobs']:>6} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} {r['jobs_per_s']:>7} "
               f"{r['mb_per_s']:>6} {r['jobs_lost_or_changed']:>5}")  # fmt: skip
     print(f"added by klx: p50 {report['added_p50_ms']} ms, p99 {report['added_p99_ms']} ms")
+    if "socat_added_p50_ms" in report:
+        print(f"added by socat: p50 {report['socat_added_p50_ms']} ms, p99 {report['socat_added_p99_ms']} ms")
+    else:
+        print("socat: not installed (apt-get install socat) or --no-socat: no reference run")
 
 
 if __name__ == "__main__":
