@@ -42,6 +42,13 @@ def _png_uri(pic: PILImage.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _turn(s: Style) -> str:
+    """The CSS rotation of turned text (page-mode directions, ESC V, ESC {); '' for upright."""
+    if s.rotated:
+        return "rotate(-90deg) " if s.upside_down else "rotate(90deg) "
+    return "rotate(180deg) " if s.upside_down else ""
+
+
 def _span(text: str, s: Style) -> str:
     classes = []
     if s.bold:
@@ -53,13 +60,17 @@ def _span(text: str, s: Style) -> str:
     if s.font != "A":
         classes.append("fb")
     css = []
+    turn = _turn(s)
     if s.height > 1 and s.width == s.height:
         css.append(f"font-size:{s.height}em")
     elif s.width > 1 or s.height > 1:
         css.append(
-            f"display:inline-block;transform:scale({s.width},{s.height});transform-origin:left bottom;"
+            f"display:inline-block;transform:{turn}scale({s.width},{s.height});transform-origin:left bottom;"
             f"margin-right:{(s.width - 1) * len(text)}ch;line-height:{1.35 * s.height}em"
         )
+        turn = ""
+    if turn:  # the span turned as a block: an upside-down run also reads right to left, as printed
+        css.append(f"display:inline-block;transform:{turn.strip()}")
     attr = f' class="{" ".join(classes)}"' if classes else ""
     attr += f' style="{";".join(css)}"' if css else ""
     return f"<span{attr}>{escape(text)}</span>" if attr else escape(text)
