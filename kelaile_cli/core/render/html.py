@@ -9,7 +9,7 @@ from html import escape
 
 from PIL import Image as PILImage
 
-from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
+from kelaile_cli.core.render.pictures import bitmap_image, pdf417_picture, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Span, Style
 
@@ -140,6 +140,13 @@ def _code(code: Code) -> str:
             return (
                 f'<div class="l{_align(code.align)}"><img class="pic" style="display:inline-block;width:{size * 4}px" '
                 f'alt="QR {escape(code.data)}" src="{_png_uri(pic)}">{label}</div>'
+            )
+    if code.symbology == "PDF417":
+        symbol = pdf417_picture(code.raw, 576)
+        if symbol is not None:
+            return (
+                f'<div class="l{_align(code.align)}"><img class="pic" style="display:inline-block;'
+                f'width:{symbol.width}px" alt="PDF417 {escape(code.data)}" src="{_png_uri(symbol)}">{label}</div>'
             )
     return f'<div class="l{_align(code.align)}">{label}</div>'
 

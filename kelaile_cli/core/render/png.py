@@ -16,7 +16,7 @@ import io
 from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFont
 
-from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
+from kelaile_cli.core.render.pictures import bitmap_image, pdf417_picture, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
@@ -152,6 +152,20 @@ def _qr_picture(code: Code) -> PILImage.Image | None:
     return pic.resize((size * module, size * module), PILImage.Resampling.NEAREST)
 
 
+def _code(canvas: _Canvas, code: Code, width: int) -> None:
+    """A QR or PDF417 symbol drawn; other barcodes as their content between bars."""
+    if code.symbology == "QR":
+        pic = _qr_picture(code)
+    elif code.symbology == "PDF417":
+        pic = pdf417_picture(code.raw, canvas.dots)
+    else:
+        pic = None
+    if pic is not None:
+        canvas.add(pic, code.align)
+    elif code.symbology != "QR":
+        canvas.glyphs([(ch, Style(), None) for ch in f"|||| {code.data} ||||"[:width]], code.align)
+
+
 def render_png(receipt: Receipt, *, font: FontT | None = None, dots: int | None = None) -> bytes:
     """The receipt as a PNG (grayscale, black on white) at printer resolution."""
     dots = dots or paper_dots(receipt.width)
@@ -170,12 +184,7 @@ def render_png(receipt: Receipt, *, font: FontT | None = None, dots: int | None 
             else:
                 canvas.glyphs([(ch, Style(), None) for ch in f"[logo {el.key}]"], el.align)
         elif isinstance(el, Code):
-            pic = _qr_picture(el) if el.symbology == "QR" else None
-            if pic is not None:
-                canvas.add(pic, el.align)
-            label = f"{el.data}" if el.symbology != "QR" else ""
-            if el.symbology != "QR":
-                canvas.glyphs([(ch, Style(), None) for ch in f"|||| {label} ||||"[: receipt.width]], el.align)
+            _code(canvas, el, receipt.width)
         elif isinstance(el, DrawerKick):
             continue
     canvas.y += LINE_H
