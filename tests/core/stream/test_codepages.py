@@ -156,3 +156,10 @@ def test_klx_parse_model_uses_the_family_table(tmp_path):
     auto = klx("parse", str(job), "--json")  # default: Epson numbering, where page 7 is unknown
     assert auto.returncode == 0, auto.stderr
     assert "Αθηνα" not in json.loads(auto.stdout)["text"]
+
+
+def test_star_esc_gs_t_uses_stars_numbering():
+    star = ESC + b"@" + ESC + b"\x1dt\x10" + b"\xa4\xd6\n" + ESC + b"\x1dt\x20" + b"caf\xe9\n" + ESC + b"d\x02"
+    [r] = read_receipts(star, DecodeOptions(dialect="star"))
+    assert [ln.text for ln in r.lines] == ["Αα", "café"]  # Star page 16: CP851; page 32: Windows-1252
+    assert not r.warnings
