@@ -81,9 +81,10 @@ _GLYPH_CSS = "width:1ch;height:1.35em;vertical-align:bottom;image-rendering:pixe
 
 def _glyphs(span: Span) -> str:
     """User-defined characters: each one's bitmap, one column wide."""
+    turn = _turn(span.style)
+    css = _GLYPH_CSS + (f";transform:{turn.strip()}" if turn else "")
     return "".join(
-        f'<img style="{_GLYPH_CSS}" alt="user-defined character {escape(str(g.key))}" '
-        f'src="{_png_uri(bitmap_image(g))}">'
+        f'<img style="{css}" alt="user-defined character {escape(str(g.key))}" src="{_png_uri(bitmap_image(g))}">'
         for g in span.glyphs or ()
     )
 

@@ -69,7 +69,7 @@ Rect = tuple[int, int, int, int]  # x, y, width, height (dots, page coordinates)
 def turned(img: Image, quarters: int) -> Image:
     """The image turned ``quarters`` quarter turns clockwise (its scale applied: the result has scale 1)."""
     quarters &= 3
-    if not quarters:
+    if not quarters and img.scale_x == img.scale_y == 1:
         return img
     w, h = img.width * img.scale_x, img.height * img.scale_y
     stride = img.row_bytes
@@ -81,11 +81,11 @@ def turned(img: Image, quarters: int) -> Image:
 
     def source(x: int, y: int) -> tuple[int, int]:
         """The dot of the image that lands at (x, y) of the turned one."""
-        if quarters == 2:
-            return w - 1 - x, h - 1 - y
+        if quarters in (0, 2):
+            return (x, y) if quarters == 0 else (w - 1 - x, h - 1 - y)
         return (y, h - 1 - x) if quarters == 1 else (w - 1 - y, x)
 
-    nw, nh = (w, h) if quarters == 2 else (h, w)
+    nw, nh = (w, h) if quarters in (0, 2) else (h, w)
     out_stride = (nw + 7) // 8
     out = bytearray(out_stride * nh)
     for y in range(nh):

@@ -8,6 +8,7 @@ image of each direction is kept as a golden picture in text (``#`` a dot) for re
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from PIL import Image as PILImage
@@ -17,7 +18,7 @@ from kelaile_cli.core.render.png import MARGIN, render_png
 from kelaile_cli.core.stream.page import turned
 from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.core.stream.receipt import Image, Line
-from tests.core.render.test_renderers import golden
+from tests.core.render.test_renderers import GOLDEN, golden
 
 ESC, GS = b"\x1b", b"\x1d"
 ENTER, FF = ESC + b"L", b"\x0c"
@@ -53,8 +54,9 @@ def test_turned_bitmaps():
     assert art(turned(ell, 1)) == ["##", "#.", "#."]  # a quarter turn clockwise
     assert art(turned(ell, 2)) == ["###", "..#"]
     assert art(turned(ell, 3)) == [".#", ".#", "##"]
-    scaled = Image(1, 1, b"\x80", "test", 0, 0, scale_x=2, scale_y=3)
-    assert art(turned(scaled, 1)) == ["###", "###"]
+    scaled = Image(2, 1, b"\x80", "test", 0, 0, scale_x=2, scale_y=3)  # #. at 2 x 3
+    assert art(turned(scaled, 0)) == ["##.."] * 3
+    assert art(turned(scaled, 1)) == ["###", "###", "...", "..."]
 
 
 def test_direction_0_image_is_upright_at_the_area_origin():
@@ -154,3 +156,18 @@ def test_html_turns_turned_text():
     assert "transform:rotate(90deg)" in page
     page = render_html([receipt(ESC + b"{\x01" + b"AB\n")])
     assert "transform:rotate(180deg)" in page
+
+
+def test_png_golden_four_areas_one_per_direction():
+    # an "F" of 16 x 24 dots, drawn at double size: which way it faces tells the direction
+    rows = [b"\xff\xff"] * 4 + [b"\xf0\x00"] * 4 + [b"\xff\x00"] * 4 + [b"\xf0\x00"] * 12
+    eff = GS + b"v0\x03" + u16(2) + u16(24) + b"".join(rows)
+    page = ENTER
+    for d, (x, y) in enumerate([(0, 0), (128, 0), (256, 0), (384, 0)]):
+        page += area(x, y, 112, 112) + ESC + b"T" + bytes([d]) + eff
+    pic = png(page + FF)
+    path = GOLDEN / "page-mode-directions.png"
+    if os.environ.get("KLX_UPDATE_GOLDEN") == "1" or not path.exists():
+        pic.save(path, optimize=True)
+    want = PILImage.open(path).convert("L")
+    assert (pic.size, pic.tobytes()) == (want.size, want.tobytes()), "page-mode-directions.png differs"
