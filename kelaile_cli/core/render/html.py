@@ -9,7 +9,7 @@ from html import escape
 
 from PIL import Image as PILImage
 
-from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
+from kelaile_cli.core.render.pictures import bitmap_image, pdf417_picture, qr_matrix
 from kelaile_cli.core.render.text import MAX_FEED_LINES
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Span, Style
 
@@ -42,6 +42,13 @@ def _png_uri(pic: PILImage.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _turn(s: Style) -> str:
+    """The CSS rotation of turned text (page-mode directions, ESC V, ESC {); '' for upright."""
+    if s.rotated:
+        return "rotate(-90deg) " if s.upside_down else "rotate(90deg) "
+    return "rotate(180deg) " if s.upside_down else ""
+
+
 def _span(text: str, s: Style) -> str:
     classes = []
     if s.bold:
@@ -53,13 +60,17 @@ def _span(text: str, s: Style) -> str:
     if s.font != "A":
         classes.append("fb")
     css = []
+    turn = _turn(s)
     if s.height > 1 and s.width == s.height:
         css.append(f"font-size:{s.height}em")
     elif s.width > 1 or s.height > 1:
         css.append(
-            f"display:inline-block;transform:scale({s.width},{s.height});transform-origin:left bottom;"
+            f"display:inline-block;transform:{turn}scale({s.width},{s.height});transform-origin:left bottom;"
             f"margin-right:{(s.width - 1) * len(text)}ch;line-height:{1.35 * s.height}em"
         )
+        turn = ""
+    if turn:  # the span turned as a block: an upside-down run also reads right to left, as printed
+        css.append(f"display:inline-block;transform:{turn.strip()}")
     attr = f' class="{" ".join(classes)}"' if classes else ""
     attr += f' style="{";".join(css)}"' if css else ""
     return f"<span{attr}>{escape(text)}</span>" if attr else escape(text)
@@ -70,9 +81,10 @@ _GLYPH_CSS = "width:1ch;height:1.35em;vertical-align:bottom;image-rendering:pixe
 
 def _glyphs(span: Span) -> str:
     """User-defined characters: each one's bitmap, one column wide."""
+    turn = _turn(span.style)
+    css = _GLYPH_CSS + (f";transform:{turn.strip()}" if turn else "")
     return "".join(
-        f'<img style="{_GLYPH_CSS}" alt="user-defined character {escape(str(g.key))}" '
-        f'src="{_png_uri(bitmap_image(g))}">'
+        f'<img style="{css}" alt="user-defined character {escape(str(g.key))}" src="{_png_uri(bitmap_image(g))}">'
         for g in span.glyphs or ()
     )
 
@@ -129,6 +141,13 @@ def _code(code: Code) -> str:
             return (
                 f'<div class="l{_align(code.align)}"><img class="pic" style="display:inline-block;width:{size * 4}px" '
                 f'alt="QR {escape(code.data)}" src="{_png_uri(pic)}">{label}</div>'
+            )
+    if code.symbology == "PDF417":
+        symbol = pdf417_picture(code.raw, 576)
+        if symbol is not None:
+            return (
+                f'<div class="l{_align(code.align)}"><img class="pic" style="display:inline-block;'
+                f'width:{symbol.width}px" alt="PDF417 {escape(code.data)}" src="{_png_uri(symbol)}">{label}</div>'
             )
     return f'<div class="l{_align(code.align)}">{label}</div>'
 

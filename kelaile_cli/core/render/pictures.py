@@ -1,4 +1,4 @@
-"""Shared picture helpers: receipt bitmaps and QR codes as Pillow images / boolean matrices."""
+"""Shared picture helpers: receipt bitmaps, QR and PDF417 codes as Pillow images / boolean matrices."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from PIL import Image as PILImage
 
 from kelaile_cli.core.stream.receipt import Image
 
-__all__ = ["bitmap_image", "qr_matrix"]
+__all__ = ["bitmap_image", "pdf417_picture", "qr_matrix"]
 
 
 def bitmap_image(img: Image) -> PILImage.Image:
@@ -33,3 +33,29 @@ def qr_matrix(data: str) -> list[list[bool]] | None:
     except (ValueError, qrcode.exceptions.DataOverflowError):
         return None
     return [list(row) for row in qr.get_matrix()]
+
+
+#: PDF417 drawn as printers draw it by default (Epson GS ( k: module 3 dots wide, rows 3 modules high)
+PDF417_MODULE = 2
+PDF417_ROW_RATIO = 3
+
+
+def pdf417_picture(data: bytes, max_width: int) -> PILImage.Image | None:
+    """A PDF417 symbol of ``data`` (bytes, as sent) at most ``max_width`` dots wide, black on white
+    ('L'), with a quiet zone of two modules; None if it cannot be made that narrow or the data is too long.
+
+    Fewer data columns make a narrower, taller symbol: the widest that fits is used.
+    """
+    import pdf417gen
+
+    for columns in (6, 5, 4, 3, 2, 1):
+        try:
+            codes = pdf417gen.encode(data, columns=columns, security_level=2)
+        except ValueError:
+            return None  # more data than a symbol holds
+        pic = pdf417gen.render_image(
+            codes, scale=PDF417_MODULE, ratio=PDF417_ROW_RATIO, padding=2 * PDF417_MODULE
+        ).convert("L")
+        if pic.width <= max_width:
+            return pic
+    return None

@@ -1,7 +1,8 @@
 """From printable bytes to characters: code pages, international sets, double-byte CJK encodings.
 
-* ``ESC t n`` is mapped to a code page per printer model through python-escpos's bundled capability
-  database (the maintained escpos-printer-db), never a hand table.
+* ``ESC t n`` is mapped to a code page per printer model: the printer family's numbering and the
+  tables Python lacks (``codepages``, generated from maintained sources), then python-escpos's
+  bundled capability database (the maintained escpos-printer-db).
 * Which double-byte encoding a Chinese printer uses is a printer setting, absent from the stream, so
   ``detect_encoding`` guesses it from the bytes. Short receipts (a few dozen characters) defeat
   general-purpose detectors, and GBK and Big5 decode each other's bytes without errors, so the guess
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from kelaile_cli.core.stream import codepages
 
 __all__ = [
     "CJK_CANDIDATES",
@@ -50,45 +53,24 @@ def _capabilities() -> dict[str, Any]:
 
 
 def printer_models() -> list[str]:
-    """Printer model names in the capability database (``default`` among them)."""
-    return sorted(_capabilities()["profiles"])
+    """Printer model names: the capability database's (``default`` among them) and those whose
+    code-page family is known (``codepages.MODELS``)."""
+    return sorted(set(_capabilities()["profiles"]) | set(codepages.MODELS))
 
 
-#: Where printers differ from the database's entry: ``ESC t 1`` is the single-byte Katakana page
-#: (the database says CP932, whose lead bytes would swallow the rule lines drawn with 0x80-0x9F).
-_PAGE_NAMES = {"CP932": "KATAKANA"}
-#: Code pages whose printer table adds characters to Python's codec: (base codec, {byte: char}).
-#: Epson's CP857 has the euro sign at 0xD5, which IBM's CP857 left unassigned.
-_PATCHED = {"CP857": ("cp857", {0xD5: "\u20ac"})}
 _CODEC_PREFIX = "klx_"
-
-
-def _table_codec(name: str) -> str | None:
-    """The name of a codec made for code page ``name`` of the database (its ``data`` table, or a
-    patched Python codec), registered on first use; None when there is nothing to make it from."""
-    info = _capabilities()["encodings"].get(name, {})
-    if name in _PATCHED:
-        base, extra = _PATCHED[name]
-        table = list(bytes(range(256)).decode(base, errors="replace"))
-        for byte, char in extra.items():
-            table[byte] = char
-    elif info.get("data"):
-        upper = "".join(info["data"])
-        if len(upper) != 128:
-            return None
-        table = [chr(b) for b in range(128)] + list(upper)
-    else:
-        return None
-    codec = _CODEC_PREFIX + re.sub(r"[^a-z0-9]+", "_", name.lower())
-    _TABLES[codec] = "".join(table)
-    return codec
-
-
 _TABLES: dict[str, str] = {}
 
 
+def _register(name: str, chars: str) -> str:
+    """Register a codec for a 256-character table; returns its name."""
+    codec = _CODEC_PREFIX + re.sub(r"[^a-z0-9]+", "_", name.lower())
+    _TABLES[codec] = chars
+    return codec
+
+
 def _search(name: str) -> codecs.CodecInfo | None:
-    """Codec search function for the code pages made by ``_table_codec``."""
+    """Codec search function for the code pages made from tables (``_register``)."""
     table = _TABLES.get(name.replace("-", "_"))
     if table is None:
         return None
@@ -106,23 +88,41 @@ def _search(name: str) -> codecs.CodecInfo | None:
 codecs.register(_search)
 
 
+def _table_codec(name: str) -> str | None:
+    """The codec of a table named in ``codepages`` (a Python codec, or one made from its characters)."""
+    if name in codepages.PYTHON_CODECS:
+        return codecs.lookup(codepages.PYTHON_CODECS[name]).name
+    chars = codepages.table_chars(name)
+    return _register(name, chars) if chars else None
+
+
+def _database_codec(name: str) -> str | None:
+    """The codec of a code page as the capability database describes it (its Python codec or its
+    ``data`` table); None when it has neither."""
+    info = _capabilities()["encodings"].get(name, {})
+    if info.get("python_encode"):
+        try:
+            return codecs.lookup(info["python_encode"]).name
+        except LookupError:
+            return None
+    upper = "".join(info.get("data") or [])
+    return _register(name, "".join(map(chr, range(128))) + upper) if len(upper) == 128 else None
+
+
 @cache
 def codec_for_codepage(n: int, printer: str = "default") -> str | None:
-    """The Python codec for code table ``n`` (``ESC t n``) on ``printer``; None if unknown there."""
-    caps = _capabilities()
-    profile = caps["profiles"].get(printer) or caps["profiles"]["default"]
-    name = profile.get("codePages", {}).get(str(n))
-    if not name:
-        return None
-    name = _PAGE_NAMES.get(name, name)
-    info = caps["encodings"].get(name, {})
-    codec = info.get("python_encode")
-    if not codec or name in _PATCHED:
-        return _table_codec(name)
-    try:
-        return codecs.lookup(codec).name
-    except LookupError:
-        return None
+    """The Python codec for code table ``n`` (``ESC t n``) on ``printer``; None if unknown there.
+
+    The printer family's numbering decides (``codepages``), then the capability database's profile
+    of the model; a model of a known family that the database lacks gets no page from the database's
+    default profile (its numbering is another family's)."""
+    profiles = _capabilities()["profiles"]
+    profile = profiles.get(printer) or ({} if codepages.family_of(printer) else profiles["default"])
+    db_name = profile.get("codePages", {}).get(str(n))
+    table = codepages.page_table(n, printer, db_name)
+    if table is not None:
+        return _table_codec(table)
+    return _database_codec(db_name) if db_name else None
 
 
 # -- ESC R international character sets --------------------------------------------------------------

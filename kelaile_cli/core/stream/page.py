@@ -15,7 +15,14 @@ last placed item are not printed (the blank part of a page carries no informatio
 Directions (Epson ``ESC T`` n): 0 left to right from the upper left; 1 bottom to top from the lower
 left; 2 right to left from the lower right (upside down); 3 top to bottom from the upper right.
 Text in directions 1 and 3 is laid out one character per row, read top to bottom as it is seen on the
-paper, and marked ``rotated``; in direction 2 it is marked ``upside_down`` and kept in reading order.
+paper; each character is turned with the direction: ``rotated`` (a quarter turn clockwise) in
+direction 3, ``rotated`` and ``upside_down`` (a quarter turn counter-clockwise) in direction 1,
+``upside_down`` (half a turn, kept in reading order) in direction 2. Raster images are turned the same
+way: their bitmaps are rotated as they are placed.
+
+Everything is clipped to the print area it was placed in: text that reaches the end of the area goes
+on at the start of the next line (as in standard mode), lines that fall beyond the area's far edge and
+the parts of images outside the area are not printed.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from dataclasses import replace
 from kelaile_cli.core.render.text import cells
 from kelaile_cli.core.stream.receipt import PLAIN, Element, Feed, Image, Line, Span, Style
 
-__all__ = ["COL_DOTS", "DEFAULT_AREA", "ROW_DOTS", "Page"]
+__all__ = ["COL_DOTS", "DEFAULT_AREA", "ROW_DOTS", "Page", "turned"]
 
 COL_DOTS = 12  # font A column
 ROW_DOTS = 30  # default line spacing
@@ -56,6 +63,42 @@ class _Placed:
         self.glyphs = glyphs  # user-defined characters: one bitmap per character of text
 
 
+Rect = tuple[int, int, int, int]  # x, y, width, height (dots, page coordinates)
+
+
+def turned(img: Image, quarters: int) -> Image:
+    """The image turned ``quarters`` quarter turns clockwise (its scale applied: the result has scale 1)."""
+    quarters &= 3
+    if not quarters and img.scale_x == img.scale_y == 1:
+        return img
+    w, h = img.width * img.scale_x, img.height * img.scale_y
+    stride = img.row_bytes
+
+    def dot(x: int, y: int) -> bool:
+        sx, sy = x // img.scale_x, y // img.scale_y
+        i = sy * stride + sx // 8
+        return i < len(img.bitmap) and bool(img.bitmap[i] & (0x80 >> (sx % 8)))
+
+    def source(x: int, y: int) -> tuple[int, int]:
+        """The dot of the image that lands at (x, y) of the turned one."""
+        if quarters in (0, 2):
+            return (x, y) if quarters == 0 else (w - 1 - x, h - 1 - y)
+        return (y, h - 1 - x) if quarters == 1 else (w - 1 - y, x)
+
+    nw, nh = (w, h) if quarters in (0, 2) else (h, w)
+    out_stride = (nw + 7) // 8
+    out = bytearray(out_stride * nh)
+    for y in range(nh):
+        for x in range(nw):
+            if dot(*source(x, y)):
+                out[y * out_stride + x // 8] |= 0x80 >> (x % 8)
+    return replace(img, width=nw, height=nh, bitmap=bytes(out), scale_x=1, scale_y=1)
+
+
+#: quarter turns clockwise of what is drawn in each direction
+_TURNS = {0: 0, 1: 3, 2: 2, 3: 1}
+
+
 class Page:
     """The page buffer of one page-mode session (see the module docstring)."""
 
@@ -65,8 +108,9 @@ class Page:
         self.direction = 0
         self.x = 0  # print position in the area, in the area's direction
         self.y = 0
+        self.line_dots = ROW_DOTS  # the last line feed's spacing: text that wraps at the area's end uses it
         self.placed: list[_Placed] = []
-        self.images: list[tuple[int, int, Image]] = []
+        self.images: list[tuple[int, int, Image, Rect]] = []  # page position, turned image, its area
 
     # -- commands -------------------------------------------------------------------------------
     def set_area(self, x: int, y: int, width: int, height: int) -> None:
@@ -85,6 +129,13 @@ class Page:
     def newline(self, dots: int) -> None:
         self.x = 0
         self.y += dots
+        if dots > 0:
+            self.line_dots = dots
+
+    def _lengths(self) -> tuple[int, int]:
+        """The area's length along the text direction and across it."""
+        _, _, w, h = self.area
+        return (w, h) if self.direction in (0, 2) else (h, w)
 
     # -- placing --------------------------------------------------------------------------------
     def _to_page(self, x: int, y: int, along: int, across: int) -> tuple[int, int]:
@@ -102,28 +153,53 @@ class Page:
 
     def text(self, text: str, style: Style, start: int, end: int, glyphs: list[Image] | None = None) -> None:
         """Place text at the print position and move the position past it (``glyphs``: the text is
-        user-defined characters, these their bitmaps)."""
-        if not text:
-            return
+        user-defined characters, these their bitmaps); text reaching the end of the area wraps, text
+        beyond the area's far edge is dropped."""
+        along_len, across_len = self._lengths()
+        cell = COL_DOTS * style.width
+        across = ROW_DOTS * style.height
+        while text:
+            if self.y < 0 or self.y + across > across_len:
+                return  # beyond the area: not printed
+            room = (along_len - self.x) // cell
+            fit = 0
+            used = 0
+            while fit < len(text) and used + cells(text[fit]) <= room:
+                used += cells(text[fit])
+                fit += 1
+            if not fit:
+                if self.x == 0:
+                    return  # the area is narrower than one character
+                self.newline(self.line_dots)
+                continue
+            self._place(text[:fit], style, start, end, glyphs[:fit] if glyphs else None)
+            text, glyphs = text[fit:], (glyphs[fit:] if glyphs else None)
+            if text:
+                self.newline(self.line_dots)
+
+    def _place(self, text: str, style: Style, start: int, end: int, glyphs: list[Image] | None) -> None:
         along = cells(text) * COL_DOTS * style.width
         across = ROW_DOTS * style.height
         px, py = self._to_page(self.x, self.y, along, across)
         d = self.direction
         if d == 2:
             style = replace(style, upside_down=True)
-        elif d in (1, 3):
+        elif d == 3:
             style = replace(style, rotated=True)
-            if d == 1:  # read bottom to top: seen top to bottom it is reversed
-                text = text[::-1]
-                glyphs = glyphs[::-1] if glyphs else glyphs
+        elif d == 1:  # a quarter turn counter-clockwise; read bottom to top, so seen top to bottom reversed
+            style = replace(style, rotated=True, upside_down=True)
+            text = text[::-1]
+            glyphs = glyphs[::-1] if glyphs else glyphs
         self.placed.append(_Placed(px, py, text, style, start, end, d in (1, 3), glyphs))
         self.x += along
 
     def image(self, img: Image) -> None:
-        """Place an image with its top left at the print position (not rotated)."""
-        px, py = self._to_page(self.x, self.y, img.width * img.scale_x, img.height * img.scale_y)
-        self.images.append((px, py, img))
-        self.x += img.width * img.scale_x
+        """Place an image with its top left (in the area's direction) at the print position, turned
+        with the direction and clipped to the area."""
+        along, across = img.width * img.scale_x, img.height * img.scale_y
+        px, py = self._to_page(self.x, self.y, along, across)
+        self.images.append((px, py, turned(img, _TURNS[self.direction]), self.area))
+        self.x += along
 
     # -- printing -------------------------------------------------------------------------------
     def elements(self, end: int) -> list[Element]:
@@ -157,35 +233,33 @@ class Page:
         return out
 
     def _merged(self, end: int) -> tuple[int, Image] | None:
-        """All images of the page drawn into one, as wide as from the left edge of the page to the right
-        of the rightmost (its top on the page, the image)."""
-        if not self.images:
+        """All images of the page drawn into one, each clipped to its area, as wide as from the left
+        edge of the page to the right of the rightmost (its top on the page, the image)."""
+        boxes = []
+        for x, y, img, (ax, ay, aw, ah) in self.images:
+            left, top = max(x, ax), max(y, ay)
+            right, bottom = min(x + img.width, ax + aw), min(y + img.height, ay + ah)
+            if right > left and bottom > top:
+                boxes.append((x, y, img, (left, top, right, bottom)))
+        if not boxes:
             return None
-        left = 0  # from the paper's left edge: the image keeps its place across the line
-        top = min(y for _, y, _ in self.images)
-        right = max(x + img.width * img.scale_x for x, _, img in self.images)
-        bottom = max(y + img.height * img.scale_y for _, y, img in self.images)
-        width, height = max(1, right - left), max(1, bottom - top)
+        top = min(box[1] for *_, box in boxes)
+        width = max(box[2] for *_, box in boxes)  # from the paper's left edge: the image keeps its place
+        height = max(1, max(box[3] for *_, box in boxes) - top)
         stride = (width + 7) // 8
         canvas = bytearray(stride * height)
-        for x, y, img in self.images:
-            src_stride = (img.width + 7) // 8
-            for r in range(img.height * img.scale_y):
-                src = img.bitmap[(r // img.scale_y) * src_stride : (r // img.scale_y + 1) * src_stride]
-                if not src:
-                    break
-                row_at = (y - top + r) * stride
-                for c in range(img.width * img.scale_x):
-                    sc = c // img.scale_x
-                    if sc // 8 < len(src) and src[sc // 8] & (0x80 >> (sc % 8)):
-                        dc = x - left + c
-                        canvas[row_at + dc // 8] |= 0x80 >> (dc % 8)
+        for x, y, img, (left, ctop, right, bottom) in boxes:
+            for py in range(ctop, bottom):
+                row_at = (py - top) * stride
+                for px in range(left, right):
+                    if img.pixel(px - x, py - y):
+                        canvas[row_at + px // 8] |= 0x80 >> (px % 8)
         merged = Image(
             width=width,
             height=height,
             bitmap=bytes(canvas),
             source="page mode",
-            start=min(img.start for _, _, img in self.images),
+            start=min(img.start for _, _, img, _ in boxes),
             end=end,
             align="left",
         )

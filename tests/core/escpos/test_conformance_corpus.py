@@ -17,9 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))["jobs"]
 
 #: jobs not decoded right yet (issue 14), per test: strict, so a fix shows up as XPASS
-KNOWN_BAD_TEXT: dict[str, str] = {
-    "rpe-escpos-cp851.bin": "issue 14 defect 3: no CP851 table (neither Python nor python-escpos has one)",
-}
+KNOWN_BAD_TEXT: dict[str, str] = {}
 KNOWN_BAD_COMMANDS: dict[str, str] = {}
 
 
