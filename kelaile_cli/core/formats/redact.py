@@ -12,14 +12,15 @@ masked EAN-13 no longer has a valid check digit, so the printer may refuse to pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
 from kelaile_cli.core.formats.pii import MEMBER_LABELS, find_pii, fold_width
-from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions
+from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions, TextEvidence
 
-__all__ = ["MEMBER_LABELS", "Redaction", "StreamingRedactor", "redact_stream"]
+__all__ = ["MEMBER_LABELS", "Redaction", "StreamingRedactor", "gather_evidence", "redact_stream"]
 
 MASK = ord("*")
 
@@ -134,17 +135,49 @@ def redact_stream(
     return _redact_events(data, events, 0, CodecTracker(options).codecs(events), codes, labels)
 
 
+def gather_evidence(blocks: Iterable[bytes], options: DecodeOptions | None = None) -> TextEvidence:
+    """What a whole stream shows about its text encoding, read block by block (memory: one block).
+
+    Given to ``StreamingRedactor(evidence=...)`` it makes a file redacted in pieces choose its codecs
+    exactly as ``redact_stream`` does over the whole file at once."""
+    options = options or DecodeOptions()
+    decoder, evidence = StreamDecoder(options.dialect), TextEvidence()
+    for block in blocks:
+        evidence.add(decoder.feed(block))
+    evidence.add(decoder.close())
+    return evidence
+
+
+class _Settled(TextEvidence):
+    """Evidence gathered beforehand over the whole stream: what the stream shows later adds nothing."""
+
+    def add(self, events: Iterable[Event]) -> None:
+        return None
+
+
+def _settled(evidence: TextEvidence) -> _Settled:
+    settled = _Settled()
+    for f in fields(TextEvidence):
+        setattr(settled, f.name, getattr(evidence, f.name))
+    return settled
+
+
 class StreamingRedactor:
     """Redact a live stream: ``feed`` returns masked bytes as soon as the text they belong to is
     complete (the decoder emits a text run only once it has ended), ``close`` the rest. Output
-    length always equals input length; the only delay is the text run still being received."""
+    length always equals input length; the only delay is the text run still being received.
+
+    ``evidence``: the whole stream's (``gather_evidence``), for a file: its codecs are then chosen as
+    ``redact_stream`` chooses them, not from what has been seen so far as a live stream must."""
 
     def __init__(self, *, codes: bool = False, labels: tuple[str, ...] = MEMBER_LABELS,
-                 options: DecodeOptions | None = None) -> None:  # fmt: skip
+                 options: DecodeOptions | None = None, evidence: TextEvidence | None = None) -> None:  # fmt: skip
         self.codes, self.labels = codes, labels
         self.options = options or DecodeOptions()
         self._decoder = StreamDecoder(self.options.dialect)
         self._codecs = CodecTracker(self.options)
+        if evidence is not None:
+            self._codecs.evidence = _settled(evidence)
         self._held = bytearray()  # bytes received, not yet released
         self._base = 0  # stream offset of _held[0]
         self.found: list[Redaction] = []
@@ -169,3 +202,8 @@ class StreamingRedactor:
         del self._held[: upto - self._base]
         self._base = upto
         return masked
+
+    def take_found(self) -> list[Redaction]:
+        """What was masked since the last call (so a long stream's list need not be kept whole)."""
+        found, self.found = self.found, []
+        return found
