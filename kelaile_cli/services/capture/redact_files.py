@@ -3,19 +3,25 @@
 A raw job is redacted block by block in two passes (the first only gathers the encoding evidence,
 so the codecs are those a whole-file redaction would choose): memory stays a few blocks whatever
 the file's size, and the output is byte for byte that of ``redact_stream`` over the whole file.
-The report lists the first ``LISTED`` masked places one by one and counts them all."""
+A recording the same way, chunk by chunk and connection by connection: each masked chunk is written
+as soon as its connection's redactor has released its bytes (the text run still arriving at most is
+held back), in the original order and chunking. The report lists the first ``LISTED`` masked places
+one by one and counts them all."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header
-from kelaile_cli.core.formats.redact import Redaction, StreamingRedactor, gather_evidence, redact_stream
-from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, read_recording
+from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header, RecordingParser
+from kelaile_cli.core.formats.redact import Redaction, StreamingRedactor, gather_evidence
+from kelaile_cli.core.stream.printstream import TextEvidence
+from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, iter_recording
 from kelaile_cli.transports.files import read_blocks
 
 __all__ = ["LISTED", "RedactingSink", "RedactionReport", "redact_file"]
@@ -41,6 +47,14 @@ class RedactionReport:
         self.masked += entries[:room]
         self.unlisted += len(entries[room:])
 
+    def merge(self, part: RedactionReport) -> None:
+        """Add another report's places (listed while there is room) and counts."""
+        for kind, n in part.tally.items():
+            self.tally[kind] = self.tally.get(kind, 0) + n
+        room = max(0, LISTED - len(self.masked))
+        self.masked += part.masked[:room]
+        self.unlisted += part.unlisted + len(part.masked[room:])
+
     def counts(self) -> dict[str, int]:
         return dict(self.tally)
 
@@ -65,25 +79,7 @@ def redact_file(src: str | Path, dest: str | Path, *, codes: bool = False) -> Re
     if not is_recording(src):
         _redact_raw(src, dest, codes, report)
         return report
-    rec = read_recording(src)
-    masked_streams: dict[int, bytes] = {}
-    for conn, chunks in rec.by_connection(TO_PRINTER).items():
-        masked, found = redact_stream(b"".join(c.data for c in chunks), codes=codes)
-        masked_streams[conn] = masked
-        report.add(_entries(found, conn))
-    kinds = "phone, card, iban, national_id, email, member" + (", codes" if codes else "")
-    notes = {**rec.header.notes, "redacted": kinds}
-    header = Header(rec.header.source, rec.header.started, rec.header.klx_version, notes)
-    pos: dict[int, int] = {}
-    with RecordingWriter(dest, header) as writer:
-        for chunk in rec.chunks:
-            data = chunk.data
-            if chunk.direction == TO_PRINTER:  # slice the masked stream back into the original reads
-                at = pos.get(chunk.conn, 0)
-                data = masked_streams[chunk.conn][at : at + len(chunk.data)]
-                pos[chunk.conn] = at + len(chunk.data)
-            writer.write(Chunk(chunk.t, chunk.direction, chunk.conn, data))
-            report.bytes += len(data)
+    _redact_recording(src, dest, codes, report)
     return report
 
 
@@ -100,6 +96,101 @@ def _redact_raw(src: str | Path, dest: str | Path, codes: bool, report: Redactio
             report.add(_entries(redactor.take_found()))
     except OSError as exc:
         raise InputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+
+
+class _Handed(list[Chunk]):
+    """Stands in for a parser's list of chunks: keeps the new ones until they are taken, and the count
+    (which the parser checks against the trailer's) of all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+        self.fresh: list[Chunk] = []
+
+    def append(self, chunk: Chunk) -> None:
+        self.seen += 1
+        self.fresh.append(chunk)
+
+    def __len__(self) -> int:
+        return self.seen
+
+
+def _chunks(src: str | Path) -> tuple[RecordingParser, Iterator[Chunk]]:
+    """A recording's parser and its chunks one by one, none kept: every line is checked (the trailer's
+    count and checksum included) as ``read_recording`` checks it. The header is the parser's once the
+    first chunk (or the end) is reached."""
+    parser, lines = iter_recording(src)
+
+    def walk() -> Iterator[Chunk]:
+        handed = _Handed()
+        for lineno, raw, last in lines:
+            if parser.recording is None:
+                parser.header(raw).chunks = handed
+                continue
+            parser.line(lineno, raw, last=last)
+            if handed.fresh:
+                fresh, handed.fresh = handed.fresh, []
+                yield from fresh
+        parser.finish()  # 'empty file' when there was not even a header
+
+    return parser, walk()
+
+
+def _evidence(src: str | Path) -> tuple[Header, dict[int, TextEvidence]]:
+    """First pass over a recording: its header and each connection's encoding evidence."""
+    parser, chunks = _chunks(src)
+    decoders: dict[int, tuple[StreamDecoder, TextEvidence]] = {}
+    for chunk in chunks:
+        if chunk.direction == TO_PRINTER:
+            decoder, evidence = decoders.setdefault(chunk.conn, (StreamDecoder(), TextEvidence()))
+            evidence.add(decoder.feed(chunk.data))
+    for decoder, evidence in decoders.values():
+        evidence.add(decoder.close())
+    assert parser.recording is not None  # finish() raised otherwise
+    return parser.recording.header, {conn: evidence for conn, (_, evidence) in decoders.items()}
+
+
+def _redact_recording(src: str | Path, dest: str | Path, codes: bool, report: RedactionReport) -> None:
+    """A recording, chunk by chunk: same chunks, times and order; the data to the printer masked."""
+    source, evidence = _evidence(src)
+    kinds = "phone, card, iban, national_id, email, member" + (", codes" if codes else "")
+    header = Header(source.source, source.started, source.klx_version, {**source.notes, "redacted": kinds})
+    redactors = {conn: StreamingRedactor(codes=codes, evidence=ev) for conn, ev in evidence.items()}
+    parts: dict[int, RedactionReport] = {conn: RedactionReport("", "") for conn in evidence}  # first-seen order
+    released: dict[int, bytearray] = {conn: bytearray() for conn in evidence}  # masked, not yet written
+    waiting: deque[Chunk] = deque()  # read, not yet written (in order: a chunk waits for the ones before it)
+
+    def write_ready(writer: RecordingWriter) -> None:
+        while waiting:
+            chunk = waiting[0]
+            data = chunk.data
+            if chunk.direction == TO_PRINTER:
+                ready = released[chunk.conn]
+                if len(ready) < len(data):
+                    return
+                data = bytes(ready[: len(data)])
+                del ready[: len(data)]
+            waiting.popleft()
+            writer.write(Chunk(chunk.t, chunk.direction, chunk.conn, data))
+            report.bytes += len(data)
+
+    _, chunks = _chunks(src)
+    with RecordingWriter(dest, header) as writer:
+        for chunk in chunks:
+            if chunk.direction == TO_PRINTER:
+                redactor = redactors[chunk.conn]
+                released[chunk.conn] += redactor.feed(chunk.data)
+                parts[chunk.conn].add(_entries(redactor.take_found(), chunk.conn))
+            waiting.append(chunk)
+            write_ready(writer)
+        for conn, redactor in redactors.items():
+            released[conn] += redactor.close()
+            parts[conn].add(_entries(redactor.take_found(), conn))
+        write_ready(writer)
+    for part in parts.values():
+        report.merge(part)
+    if waiting:  # the file changed between the two passes
+        raise InputError(f"{src}: changed while it was being redacted", remedy=f"redact it again into {dest}")
 
 
 class RedactingSink:
