@@ -141,7 +141,9 @@ class RulesCache:
     def __init__(self, directories: Sequence[str | Path], directory: Path | None = None) -> None:
         self.directories = [os.path.abspath(d) for d in directories]
         self.directory = directory if directory is not None else cache_dir()
-        name = hashlib.sha256("\0".join(self.directories).encode()).hexdigest()[:16]
+        # the folders as given too: the payload names files as the load did (relative to the cwd, if given so)
+        spelt = [*map(str, directories), *self.directories]
+        name = hashlib.sha256("\0".join(spelt).encode()).hexdigest()[:16]
         self.path = (
             self.directory / f"detect-{_RULES_FORMAT}-{_fingerprint('profile', 'extract', 'detect')}-{name}.marshal"
             if self.directory
@@ -179,6 +181,7 @@ class RulesCache:
         if self.path is None or self.seen is None or snapshot(self.directories) != self.seen:
             return  # a file changed while the set was built: do not record a snapshot it does not match
         racy = self._racy()
+        digests = {os.path.abspath(path): digest for path, digest in digests.items()}
         if any(path not in digests for path in racy):
             return  # a recent file that could not be read: nothing to check it against later
         data = marshal.dumps((self.seen, {p: digests[p] for p in racy}, payload))

@@ -188,3 +188,19 @@ def test_the_cache_can_be_turned_off(drafts, monkeypatch):
     _write(drafts, "pos-a")
     assert not load_detection().cached
     assert "pos-a" in _shops(load_detection())
+
+
+def test_a_relative_profile_folder_names_its_files_from_wherever_klx_runs(tmp_path, monkeypatch):
+    """The same folder given relatively from two places: each load names files that exist from its cwd."""
+    monkeypatch.setenv("KLX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KLX_PROFILES_PATH", raising=False)
+    (tmp_path / "a" / "drafts").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    _write(tmp_path / "a" / "drafts", "pos-a")
+    monkeypatch.chdir(tmp_path / "a")
+    load_detection(["drafts"])
+    assert load_detection(["drafts"]).cached
+    monkeypatch.chdir(tmp_path / "b")
+    found = load_detection(["../a/drafts"])
+    assert found.files["pos-a"].is_file()
+    assert found.profile("pos-a").id == "pos-a"
