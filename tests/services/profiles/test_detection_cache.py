@@ -204,3 +204,14 @@ def test_a_relative_profile_folder_names_its_files_from_wherever_klx_runs(tmp_pa
     found = load_detection(["../a/drafts"])
     assert found.files["pos-a"].is_file()
     assert found.profile("pos-a").id == "pos-a"
+
+
+def test_an_unwritable_cache_directory_is_harmless(drafts, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # nothing can be created under it, not even by root
+    monkeypatch.setenv("KLX_CACHE_DIR", str(blocker / "klx"))
+    _write(drafts, "pos-a")
+    for _ in range(2):
+        found = load_detection()
+        assert not found.cached and "pos-a" in _shops(found) and not found.errors
+        assert found.profile("pos-a").id == "pos-a"
