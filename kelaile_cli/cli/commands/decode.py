@@ -158,14 +158,13 @@ def parse(
     dialect: str | None,
 ) -> None:
     """``klx parse`` (its help text is click's ``help=`` above)."""
-    from kelaile_cli.core.profiles.detect import Detector
-    from kelaile_cli.services.profiles.library import load_profiles
+    from kelaile_cli.services.profiles.library import load_detection
 
     options = decode_options(encoding, model, width, dialect, printer)
-    loaded = load_profiles(list(profiles))
+    loaded = load_detection(list(profiles))  # rules only: a winner's full profile is built when needed
     for error in loaded.errors:
         err.print(f"[bold red]klx: error:[/] {escape(str(error))}", soft_wrap=True)
-    detector = Detector(loaded.profiles)
+    detector = loaded.detector()
     sources, code = load_sources(files)
     if as_json:
         for source in sources:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +25,7 @@ def redact(
     """Mask phones, cards (last 4 kept), IBANs, ID numbers, e-mails and member ids; the stream stays valid ESC/POS."""
     report = redact_file(source, output, codes=codes)
     if as_json:
-        emit_json({**dataclasses.asdict(report), "counts": report.counts()})
+        emit_json(report.to_dict())
         return
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts().items())) or "nothing to mask"
     out.print(f"{escape(str(output))}: {counts} ({report.bytes} bytes, length unchanged)")

@@ -6,24 +6,59 @@ is tried only when its literal prefix (in the same automaton) occurs in the text
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
+
+Detection reads only ``ProfileRules``: each profile's signatures and habits as plain tuples (no
+pydantic model), which a profile library can cache and load in one read. A detector built from
+rules asks its ``load`` callback for the full ``Profile`` of a winner only (``Detector.profile``).
+Regular expressions are compiled when first tried.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import ahocorasick
 
-from kelaile_cli.core.profiles.profile import Profile
 from kelaile_cli.core.stream.receipt import Receipt
 
-__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "literal_prefix", "receipt_text"]
+if TYPE_CHECKING:  # detection needs no pydantic model: rules are plain data
+    from kelaile_cli.core.profiles.profile import Profile
+
+__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "literal_prefix", "receipt_text"]
 
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
+
+#: one signature: (literal text or None, regular expression or None, weight)
+SignatureRule = tuple[str | None, str | None, float]
+
+
+class ProfileRules(NamedTuple):
+    """What detection reads of one profile, as plain data (``tuple(rules)`` is marshal-able)."""
+
+    id: str
+    signatures: tuple[SignatureRule, ...]
+    width: int
+    encoding: str | None
+    cut: str | None
+    dialect: str | None
+
+    @classmethod
+    def of(cls, profile: Profile) -> ProfileRules:
+        """The rules of a validated profile."""
+        habits = profile.detect.habits
+        return cls(
+            profile.id,
+            tuple((s.text, s.regex, float(s.weight)) for s in profile.detect.signatures),
+            profile.printer.width,
+            profile.printer.encoding,
+            habits.cut,
+            habits.dialect,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,36 +73,59 @@ def receipt_text(receipt: Receipt) -> str:
     return "\n".join(line.text for line in receipt.lines)
 
 
-class Detector:
-    """Built once for a set of profiles; ``rank`` is cheap per receipt."""
+#: where a word of the automaton leads: (profile index, signature index, regex or None)
+_Owner = tuple[int, int, str | None]
 
-    def __init__(self, profiles: Sequence[Profile], threshold: float = DEFAULT_THRESHOLD) -> None:
+
+class Detector:
+    """Built once for a set of profiles; ``rank`` is cheap per receipt.
+
+    Give either validated ``profiles`` or their ``rules`` with ``load`` (profile id -> its ``Profile``,
+    called only for a winner's fields and kinds).
+    """
+
+    def __init__(
+        self,
+        profiles: Sequence[Profile] = (),
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        rules: Sequence[ProfileRules] | None = None,
+        load: Callable[[str], Profile] | None = None,
+    ) -> None:
         self.profiles = list(profiles)
-        self._by_id = {p.id: p for p in self.profiles}
+        self._models: dict[str, Profile] = {p.id: p for p in self.profiles}
+        self.rules = list(rules) if rules is not None else [ProfileRules.of(p) for p in self.profiles]
+        self._load = load
         self.threshold = threshold
+        self._compiled: dict[str, re.Pattern[str]] = {}
         self._automaton = ahocorasick.Automaton()
         # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
         # is; a regex signature whose literal prefix is the word is *tried* only when the word is.
-        words: dict[str, list[tuple[int, int, re.Pattern[str] | None]]] = {}
-        self._always: list[tuple[int, int, re.Pattern[str]]] = []  # regexes with no usable prefix
-        self._totals = []
-        for p_i, profile in enumerate(self.profiles):
-            self._totals.append(sum(s.weight for s in profile.detect.signatures))
-            for s_i, sig in enumerate(profile.detect.signatures):
-                if sig.text is not None:
-                    words.setdefault(sig.text, []).append((p_i, s_i, None))
-                elif sig.regex is not None:
-                    rx = re.compile(sig.regex)
-                    prefix = literal_prefix(sig.regex)
+        words: dict[str, list[_Owner]] = {}
+        self._always: list[tuple[int, int, str]] = []  # regexes with no usable prefix
+        self._totals: list[float] = []
+        for p_i, rule in enumerate(self.rules):
+            self._totals.append(sum(weight for _, _, weight in rule.signatures))
+            for s_i, (text, regex, _) in enumerate(rule.signatures):
+                if text is not None:
+                    words.setdefault(text, []).append((p_i, s_i, None))
+                elif regex is not None:
+                    prefix = literal_prefix(regex)
                     if len(prefix) >= MIN_TRIGGER:
-                        words.setdefault(prefix, []).append((p_i, s_i, rx))
+                        words.setdefault(prefix, []).append((p_i, s_i, regex))
                     else:
-                        self._always.append((p_i, s_i, rx))
+                        self._always.append((p_i, s_i, regex))
         for word, owners in words.items():
             self._automaton.add_word(word, owners)
         if words:
             self._automaton.make_automaton()
         self._has_words = bool(words)
+
+    def _search(self, regex: str, text: str) -> bool:
+        compiled = self._compiled.get(regex)
+        if compiled is None:
+            compiled = self._compiled[regex] = re.compile(regex)
+        return compiled.search(text) is not None
 
     def rank(self, receipt: Receipt) -> list[Candidate]:
         """Profiles that match at all, best first, with calibrated confidences."""
@@ -81,20 +139,18 @@ class Detector:
                         found.setdefault(p_i, set()).add(s_i)
                     elif (p_i, s_i) not in tried:
                         tried.add((p_i, s_i))
-                        if rx.search(text):
+                        if self._search(rx, text):
                             found.setdefault(p_i, set()).add(s_i)
         for p_i, s_i, rx in self._always:
-            if rx.search(text):
+            if self._search(rx, text):
                 found.setdefault(p_i, set()).add(s_i)
         scored = []
         for p_i, sigs in found.items():
-            profile = self.profiles[p_i]
-            coverage = sum(profile.detect.signatures[s].weight for s in sigs) / self._totals[p_i]
-            score = (1 - HABIT_WEIGHT) * coverage + HABIT_WEIGHT * _habits(profile, receipt)
-            names = tuple(
-                profile.detect.signatures[s].text or profile.detect.signatures[s].regex or "" for s in sorted(sigs)
-            )
-            scored.append((score, profile.id, names))
+            rule = self.rules[p_i]
+            coverage = sum(rule.signatures[s][2] for s in sigs) / self._totals[p_i]
+            score = (1 - HABIT_WEIGHT) * coverage + HABIT_WEIGHT * _habits(rule, receipt)
+            names = tuple(rule.signatures[s][0] or rule.signatures[s][1] or "" for s in sorted(sigs))
+            scored.append((score, rule.id, names))
         scored.sort(key=lambda item: (-item[0], item[1]))
         out = []
         for rank, (score, pid, names) in enumerate(scored):
@@ -112,8 +168,13 @@ class Detector:
         return self.pick(self.rank(receipt))
 
     def profile(self, profile_id: str) -> Profile:
-        """The loaded profile with this id."""
-        return self._by_id[profile_id]
+        """The full profile with this id (from ``load`` the first time, for a detector built from rules)."""
+        found = self._models.get(profile_id)
+        if found is None:
+            if self._load is None or all(r.id != profile_id for r in self.rules):
+                raise KeyError(profile_id)
+            found = self._models[profile_id] = self._load(profile_id)
+        return found
 
 
 def literal_prefix(pattern: str) -> str:
@@ -146,15 +207,14 @@ def literal_prefix(pattern: str) -> str:
     return "".join(out)
 
 
-def _habits(profile: Profile, receipt: Receipt) -> float:
+def _habits(rule: ProfileRules, receipt: Receipt) -> float:
     """Share of the profile's stated habits that this receipt shows (1.0 when it states none)."""
     checks = []
-    checks.append(profile.printer.width == receipt.width)
-    if profile.printer.encoding:
-        checks.append(profile.printer.encoding.replace("-", "_") == receipt.encoding)
-    habits = profile.detect.habits
-    if habits.cut:
-        checks.append((receipt.cut or "none") == habits.cut)
-    if habits.dialect:
-        checks.append(receipt.dialect == habits.dialect)
+    checks.append(rule.width == receipt.width)
+    if rule.encoding:
+        checks.append(rule.encoding.replace("-", "_") == receipt.encoding)
+    if rule.cut:
+        checks.append((receipt.cut or "none") == rule.cut)
+    if rule.dialect:
+        checks.append(receipt.dialect == rule.dialect)
     return sum(checks) / len(checks)

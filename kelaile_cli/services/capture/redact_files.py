@@ -1,19 +1,33 @@
-"""Redacting files (raw jobs and recordings) and live recordings."""
+"""Redacting files (raw jobs and recordings) and live recordings.
+
+A raw job is redacted block by block in two passes (the first only gathers the encoding evidence,
+so the codecs are those a whole-file redaction would choose): memory stays a few blocks whatever
+the file's size, and the output is byte for byte that of ``redact_stream`` over the whole file.
+A recording the same way, chunk by chunk and connection by connection: each masked chunk is written
+as soon as its connection's redactor has released its bytes (the text run still arriving at most is
+held back), in the original order and chunking. The report lists the first ``LISTED`` masked places
+one by one and counts them all."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header
-from kelaile_cli.core.formats.redact import Redaction, StreamingRedactor, redact_stream
-from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, read_recording
-from kelaile_cli.transports.files import read_bytes
+from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header, RecordingParser
+from kelaile_cli.core.formats.redact import Redaction, StreamingRedactor, gather_evidence
+from kelaile_cli.core.stream.printstream import TextEvidence
+from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, iter_recording
+from kelaile_cli.transports.files import read_blocks
 
-__all__ = ["RedactingSink", "RedactionReport", "redact_file"]
+__all__ = ["LISTED", "RedactingSink", "RedactionReport", "redact_file"]
+
+#: masked places a report lists one by one (all are counted): a huge file's list would not fit in memory
+LISTED = 10_000
 
 
 @dataclass(slots=True)
@@ -22,12 +36,32 @@ class RedactionReport:
     output: str
     bytes: int = 0
     masked: list[dict[str, object]] = field(default_factory=list)
+    unlisted: int = 0  # masked places beyond the first ``LISTED`` (counted, not listed)
+    tally: dict[str, int] = field(default_factory=dict)  # kind -> places, in order of first appearance
+
+    def add(self, entries: list[dict[str, object]]) -> None:
+        for entry in entries:
+            kind = str(entry["kind"])
+            self.tally[kind] = self.tally.get(kind, 0) + 1
+        room = max(0, LISTED - len(self.masked))
+        self.masked += entries[:room]
+        self.unlisted += len(entries[room:])
+
+    def merge(self, part: RedactionReport) -> None:
+        """Add another report's places (listed while there is room) and counts."""
+        for kind, n in part.tally.items():
+            self.tally[kind] = self.tally.get(kind, 0) + n
+        room = max(0, LISTED - len(self.masked))
+        self.masked += part.masked[:room]
+        self.unlisted += part.unlisted + len(part.masked[room:])
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for m in self.masked:
-            out[str(m["kind"])] = out.get(str(m["kind"]), 0) + 1
-        return out
+        return dict(self.tally)
+
+    def to_dict(self) -> dict[str, object]:
+        """What ``klx redact --json`` prints."""
+        return {"input": self.input, "output": self.output, "bytes": self.bytes, "masked": self.masked,
+                "unlisted": self.unlisted, "counts": self.counts()}  # fmt: skip
 
 
 def _entries(found: list[Redaction], conn: int | None = None) -> list[dict[str, object]]:
@@ -43,34 +77,120 @@ def redact_file(src: str | Path, dest: str | Path, *, codes: bool = False) -> Re
         raise InputError(f"{dest}: refusing to overwrite the input", remedy="write the redacted copy elsewhere")
     report = RedactionReport(str(src), str(dest))
     if not is_recording(src):
-        data = read_bytes(src)
-        masked, found = redact_stream(data, codes=codes)
-        try:
-            Path(dest).write_bytes(masked)
-        except OSError as exc:
-            raise InputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
-        report.bytes, report.masked = len(data), _entries(found)
+        _redact_raw(src, dest, codes, report)
         return report
-    rec = read_recording(src)
-    masked_streams: dict[int, bytes] = {}
-    for conn, chunks in rec.by_connection(TO_PRINTER).items():
-        masked, found = redact_stream(b"".join(c.data for c in chunks), codes=codes)
-        masked_streams[conn] = masked
-        report.masked += _entries(found, conn)
+    _redact_recording(src, dest, codes, report)
+    return report
+
+
+def _redact_raw(src: str | Path, dest: str | Path, codes: bool, report: RedactionReport) -> None:
+    """A raw job, block by block: one pass for the encoding evidence, one to mask and write."""
+    redactor = StreamingRedactor(codes=codes, evidence=gather_evidence(read_blocks(src)))
+    try:
+        with open(dest, "wb") as out:
+            for block in read_blocks(src):
+                out.write(redactor.feed(block))
+                report.bytes += len(block)
+                report.add(_entries(redactor.take_found()))
+            out.write(redactor.close())
+            report.add(_entries(redactor.take_found()))
+    except OSError as exc:
+        raise InputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+
+
+class _Handed(list[Chunk]):
+    """Stands in for a parser's list of chunks: keeps the new ones until they are taken, and the count
+    (which the parser checks against the trailer's) of all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+        self.fresh: list[Chunk] = []
+
+    def append(self, chunk: Chunk) -> None:
+        self.seen += 1
+        self.fresh.append(chunk)
+
+    def __len__(self) -> int:
+        return self.seen
+
+
+def _chunks(src: str | Path) -> tuple[RecordingParser, Iterator[Chunk]]:
+    """A recording's parser and its chunks one by one, none kept: every line is checked (the trailer's
+    count and checksum included) as ``read_recording`` checks it. The header is the parser's once the
+    first chunk (or the end) is reached."""
+    parser, lines = iter_recording(src)
+
+    def walk() -> Iterator[Chunk]:
+        handed = _Handed()
+        for lineno, raw, last in lines:
+            if parser.recording is None:
+                parser.header(raw).chunks = handed
+                continue
+            parser.line(lineno, raw, last=last)
+            if handed.fresh:
+                fresh, handed.fresh = handed.fresh, []
+                yield from fresh
+        parser.finish()  # 'empty file' when there was not even a header
+
+    return parser, walk()
+
+
+def _evidence(src: str | Path) -> tuple[Header, dict[int, TextEvidence]]:
+    """First pass over a recording: its header and each connection's encoding evidence."""
+    parser, chunks = _chunks(src)
+    decoders: dict[int, tuple[StreamDecoder, TextEvidence]] = {}
+    for chunk in chunks:
+        if chunk.direction == TO_PRINTER:
+            decoder, evidence = decoders.setdefault(chunk.conn, (StreamDecoder(), TextEvidence()))
+            evidence.add(decoder.feed(chunk.data))
+    for decoder, evidence in decoders.values():
+        evidence.add(decoder.close())
+    assert parser.recording is not None  # finish() raised otherwise
+    return parser.recording.header, {conn: evidence for conn, (_, evidence) in decoders.items()}
+
+
+def _redact_recording(src: str | Path, dest: str | Path, codes: bool, report: RedactionReport) -> None:
+    """A recording, chunk by chunk: same chunks, times and order; the data to the printer masked."""
+    source, evidence = _evidence(src)
     kinds = "phone, card, iban, national_id, email, member" + (", codes" if codes else "")
-    notes = {**rec.header.notes, "redacted": kinds}
-    header = Header(rec.header.source, rec.header.started, rec.header.klx_version, notes)
-    pos: dict[int, int] = {}
-    with RecordingWriter(dest, header) as writer:
-        for chunk in rec.chunks:
+    header = Header(source.source, source.started, source.klx_version, {**source.notes, "redacted": kinds})
+    redactors = {conn: StreamingRedactor(codes=codes, evidence=ev) for conn, ev in evidence.items()}
+    parts: dict[int, RedactionReport] = {conn: RedactionReport("", "") for conn in evidence}  # first-seen order
+    released: dict[int, bytearray] = {conn: bytearray() for conn in evidence}  # masked, not yet written
+    waiting: deque[Chunk] = deque()  # read, not yet written (in order: a chunk waits for the ones before it)
+
+    def write_ready(writer: RecordingWriter) -> None:
+        while waiting:
+            chunk = waiting[0]
             data = chunk.data
-            if chunk.direction == TO_PRINTER:  # slice the masked stream back into the original reads
-                at = pos.get(chunk.conn, 0)
-                data = masked_streams[chunk.conn][at : at + len(chunk.data)]
-                pos[chunk.conn] = at + len(chunk.data)
+            if chunk.direction == TO_PRINTER:
+                ready = released[chunk.conn]
+                if len(ready) < len(data):
+                    return
+                data = bytes(ready[: len(data)])
+                del ready[: len(data)]
+            waiting.popleft()
             writer.write(Chunk(chunk.t, chunk.direction, chunk.conn, data))
             report.bytes += len(data)
-    return report
+
+    _, chunks = _chunks(src)
+    with RecordingWriter(dest, header) as writer:
+        for chunk in chunks:
+            if chunk.direction == TO_PRINTER:
+                redactor = redactors[chunk.conn]
+                released[chunk.conn] += redactor.feed(chunk.data)
+                parts[chunk.conn].add(_entries(redactor.take_found(), chunk.conn))
+            waiting.append(chunk)
+            write_ready(writer)
+        for conn, redactor in redactors.items():
+            released[conn] += redactor.close()
+            parts[conn].add(_entries(redactor.take_found(), conn))
+        write_ready(writer)
+    for part in parts.values():
+        report.merge(part)
+    if waiting:  # the file changed between the two passes
+        raise InputError(f"{src}: changed while it was being redacted", remedy=f"redact it again into {dest}")
 
 
 class RedactingSink:

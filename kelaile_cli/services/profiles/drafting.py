@@ -13,7 +13,7 @@ labelled recordings of other profiles) the report says that check could not be m
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +32,7 @@ from kelaile_cli.services import jobs
 from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording
 from kelaile_cli.services.profiles.library import ProfileSet, bundled_dir
 from kelaile_cli.services.profiles.testing import READS
+from kelaile_cli.transports.files import create_private, read_blocks
 
 __all__ = ["DraftReport", "default_recordings_dir", "draft_profile"]
 
@@ -129,7 +130,7 @@ def draft_profile(
     for path, rs in samples:
         target = labelled_dir / (path.name.split(".")[0] + ".klr")
         if is_recording(path):
-            shutil.copyfile(path, target)
+            _copy_private(path, target)
         else:
             _write_as_recording(path, target)
         found = [_expected(analyse(r, detector).identity()) for r in rs]
@@ -139,7 +140,8 @@ def draft_profile(
             "receipts": found,
         }
         label = labelled_dir / (target.stem + ".expected.json")
-        label.write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        with os.fdopen(create_private(label, append=False), "w", encoding="utf-8") as f:  # it holds the same data
+            f.write(json.dumps(expected, ensure_ascii=False, indent=2) + "\n")
         report.written += [target, label]
     return report
 
@@ -156,3 +158,10 @@ def _write_as_recording(path: Path, target: Path) -> None:
         for i in range(0, len(data), 4096):
             w.write(Chunk(started, "out", 0, data[i : i + 4096]))
         w.close(ended=started)
+
+
+def _copy_private(src: Path, dest: Path) -> None:
+    """Copy a recording (card and phone numbers) into a file only its owner can read (0600, no symlink followed)."""
+    with os.fdopen(create_private(dest, append=False), "wb") as out:
+        for block in read_blocks(src):
+            out.write(block)

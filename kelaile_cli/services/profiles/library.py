@@ -2,6 +2,9 @@
 
 Validated profiles come from a cache keyed by each file's content (``services.profiles.cache``): with
 hundreds of profiles a start reads and hashes the files but parses only the new or changed ones.
+``load_detection`` is lighter still, for commands that only detect (``klx parse``): the detection rules
+of the whole set come from one cached file while the files stat as recorded, and the full profile is
+built only for a receipt's winner.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.profiles.profile import Profile, ProfileError, parse_profile
-from kelaile_cli.services.profiles.cache import ProfileCache
+from typing import Any
 
-__all__ = ["ENV_PATH", "ProfileSet", "bundled_dir", "load_profiles", "profile_dirs"]
+from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.profiles.detect import DEFAULT_THRESHOLD, Detector, ProfileRules
+from kelaile_cli.core.profiles.profile import Profile, ProfileError, parse_profile
+from kelaile_cli.services.profiles.cache import ProfileCache, RulesCache, profile_files
+
+__all__ = ["ENV_PATH", "DetectionSet", "ProfileSet", "bundled_dir", "load_detection", "load_profiles", "profile_dirs"]
 
 ENV_PATH = "KLX_PROFILES_PATH"
 
@@ -42,6 +48,7 @@ class ProfileSet:
     files: dict[str, Path] = field(default_factory=dict)  # id -> file it came from
     errors: list[ProfileError] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)  # "id: a.yaml replaced by b.yaml"
+    digests: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the content read
 
     def get(self, profile_id: str) -> Profile:
         for p in self.profiles:
@@ -51,10 +58,12 @@ class ProfileSet:
         raise InputError(f"no profile '{profile_id}'", remedy=f"known: {known}")
 
 
-def _read_profile(path: Path, cache: ProfileCache | None) -> Profile:
-    """One profile file, from the cache when its content was validated before."""
+def _read_profile(path: Path, cache: ProfileCache | None, digests: dict[str, str] | None = None) -> Profile:
+    """One profile file, from the cache when its content was validated before (its hash into ``digests``)."""
     content = path.read_bytes()
-    key = ProfileCache.key(content) if cache is not None else ""
+    key = ProfileCache.key(content) if cache is not None or digests is not None else ""
+    if digests is not None:
+        digests[str(path)] = key
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
         return cached
@@ -74,13 +83,14 @@ def load_profiles(extra: Sequence[str | Path] = (), cache: ProfileCache | bool |
     found = ProfileSet()
     by_id: dict[str, Profile] = {}
     for directory in profile_dirs(extra):
-        if not directory.is_dir():
+        names = profile_files(directory)
+        if names is None:
             if directory != bundled_dir():
                 found.errors.append(ProfileError(f"{directory}: not a directory of profiles"))
             continue
-        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        for path in (directory / name for name in names):
             try:
-                profile = _read_profile(path, store)
+                profile = _read_profile(path, store, found.digests)
             except ProfileError as exc:
                 found.errors.append(exc)
                 continue
@@ -95,3 +105,81 @@ def load_profiles(extra: Sequence[str | Path] = (), cache: ProfileCache | bool |
     if store is not None:
         store.save()
     return found
+
+
+@dataclass(slots=True)
+class DetectionSet:
+    """The profiles as detection sees them: rules for all, a full ``Profile`` only when asked for one."""
+
+    rules: list[ProfileRules]
+    files: dict[str, Path]  # id -> file it came from
+    errors: list[ProfileError]
+    overridden: list[str]
+    cached: bool = False  # the rules came from the rules cache
+    models: ProfileCache | bool | None = True  # where full profiles come from (as ``load_profiles``'s cache)
+
+    def detector(self, threshold: float = DEFAULT_THRESHOLD) -> Detector:
+        """A detector over every profile; it builds the winner's ``Profile`` when a receipt needs it."""
+        return Detector(threshold=threshold, rules=self.rules, load=self.profile)
+
+    def profile(self, profile_id: str) -> Profile:
+        """The full profile with this id, read from its file (or the content-keyed cache)."""
+        path = self.files[profile_id]
+        store = ProfileCache() if self.models is True else (self.models or None)
+        try:
+            profile = _read_profile(path, store)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{path}: cannot read ({exc})", remedy="run the command again") from None
+        finally:
+            if store is not None:
+                store.save()
+        if profile.id != profile_id:
+            raise ProfileError(f"{path}: changed while klx ran (now '{profile.id}')", remedy="run the command again")
+        return profile
+
+
+def load_detection(extra: Sequence[str | Path] = (), cache: bool = True) -> DetectionSet:
+    """The detection rules of every profile (the same set, order, errors and overrides as ``load_profiles``).
+
+    With ``cache``, a set whose files all stat as when it was last built comes from one read of the
+    rules cache, without YAML or pydantic; otherwise the profiles are loaded (through the content-keyed
+    profile cache) and the rules cache rewritten.
+    """
+    directories = profile_dirs(extra)
+    rules_cache = RulesCache(directories) if cache else None
+    if rules_cache is not None:
+        payload = rules_cache.load()
+        if payload is not None:
+            try:
+                return _from_plain(payload)
+            except (TypeError, ValueError):  # a cache of the right layout but wrong content: build again
+                pass
+    models = ProfileCache() if cache else None
+    found = load_profiles(extra, cache=models or False)
+    result = DetectionSet(
+        [ProfileRules.of(p) for p in found.profiles], found.files, found.errors, found.overridden, models=models
+    )
+    if rules_cache is not None:
+        rules_cache.save(_to_plain(result), found.digests)
+    return result
+
+
+def _to_plain(found: DetectionSet) -> tuple[Any, ...]:
+    """A detection set as marshal-able tuples (errors keep their message and remedy)."""
+    return (
+        tuple(tuple(r) for r in found.rules),
+        tuple((pid, str(path)) for pid, path in found.files.items()),
+        tuple((e.message, e.remedy) for e in found.errors),
+        tuple(found.overridden),
+    )
+
+
+def _from_plain(payload: Any) -> DetectionSet:
+    rules, files, errors, overridden = payload
+    return DetectionSet(
+        [ProfileRules._make(r) for r in rules],
+        {pid: Path(path) for pid, path in files},
+        [ProfileError(message, remedy=remedy) for message, remedy in errors],
+        list(overridden),
+        cached=True,
+    )

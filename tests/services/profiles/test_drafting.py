@@ -180,3 +180,25 @@ def test_refuses_to_overwrite_and_to_draft_from_nothing(tmp_path: Path) -> None:
     assert r.returncode == 2
     r = klx("profile", "new", "--from", str(tmp_path / "missing.bin"), "--id", "x3", "--out", str(tmp_path))
     assert r.returncode == 2 and "missing.bin" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_drafts_recordings_and_labels_are_the_owners_alone(tmp_path: Path) -> None:
+    """Recordings (and the values read off them) hold card and phone numbers: 0600 whatever the umask."""
+    import os
+
+    files = []
+    for i, (data, _) in enumerate(_sales("noodles", 3, seed=5)):
+        files.append(tmp_path / f"n{i}.bin")
+        files[-1].write_bytes(data)
+    old = os.umask(0o022)
+    try:
+        draft_profile(files, "noodles", tmp_path / "first", load_profiles())  # .bin: written as recordings
+        recorded = sorted((tmp_path / "first" / "noodles").glob("*.klr"))
+        assert len(recorded) == 3
+        draft_profile(recorded, "noodles2", tmp_path / "second", load_profiles())  # .klr: copied
+    finally:
+        os.umask(old)
+    written = sorted((tmp_path / "second" / "noodles2").iterdir())
+    assert len(written) == 6
+    assert {p.name: p.stat().st_mode & 0o777 for p in written} == {p.name: 0o600 for p in written}
+    assert [p.read_bytes() for p in written if p.suffix == ".klr"] == [p.read_bytes() for p in recorded]

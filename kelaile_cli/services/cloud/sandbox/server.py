@@ -92,9 +92,17 @@ def _uvicorn_config(
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises a captured SIGINT/SIGTERM after its graceful shutdown; here the signal that
-    stopped the server is remembered instead (``stopped_by``) and the caller decides the exit code."""
+    stopped the server is remembered instead (``stopped_by``) and the caller decides the exit code.
+    ``on_started`` is called once the server listens, inside uvicorn's signal handling: a stop asked
+    for after it is always graceful."""
 
     stopped_by: int | None = None
+    on_started: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit and self.on_started is not None:
+            self.on_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -200,11 +208,14 @@ def serve(
         if storage.lost_devices and warn is not None:
             warn(f"{storage.key_file}: a new server key for {storage.path}, which holds {storage.lost_devices} "
                  "claimed device(s) sealed under a lost key: each must claim again (e.g. klx provision)")  # fmt: skip
-        if ready is not None:
-            ready(f"http://{host}:{sock.getsockname()[1]}")
+        url = f"http://{host}:{sock.getsockname()[1]}"
+        # "ready" is said only once SIGINT/SIGTERM are handled: a supervisor that waits for it and then
+        # stops the server always gets a graceful stop (one signal earlier is the default, abrupt one)
         if workers == 1:
             uv = _uvicorn_config(create_app(config), access_log=access_log, header_timeout_s=config.header_timeout_s)
             server = _Server(uv)
+            if ready is not None:
+                server.on_started = lambda: ready(url)
             _settle_gc()
             server.run(sockets=[sock])
             return server.stopped_by
@@ -219,7 +230,9 @@ def serve(
         os.environ[_ENV_CONFIG] = json.dumps({**plain, "faults": faults})  # fmt: skip
         uv = _uvicorn_config(f"{__name__}:app_from_env", workers=workers, access_log=access_log,
                              header_timeout_s=config.header_timeout_s)  # fmt: skip
-        supervisor = _Supervisor(uv, sockets=[sock])
+        supervisor = _Supervisor(uv, sockets=[sock])  # its signal handlers are set here
+        if ready is not None:
+            ready(url)
         supervisor.run()
         return supervisor.stopped_by
     finally:
