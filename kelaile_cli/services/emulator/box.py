@@ -96,7 +96,7 @@ class BoxSim:
             options.uploader = self.provisioning.cloud
         self.orders = OrderPrinter(
             options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
-            log=self.note_error,
+            log=self.note_error, inform=lambda text: self.device.log(text, level="info"),
         )  # fmt: skip
         self.device.status_parts.append(lambda: {"orders": self.orders.status()})
         self.power = power

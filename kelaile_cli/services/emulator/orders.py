@@ -1,10 +1,11 @@
 """The box prints online orders from the cloud on the shop's own printer, between the POS's jobs.
 
 A thread polls the cloud (CloudPRNT-style, ``services/cloud/sandbox/online_orders.py``) at the interval the
-cloud asks for; a ready job is fetched, rendered by ``core/box/order_ticket`` in the printer's width and the
-encoding the POS itself uses (as decoded from its receipts), printed in the printer's next free turn (never
-inside a POS job: ``PrinterTurns``), and confirmed with ``OK`` — or with the printer's trouble, so the cloud
-keeps it queued and offers it again. Printed job tokens are kept in the state directory, so a box that reboots
+cloud asks for, and at once again while jobs keep coming; the ready jobs (up to ``BATCH`` per poll) are
+fetched, rendered by ``core/box/order_ticket`` in the printer's width and the encoding the POS itself uses (as
+decoded from its receipts), printed — each its own job — in the printer's next free turn (never inside a POS
+job: ``PrinterTurns``), and confirmed with ``OK``, or with the printer's trouble, so the cloud keeps them
+queued and offers them again. Printed job tokens are kept in the state directory, so a box that reboots
 between printing and confirming confirms again instead of printing twice.
 """
 
@@ -28,6 +29,7 @@ PRINTED_FILE = "orders-printed.json"
 MAX_ORDER_WAIT_S = 60.0  # the longest an order waits for a POS job to end before it is offered again
 _KEEP = 500  # printed tokens remembered
 _IDLE_POLL_S = 2.0  # without a cloud (not configured or away)
+BATCH = 10  # the most orders taken from one poll and printed in one turn between POS jobs
 
 
 class OrderCloud(Protocol):
@@ -50,7 +52,7 @@ class OrderCounts:
     received: int = 0  # jobs fetched from the cloud
     printed: int = 0
     failed: int = 0  # print attempts the printer did not take (the order stays queued in the cloud)
-    waiting: int = 0  # 1 while an order waits for the POS to finish a job
+    waiting: int = 0  # orders fetched and waiting for their turn at the printer (the POS finishing a job)
     last_error: str | None = None
 
 
@@ -74,8 +76,11 @@ class OrderPrinter:
         copies: Callable[[], list[str]],
         qr_base: Callable[[], str],
         log: Callable[[str], None],
+        inform: Callable[[str], None] | None = None,
     ) -> None:
+        """``log`` takes trouble (kept for STATE), ``inform`` news (orders printed; default: not said)."""
         self.sink, self.cloud, self.copies, self.qr_base, self.log = sink, cloud, copies, qr_base, log
+        self.inform: Callable[[str], None] = inform or (lambda _text: None)
         self.counts = OrderCounts()
         self.interval_s = 1.0
         self._file = state_dir / PRINTED_FILE
@@ -114,49 +119,77 @@ class OrderPrinter:
             self._stop.wait(wait)
 
     def poll_once(self, client: OrderCloud) -> float:
-        """One poll (and the job it offers, if any) -> seconds until the next poll."""
-        answer = client.print_poll({"online": True, "busy": False})  # a failed print is told on confirmation
+        """One poll (and the jobs it offers, if any) -> seconds until the next poll: none while jobs flow."""
+        answer = client.print_poll({"online": True, "busy": False, "max_jobs": BATCH})  # trouble: on confirmation
         self.interval_s = float(answer.get("poll_interval_s") or 1.0)
-        token = answer.get("job_token")
-        if not answer.get("job_ready") or not token:
+        tokens = [str(t) for t in answer.get("job_tokens") or [answer.get("job_token")] if t]
+        if not answer.get("job_ready") or not tokens:
             return self.interval_s
-        if token in self._printed:  # printed before a reboot, confirmation lost: confirm, never reprint
-            client.confirm_print(token, "OK")
-            return 0.0
-        job = client.print_job(token)
-        self.counts.received += 1
-        code = self._print(job["order"], token)
-        client.confirm_print(token, code)
-        return 0.0 if code == "OK" else self.interval_s
+        batch: list[tuple[str, dict[str, Any]]] = []
+        for token in tokens:
+            if token in self._printed:  # printed before a reboot, confirmation lost: confirm, never reprint
+                client.confirm_print(token, "OK")
+                continue
+            batch.append((token, client.print_job(token)["order"]))
+            self.counts.received += 1
+        codes = self._print(batch)
+        for (token, _), code in zip(batch, codes, strict=True):
+            client.confirm_print(token, code)
+        self._report(batch, codes)  # after the cloud heard: the box's log line may wait for a slow host link
+        return 0.0 if all(c == "OK" for c in codes) else self.interval_s
 
-    def _print(self, order: dict[str, Any], token: str) -> str:
+    def _ticket(self, order: dict[str, Any], copies: list[str]) -> bytes:
         width, encoding = self.sink.layout()
         encoding = encoding or _default_encoding(order)
-        copies = [c for c in self.copies() if c in COPIES] or ["customer"]
         qr = f"{self.qr_base().rstrip('/')}/o/{order.get('order_id')}" if self.qr_base() else None
-        jobs = b"".join(compose_order_ticket(order, width=width, encoding=encoding, copy=c, qr_url=qr) for c in copies)
-        self.counts.waiting = 1
+        return b"".join(compose_order_ticket(order, width=width, encoding=encoding, copy=c, qr_url=qr) for c in copies)
+
+    def _print(self, batch: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Print the batch's orders, each its own job, in one turn between POS jobs -> the code of each: ``OK``,
+        or why the printer did not take it (that one and the rest stay queued in the cloud)."""
+        if not batch:
+            return []
+        copies = [c for c in self.copies() if c in COPIES] or ["customer"]
+        tickets = [self._ticket(order, copies) for _, order in batch]
+        codes: list[str] = []
+        self.counts.waiting = len(batch)
         try:
             with self.sink.turns.box_turn(MAX_ORDER_WAIT_S):
-                self.counts.waiting = 0
-                self.sink.print_job(jobs)
+                for ticket in tickets:
+                    self.sink.print_job(ticket)
+                    codes.append("OK")
+                    self.counts.waiting -= 1
         except BusyPrinterError as exc:
-            return self._failed(order, "BUSY", str(exc))
+            codes += self._failed(batch, codes, "BUSY", str(exc))
         except KlxError as exc:
-            return self._failed(order, "OFFLINE", str(exc))
+            codes += self._failed(batch, codes, "OFFLINE", str(exc))
         finally:
             self.counts.waiting = 0
-        self._remember(token)
-        self.counts.printed += 1
-        self.counts.last_error = None
-        self.log(f"online order {order.get('platform')} #{order.get('number')} printed ({', '.join(copies)})")
-        return "OK"
+        self._remember([token for (token, _), code in zip(batch, codes, strict=True) if code == "OK"])
+        self.counts.printed += codes.count("OK")  # remembered before any confirmation: a reboot never reprints
+        if codes.count("OK") == len(batch):
+            self.counts.last_error = None
+        return codes
 
-    def _failed(self, order: dict[str, Any], code: str, why: str) -> str:
-        self.counts.failed += 1
+    def _failed(self, batch: list[tuple[str, dict[str, Any]]], codes: list[str], code: str, why: str) -> list[str]:
+        """The rest of the batch after the printer failed: each stays queued in the cloud, told ``code``."""
+        left = len(batch) - len(codes)
+        self.counts.failed += left
         self.counts.last_error = why
-        self.log(f"online order {order.get('platform')} #{order.get('number')} not printed ({code}): {why}")
-        return code
+        return [code] * left
+
+    def _report(self, batch: list[tuple[str, dict[str, Any]]], codes: list[str]) -> None:
+        """One log line per batch: which orders printed, which did not and why."""
+
+        def numbers(ok: bool) -> str:
+            return ", ".join(f"{o.get('platform')} #{o.get('number')}" for (_, o), c in zip(batch, codes, strict=True)
+                             if (c == "OK") == ok)  # fmt: skip
+
+        if "OK" in codes:
+            self.inform(f"online orders printed: {numbers(True)}")
+        if any(c != "OK" for c in codes):
+            failed = next(c for c in codes if c != "OK")
+            self.log(f"online orders not printed ({failed}): {numbers(False)}: {self.counts.last_error}")
 
     # -- printed tokens ----------------------------------------------------------------------------
     def _load(self) -> list[str]:
@@ -166,6 +199,8 @@ class OrderPrinter:
             return []
         return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
-    def _remember(self, token: str) -> None:
-        self._printed = [*self._printed, token][-_KEEP:]
+    def _remember(self, tokens: list[str]) -> None:
+        if not tokens:
+            return
+        self._printed = [*self._printed, *tokens][-_KEEP:]
         write_atomic(self._file, json.dumps(self._printed).encode())
