@@ -30,6 +30,7 @@ MAX_ORDER_WAIT_S = 60.0  # the longest an order waits for a POS job to end befor
 _KEEP = 500  # printed tokens remembered
 _IDLE_POLL_S = 2.0  # without a cloud (not configured or away)
 BATCH = 10  # the most orders taken from one poll and printed in one turn between POS jobs
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0)  # the wait after 1, 2, 3, 4 or more polls in a row the cloud did not answer
 
 
 class OrderCloud(Protocol):
@@ -54,6 +55,8 @@ class OrderCounts:
     failed: int = 0  # print attempts the printer did not take (the order stays queued in the cloud)
     waiting: int = 0  # orders fetched and waiting for their turn at the printer (the POS finishing a job)
     last_error: str | None = None
+    cloud: str = "none"  # "ok": the last poll was answered; "away": polls fail (last_error says why); "none"
+    poll_failures: int = 0  # polls in a row the cloud did not answer (the wait grows with them: BACKOFF_S)
 
 
 def _default_encoding(order: dict[str, Any]) -> str:
@@ -87,6 +90,7 @@ class OrderPrinter:
         self._printed = self._load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cloud_why: str | None = None  # why the cloud did not answer, while it does not
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -106,17 +110,30 @@ class OrderPrinter:
     # -- the cycle ---------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = _IDLE_POLL_S
-            try:
-                client = self.cloud()
-                if client is not None:
-                    wait = self.poll_once(client)
-            except Exception as exc:  # the cloud away, a refused claim…: the shop's printing never stops for it
-                why = str(exc) if isinstance(exc, KlxError) else f"{type(exc).__name__}: {exc}"
-                if why != self.counts.last_error:  # said once, not at every poll
-                    self.log(f"online orders: {why}")
-                self.counts.last_error = why
-            self._stop.wait(wait)
+            self._stop.wait(self.cycle())
+
+    def cycle(self) -> float:
+        """One poll with what follows -> seconds until the next: the cloud's interval, none while jobs flow,
+        ``BACKOFF_S`` growing while the cloud does not answer (the box's own printing never stops for it)."""
+        try:
+            client = self.cloud()
+            if client is None:
+                self.counts.cloud = "none"
+                return _IDLE_POLL_S
+            wait = self.poll_once(client)
+        except Exception as exc:  # the cloud away, a refused claim…
+            why = str(exc) if isinstance(exc, KlxError) else f"{type(exc).__name__}: {exc}"
+            if self.counts.cloud != "away" or why != self.counts.last_error:  # said once, not at every poll
+                self.log(f"online orders: the cloud does not answer ({why}); retrying with backoff")
+            self.counts.cloud, self.counts.last_error, self._cloud_why = "away", why, why
+            self.counts.poll_failures += 1
+            return BACKOFF_S[min(self.counts.poll_failures, len(BACKOFF_S)) - 1]
+        if self.counts.cloud == "away":
+            self.inform(f"online orders: the cloud answers again after {self.counts.poll_failures} failed poll(s)")
+            if self.counts.last_error == self._cloud_why:  # a printer's trouble of this poll stays said
+                self.counts.last_error = None
+        self.counts.cloud, self.counts.poll_failures = "ok", 0
+        return wait
 
     def poll_once(self, client: OrderCloud) -> float:
         """One poll (and the jobs it offers, if any) -> seconds until the next poll: none while jobs flow."""
