@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from kelaile_cli.core.box.order_ticket import COPIES, compose_order_ticket
 from kelaile_cli.core.errors import KlxError
+from kelaile_cli.core.escpos.status import PrinterHealth
 from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
 from kelaile_cli.transports.files import write_atomic
 
@@ -39,6 +40,35 @@ class OrderCloud(Protocol):
     def confirm_print(self, token: str, code: str = "OK") -> dict[str, Any]: ...
 
 
+class PrinterStatus(Protocol):
+    """What the box knows of its printer (``services/emulator/printer_health.PrinterWatch``)."""
+
+    health: PrinterHealth | None
+
+    def check(self) -> PrinterHealth | None: ...
+
+
+def _trouble(health: PrinterHealth | None) -> tuple[str, str] | None:
+    """(the code the cloud is told, in words) when ``health`` says the printer cannot print, else None."""
+    if health is None:
+        return None
+    if not health.online:
+        return "OFFLINE", "offline"
+    if health.paper == "end":
+        return "PAPER_OUT", "out of paper"
+    if health.cover == "open":
+        return "COVER_OPEN", "cover open"
+    return None
+
+
+def _poll_body(health: PrinterHealth | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"online": True, "busy": False, "max_jobs": BATCH}
+    if health is not None:
+        paper = {"end": "out", "near_end": "near_end"}.get(health.paper, "ok")
+        body |= {"online": health.online, "paper": paper, "cover_open": health.cover == "open"}
+    return body
+
+
 class OrderSink(Protocol):
     """What the box prints on and how: the pipeline (its printer side, the POS's width and encoding)."""
 
@@ -53,7 +83,7 @@ class OrderCounts:
     received: int = 0  # jobs fetched from the cloud
     printed: int = 0
     failed: int = 0  # print attempts the printer did not take (the order stays queued in the cloud)
-    waiting: int = 0  # orders fetched and waiting for their turn at the printer (the POS finishing a job)
+    waiting: int = 0  # orders waiting: for the POS to finish a job, or in the cloud for a printer in trouble
     last_error: str | None = None
     cloud: str = "none"  # "ok": the last poll was answered; "away": polls fail (last_error says why); "none"
     poll_failures: int = 0  # polls in a row the cloud did not answer (the wait grows with them: BACKOFF_S)
@@ -80,8 +110,11 @@ class OrderPrinter:
         qr_base: Callable[[], str],
         log: Callable[[str], None],
         inform: Callable[[str], None] | None = None,
+        printer: PrinterStatus | None = None,
+        watching: Callable[[], bool] = lambda: False,
     ) -> None:
-        """``log`` takes trouble (kept for STATE), ``inform`` news (orders printed; default: not said)."""
+        """``log`` takes trouble (kept for STATE), ``inform`` news (orders printed; default: not said);
+        ``printer`` is asked for its status while ``watching()`` (a printer known to answer DLE EOT)."""
         self.sink, self.cloud, self.copies, self.qr_base, self.log = sink, cloud, copies, qr_base, log
         self.inform: Callable[[str], None] = inform or (lambda _text: None)
         self.counts = OrderCounts()
@@ -91,6 +124,8 @@ class OrderPrinter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cloud_why: str | None = None  # why the cloud did not answer, while it does not
+        self.printer, self.watching = printer, watching
+        self._trouble = False  # the last print or status said the printer cannot print: ask it before each poll
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,9 +172,15 @@ class OrderPrinter:
 
     def poll_once(self, client: OrderCloud) -> float:
         """One poll (and the jobs it offers, if any) -> seconds until the next poll: none while jobs flow."""
-        answer = client.print_poll({"online": True, "busy": False, "max_jobs": BATCH})  # trouble: on confirmation
+        health = self._printer_now(ask=self._trouble)  # a printer in trouble is asked again before each poll
+        trouble = _trouble(health)
+        answer = client.print_poll(_poll_body(health))  # the cloud offers nothing to a printer that cannot print
         self.interval_s = float(answer.get("poll_interval_s") or 1.0)
         tokens = [str(t) for t in answer.get("job_tokens") or [answer.get("job_token")] if t]
+        self._trouble = trouble is not None
+        self.counts.waiting = int(answer.get("jobs_waiting") or 0)
+        if trouble is not None:
+            self.counts.last_error = f"printer {trouble[1]}: {self.counts.waiting} order(s) wait in the cloud"
         if not answer.get("job_ready") or not tokens:
             return self.interval_s
         batch: list[tuple[str, dict[str, Any]]] = []
@@ -151,9 +192,16 @@ class OrderPrinter:
             self.counts.received += 1
         codes = self._print(batch)
         for (token, _), code in zip(batch, codes, strict=True):
-            client.confirm_print(token, code)
+            client.confirm_print(token, code)  # OK, or the printer's status: the cloud keeps the order queued
         self._report(batch, codes)  # after the cloud heard: the box's log line may wait for a slow host link
         return 0.0 if all(c == "OK" for c in codes) else self.interval_s
+
+    def _printer_now(self, ask: bool) -> PrinterHealth | None:
+        """The printer's status when the box watches it (config ``printer_watch_s``; ``ask``: query it now),
+        else None: unknown, a print attempt will tell."""
+        if self.printer is None or not self.watching():
+            return None
+        return self.printer.check() if ask else self.printer.health
 
     def _ticket(self, order: dict[str, Any], copies: list[str]) -> bytes:
         width, encoding = self.sink.layout()
@@ -170,18 +218,22 @@ class OrderPrinter:
         tickets = [self._ticket(order, copies) for _, order in batch]
         codes: list[str] = []
         self.counts.waiting = len(batch)
+        trouble = _trouble(self._printer_now(ask=True))  # paper out takes bytes silently: ask before printing
         try:
-            with self.sink.turns.box_turn(MAX_ORDER_WAIT_S):
-                for ticket in tickets:
-                    self.sink.print_job(ticket)
-                    codes.append("OK")
-                    self.counts.waiting -= 1
+            if trouble is not None:
+                codes += self._failed(batch, codes, trouble[0], f"printer {trouble[1]}")
+            else:
+                with self.sink.turns.box_turn(MAX_ORDER_WAIT_S):
+                    for ticket in tickets:
+                        self.sink.print_job(ticket)
+                        codes.append("OK")
+                        self.counts.waiting -= 1
         except BusyPrinterError as exc:
             codes += self._failed(batch, codes, "BUSY", str(exc))
         except KlxError as exc:
             codes += self._failed(batch, codes, "OFFLINE", str(exc))
-        finally:
-            self.counts.waiting = 0
+        self._trouble = any(c in ("OFFLINE", "PAPER_OUT", "COVER_OPEN") for c in codes)
+        self.counts.waiting = len(batch) - codes.count("OK")  # not printed: still queued in the cloud
         self._remember([token for (token, _), code in zip(batch, codes, strict=True) if code == "OK"])
         self.counts.printed += codes.count("OK")  # remembered before any confirmation: a reboot never reprints
         if codes.count("OK") == len(batch):

@@ -185,6 +185,18 @@ class OrderBook:
                 self.db.execute("ROLLBACK")
                 raise
 
+    def waiting(self, device_id: str, store: str | None, now: float) -> int:
+        """How many jobs for ``store`` wait to be printed (what a box whose printer cannot print is told)."""
+        if not store:
+            return 0
+        with self._lock:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM online_orders WHERE store=? AND "
+                "(status IN ('received','failed') OR (status='printing' AND (device_id=? OR offered_at<?)))",
+                (store, device_id, now - self.reoffer_s),
+            ).fetchone()
+        return int(row[0])
+
     def job(self, token: str, device_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self.db.execute(
@@ -285,9 +297,12 @@ def install_online_orders(
     async def poll(printer: PollIn, device: Any = signed) -> Response:
         """CloudPRNT-style poll: is a job ready for this box? A printer that cannot print gets none."""
         ready = printer.online and printer.paper != "out" and not printer.cover_open and not printer.busy
-        tokens = book.offer_many(device.device_id, device.store, clock(), printer.max_jobs) if ready else []
+        now = clock()
+        tokens = book.offer_many(device.device_id, device.store, now, printer.max_jobs) if ready else []
+        waiting = book.waiting(device.device_id, device.store, now)  # offered or not: the box's printer's queue
         return to_json(200, {"job_ready": bool(tokens), "job_token": tokens[0] if tokens else None,
-                             "job_tokens": tokens, "poll_interval_s": POLL_INTERVAL_S})  # fmt: skip
+                             "job_tokens": tokens, "jobs_waiting": waiting,
+                             "poll_interval_s": POLL_INTERVAL_S})  # fmt: skip
 
     @api.get("/v1/print/jobs/{token}", tags=["device"])
     async def fetch_job(token: str, device: Any = signed) -> Response:
