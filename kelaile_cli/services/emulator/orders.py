@@ -7,6 +7,11 @@ decoded from its receipts), printed — each its own job — in the printer's ne
 job: ``PrinterTurns``), and confirmed with ``OK``, or with the printer's trouble, so the cloud keeps them
 queued and offers them again. Printed job tokens are kept in the state directory, so a box that reboots
 between printing and confirming confirms again instead of printing twice.
+
+A watched printer (config ``printer_watch_s``) is asked for its status before each batch and, while it is in
+trouble, before each poll; the poll carries that status, so the cloud offers nothing to a printer out of
+paper and says how many orders wait. While the cloud does not answer, the polls back off (``BACKOFF_S``) and
+the counters say why (``cloud``, ``poll_failures``, ``last_error``). docs/cloud-api.md has the whole cycle.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from kelaile_cli.core.escpos.status import PrinterHealth
 from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
 from kelaile_cli.transports.files import write_atomic
 
-__all__ = ["MAX_ORDER_WAIT_S", "OrderCounts", "OrderPrinter"]
+__all__ = ["BACKOFF_S", "BATCH", "MAX_ORDER_WAIT_S", "OrderCounts", "OrderPrinter"]
 
 PRINTED_FILE = "orders-printed.json"
 MAX_ORDER_WAIT_S = 60.0  # the longest an order waits for a POS job to end before it is offered again
 _KEEP = 500  # printed tokens remembered
-_IDLE_POLL_S = 2.0  # without a cloud (not configured or away)
+_IDLE_POLL_S = 2.0  # while the box has no cloud configured
 BATCH = 10  # the most orders taken from one poll and printed in one turn between POS jobs
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0)  # the wait after 1, 2, 3, 4 or more polls in a row the cloud did not answer
 
