@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kelaile_cli.services import jobs  # noqa: E402
-from kelaile_cli.services.cloud.online_orders import create_orders, parse_items  # noqa: E402
+from kelaile_cli.services.cloud.online_orders import create_orders, list_orders, parse_items  # noqa: E402
 from kelaile_cli.services.cloud.sandbox import running_cloud  # noqa: E402
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions  # noqa: E402
 from tests.helpers import FakePrinter  # noqa: E402
@@ -92,8 +92,12 @@ def bench_latency(n: int, rate: float = 3.0) -> dict:
         while rig.box.orders.counts.printed < n + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         took = [at - t for oid, t in created.items() if (at := rig.printed_at(oid)) is not None]
+        missing = [o for o in list_orders(rig.cloud.url, STORE, limit=1000)["orders"] if o["order_id"] in created
+                   and rig.printed_at(o["order_id"]) is None]  # fmt: skip
+        state = rig.box.orders.status()
     if len(took) < n:
-        raise SystemExit(f"only {len(took)} of {n} orders printed within 30 s")
+        why = [(o["number"], o["status"], o["attempts"], o["last_error"]) for o in missing]
+        raise SystemExit(f"only {len(took)} of {n} orders printed within 30 s: {why}; the box: {state}")
     return {"rate_per_s": rate, "poll_interval_s": 1.0, **_quantiles(took)}
 
 
