@@ -7,8 +7,8 @@
   from ``POST /v1/sandbox/orders`` until the printer has the whole ticket (its connection closed): p50, p95
   and max over every order. Target: p95 <= 2 s.
 * POS delay: a POS prints the bundled sample receipt again and again (one connection each), first alone, then
-  while orders arrive at 20 a second; the POS's wait is from its connect until its first byte reaches the
-  printer (the box holds a POS job only while it sends a batch of order tickets).
+  while orders arrive at 20 a second; the POS's wait is from its connect until the box opens the job's
+  connection to the printer (the box holds a POS job back only while it sends a batch of order tickets).
 
 Everything runs in this one process (cloud, box, printer, POS), so the figures include their contention for
 the GIL on top of the machine's load; CPU seconds and the load average are printed with them.
@@ -102,7 +102,7 @@ def bench_latency(n: int, rate: float = 3.0) -> dict:
 
 
 def _pos_waits(rig: Rig, sample: bytes, jobs_n: int) -> list[float]:
-    """Print ``sample`` ``jobs_n`` times -> each job's wait from connect to its first byte at the printer."""
+    """Print ``sample`` ``jobs_n`` times -> each job's wait from its connect until its printer connection opens."""
     waits = []
     for _ in range(jobs_n):
         with rig.printer.lock:
@@ -162,7 +162,7 @@ def main() -> None:
     pd = report["pos_delay"]
     for name in ("alone", "with_orders"):
         q = pd[name]
-        print(f"POS job connect → first byte at the printer, {name}: n={q['n']} p50 {q['p50'] * 1000:.1f} ms, "
+        print(f"POS job connect → its printer connection, {name}: n={q['n']} p50 {q['p50'] * 1000:.1f} ms, "
               f"p95 {q['p95'] * 1000:.1f} ms, max {q['max'] * 1000:.1f} ms")  # fmt: skip
     print(f"POS jobs that waited for an order batch: {pd['pos_jobs_that_waited']}")
     print(f"CPU {report['cpu_s']} s over {report['wall_s']} s wall")
