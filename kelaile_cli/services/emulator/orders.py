@@ -163,11 +163,12 @@ class OrderPrinter:
             wait = self.poll_once(client)
         except Exception as exc:  # the cloud away, a refused claim…
             why = str(exc) if isinstance(exc, KlxError) else f"{type(exc).__name__}: {exc}"
-            if self.counts.cloud != "away" or why != self.counts.last_error:  # said once, not at every poll
-                self.log(f"online orders: the cloud does not answer ({why}); retrying with backoff")
-            self.counts.cloud, self.counts.last_error, self._cloud_why = "away", why, why
             self.counts.poll_failures += 1
-            return BACKOFF_S[min(self.counts.poll_failures, len(BACKOFF_S)) - 1]
+            wait = BACKOFF_S[min(self.counts.poll_failures, len(BACKOFF_S)) - 1]
+            if self.counts.cloud != "away" or why != self.counts.last_error:  # said once, not at every poll
+                self.log(f"online orders: polling the cloud failed ({why}); trying again, less often")
+            self.counts.cloud, self.counts.last_error, self._cloud_why = "away", why, why
+            return wait
         if self.counts.cloud == "away":
             self.inform(f"online orders: the cloud answers again after {self.counts.poll_failures} failed poll(s)")
             if self.counts.last_error == self._cloud_why:  # a printer's trouble of this poll stays said
@@ -182,10 +183,12 @@ class OrderPrinter:
         answer = client.print_poll(_poll_body(health))  # the cloud offers nothing to a printer that cannot print
         self.interval_s = float(answer.get("poll_interval_s") or 1.0)
         tokens = [str(t) for t in answer.get("job_tokens") or [answer.get("job_token")] if t]
-        self._trouble = trouble is not None
+        was_in_trouble, self._trouble = self._trouble, trouble is not None
         self.counts.waiting = int(answer.get("jobs_waiting") or 0)
         if trouble is not None:
             self.counts.last_error = f"printer {trouble[1]}: {self.counts.waiting} order(s) wait in the cloud"
+        elif was_in_trouble and health is not None:  # the printer answered fine again
+            self.counts.last_error = None
         if not answer.get("job_ready") or not tokens:
             return self.interval_s
         batch: list[tuple[str, dict[str, Any]]] = []
