@@ -160,7 +160,7 @@ class OrderPrinter:
             if client is None:
                 self.counts.cloud = "none"
                 return _IDLE_POLL_S
-            wait = self.poll_once(client)
+            return self.poll_once(client)
         except Exception as exc:  # the cloud away, a refused claim…
             why = str(exc) if isinstance(exc, KlxError) else f"{type(exc).__name__}: {exc}"
             self.counts.poll_failures += 1
@@ -169,18 +169,21 @@ class OrderPrinter:
                 self.log(f"online orders: polling the cloud failed ({why}); trying again, less often")
             self.counts.cloud, self.counts.last_error, self._cloud_why = "away", why, why
             return wait
+
+    def _answered(self) -> None:
+        """A poll was answered: the cloud is back, if it was away."""
         if self.counts.cloud == "away":
             self.inform(f"online orders: the cloud answers again after {self.counts.poll_failures} failed poll(s)")
-            if self.counts.last_error == self._cloud_why:  # a printer's trouble of this poll stays said
+            if self.counts.last_error == self._cloud_why:
                 self.counts.last_error = None
         self.counts.cloud, self.counts.poll_failures = "ok", 0
-        return wait
 
     def poll_once(self, client: OrderCloud) -> float:
         """One poll (and the jobs it offers, if any) -> seconds until the next poll: none while jobs flow."""
         health = self._printer_now(ask=self._trouble)  # a printer in trouble is asked again before each poll
         trouble = _trouble(health)
         answer = client.print_poll(_poll_body(health))  # the cloud offers nothing to a printer that cannot print
+        self._answered()
         self.interval_s = float(answer.get("poll_interval_s") or 1.0)
         tokens = [str(t) for t in answer.get("job_tokens") or [answer.get("job_token")] if t]
         was_in_trouble, self._trouble = self._trouble, trouble is not None
