@@ -96,7 +96,9 @@ class BoxSim:
             options.uploader = self.provisioning.cloud
         self.orders = OrderPrinter(
             options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
-            log=self.note_error,
+            log=self.note_error, inform=lambda text: self.device.log(text, level="info"),
+            printer=self.provisioning.printer,
+            watching=lambda: float(self.state.config.get("printer_watch_s") or 0) > 0,
         )  # fmt: skip
         self.device.status_parts.append(lambda: {"orders": self.orders.status()})
         self.power = power

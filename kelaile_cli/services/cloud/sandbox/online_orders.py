@@ -3,7 +3,8 @@
 The cycle follows Star CloudPRNT's poll / fetch / confirm rather than an invented one:
 
 1. the box polls ``POST /v1/print/poll`` (signed) with its printer's status; the answer says whether a job
-   is ready, its token, and how long to wait before the next poll;
+   is ready, its token, and how long to wait before the next poll. One addition to CloudPRNT: a box may take
+   up to ``max_jobs`` ready jobs at once (``job_tokens``, oldest first), so a burst of orders costs one poll;
 2. it fetches ``GET /v1/print/jobs/{token}`` (the order; the box renders it in the printer's width and code
    page, which only it knows);
 3. it confirms ``DELETE /v1/print/jobs/{token}?code=OK`` once the printer took the job, or with the printer's
@@ -37,6 +38,7 @@ __all__ = ["REOFFER_S", "OrderBook", "OrderIn", "install_online_orders"]
 
 REOFFER_S = 30.0  # an offered job not confirmed this long is offered again
 POLL_INTERVAL_S = 1.0  # what the cloud asks boxes to wait between polls
+MAX_JOBS = 20  # the most job tokens one poll answer offers
 _STATUSES = ("received", "printing", "printed", "failed")
 
 _SCHEMA = """
@@ -91,6 +93,7 @@ class PollIn(BaseModel):
     paper: Literal["ok", "near_end", "out"] = "ok"
     cover_open: bool = False
     busy: bool = False
+    max_jobs: int = Field(default=1, ge=1, le=MAX_JOBS, description="how many ready jobs the box takes at once")
 
 
 def _mask(phone: str | None) -> str | None:
@@ -147,35 +150,52 @@ class OrderBook:
 
     def offer(self, device_id: str, store: str | None, now: float) -> str | None:
         """The token of the oldest job for ``store`` that is waiting (or whose offer went stale), or None."""
+        tokens = self.offer_many(device_id, store, now, 1)
+        return tokens[0] if tokens else None
+
+    def offer_many(self, device_id: str, store: str | None, now: float, limit: int) -> list[str]:
+        """Tokens of the ``limit`` oldest jobs for ``store`` that are waiting (or whose offer went stale), oldest
+        first; a job already offered to this box keeps its token (it rebooted, or lost the answer)."""
         if not store:
-            return None
+            return []
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                row = self.db.execute(
-                    "SELECT order_id, status, token, device_id, offered_at FROM online_orders WHERE store=? AND "
+                rows = self.db.execute(
+                    "SELECT order_id, status, token, device_id FROM online_orders WHERE store=? AND "
                     "(status IN ('received','failed') OR (status='printing' AND (device_id=? OR offered_at<?))) "
-                    "ORDER BY seq LIMIT 1",
-                    (store, device_id, now - self.reoffer_s),
-                ).fetchone()
-                if row is None:
-                    self.db.execute("COMMIT")
-                    return None
-                order_id, status, token, offered_to, _ = row
-                if status == "printing" and offered_to == device_id and token:
-                    self.db.execute("COMMIT")
-                    return str(token)  # the same box asks again (it rebooted, or lost the answer): same job
-                token = f"{order_id}.{secrets.token_hex(6)}"
-                self.db.execute(
-                    "UPDATE online_orders SET status='printing', token=?, device_id=?, offered_at=?, "
-                    "attempts=attempts+1 WHERE order_id=?",
-                    (token, device_id, now, order_id),
-                )
+                    "ORDER BY seq LIMIT ?",
+                    (store, device_id, now - self.reoffer_s, max(1, limit)),
+                ).fetchall()
+                tokens = []
+                for order_id, status, offered, offered_to in rows:
+                    if status == "printing" and offered_to == device_id and offered:
+                        tokens.append(str(offered))  # the same box asks again: the same job
+                        continue
+                    token = f"{order_id}.{secrets.token_hex(6)}"
+                    self.db.execute(
+                        "UPDATE online_orders SET status='printing', token=?, device_id=?, offered_at=?, "
+                        "attempts=attempts+1 WHERE order_id=?",
+                        (token, device_id, now, order_id),
+                    )
+                    tokens.append(token)
                 self.db.execute("COMMIT")
-                return token
+                return tokens
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+
+    def waiting(self, device_id: str, store: str | None, now: float) -> int:
+        """How many jobs for ``store`` wait to be printed (what a box whose printer cannot print is told)."""
+        if not store:
+            return 0
+        with self._lock:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM online_orders WHERE store=? AND "
+                "(status IN ('received','failed') OR (status='printing' AND (device_id=? OR offered_at<?)))",
+                (store, device_id, now - self.reoffer_s),
+            ).fetchone()
+        return int(row[0])
 
     def job(self, token: str, device_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -277,8 +297,12 @@ def install_online_orders(
     async def poll(printer: PollIn, device: Any = signed) -> Response:
         """CloudPRNT-style poll: is a job ready for this box? A printer that cannot print gets none."""
         ready = printer.online and printer.paper != "out" and not printer.cover_open and not printer.busy
-        token = book.offer(device.device_id, device.store, clock()) if ready else None
-        return to_json(200, {"job_ready": token is not None, "job_token": token, "poll_interval_s": POLL_INTERVAL_S})
+        now = clock()
+        tokens = book.offer_many(device.device_id, device.store, now, printer.max_jobs) if ready else []
+        waiting = book.waiting(device.device_id, device.store, now)  # offered or not: the box's printer's queue
+        return to_json(200, {"job_ready": bool(tokens), "job_token": tokens[0] if tokens else None,
+                             "job_tokens": tokens, "jobs_waiting": waiting,
+                             "poll_interval_s": POLL_INTERVAL_S})  # fmt: skip
 
     @api.get("/v1/print/jobs/{token}", tags=["device"])
     async def fetch_job(token: str, device: Any = signed) -> Response:

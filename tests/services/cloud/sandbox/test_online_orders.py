@@ -99,6 +99,19 @@ def test_an_unconfirmed_job_goes_to_another_box_after_the_reoffer_time(tmp_path)
     book.close()
 
 
+def test_a_poll_offers_up_to_max_jobs_oldest_first_and_the_same_ones_again_until_confirmed(tmp_path):
+    with running_cloud(tmp_path / "c.sqlite") as cloud:
+        made = [httpx.post(cloud.url + "/v1/sandbox/orders", json=ORDER, timeout=5).json() for _ in range(5)]
+        box = _box(cloud.url, "SN-1", "S-0042")
+        answer = box.call("POST", "/v1/print/poll", {"online": True, "max_jobs": 3}).json()
+        tokens = answer["job_tokens"]
+        assert [t.split(".")[0] for t in tokens] == [o["order_id"] for o in made[:3]]
+        assert answer["job_token"] == tokens[0] and answer["job_ready"]
+        again = box.call("POST", "/v1/print/poll", {"online": True, "max_jobs": 5}).json()["job_tokens"]
+        assert again[:3] == tokens and len(again) == 5  # the unconfirmed ones keep their tokens, then the rest
+        assert box.call("POST", "/v1/print/poll", {"max_jobs": 21}).status_code == 422  # at most MAX_JOBS
+
+
 def test_orders_are_admin_only_and_validated(tmp_path):
     with running_cloud(tmp_path / "c.sqlite") as cloud:
         bad = httpx.post(cloud.url + "/v1/sandbox/orders", json={**ORDER, "items": []}, timeout=5)
