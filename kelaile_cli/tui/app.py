@@ -7,9 +7,11 @@ redraws the screen on top — so a burst of events costs one redraw, and only ch
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ScreenStackError
@@ -20,13 +22,15 @@ from kelaile_cli.services.monitor.feed import Feed
 from kelaile_cli.services.monitor.model import FleetModel
 from kelaile_cli.services.monitor.sources import Action, BoxSource, CloudSource, ReplaySource
 from kelaile_cli.tui.detail import BoxScreen
-from kelaile_cli.tui.dialogs import ConfigScreen, ConfirmScreen, HelpScreen
+from kelaile_cli.tui.dialogs import ConfigScreen, ConfirmScreen, FileScreen, HelpScreen, Picked, candidates
 from kelaile_cli.tui.fleet import FleetScreen
 
 __all__ = ["REFRESH_S", "MonitorApp"]
 
 REFRESH_S = 0.25  # screen updates: at most 4 a second, however many events arrive
 ACTION_TIMEOUT_S = 10.0
+FLASH_TIMEOUT_S = 900.0  # a whole image at 115200 baud, a reboot and a trial boot
+ACTIONS = ("test-print", "reboot", "config-set", "upload-profile", "flash")
 Source = BoxSource | CloudSource | ReplaySource
 _QUESTIONS = {"test-print": "Print a test page on box {serial}?", "reboot": "Reboot box {serial}?"}
 
@@ -58,6 +62,7 @@ class MonitorApp(App[None]):
         self.refresh_s = refresh_s
         self.stopping = threading.Event()
         self.redraws = 0
+        self.running: dict[str, Action] = {}  # serial -> the write action under way on that box
 
     def on_mount(self) -> None:
         self.feed.drain()
@@ -120,8 +125,14 @@ class MonitorApp(App[None]):
         if source is None:
             say(f"refused: {name} needs a box link (--port/--box), not a cloud or a recording")
             return
+        if serial in self.running and not self.running[serial].done.is_set():
+            say(f"refused: {self.running[serial].name} is still running on box {serial}")
+            return
         if name == "config-set":
             self.push_screen(ConfigScreen(), lambda kv: self._confirm_config(serial, source, kv, say))
+            return
+        if name in ("upload-profile", "flash"):
+            self._ask_file(serial, source, name, say)
             return
         question = _QUESTIONS[name].format(serial=serial)
         self.push_screen(ConfirmScreen(question), lambda yes: self._run(source, Action(name), say) if yes else None)
@@ -140,13 +151,49 @@ class MonitorApp(App[None]):
             lambda yes: self._run(source, action, say) if yes else None,
         )
 
+    def _ask_file(self, serial: str, source: BoxSource, name: str, say: Callable[[str], None]) -> None:
+        """Upload profile / flash: a file typed or picked, then a confirmation."""
+        profile = name == "upload-profile"
+        suffixes = (".yaml", ".yml") if profile else (".kfw",)
+        title = f"Upload a profile to box {serial}" if profile else f"Flash a firmware image on box {serial}"
+        hint = "profile YAML path (enter)" if profile else "firmware image .kfw path (enter)"
+
+        def picked(answer: Picked | None) -> None:
+            if answer is None:
+                return
+            path = Path(answer.path).expanduser()
+            args = {"path": str(path), "activate": answer.activate} if profile else {"path": str(path)}
+            question = (
+                f"Upload profile {path.name} to box {serial}{' and make it active' if answer.activate else ''}?"
+                if profile
+                else f"Flash {path.name} on box {serial}? The box reboots into it."
+            )
+            action = Action(name, args)
+            self.push_screen(ConfirmScreen(question), lambda yes: self._run(source, action, say) if yes else None)
+
+        choices = candidates(Path.cwd(), suffixes)
+        self.push_screen(FileScreen(title, hint, choices, activate=profile), picked)
+
     def _run(self, source: BoxSource, action: Action, say: Callable[[str], None]) -> None:
         say(f"{action.name}: sent…")
+        self.running[source.serial] = action
         source.submit(action)
+        limit = FLASH_TIMEOUT_S if action.name == "flash" else ACTION_TIMEOUT_S
 
         def wait() -> None:
-            done = action.done.wait(ACTION_TIMEOUT_S)
-            text = action.result if done else f"{action.name}: no answer within {ACTION_TIMEOUT_S:g} s"
-            self.call_from_thread(say, text)
+            deadline = time.monotonic() + limit
+            while not action.done.wait(0.2):
+                if self.stopping.is_set():
+                    return
+                if time.monotonic() > deadline:
+                    break
+            text = action.result if action.done.is_set() else f"{action.name}: no answer within {limit:g} s"
+            self.call_from_thread(self._report, action, text, say)
 
         self.run_worker(wait, thread=True, group="actions", exit_on_error=False)
+
+    def _report(self, action: Action, text: str, say: Callable[[str], None]) -> None:
+        """The result line on the box screen (if still open) and as a notification wherever the user is."""
+        with contextlib.suppress(NoMatches):  # the box screen may have been closed meanwhile
+            say(text)
+        self.notify(text, severity="information" if action.ok else "error", timeout=8)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, ProgressBar, Static
 
 from kelaile_cli.services.monitor.model import DASH, BoxView
 
@@ -92,12 +92,16 @@ class BoxScreen(Screen[None]):
     #receipts { width: 1fr; min-width: 50; border: round $accent; }
     #side { width: 1fr; border: round $accent; }
     #status { height: 1; padding: 0 1; background: $boost; }
+    #progress { height: 1; padding: 0 1; display: none; }
+    #progress.shown { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back"),
         Binding("t", "act('test-print')", "test print"),
         Binding("r", "act('reboot')", "reboot"),
         Binding("c", "act('config-set')", "config set"),
+        Binding("u", "act('upload-profile')", "upload profile"),
+        Binding("f", "act('flash')", "flash"),
     ]
 
     def __init__(self, serial: str) -> None:
@@ -116,6 +120,7 @@ class BoxScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"box {self.serial} · esc back · {'--write: actions on' if self.monitor.write else 'read-only'}",
                      id="status")  # fmt: skip
+        yield ProgressBar(total=None, show_eta=False, id="progress")
         with Horizontal(id="detail"):
             with VerticalScroll(id="receipts"):
                 yield Static("no receipt yet", id="paper", markup=False)
@@ -129,6 +134,7 @@ class BoxScreen(Screen[None]):
         self.redraw()
 
     def redraw(self) -> None:
+        self._show_progress()
         box = self.monitor.model.boxes.get(self.serial)
         if box is None:
             return
@@ -139,6 +145,21 @@ class BoxScreen(Screen[None]):
             text = "\n\n".join(describe_receipt(r) for r in box.receipts) or "no receipt yet"
             self.query_one("#paper", Static).update(text)
             self.query_one("#receipts", VerticalScroll).scroll_end(animate=False)
+
+    def _show_progress(self) -> None:
+        """A flash under way on this box: its bar (image bytes acknowledged) and phase in the status line."""
+        action = self.monitor.running.get(self.serial)
+        bar = self.query_one("#progress", ProgressBar)
+        busy = action is not None and action.name == "flash" and not action.done.is_set()
+        bar.set_class(busy, "shown")
+        if not busy or action is None:
+            return
+        if action.progress is not None:
+            done, total = action.progress
+            bar.update(total=max(total, 1), progress=done)
+            self.say(f"flash: {action.phase or 'starting'} · {done * 100 // max(total, 1)} % of {total} bytes")
+        else:
+            self.say(f"flash: {action.phase or 'starting'}…")
 
     def say(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

@@ -86,7 +86,7 @@ async def test_actions_are_refused_without_write():
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_box(SERIALS[1])
         await pilot.pause()
-        for key in ("t", "r", "c"):
+        for key in ("t", "r", "c", "u", "f"):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, BoxScreen)  # no confirmation dialog was opened
