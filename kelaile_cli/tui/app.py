@@ -24,6 +24,7 @@ from kelaile_cli.services.monitor.sources import Action, BoxSource, CloudSource,
 from kelaile_cli.tui.detail import BoxScreen
 from kelaile_cli.tui.dialogs import ConfigScreen, ConfirmScreen, FileScreen, HelpScreen, Picked, candidates
 from kelaile_cli.tui.fleet import FleetScreen
+from kelaile_cli.tui.palette import MonitorCommands
 
 __all__ = ["REFRESH_S", "MonitorApp"]
 
@@ -39,6 +40,7 @@ class MonitorApp(App[None]):
     """The fleet screen first; ``enter`` opens a box, ``esc`` comes back."""
 
     TITLE = "klx monitor"
+    COMMANDS = App.COMMANDS | {MonitorCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
         Binding("question_mark", "help", "help"),
@@ -103,8 +105,55 @@ class MonitorApp(App[None]):
         self.push_screen(BoxScreen(serial))
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
+        """Open the key help, or close it when it is open (``?`` and the palette toggle it)."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
             self.push_screen(HelpScreen())
+
+    def fleet_screen(self) -> FleetScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, FleetScreen)), None)
+
+    def show_fleet(self) -> FleetScreen | None:
+        """Close whatever is above the fleet screen (box screens, dialogs); the fleet screen."""
+        fleet = self.fleet_screen()
+        while fleet is not None and self.screen is not fleet and len(self.screen_stack) > 1:
+            self.pop_screen()
+        return fleet
+
+    def go_to_box(self, serial: str) -> None:
+        """The palette's "go to box": the fleet's cursor on it, and its screen open."""
+        fleet = self.show_fleet()
+        if fleet is not None:
+            fleet.point_at(serial)
+        self.open_box(serial)
+
+    def set_sort(self, key: str) -> None:
+        fleet = self.show_fleet()
+        if fleet is not None:
+            fleet.set_sort(key)
+
+    def set_state_filter(self, state: str | None) -> None:
+        fleet = self.show_fleet()
+        if fleet is not None:
+            fleet.set_state(state)
+
+    def target_box(self) -> str | None:
+        """The box the actions apply to: the one on screen, else the one under the fleet's cursor."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, BoxScreen):
+                return screen.serial
+            if isinstance(screen, FleetScreen):
+                return screen.cursor_box()
+        return None
+
+    def refusal(self, serial: str) -> str:
+        """Why write actions on ``serial`` are refused ("" when they are allowed)."""
+        if not self.write:
+            return "needs --write (klx monitor is read-only by default)"
+        if self.box_source(serial) is None:
+            return "needs a box link (--port/--box), not a cloud or a recording"
+        return ""
 
     # -- write actions -------------------------------------------------------------------------------
     def box_source(self, serial: str) -> BoxSource | None:
@@ -117,13 +166,11 @@ class MonitorApp(App[None]):
         """Refused without ``--write`` or without a box link; else asked for, confirmed, then run."""
         screen = self.screen
         say = screen.say if isinstance(screen, BoxScreen) else (lambda text: None)
-        if not self.write:
-            say(f"refused: {name} needs --write (klx monitor is read-only by default)")
-            self.notify(f"{name} refused: read-only (start with --write)", severity="warning")
-            return
+        refused = self.refusal(serial)
         source = self.box_source(serial)
-        if source is None:
-            say(f"refused: {name} needs a box link (--port/--box), not a cloud or a recording")
+        if refused or source is None:
+            say(f"refused: {name} {refused}")
+            self.notify(f"{name} on {serial} refused: {refused}", severity="warning")
             return
         if serial in self.running and not self.running[serial].done.is_set():
             say(f"refused: {self.running[serial].name} is still running on box {serial}")

@@ -28,7 +28,7 @@ KEYS = (
     ("box", "u", "upload a profile YAML (--write, confirmed)"),
     ("box", "f", "flash a .kfw image with progress (--write, confirmed)"),
     ("any", "?", "this help"),
-    ("any", "ctrl+p", "command palette"),
+    ("any", "ctrl+p", "palette: go to box, sort by, show online/…, actions"),
     ("any", "q / ctrl+c", "quit (the terminal is restored)"),
 )
 

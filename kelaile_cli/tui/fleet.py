@@ -43,6 +43,7 @@ class FleetScreen(Screen[None]):
         self.ready = False  # composed and mounted: the timer may redraw it
         self.filter_text = ""
         self.sort = SORT_KEYS[0]
+        self.state: str | None = None  # only boxes in this state (the palette's "show offline" …)
         self._order: list[str] = []
 
     @property
@@ -70,7 +71,7 @@ class FleetScreen(Screen[None]):
     def redraw(self) -> None:
         """Bring the table, the summary and the banner up to date with the model."""
         model, now = self.monitor.model, self.monitor.clock()
-        rows = model.rows(now, self.filter_text, self.sort)
+        rows = model.rows(now, self.filter_text, self.sort, self.state)
         table = self.query_one("#fleet", FleetTable)
         order = [r[0] for r in rows]
         if order != self._order:
@@ -80,7 +81,8 @@ class FleetScreen(Screen[None]):
             for r in rows:
                 table.update_row(r)
         summary = model.summary(now)
-        shown = f" · showing {len(rows)} of {len(model.boxes)}" if self.filter_text else ""
+        only = f" · only {self.state}" if self.state else ""
+        shown = f"{only} · showing {len(rows)} of {len(model.boxes)}" if self.filter_text or self.state else ""
         self.query_one("#summary", Static).update(f"{summary.text()} · sort: {self.sort}{shown}")
         banner = self.query_one("#banner", Static)
         banner.set_class(model.cloud_ok is False, "shown")
@@ -99,8 +101,25 @@ class FleetScreen(Screen[None]):
         self.query_one("#fleet", FleetTable).focus()
 
     def action_sort(self) -> None:
-        self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
-        self.redraw()
+        self.set_sort(SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)])
+
+    def set_sort(self, key: str) -> None:
+        self.sort = key
+        if self.ready:
+            self.redraw()
+
+    def set_state(self, state: str | None) -> None:
+        self.state = state
+        if self.ready:
+            self.redraw()
+
+    def cursor_box(self) -> str | None:
+        return self.query_one("#fleet", FleetTable).cursor_key if self.ready else None
+
+    def point_at(self, serial: str) -> None:
+        """The cursor on ``serial`` (when it is among the rows shown)."""
+        if self.ready:
+            self.query_one("#fleet", FleetTable).move_cursor_to(serial)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()

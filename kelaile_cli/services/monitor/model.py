@@ -28,6 +28,7 @@ __all__ = [
     "MISSED_WINDOW",
     "OFFLINE_AFTER",
     "SORT_KEYS",
+    "STATES",
     "BoxView",
     "FleetModel",
     "Summary",
@@ -45,6 +46,7 @@ KEEP_LOG = 50
 _HEALTHY_PRINTER = {"ok", "online", "ready", "idle"}
 _HEALTHY_CLOUD = {"ok", "online", "up", "connected", "idle"}
 SORT_KEYS = ("serial", "store", "state", "last receipt", "rate", "backlog")
+STATES = ("online", "degraded", "offline")
 _STATE_ORDER = {"offline": 0, "degraded": 1, "online": 2}
 
 
@@ -341,10 +343,13 @@ class FleetModel:
             backlog += box.backlog or 0
         return Summary(counts["online"], counts["degraded"], counts["offline"], rate, backlog)
 
-    def rows(self, now: float, text: str = "", sort: str = "serial") -> list[tuple[str, ...]]:
-        """Fleet rows whose cells contain ``text`` (any case), sorted by one of ``SORT_KEYS``."""
+    def rows(self, now: float, text: str = "", sort: str = "serial", state: str | None = None) -> list[tuple[str, ...]]:
+        """Fleet rows whose cells contain ``text`` (any case) and whose state is ``state`` (any when None),
+        sorted by one of ``SORT_KEYS``."""
         needle = text.lower()
         rows = [box.row(now) for box in self.boxes.values()]
+        if state:
+            rows = [r for r in rows if r[2].startswith(state + ":")]
         if needle:
             rows = [r for r in rows if any(needle in cell.lower() for cell in r)]
         rows.sort(key=_sort_key(sort, self, now))

@@ -110,6 +110,9 @@ def test_filter_and_sort():
     assert model.rows(now, sort="state")[0][0] == "KLB2"
     assert [r[0] for r in model.rows(now, "UNPLUG")] == ["KLB2"]
     assert [r[0] for r in model.rows(now, "s-9")] == ["KLB1"]
+    assert [r[0] for r in model.rows(now, state="offline")] == ["KLB2"]
+    assert [r[0] for r in model.rows(now, state="online", sort="store")] == ["KLB3", "KLB1"]
+    assert model.rows(now, "S-9", state="offline") == []  # both filters apply
 
 
 def test_dirty_names_changed_boxes_once_and_the_cloud_is_a_banner_not_a_box():
