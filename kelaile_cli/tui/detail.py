@@ -61,6 +61,7 @@ def describe_box(box: BoxView, now: float) -> str:
             detail = ", ".join(f"{k} {v}" for k, v in link.items() if v not in (None, ""))
             out.append(f"{name} {(detail or DASH)}")
     out.append(f"printer health {box.printer or DASH} · cloud {box.cloud or DASH}")
+    out += _orders_lines(box, now)
     if box.slots:
         out += ["", "── firmware slots"]
         for slot in box.slots:
@@ -82,6 +83,26 @@ def describe_box(box: BoxView, now: float) -> str:
     out += ["", "── events and log"]
     out += [(line) for line in list(box.log)[-12:]] or [DASH]
     return "\n".join(out)
+
+
+def _orders_lines(box: BoxView, now: float) -> list[str]:
+    """The online orders: the box's counters (STATE ``orders``) and the cloud's queue for it."""
+    o = box.orders
+    if not o and box.orders_queued is None:
+        return []
+    out = ["", "── online orders"]
+    if o:
+        count = lambda key: o.get(key) if isinstance(o.get(key), int) else DASH  # noqa: E731
+        out.append(f"printed {count('printed')} · received {count('received')} · failed prints {count('failed')}")
+        out.append(f"waiting for the POS: {_yes(bool(o['waiting']) if isinstance(o.get('waiting'), int) else None)}")
+        if o.get("last_error"):
+            out.append(f"last error: {o['last_error']}")
+    if box.orders_queued is not None:
+        out.append(f"in the cloud: {box.orders_queued} not printed, {box.orders_failing or 0} of them failed")
+    failing = box.orders_not_printed(now)
+    if failing:
+        out.append(f"⚠ {failing} order{'s' if failing > 1 else ''} not printed")
+    return out
 
 
 class BoxScreen(Screen[None]):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMN_WIDTHS", "FleetScreen"]
 
-COLUMN_WIDTHS = (20, 8, 22, 8, 4, 5, 12, 7, 7, 6, 6, 4)  # 120 columns with the separators
+COLUMN_WIDTHS = (16, 8, 22, 4, 4, 5, 12, 7, 7, 6, 7, 6, 4)  # 120 columns with the separators
 
 
 class FleetScreen(Screen[None]):

@@ -9,7 +9,7 @@ from kelaile_cli.services.monitor.events import MonitorEvent
 from kelaile_cli.services.monitor.model import OFFLINE_AFTER
 from kelaile_cli.tui.detail import BoxScreen
 from kelaile_cli.tui.dialogs import HelpScreen
-from kelaile_cli.tui.fleet import FleetScreen
+from kelaile_cli.tui.fleet import COLUMN_WIDTHS, FleetScreen
 from kelaile_cli.tui.table import FleetTable
 from tests.tui.conftest import END, EVENTS, recorded_app
 
@@ -135,7 +135,7 @@ async def test_long_serials_are_shortened_in_the_middle_so_rows_stay_apart():
         table = app.screen.query_one("#fleet", FleetTable)
         lines = [table.render_line(y).text for y in range(1, table.row_count + 1)]
         starts = [line.split(" ", 1)[0] for line in lines if line.startswith("replay")]
-        assert len(starts) == 2 and all("…" in s and len(s) == 20 for s in starts)
+        assert len(starts) == 2 and all("…" in s and len(s) == COLUMN_WIDTHS[0] for s in starts)
         assert starts[0].endswith("-0001") and starts[1].endswith("-0002")
 
 

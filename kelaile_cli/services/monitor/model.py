@@ -10,7 +10,9 @@ the tests feed it events. The rules (docs/monitor.md) decide online / degraded /
 5. the box says its cloud is unreachable → **degraded** ("cloud: …");
 6. ``BACKLOG_LIMIT`` or more transactions waiting to upload → **degraded** ("backlog N");
 7. a QR answer missed its cut in the last ``MISSED_WINDOW`` s → **degraded** ("N QR missed");
-8. otherwise **online** ("seen N s ago").
+8. online orders not printed: the cloud holds orders whose last print failed, or the box failed to print
+   one in the last ``MISSED_WINDOW`` s → **degraded** ("N orders not printed");
+9. otherwise **online** ("seen N s ago").
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ class BoxView:
     links: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     slots: list[Any] = field(default_factory=list)
+    orders: dict[str, Any] = field(default_factory=dict)  # the box's online-order counters (STATE ``orders``)
+    orders_queued: int | None = None  # orders for this box not printed yet (the cloud's count)
+    orders_failing: int | None = None  # of those, the ones whose last print failed (the cloud re-offers them)
+    order_fail_times: collections.deque[float] = field(default_factory=collections.deque)
 
     @property
     def receipt_count(self) -> int:
@@ -141,6 +147,25 @@ class BoxView:
         while self.missed_times and self.missed_times[0] < now - MISSED_WINDOW:
             self.missed_times.popleft()
         return len(self.missed_times)
+
+    def orders_not_printed(self, now: float) -> int:
+        """Orders whose print failed: the cloud's count when it tells, else the box's recent failures."""
+        while self.order_fail_times and self.order_fail_times[0] < now - MISSED_WINDOW:
+            self.order_fail_times.popleft()
+        return max(self.orders_failing or 0, len(self.order_fail_times))
+
+    def orders_cell(self, now: float) -> str:
+        """Printed orders, ``+N`` queued, ``!N`` not printed (``12 +2 !1``); "—" when nothing is known."""
+        parts = []
+        if isinstance(self.orders.get("printed"), int):
+            parts.append(str(self.orders["printed"]))
+        queued = self.orders_queued if self.orders_queued is not None else self.orders.get("waiting")
+        if isinstance(queued, int) and queued > 0:
+            parts.append(f"+{queued}")
+        failing = self.orders_not_printed(now)
+        if failing:
+            parts.append(f"!{failing}")
+        return " ".join(parts) or DASH
 
     def status(self, now: float) -> tuple[str, str]:
         """(online|degraded|offline, why), by the rules in this module's docstring."""
@@ -161,6 +186,9 @@ class BoxView:
         missed = self.missed_recent(now)
         if missed:
             return "degraded", f"{missed} QR missed"
+        failing = self.orders_not_printed(now)
+        if failing:
+            return "degraded", f"{failing} order{'s' if failing > 1 else ''} not printed"
         return "online", seen
 
     def row(self, now: float) -> tuple[str, ...]:
@@ -178,6 +206,7 @@ class BoxView:
             _text(self.printer),
             _text(self.backlog),
             str(self.missed_total),
+            self.orders_cell(now),
             _text(self.firmware),
             link,
         )
@@ -202,8 +231,8 @@ class FleetModel:
     """Boxes by serial, fed by ``apply``; ``dirty`` names the boxes changed since ``take_dirty``."""
 
     COLUMNS = (
-        "serial", "store", "state", "rcpt age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "fw",
-        "link",
+        "serial", "store", "state", "age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "orders",
+        "fw", "link",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -233,7 +262,7 @@ class FleetModel:
             return
         box = self.box(ev.serial)
         self.dirty.add(ev.serial)
-        if ev.kind != "link" or d.get("up"):
+        if ev.kind != "orders" and (ev.kind != "link" or d.get("up")):  # the cloud's orders: not the box heard
             box.last_seen = ev.t if box.last_seen is None else max(box.last_seen, ev.t)
         handler = getattr(self, f"_on_{ev.kind}", None)
         if handler is not None:
@@ -287,6 +316,8 @@ class FleetModel:
                 box.store = str(s["config"]["store"])
         if isinstance(s.get("slots"), list):
             box.slots = s["slots"]
+        if isinstance(s.get("orders"), dict):
+            self._box_orders(box, s["orders"], ev.t)
         if s.get("profile"):
             box.profile = str(s["profile"])
         for err in s.get("last_errors") or []:
@@ -324,6 +355,22 @@ class FleetModel:
             box.profile = str(ev.data["profile"])
         if isinstance(ev.data.get("backlog"), int):
             box.backlog = ev.data["backlog"]
+
+    @staticmethod
+    def _box_orders(box: BoxView, orders: dict[str, Any], t: float) -> None:
+        """The box's online-order counters; a rise of ``failed`` is a print that did not happen."""
+        failed, before = orders.get("failed"), box.orders.get("failed")
+        if isinstance(failed, int) and isinstance(before, int) and failed > before:
+            box.order_fail_times.extend([t] * min(failed - before, 100))
+            error = orders.get("last_error")
+            box.log.append(f"online order not printed: {error or 'print failed'}")
+        box.orders = orders
+
+    def _on_orders(self, box: BoxView, ev: MonitorEvent) -> None:
+        """The cloud's view of a box's online orders: how many wait, how many last failed."""
+        for attr, key in (("orders_queued", "queued"), ("orders_failing", "failed")):
+            if isinstance(ev.data.get(key), int):
+                setattr(box, attr, ev.data[key])
 
     def _on_missed(self, box: BoxView, ev: MonitorEvent) -> None:
         box.missed_total += 1

@@ -254,6 +254,8 @@ class CloudSource:
         self.url, self.every = url.rstrip("/"), every
         self._after = 0
         self._serials: dict[str, str] = {}  # device id -> serial
+        self._orders_sent: dict[str, tuple[int, int]] = {}  # serial -> (queued, failed) last emitted
+        self.orders_api = True  # False once the cloud said it has no order book (not the sandbox)
 
     async def run(self, emit: Emit, stop: threading.Event) -> None:
         import httpx
@@ -279,13 +281,16 @@ class CloudSource:
         resp.raise_for_status()
         now = time.time()
         emit(MonitorEvent("cloud", "", now, {"ok": True, "reason": ""}))
-        for dev in resp.json()["devices"]:
+        devices = resp.json()["devices"]
+        for dev in devices:
             serial = str(dev.get("serial") or dev["device_id"])
             self._serials[str(dev["device_id"])] = serial
             state = dev.get("state") if isinstance(dev.get("state"), dict) else {}
             data = {**state, "store": dev.get("store"), "model": dev.get("model")}
             seen = dev.get("last_seen")
             emit(MonitorEvent("state", serial, float(seen) if seen else float(dev.get("claimed_at") or now), data))
+        if self.orders_api:
+            await self.poll_orders(http, devices, emit)
         for _ in range(50):  # at most 50 pages a round: a huge backlog is read over several rounds
             resp = await http.get("/v1/transactions", params={"after": self._after, "limit": 1000})
             resp.raise_for_status()
@@ -304,6 +309,31 @@ class CloudSource:
             if doc["next_after"] == self._after:
                 break
             self._after = int(doc["next_after"])
+
+    async def poll_orders(self, http: Any, devices: list[dict[str, Any]], emit: Emit) -> None:
+        """Online orders not printed yet, per box: those offered to it, and its store's not offered to any
+        box yet. Emitted only when a box's counts change (a thousand idle boxes cost nothing)."""
+        pending: list[dict[str, Any]] = []
+        for status in ("received", "printing", "failed"):
+            resp = await http.get("/v1/sandbox/orders", params={"status": status, "limit": 1000})
+            if resp.status_code == 404:  # a cloud without the sandbox's order book
+                self.orders_api = False
+                return
+            resp.raise_for_status()
+            pending += resp.json()["orders"]
+        by_key: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])  # device id or "store:S" -> counts
+        for order in pending:
+            key = str(order.get("device_id") or f"store:{order.get('store')}")
+            by_key[key][0] += 1
+            by_key[key][1] += order.get("status") == "failed"
+        now = time.time()
+        for dev in devices:
+            serial = str(dev.get("serial") or dev["device_id"])
+            mine, store = by_key.get(str(dev["device_id"]), [0, 0]), by_key.get(f"store:{dev.get('store')}", [0, 0])
+            counts = (mine[0] + store[0], mine[1] + store[1])
+            if self._orders_sent.get(serial, (0, 0)) != counts:
+                self._orders_sent[serial] = counts
+                emit(MonitorEvent("orders", serial, now, {"queued": counts[0], "failed": counts[1]}))
 
 
 def _why(exc: Exception, url: str) -> str:

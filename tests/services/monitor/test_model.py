@@ -151,3 +151,30 @@ def test_a_healthy_box_report_is_online_and_a_box_without_a_cloud_is_not_judged_
     state = {"printer": {"online": True, "paper": "ok", "cover": "closed"}, "answers": {"missed": 0},
              "cloud": {"url": "", "claimed": False, "last_error": None}}  # fmt: skip
     assert fed(ev("state", **state)).boxes["KLB1"].status(T0 + 1)[0] == "online"
+
+
+def test_online_orders_the_box_counts_show_in_the_row_and_a_failed_print_degrades_for_a_while():
+    model = fed(ev("state", orders={"received": 3, "printed": 3, "failed": 0, "waiting": 0, "last_error": None}))
+    box = model.boxes["KLB1"]
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 1), strict=True))
+    assert (cols["orders"], cols["state"]) == ("3", "online: seen 1s ago")
+    failed = {"received": 4, "printed": 3, "failed": 1, "waiting": 1, "last_error": "printer offline"}
+    model.apply(ev("state", t=T0 + 5, orders=failed))
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 6), strict=True))
+    assert (cols["orders"], cols["state"]) == ("3 +1 !1", "degraded: 1 order not printed")
+    assert "online order not printed: printer offline" in box.log
+    model.apply(ev("state", t=T0 + 6, orders=failed))  # the same counters again: no new failure
+    assert box.orders_not_printed(T0 + 7) == 1
+    model.apply(ev("heartbeat", t=T0 + 5 + MISSED_WINDOW + 1))
+    assert box.status(T0 + 5 + MISSED_WINDOW + 2)[0] == "online"
+
+
+def test_online_orders_the_cloud_holds_for_a_box_and_they_are_not_a_sign_of_life():
+    model = fed(ev("state", t=T0), ev("orders", t=T0 + 20, queued=3, failed=2))
+    box = model.boxes["KLB1"]
+    assert box.last_seen == T0  # the cloud's count says nothing about the box being alive
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 21), strict=True))
+    assert (cols["orders"], cols["state"]) == ("+3 !2", "degraded: 2 orders not printed")
+    model.apply(ev("orders", t=T0 + 25, queued=0, failed=0))  # printed at last
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 26), strict=True))
+    assert (cols["orders"], cols["state"]) == (DASH, "online: seen 20s ago")
