@@ -82,7 +82,6 @@ class MonitorApp(App[None]):
     def tick(self) -> None:
         """Apply what arrived since the last tick and redraw the screen on top (once)."""
         self.feed.drain()
-        self.model.take_dirty()
         self.redraw()
 
     def redraw(self) -> None:

@@ -150,3 +150,18 @@ async def test_the_cloud_down_is_a_banner_and_goes_away_when_it_is_back():
         app.feed.emit(MonitorEvent("cloud", "", END, {"ok": True, "reason": ""}))
         await pilot.pause(0.2)
         assert not banner.has_class("shown")
+
+
+async def test_rows_that_changed_while_a_box_screen_was_open_are_drawn_on_return():
+    app = recorded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#fleet", FleetTable)
+        assert table.cell(SERIALS[3], "state").startswith("online")
+        app.open_box(SERIALS[0])
+        await pilot.pause(0.1)
+        app.feed.emit(MonitorEvent("link", SERIALS[3], END + 1, {"up": False, "reason": "cable pulled"}))
+        await pilot.pause(0.3)  # ticks happen with the box screen on top
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert table.cell(SERIALS[3], "state") == "offline: cable pulled"
+        assert "offline 1" in str(app.screen.query_one("#summary", Static).render())

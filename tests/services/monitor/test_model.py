@@ -178,3 +178,25 @@ def test_online_orders_the_cloud_holds_for_a_box_and_they_are_not_a_sign_of_life
     model.apply(ev("orders", t=T0 + 25, queued=0, failed=0))  # printed at last
     cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 26), strict=True))
     assert (cols["orders"], cols["state"]) == (DASH, "online: seen 20s ago")
+
+
+def test_a_cached_row_always_reads_as_a_fresh_one():
+    """The row cache (what keeps a filter keystroke cheap) never shows a stale cell: at every step of a
+    long walk through time, with events now and then, the cached row equals the row computed afresh."""
+    import random
+
+    rnd = random.Random(7)
+    model = fed(ev("state", store="S-1", orders={"printed": 1, "failed": 0}))
+    box = model.boxes["KLB1"]
+    now = T0
+    recomputed = 0
+    for step in range(3000):
+        now += rnd.choice((0.05, 0.3, 1.0, 4.0, 17.0))
+        if step % 97 == 0:
+            model.apply(ev(rnd.choice(("receipt", "missed", "heartbeat")), t=now - rnd.random() * 5))
+        if step % 331 == 0:
+            model.apply(ev("state", t=now, orders={"printed": 1, "failed": step // 331}))
+        before = box.cached
+        assert box.cached_row(now)[0] == box.row(now), f"stale at step {step}"
+        recomputed += box.cached is not before
+    assert recomputed < 3000 * 0.8  # and it is a cache: most steps reuse the row
