@@ -101,7 +101,7 @@ def _orders_lines(box: BoxView, now: float) -> list[str]:
         out.append(f"in the cloud: {box.orders_queued} not printed, {box.orders_failing or 0} of them failed")
     failing = box.orders_not_printed(now)
     if failing:
-        out.append(f"⚠ {failing} order{'s' if failing > 1 else ''} not printed")
+        out.append(f"! {failing} order{'s' if failing > 1 else ''} not printed")
     return out
 
 
@@ -110,7 +110,7 @@ class BoxScreen(Screen[None]):
 
     DEFAULT_CSS = """
     #detail { height: 1fr; }
-    #receipts { width: 1fr; min-width: 50; border: round $accent; }
+    #receipts { width: 1fr; min-width: 52; border: round $accent; }  /* 48 columns of 80 mm paper */
     #side { width: 1fr; border: round $accent; }
     #status { height: 1; padding: 0 1; background: $boost; }
     #progress { height: 1; padding: 0 1; display: none; }
@@ -118,10 +118,10 @@ class BoxScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back"),
-        Binding("t", "act('test-print')", "test print"),
+        Binding("t", "act('test-print')", "test"),  # short descriptions: the footer fits 80 columns
         Binding("r", "act('reboot')", "reboot"),
-        Binding("c", "act('config-set')", "config set"),
-        Binding("u", "act('upload-profile')", "upload profile"),
+        Binding("c", "act('config-set')", "config"),
+        Binding("u", "act('upload-profile')", "profile"),
         Binding("f", "act('flash')", "flash"),
     ]
 

@@ -15,6 +15,7 @@ from textual.widgets import Checkbox, Input, OptionList, Static
 
 __all__ = ["KEYS", "ConfigScreen", "ConfirmScreen", "FileScreen", "HelpScreen", "Picked", "candidates"]
 
+_ACTIVATE = "make it the box's active profile: {} (space toggles)"
 MAX_CANDIDATES = 40  # files offered in a file prompt (a directory of thousands is typed, not listed)
 
 KEYS = (
@@ -140,7 +141,7 @@ class FileScreen(ModalScreen[Picked | None]):
             path.cursor_blink = False
             yield path
             if self.with_activate:
-                yield Checkbox("make it the box's active profile", id="activate")
+                yield Checkbox(_ACTIVATE.format("no"), id="activate")
             if self.choices:
                 yield OptionList(*self.choices, id="choices")
             else:
@@ -152,6 +153,10 @@ class FileScreen(ModalScreen[Picked | None]):
             return
         activate = self.query_one("#activate", Checkbox).value if self.with_activate else False
         self.dismiss(Picked(path, activate))
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """The label says yes/no: without colours (NO_COLOR) the box itself looks the same either way."""
+        event.checkbox.label = _ACTIVATE.format("yes" if event.value else "no")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._done(event.value)

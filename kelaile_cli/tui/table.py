@@ -131,7 +131,7 @@ class FleetTable(ScrollView, can_focus=True):
         x = self.scroll_offset.x
         if y == 0:
             text = self._format(self._names)
-            return Strip([Segment(text, _HEADER)], len(text)).crop(x, x + width).extend_cell_length(width, _HEADER)
+            return self._frozen(Strip([Segment(text, _HEADER)], len(text)), x, width, _HEADER)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self._keys):
             return Strip.blank(width, _PLAIN)
@@ -140,10 +140,17 @@ class FleetTable(ScrollView, can_focus=True):
         key = self._keys[index]
         strip = self._lines.get(key)
         if strip is None:
-            strip = self._lines[key] = self._row_strip(key).crop(x, x + width).extend_cell_length(width, _PLAIN)
+            strip = self._lines[key] = self._frozen(self._row_strip(key), x, width, _PLAIN)
         if index == self.cursor and self.has_focus:
             strip = strip.apply_style(_CURSOR)
         return strip
+
+    def _frozen(self, line: Strip, x: int, width: int, pad: Style) -> Strip:
+        """``line`` scrolled ``x`` columns to the right in ``width``, its first column (the serial) kept."""
+        if x:
+            fixed = self.columns[0][1] + 1
+            line = Strip.join([line.crop(0, fixed), line.crop(fixed + x, fixed + x + max(0, width - fixed))])
+        return line.crop(0, width).extend_cell_length(width, pad)
 
     # -- keys --------------------------------------------------------------------------------------
     def _move(self, to: int) -> None:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, ProgressBar, Static
+from textual.widgets import Checkbox, Input, OptionList, ProgressBar, Static
 
 from kelaile_cli.core.errors import PortError
 from kelaile_cli.services.box import firmware_files as files
@@ -67,7 +67,11 @@ async def test_upload_profile_picked_from_the_list_is_stored_and_activated(tmp_p
             choices = app.screen.query_one("#choices", OptionList)
             offered = [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)]
             assert offered == ["broken.yaml", PROFILE.name]  # the YAML files of the working directory
-            app.screen.query_one("#activate").value = True  # type: ignore[attr-defined]
+            activate = app.screen.query_one("#activate", Checkbox)
+            assert "active profile: no" in str(activate.label)
+            activate.value = True
+            await pilot.pause()
+            assert "active profile: yes" in str(activate.label)  # readable without colours (NO_COLOR)
             choices.focus()
             choices.highlighted = 1
             await pilot.press("enter")

@@ -165,3 +165,17 @@ async def test_rows_that_changed_while_a_box_screen_was_open_are_drawn_on_return
         await pilot.pause(0.1)
         assert table.cell(SERIALS[3], "state") == "offline: cable pulled"
         assert "offline 1" in str(app.screen.query_one("#summary", Static).render())
+
+
+async def test_at_80_columns_scrolling_right_keeps_the_serial_column():
+    app = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#fleet", FleetTable)
+        assert "link" not in table.render_line(0).text  # the last columns are off screen
+        for _ in range(60):
+            await pilot.press("right")
+        await pilot.pause()
+        assert table.scroll_offset.x > 0
+        header, first = table.render_line(0).text, table.render_line(1).text
+        assert header.startswith("serial ") and header.rstrip().endswith("link")
+        assert first.startswith(table.row_keys[0]) and len(first) == 80
