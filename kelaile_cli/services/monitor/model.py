@@ -88,6 +88,8 @@ def _health(value: Any) -> str | None:
             if isinstance(value.get(key), str):
                 return str(value[key])
         if isinstance(value.get("online"), bool):  # the box's printer health (DLE EOT): the worst of its parts
+            if "checked_at" in value and not value["checked_at"]:  # never asked yet: nothing known
+                return None
             if not value["online"]:
                 return "offline"
             if value.get("paper") == "end":

@@ -200,3 +200,11 @@ def test_a_cached_row_always_reads_as_a_fresh_one():
         assert box.cached_row(now)[0] == box.row(now), f"stale at step {step}"
         recomputed += box.cached is not before
     assert recomputed < 3000 * 0.8  # and it is a cache: most steps reuse the row
+
+
+def test_a_printer_the_box_never_checked_is_unknown_not_offline():
+    never = {"link": "out.prn", "checked_at": 0.0, "detail": "", "online": False, "paper": None, "cover": None}
+    model = fed(ev("state", printer=never))
+    assert model.boxes["KLB1"].printer is None and model.boxes["KLB1"].status(T0 + 1)[0] == "online"
+    model.apply(ev("state", printer={**never, "checked_at": T0}))  # checked, and it did not answer
+    assert model.boxes["KLB1"].status(T0 + 1) == ("degraded", "printer: offline")
