@@ -31,7 +31,6 @@ __all__ = ["REFRESH_S", "MonitorApp"]
 REFRESH_S = 0.25  # screen updates: at most 4 a second, however many events arrive
 ACTION_TIMEOUT_S = 10.0
 FLASH_TIMEOUT_S = 900.0  # a whole image at 115200 baud, a reboot and a trial boot
-ACTIONS = ("test-print", "reboot", "config-set", "upload-profile", "flash")
 Source = BoxSource | CloudSource | ReplaySource
 _QUESTIONS = {"test-print": "Print a test page on box {serial}?", "reboot": "Reboot box {serial}?"}
 
