@@ -147,7 +147,7 @@ class BoxScreen(Screen[None]):
                 yield Static("no receipt yet", id="paper", markup=False)
             with VerticalScroll(id="side"):
                 yield Static("", id="info", markup=False)
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.ready = True
