@@ -7,9 +7,10 @@ Measures, in this process (the monitor's whole work: the replay thread, the mode
 * first paint: from starting the app to the fleet table showing every box;
 * CPU: process CPU seconds / wall seconds while the recording plays at ``--rate`` events a second;
 * RSS: peak resident set size (``ru_maxrss``) at the end;
-* a filter keystroke: from a character entering the filter (what the key press does) to the last
-  table line of the resulting frame painted (the Changed message, the filter over every box, the
-  rows replaced, the frame composed), median and max. The replay is stopped first so that frame is
+* a filter keystroke: from a character entering (or leaving) the filter (what the key press does) to
+  the last table line of the resulting frame painted (the Changed message, the filter over every box,
+  the rows replaced, the frame composed): "KLB0001" typed and erased 3 times (42 keys; 1000 ↔ 100
+  rows), median, p95 and max. The replay is stopped first so that frame is
   the keystroke's alone. (Pilot's ``press`` is not used to time it: it adds ~100 ms of its own waits
   even on a 12-box table.)
 Headless mode renders every frame into Textual's compositor but writes no terminal escapes, so a real
@@ -45,6 +46,8 @@ from kelaile_cli.tui.app import MonitorApp  # noqa: E402
 from kelaile_cli.tui.fleet import FleetScreen  # noqa: E402
 from kelaile_cli.tui.table import FleetTable  # noqa: E402
 
+KEY_ROUNDS = 3  # the filter typed and erased 3 times: 42 keystrokes
+
 
 async def measure(boxes: int, rate: float, seconds: float) -> dict:
     events = synthetic_session(boxes, seconds + 10, rate, seed=42)
@@ -79,37 +82,59 @@ async def measure(boxes: int, rate: float, seconds: float) -> dict:
         await pilot.press("slash")
         await pilot.pause(0.3)
         painted: list[float] = []
+        painted_cpu: list[float] = []  # process CPU seconds at each paint: a keystroke's cost without the load
+        key_cpu: list[float] = []
         plain_render_line = FleetTable.render_line
 
         def spy(self: FleetTable, y: int) -> Strip:
             strip = plain_render_line(self, y)
             painted.append(time.perf_counter())
+            painted_cpu.append(time.process_time())
             return strip
 
         FleetTable.render_line = spy  # type: ignore[method-assign]
         plain_redraw = FleetScreen.redraw
 
-        def spy_redraw(self: FleetScreen) -> None:
-            plain_redraw(self)
+        def spy_redraw(self: FleetScreen, rows_only: bool = False) -> None:
+            plain_redraw(self, rows_only)
+            painted_cpu.append(time.process_time())
             painted.append(time.perf_counter())  # a key that leaves the rows as they were paints nothing
 
         FleetScreen.redraw = spy_redraw  # type: ignore[method-assign]
         box = app.screen.query_one("#filter", Input)
-        for ch in "KLB0001":  # each key narrows the rows: 1000 → … → 100 rows
-            painted.clear()
-            t = time.perf_counter()
-            box.insert_text_at_cursor(ch)  # what a key press does to the filter
-            await asyncio.sleep(0.25)  # well past the frame (nothing else is drawing now)
-            keystrokes.append(max(painted) - t)
+        for _ in range(KEY_ROUNDS):
+            for ch in "KLB0001":  # each key narrows the rows: 1000 → … → 100 rows
+                painted.clear()
+                painted_cpu.clear()
+                t, c = time.perf_counter(), time.process_time()
+                box.insert_text_at_cursor(ch)  # what a key press does to the filter
+                await asyncio.sleep(0.25)  # well past the frame (nothing else is drawing now)
+                keystrokes.append(max(painted) - t)
+                key_cpu.append(max(painted_cpu) - c)
+            narrowest = table.row_count
+            for _ in "KLB0001":  # and backspace: 100 → … → 1000 rows again
+                painted.clear()
+                painted_cpu.clear()
+                t, c = time.perf_counter(), time.process_time()
+                box.action_delete_left()
+                await asyncio.sleep(0.25)
+                keystrokes.append(max(painted) - t)
+                key_cpu.append(max(painted_cpu) - c)
         FleetTable.render_line = plain_render_line  # type: ignore[method-assign]
         FleetScreen.redraw = plain_redraw  # type: ignore[method-assign]
-        shown = table.row_count
+        shown = narrowest
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "boxes": boxes, "events_per_s": round(applied, 1), "redraws_per_s": round(redraws, 2),
         "first_paint_s": round(first_paint, 3), "cpu_share": round(cpu, 4), "rss_mb": round(rss_mb, 1),
+        "filter_keys": len(keystrokes),
         "filter_key_ms_median": round(statistics.median(keystrokes) * 1000, 1),
+        "filter_key_ms_p95": round(statistics.quantiles(keystrokes, n=20)[-1] * 1000, 1),
         "filter_key_ms_max": round(max(keystrokes) * 1000, 1), "rows_after_filter": shown,
+        "filter_key_cpu_ms_median": round(statistics.median(key_cpu) * 1000, 1),
+        "filter_key_cpu_ms_p95": round(statistics.quantiles(key_cpu, n=20)[-1] * 1000, 1),
+        "filter_key_cpu_ms_max": round(max(key_cpu) * 1000, 1),
+        "cpu_s_total": round(time.process_time(), 2),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "load": round(os.getloadavg()[0], 2),
     }  # fmt: skip

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, ProgressBar, Static
 
 from kelaile_cli.services.monitor.model import DASH, BoxView
 
@@ -61,6 +61,7 @@ def describe_box(box: BoxView, now: float) -> str:
             detail = ", ".join(f"{k} {v}" for k, v in link.items() if v not in (None, ""))
             out.append(f"{name} {(detail or DASH)}")
     out.append(f"printer health {box.printer or DASH} · cloud {box.cloud or DASH}")
+    out += _orders_lines(box, now)
     if box.slots:
         out += ["", "── firmware slots"]
         for slot in box.slots:
@@ -84,20 +85,44 @@ def describe_box(box: BoxView, now: float) -> str:
     return "\n".join(out)
 
 
+def _orders_lines(box: BoxView, now: float) -> list[str]:
+    """The online orders: the box's counters (STATE ``orders``) and the cloud's queue for it."""
+    o = box.orders
+    if not o and box.orders_queued is None:
+        return []
+    out = ["", "── online orders"]
+    if o:
+        count = lambda key: o.get(key) if isinstance(o.get(key), int) else DASH  # noqa: E731
+        out.append(f"printed {count('printed')} · received {count('received')} · failed prints {count('failed')}")
+        out.append(f"waiting for the POS: {_yes(bool(o['waiting']) if isinstance(o.get('waiting'), int) else None)}")
+        if o.get("last_error"):
+            out.append(f"last error: {o['last_error']}")
+    if box.orders_queued is not None:
+        out.append(f"in the cloud: {box.orders_queued} not printed, {box.orders_failing or 0} of them failed")
+    failing = box.orders_not_printed(now)
+    if failing:
+        out.append(f"! {failing} order{'s' if failing > 1 else ''} not printed")
+    return out
+
+
 class BoxScreen(Screen[None]):
     """One box, live. Write actions need ``--write`` and a confirmation."""
 
     DEFAULT_CSS = """
     #detail { height: 1fr; }
-    #receipts { width: 1fr; min-width: 50; border: round $accent; }
+    #receipts { width: 1fr; min-width: 52; border: round $accent; }  /* 48 columns of 80 mm paper */
     #side { width: 1fr; border: round $accent; }
     #status { height: 1; padding: 0 1; background: $boost; }
+    #progress { height: 1; padding: 0 1; display: none; }
+    #progress.shown { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back"),
-        Binding("t", "act('test-print')", "test print"),
+        Binding("t", "act('test-print')", "test"),  # short descriptions: the footer fits 80 columns
         Binding("r", "act('reboot')", "reboot"),
-        Binding("c", "act('config-set')", "config set"),
+        Binding("c", "act('config-set')", "config"),
+        Binding("u", "act('upload-profile')", "profile"),
+        Binding("f", "act('flash')", "flash"),
     ]
 
     def __init__(self, serial: str) -> None:
@@ -116,12 +141,13 @@ class BoxScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"box {self.serial} · esc back · {'--write: actions on' if self.monitor.write else 'read-only'}",
                      id="status")  # fmt: skip
+        yield ProgressBar(total=None, show_eta=False, id="progress")
         with Horizontal(id="detail"):
             with VerticalScroll(id="receipts"):
                 yield Static("no receipt yet", id="paper", markup=False)
             with VerticalScroll(id="side"):
                 yield Static("", id="info", markup=False)
-        yield Footer()
+        yield Footer(compact=True)  # every key fits 80 columns
 
     def on_mount(self) -> None:
         self.ready = True
@@ -129,6 +155,7 @@ class BoxScreen(Screen[None]):
         self.redraw()
 
     def redraw(self) -> None:
+        self._show_progress()
         box = self.monitor.model.boxes.get(self.serial)
         if box is None:
             return
@@ -139,6 +166,21 @@ class BoxScreen(Screen[None]):
             text = "\n\n".join(describe_receipt(r) for r in box.receipts) or "no receipt yet"
             self.query_one("#paper", Static).update(text)
             self.query_one("#receipts", VerticalScroll).scroll_end(animate=False)
+
+    def _show_progress(self) -> None:
+        """A flash under way on this box: its bar (image bytes acknowledged) and phase in the status line."""
+        action = self.monitor.running.get(self.serial)
+        bar = self.query_one("#progress", ProgressBar)
+        busy = action is not None and action.name == "flash" and not action.done.is_set()
+        bar.set_class(busy, "shown")
+        if not busy or action is None:
+            return
+        if action.progress is not None:
+            done, total = action.progress
+            bar.update(total=max(total, 1), progress=done)
+            self.say(f"flash: {action.phase or 'starting'} · {done * 100 // max(total, 1)} % of {total} bytes")
+        else:
+            self.say(f"flash: {action.phase or 'starting'}…")
 
     def say(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

@@ -58,6 +58,8 @@ class FleetTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._rows: dict[str, tuple[str, ...]] = {}
         self._strips: dict[str, Strip] = {}
+        self._lines: dict[str, Strip] = {}  # rows cropped and padded to the view (new Strips are not cheap)
+        self._lines_at = (0, 0)  # the (scroll x, width) those lines are for
         self.cursor = 0
         self.line_width = sum(w + 1 for _, w in columns)
 
@@ -84,6 +86,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._index = {k: i for i, k in enumerate(self._keys)}
         self._rows = {r[0]: r for r in rows}
         self._strips = {k: s for k, s in self._strips.items() if k in self._rows}
+        self._lines = {k: s for k, s in self._lines.items() if k in self._rows}
         self.cursor = self._index.get(keep, min(self.cursor, max(0, len(self._keys) - 1))) if keep else 0
         self.virtual_size = Size(self.line_width, len(self._keys) + 1)
         self.refresh()
@@ -95,6 +98,7 @@ class FleetTable(ScrollView, can_focus=True):
             return
         self._rows[key] = row
         self._strips.pop(key, None)
+        self._lines.pop(key, None)
         y = self._index[key] + 1 - self.scroll_offset.y
         if 1 <= y < self.size.height:
             self.refresh_line(y)
@@ -127,14 +131,26 @@ class FleetTable(ScrollView, can_focus=True):
         x = self.scroll_offset.x
         if y == 0:
             text = self._format(self._names)
-            return Strip([Segment(text, _HEADER)], len(text)).crop(x, x + width).extend_cell_length(width, _HEADER)
+            return self._frozen(Strip([Segment(text, _HEADER)], len(text)), x, width, _HEADER)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self._keys):
             return Strip.blank(width, _PLAIN)
-        strip = self._row_strip(self._keys[index]).crop(x, x + width).extend_cell_length(width, _PLAIN)
+        if self._lines_at != (x, width):
+            self._lines, self._lines_at = {}, (x, width)
+        key = self._keys[index]
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._lines[key] = self._frozen(self._row_strip(key), x, width, _PLAIN)
         if index == self.cursor and self.has_focus:
             strip = strip.apply_style(_CURSOR)
         return strip
+
+    def _frozen(self, line: Strip, x: int, width: int, pad: Style) -> Strip:
+        """``line`` scrolled ``x`` columns to the right in ``width``, its first column (the serial) kept."""
+        if x:
+            fixed = self.columns[0][1] + 1
+            line = Strip.join([line.crop(0, fixed), line.crop(fixed + x, fixed + x + max(0, width - fixed))])
+        return line.crop(0, width).extend_cell_length(width, pad)
 
     # -- keys --------------------------------------------------------------------------------------
     def _move(self, to: int) -> None:

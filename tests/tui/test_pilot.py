@@ -9,7 +9,7 @@ from kelaile_cli.services.monitor.events import MonitorEvent
 from kelaile_cli.services.monitor.model import OFFLINE_AFTER
 from kelaile_cli.tui.detail import BoxScreen
 from kelaile_cli.tui.dialogs import HelpScreen
-from kelaile_cli.tui.fleet import FleetScreen
+from kelaile_cli.tui.fleet import COLUMN_WIDTHS, FleetScreen
 from kelaile_cli.tui.table import FleetTable
 from tests.tui.conftest import END, EVENTS, recorded_app
 
@@ -86,7 +86,7 @@ async def test_actions_are_refused_without_write():
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_box(SERIALS[1])
         await pilot.pause()
-        for key in ("t", "r", "c"):
+        for key in ("t", "r", "c", "u", "f"):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, BoxScreen)  # no confirmation dialog was opened
@@ -135,7 +135,7 @@ async def test_long_serials_are_shortened_in_the_middle_so_rows_stay_apart():
         table = app.screen.query_one("#fleet", FleetTable)
         lines = [table.render_line(y).text for y in range(1, table.row_count + 1)]
         starts = [line.split(" ", 1)[0] for line in lines if line.startswith("replay")]
-        assert len(starts) == 2 and all("…" in s and len(s) == 20 for s in starts)
+        assert len(starts) == 2 and all("…" in s and len(s) == COLUMN_WIDTHS[0] for s in starts)
         assert starts[0].endswith("-0001") and starts[1].endswith("-0002")
 
 
@@ -150,3 +150,32 @@ async def test_the_cloud_down_is_a_banner_and_goes_away_when_it_is_back():
         app.feed.emit(MonitorEvent("cloud", "", END, {"ok": True, "reason": ""}))
         await pilot.pause(0.2)
         assert not banner.has_class("shown")
+
+
+async def test_rows_that_changed_while_a_box_screen_was_open_are_drawn_on_return():
+    app = recorded_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#fleet", FleetTable)
+        assert table.cell(SERIALS[3], "state").startswith("online")
+        app.open_box(SERIALS[0])
+        await pilot.pause(0.1)
+        app.feed.emit(MonitorEvent("link", SERIALS[3], END + 1, {"up": False, "reason": "cable pulled"}))
+        await pilot.pause(0.3)  # ticks happen with the box screen on top
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert table.cell(SERIALS[3], "state") == "offline: cable pulled"
+        assert "offline 1" in str(app.screen.query_one("#summary", Static).render())
+
+
+async def test_at_80_columns_scrolling_right_keeps_the_serial_column():
+    app = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#fleet", FleetTable)
+        assert "link" not in table.render_line(0).text  # the last columns are off screen
+        for _ in range(60):
+            await pilot.press("right")
+        await pilot.pause()
+        assert table.scroll_offset.x > 0
+        header, first = table.render_line(0).text, table.render_line(1).text
+        assert header.startswith("serial ") and header.rstrip().endswith("link")
+        assert first.startswith(table.row_keys[0]) and len(first) == 80

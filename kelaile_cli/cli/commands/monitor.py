@@ -33,7 +33,10 @@ def monitor_cmd(
         Path | None, typer.Option("--record", help="Write every event the screen is built from (JSON Lines).")
     ] = None,
     write: Annotated[
-        bool, typer.Option("--write", help="Allow actions (test print, reboot, config set), each confirmed.")
+        bool,
+        typer.Option(
+            "--write", help="Allow actions (test print, reboot, config set, upload profile, flash), confirmed."
+        ),
     ] = False,
 ) -> None:
     from kelaile_cli.services.monitor.setup import build_sources

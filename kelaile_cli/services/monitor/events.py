@@ -9,6 +9,8 @@ An event is ``{"t": epoch seconds, "kind": KIND, "serial": box serial, "data": {
 * ``receipt``   a receipt seen: ``text`` (as on paper), ``profile``, ``recognised``, ``kind``, ``qr``.
 * ``upload``    a transaction the cloud stored: ``transaction_id``, ``answer`` (true when it answered).
 * ``missed``    an answer that missed its receipt's cut.
+* ``orders``    the cloud's online orders for the box: ``queued`` (not printed yet), ``failed`` (of those,
+  the ones whose last print failed). The box's own counters come in ``state`` (``orders``).
 * ``log``       a log line from the box: ``level``, ``text``.
 * ``cloud``     the cloud source itself: ``ok`` (true/false) and ``reason`` (a banner, not a box).
 """
@@ -24,7 +26,7 @@ from kelaile_cli.core.errors import InputError
 
 __all__ = ["KINDS", "MonitorEvent", "Recorder", "parse_line", "read_events"]
 
-KINDS = frozenset({"state", "heartbeat", "link", "receipt", "upload", "missed", "log", "cloud"})
+KINDS = frozenset({"state", "heartbeat", "link", "receipt", "upload", "missed", "log", "cloud", "orders"})
 
 
 @dataclass(frozen=True, slots=True)

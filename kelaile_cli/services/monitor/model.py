@@ -10,12 +10,15 @@ the tests feed it events. The rules (docs/monitor.md) decide online / degraded /
 5. the box says its cloud is unreachable → **degraded** ("cloud: …");
 6. ``BACKLOG_LIMIT`` or more transactions waiting to upload → **degraded** ("backlog N");
 7. a QR answer missed its cut in the last ``MISSED_WINDOW`` s → **degraded** ("N QR missed");
-8. otherwise **online** ("seen N s ago").
+8. online orders not printed: the cloud holds orders whose last print failed, or the box failed to print
+   one in the last ``MISSED_WINDOW`` s → **degraded** ("N orders not printed");
+9. otherwise **online** ("seen N s ago").
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,7 @@ __all__ = [
     "MISSED_WINDOW",
     "OFFLINE_AFTER",
     "SORT_KEYS",
+    "STATES",
     "BoxView",
     "FleetModel",
     "Summary",
@@ -45,6 +49,7 @@ KEEP_LOG = 50
 _HEALTHY_PRINTER = {"ok", "online", "ready", "idle"}
 _HEALTHY_CLOUD = {"ok", "online", "up", "connected", "idle"}
 SORT_KEYS = ("serial", "store", "state", "last receipt", "rate", "backlog")
+STATES = ("online", "degraded", "offline")
 _STATE_ORDER = {"offline": 0, "degraded": 1, "online": 2}
 
 
@@ -62,6 +67,16 @@ def age_text(age: float | None) -> str:
     return f"{int(age // 3600)}h"
 
 
+_LONGEST = 3600.0  # a cached row is recomputed at least this often (and if the clock went back)
+
+
+def _age_tick(now: float, t: float) -> float:
+    """When ``age_text(now - t)`` next changes (it is coarse: 1 s, then 10 s, 1 min, 1 h steps)."""
+    age = max(0.0, now - t)
+    step = 1.0 if age < 10 else 10.0 if age < 60 else 60.0 if age < 3600 else 3600.0
+    return t + (int(age // step) + 1) * step
+
+
 def _text(value: Any) -> str:
     return DASH if value is None or value == "" else str(value)
 
@@ -73,6 +88,8 @@ def _health(value: Any) -> str | None:
             if isinstance(value.get(key), str):
                 return str(value[key])
         if isinstance(value.get("online"), bool):  # the box's printer health (DLE EOT): the worst of its parts
+            if "checked_at" in value and not value["checked_at"]:  # never asked yet: nothing known
+                return None
             if not value["online"]:
                 return "offline"
             if value.get("paper") == "end":
@@ -123,6 +140,13 @@ class BoxView:
     links: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     slots: list[Any] = field(default_factory=list)
+    orders: dict[str, Any] = field(default_factory=dict)  # the box's online-order counters (STATE ``orders``)
+    orders_queued: int | None = None  # orders for this box not printed yet (the cloud's count)
+    orders_failing: int | None = None  # of those, the ones whose last print failed (the cloud re-offers them)
+    order_fail_times: collections.deque[float] = field(default_factory=collections.deque)
+    # the row as last computed, with its lowercase text (the filter's haystack) and until when it holds
+    cached: tuple[tuple[str, ...], str] | None = field(default=None, repr=False, compare=False)
+    cached_until: float = field(default=0.0, repr=False, compare=False)
 
     @property
     def receipt_count(self) -> int:
@@ -139,6 +163,25 @@ class BoxView:
         while self.missed_times and self.missed_times[0] < now - MISSED_WINDOW:
             self.missed_times.popleft()
         return len(self.missed_times)
+
+    def orders_not_printed(self, now: float) -> int:
+        """Orders whose print failed: the cloud's count when it tells, else the box's recent failures."""
+        while self.order_fail_times and self.order_fail_times[0] < now - MISSED_WINDOW:
+            self.order_fail_times.popleft()
+        return max(self.orders_failing or 0, len(self.order_fail_times))
+
+    def orders_cell(self, now: float) -> str:
+        """Printed orders, ``+N`` queued, ``!N`` not printed (``12 +2 !1``); "—" when nothing is known."""
+        parts = []
+        if isinstance(self.orders.get("printed"), int):
+            parts.append(str(self.orders["printed"]))
+        queued = self.orders_queued if self.orders_queued is not None else self.orders.get("waiting")
+        if isinstance(queued, int) and queued > 0:
+            parts.append(f"+{queued}")
+        failing = self.orders_not_printed(now)
+        if failing:
+            parts.append(f"!{failing}")
+        return " ".join(parts) or DASH
 
     def status(self, now: float) -> tuple[str, str]:
         """(online|degraded|offline, why), by the rules in this module's docstring."""
@@ -159,7 +202,37 @@ class BoxView:
         missed = self.missed_recent(now)
         if missed:
             return "degraded", f"{missed} QR missed"
+        failing = self.orders_not_printed(now)
+        if failing:
+            return "degraded", f"{failing} order{'s' if failing > 1 else ''} not printed"
         return "online", seen
+
+    def cached_row(self, now: float) -> tuple[tuple[str, ...], str]:
+        """``row(now)`` and its lowercase text, recomputed only when an event changed the box (the model
+        drops the cache) or a time-dependent cell is due to change (``next_change``)."""
+        if self.cached is None or now >= self.cached_until or now < self.cached_until - _LONGEST:
+            row = self.row(now)
+            self.cached = (row, "\x00".join(row).lower())
+            self.cached_until = self.next_change(now)
+        return self.cached
+
+    def next_change(self, now: float) -> float:
+        """The earliest time any cell of ``row(now)`` can read differently without a new event: an age
+        that ticks over (see ``age_text``), a state threshold, a receipt or a failure leaving its window."""
+        times = [now + _LONGEST]
+        for t in (self.last_seen, self.last_receipt):
+            if t is not None:
+                times.append(_age_tick(now, t))
+        if self.last_seen is not None:
+            times += [t for t in (self.last_seen + DEGRADED_AFTER, self.last_seen + OFFLINE_AFTER) if t > now]
+        for window, queue in (
+            (RATE_WINDOW, self.receipt_times),
+            (MISSED_WINDOW, self.missed_times),
+            (MISSED_WINDOW, self.order_fail_times),
+        ):
+            if queue:
+                times.append(queue[0] + window)
+        return min(times)
 
     def row(self, now: float) -> tuple[str, ...]:
         """The fleet table's cells, in ``FleetModel.COLUMNS`` order."""
@@ -176,6 +249,7 @@ class BoxView:
             _text(self.printer),
             _text(self.backlog),
             str(self.missed_total),
+            self.orders_cell(now),
             _text(self.firmware),
             link,
         )
@@ -200,13 +274,15 @@ class FleetModel:
     """Boxes by serial, fed by ``apply``; ``dirty`` names the boxes changed since ``take_dirty``."""
 
     COLUMNS = (
-        "serial", "store", "state", "rcpt age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "fw",
-        "link",
+        "serial", "store", "state", "age", "/min", "rcpts", "POS", "printer", "backlog", "missed", "orders",
+        "fw", "link",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.boxes: dict[str, BoxView] = {}
         self.dirty: set[str] = set()
+        self._stale: set[str] = set()  # boxes changed by an event since the last ``changed_rows``
+        self._due: list[tuple[float, str]] = []  # (when a cached row expires, serial): a heap
         self.cloud_ok: bool | None = None
         self.cloud_reason = ""
         self.events = 0
@@ -230,8 +306,10 @@ class FleetModel:
             self.cloud_reason = str(d.get("reason") or "")
             return
         box = self.box(ev.serial)
+        box.cached = None
         self.dirty.add(ev.serial)
-        if ev.kind != "link" or d.get("up"):
+        self._stale.add(ev.serial)
+        if ev.kind != "orders" and (ev.kind != "link" or d.get("up")):  # the cloud's orders: not the box heard
             box.last_seen = ev.t if box.last_seen is None else max(box.last_seen, ev.t)
         handler = getattr(self, f"_on_{ev.kind}", None)
         if handler is not None:
@@ -285,6 +363,8 @@ class FleetModel:
                 box.store = str(s["config"]["store"])
         if isinstance(s.get("slots"), list):
             box.slots = s["slots"]
+        if isinstance(s.get("orders"), dict):
+            self._box_orders(box, s["orders"], ev.t)
         if s.get("profile"):
             box.profile = str(s["profile"])
         for err in s.get("last_errors") or []:
@@ -323,6 +403,22 @@ class FleetModel:
         if isinstance(ev.data.get("backlog"), int):
             box.backlog = ev.data["backlog"]
 
+    @staticmethod
+    def _box_orders(box: BoxView, orders: dict[str, Any], t: float) -> None:
+        """The box's online-order counters; a rise of ``failed`` is a print that did not happen."""
+        failed, before = orders.get("failed"), box.orders.get("failed")
+        if isinstance(failed, int) and isinstance(before, int) and failed > before:
+            box.order_fail_times.extend([t] * min(failed - before, 100))
+            error = orders.get("last_error")
+            box.log.append(f"online order not printed: {error or 'print failed'}")
+        box.orders = orders
+
+    def _on_orders(self, box: BoxView, ev: MonitorEvent) -> None:
+        """The cloud's view of a box's online orders: how many wait, how many last failed."""
+        for attr, key in (("orders_queued", "queued"), ("orders_failing", "failed")):
+            if isinstance(ev.data.get(key), int):
+                setattr(box, attr, ev.data[key])
+
     def _on_missed(self, box: BoxView, ev: MonitorEvent) -> None:
         box.missed_total += 1
         box.missed_times.append(ev.t)
@@ -332,21 +428,52 @@ class FleetModel:
         box.log.append(f"{ev.data.get('level', 'info')}: {ev.data.get('text', '')}")
 
     # -- what the screens read ---------------------------------------------------------------------
+    def _row(self, box: BoxView, now: float) -> tuple[tuple[str, ...], str]:
+        """``box.cached_row(now)``, remembering when a freshly computed row expires."""
+        before = box.cached
+        cached = box.cached_row(now)
+        if cached is not before:
+            heapq.heappush(self._due, (box.cached_until, box.serial))
+        return cached
+
+    def changed_rows(self, now: float) -> set[str]:
+        """The boxes whose row may read differently than at the last call: changed by an event, or due
+        (an age ticked over, a threshold or a window passed), with their rows brought up to date.
+        Costs the changed boxes, not the fleet."""
+        candidates, self._stale = self._stale, set()
+        while self._due and self._due[0][0] <= now:
+            candidates.add(heapq.heappop(self._due)[1])
+        for serial in candidates:
+            self._row(self.boxes[serial], now)
+        if len(self._due) > 4 * len(self.boxes) + 64:  # entries superseded by newer ones: rebuild
+            self._due = [(b.cached_until, k) for k, b in self.boxes.items() if b.cached is not None]
+            heapq.heapify(self._due)
+        return candidates
+
     def summary(self, now: float) -> Summary:
         counts = {"online": 0, "degraded": 0, "offline": 0}
         rate = backlog = 0
         for box in self.boxes.values():
-            counts[box.status(now)[0]] += 1
-            rate += box.rate(now)
+            row = self._row(box, now)[0]
+            counts[row[2].split(":", 1)[0]] += 1
+            rate += int(row[4])
             backlog += box.backlog or 0
         return Summary(counts["online"], counts["degraded"], counts["offline"], rate, backlog)
 
-    def rows(self, now: float, text: str = "", sort: str = "serial") -> list[tuple[str, ...]]:
-        """Fleet rows whose cells contain ``text`` (any case), sorted by one of ``SORT_KEYS``."""
+    def rows(
+        self, now: float, text: str = "", sort: str = "serial", state: str | None = None, fresh: bool = True
+    ) -> list[tuple[str, ...]]:
+        """Fleet rows whose cells contain ``text`` (any case) and whose state is ``state`` (any when None),
+        sorted by one of ``SORT_KEYS``. ``fresh=False``: the rows as last computed where there are any
+        (an age may be a tick behind until ``changed_rows`` brings them up to date)."""
         needle = text.lower()
-        rows = [box.row(now) for box in self.boxes.values()]
-        if needle:
-            rows = [r for r in rows if any(needle in cell.lower() for cell in r)]
+        boxes = self.boxes.values()
+        cached = [self._row(b, now) for b in boxes] if fresh else [b.cached or self._row(b, now) for b in boxes]
+        if needle:  # one substring search per row, in the cached lowercase text
+            cached = [c for c in cached if needle in c[1]]
+        rows = [c[0] for c in cached]
+        if state:
+            rows = [r for r in rows if r[2].startswith(state + ":")]
         rows.sort(key=_sort_key(sort, self, now))
         return rows
 

@@ -34,13 +34,17 @@ def backoff_delays() -> collections.abc.Iterator[float]:
 
 
 class Action:
-    """A write request for a box (test print, reboot, config set) run on the source's own thread."""
+    """A write request for a box (test print, reboot, config set, upload profile, flash) run on the
+    source's own thread. A flash reports ``phase`` and ``progress`` (image bytes acknowledged, total)
+    as it goes; the screen reads them at its own pace."""
 
     def __init__(self, name: str, args: dict[str, Any] | None = None) -> None:
         self.name, self.args = name, args or {}
         self.done = threading.Event()
         self.result: str = ""
         self.ok = False
+        self.phase = ""
+        self.progress: tuple[int, int] | None = None
 
 
 class BoxSource:
@@ -62,8 +66,10 @@ class BoxSource:
         delays = backoff_delays()
         while not stop.is_set():
             try:
-                self._session(emit, stop)
+                flash = self._session(emit, stop)
                 delays = backoff_delays()
+                if flash is not None:  # the session closed the port: the flash opens its own
+                    self._flash(flash, emit)
                 continue
             except KlxError as exc:
                 reason = exc.message
@@ -79,7 +85,9 @@ class BoxSource:
             return BoxClient.find(self.target, timeout=1.0)
         return BoxClient.connect(self.target, timeout=1.0)
 
-    def _session(self, emit: Emit, stop: threading.Event) -> None:
+    def _session(self, emit: Emit, stop: threading.Event) -> Action | None:
+        """Watch the box until ``stop`` (None) or until a flash is asked for (that action: the port
+        must be free for it)."""
         from kelaile_cli.core.box.messages import MsgType
         from kelaile_cli.services.monitor.receipts import TapDecoder
 
@@ -108,11 +116,15 @@ class BoxSource:
                             MonitorEvent("log", self.serial, now, {"level": "info", "text": f"booted {msg['version']}"})
                         )
                 while self.actions:
-                    self._act(client, self.actions.popleft(), emit)
+                    action = self.actions.popleft()
+                    if action.name == "flash":
+                        return action
+                    self._act(client, action, emit)
                 if time.monotonic() >= next_state:
                     next_state = time.monotonic() + STATE_EVERY
                     state = client.state().to_body()
                     emit(MonitorEvent("state", self.serial, time.time(), _box_state(state, None, None)))
+        return None
 
     def _act(self, client: Any, action: Action, emit: Emit) -> None:
         try:
@@ -125,14 +137,62 @@ class BoxSource:
             elif action.name == "config-set":
                 client.config_set(action.args)
                 action.result = f"config set: {', '.join(sorted(action.args))}"
+            elif action.name == "upload-profile":
+                action.result = _upload_profile(client, Path(action.args["path"]), bool(action.args.get("activate")))
             else:
                 raise InputError(f"unknown action {action.name}")
             action.ok = True
         except KlxError as exc:
-            action.result = exc.message
+            action.result = _failed(action, exc)
         finally:
             action.done.set()
         emit(MonitorEvent("log", self.serial, time.time(), {"level": "info", "text": action.result}))
+
+    def _flash(self, action: Action, emit: Emit) -> None:
+        """Install the image in ``action.args["path"]`` with ``services/box/flash.py`` on this thread
+        (the monitor's own connection is closed meanwhile); the box shows offline, "flashing: PHASE"."""
+        from kelaile_cli.services.box.client import find_box_port
+        from kelaile_cli.services.box.flash import FlashOptions, flash
+
+        def phase(name: str) -> None:
+            action.phase = name
+            emit(MonitorEvent("link", self.serial, time.time(), {"up": False, "reason": f"flashing: {name}"}))
+
+        def progress(done: int, total: int) -> None:
+            action.progress = (done, total)
+
+        try:
+            port = find_box_port(self.target) if self.by_serial else self.target
+            report = flash(Path(action.args["path"]), port, FlashOptions(on_phase=phase, on_progress=progress))
+            action.result = (
+                f"flash {report.version}: {report.outcome}, slot {report.slot}, "
+                f"{'confirmed' if report.confirmed else 'not confirmed'} ({report.elapsed_s:.1f} s)"
+            )
+            action.ok = True
+        except KlxError as exc:
+            action.result = _failed(action, exc)
+        except OSError as exc:
+            action.result = f"flash failed: {exc}"
+        finally:
+            action.done.set()
+        emit(MonitorEvent("log", self.serial, time.time(), {"level": "info", "text": action.result}))
+
+
+def _failed(action: Action, exc: KlxError) -> str:
+    """One line: what failed, why, and what to do (the error's remedy) when it says."""
+    text = f"{action.name} failed: {exc.message}"
+    return f"{text} — {exc.remedy}" if exc.remedy else text
+
+
+def _upload_profile(client: Any, path: Path, activate: bool) -> str:
+    """PROFILE_UPLOAD of the YAML in ``path`` (the box checks it before storing it)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    answer = client.request(_msg("PROFILE_UPLOAD"), {"name": path.name, "yaml": data, "activate": activate})
+    known = answer.get("profiles") or []
+    return f"profile {answer.get('id')} stored{' and active' if activate else ''}; the box knows {len(known)}"
 
 
 def _msg(name: str) -> Any:
@@ -194,6 +254,8 @@ class CloudSource:
         self.url, self.every = url.rstrip("/"), every
         self._after = 0
         self._serials: dict[str, str] = {}  # device id -> serial
+        self._orders_sent: dict[str, tuple[int, int]] = {}  # serial -> (queued, failed) last emitted
+        self.orders_api = True  # False once the cloud said it has no order book (not the sandbox)
 
     async def run(self, emit: Emit, stop: threading.Event) -> None:
         import httpx
@@ -219,13 +281,16 @@ class CloudSource:
         resp.raise_for_status()
         now = time.time()
         emit(MonitorEvent("cloud", "", now, {"ok": True, "reason": ""}))
-        for dev in resp.json()["devices"]:
+        devices = resp.json()["devices"]
+        for dev in devices:
             serial = str(dev.get("serial") or dev["device_id"])
             self._serials[str(dev["device_id"])] = serial
             state = dev.get("state") if isinstance(dev.get("state"), dict) else {}
             data = {**state, "store": dev.get("store"), "model": dev.get("model")}
             seen = dev.get("last_seen")
             emit(MonitorEvent("state", serial, float(seen) if seen else float(dev.get("claimed_at") or now), data))
+        if self.orders_api:
+            await self.poll_orders(http, devices, emit)
         for _ in range(50):  # at most 50 pages a round: a huge backlog is read over several rounds
             resp = await http.get("/v1/transactions", params={"after": self._after, "limit": 1000})
             resp.raise_for_status()
@@ -244,6 +309,31 @@ class CloudSource:
             if doc["next_after"] == self._after:
                 break
             self._after = int(doc["next_after"])
+
+    async def poll_orders(self, http: Any, devices: list[dict[str, Any]], emit: Emit) -> None:
+        """Online orders not printed yet, per box: those offered to it, and its store's not offered to any
+        box yet. Emitted only when a box's counts change (a thousand idle boxes cost nothing)."""
+        pending: list[dict[str, Any]] = []
+        for status in ("received", "printing", "failed"):
+            resp = await http.get("/v1/sandbox/orders", params={"status": status, "limit": 1000})
+            if resp.status_code == 404:  # a cloud without the sandbox's order book
+                self.orders_api = False
+                return
+            resp.raise_for_status()
+            pending += resp.json()["orders"]
+        by_key: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])  # device id or "store:S" -> counts
+        for order in pending:
+            key = str(order.get("device_id") or f"store:{order.get('store')}")
+            by_key[key][0] += 1
+            by_key[key][1] += order.get("status") == "failed"
+        now = time.time()
+        for dev in devices:
+            serial = str(dev.get("serial") or dev["device_id"])
+            mine, store = by_key.get(str(dev["device_id"]), [0, 0]), by_key.get(f"store:{dev.get('store')}", [0, 0])
+            counts = (mine[0] + store[0], mine[1] + store[1])
+            if self._orders_sent.get(serial, (0, 0)) != counts:
+                self._orders_sent[serial] = counts
+                emit(MonitorEvent("orders", serial, now, {"queued": counts[0], "failed": counts[1]}))
 
 
 def _why(exc: Exception, url: str) -> str:

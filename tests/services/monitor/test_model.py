@@ -110,6 +110,9 @@ def test_filter_and_sort():
     assert model.rows(now, sort="state")[0][0] == "KLB2"
     assert [r[0] for r in model.rows(now, "UNPLUG")] == ["KLB2"]
     assert [r[0] for r in model.rows(now, "s-9")] == ["KLB1"]
+    assert [r[0] for r in model.rows(now, state="offline")] == ["KLB2"]
+    assert [r[0] for r in model.rows(now, state="online", sort="store")] == ["KLB3", "KLB1"]
+    assert model.rows(now, "S-9", state="offline") == []  # both filters apply
 
 
 def test_dirty_names_changed_boxes_once_and_the_cloud_is_a_banner_not_a_box():
@@ -148,3 +151,60 @@ def test_a_healthy_box_report_is_online_and_a_box_without_a_cloud_is_not_judged_
     state = {"printer": {"online": True, "paper": "ok", "cover": "closed"}, "answers": {"missed": 0},
              "cloud": {"url": "", "claimed": False, "last_error": None}}  # fmt: skip
     assert fed(ev("state", **state)).boxes["KLB1"].status(T0 + 1)[0] == "online"
+
+
+def test_online_orders_the_box_counts_show_in_the_row_and_a_failed_print_degrades_for_a_while():
+    model = fed(ev("state", orders={"received": 3, "printed": 3, "failed": 0, "waiting": 0, "last_error": None}))
+    box = model.boxes["KLB1"]
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 1), strict=True))
+    assert (cols["orders"], cols["state"]) == ("3", "online: seen 1s ago")
+    failed = {"received": 4, "printed": 3, "failed": 1, "waiting": 1, "last_error": "printer offline"}
+    model.apply(ev("state", t=T0 + 5, orders=failed))
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 6), strict=True))
+    assert (cols["orders"], cols["state"]) == ("3 +1 !1", "degraded: 1 order not printed")
+    assert "online order not printed: printer offline" in box.log
+    model.apply(ev("state", t=T0 + 6, orders=failed))  # the same counters again: no new failure
+    assert box.orders_not_printed(T0 + 7) == 1
+    model.apply(ev("heartbeat", t=T0 + 5 + MISSED_WINDOW + 1))
+    assert box.status(T0 + 5 + MISSED_WINDOW + 2)[0] == "online"
+
+
+def test_online_orders_the_cloud_holds_for_a_box_and_they_are_not_a_sign_of_life():
+    model = fed(ev("state", t=T0), ev("orders", t=T0 + 20, queued=3, failed=2))
+    box = model.boxes["KLB1"]
+    assert box.last_seen == T0  # the cloud's count says nothing about the box being alive
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 21), strict=True))
+    assert (cols["orders"], cols["state"]) == ("+3 !2", "degraded: 2 orders not printed")
+    model.apply(ev("orders", t=T0 + 25, queued=0, failed=0))  # printed at last
+    cols = dict(zip(FleetModel.COLUMNS, box.row(T0 + 26), strict=True))
+    assert (cols["orders"], cols["state"]) == (DASH, "online: seen 20s ago")
+
+
+def test_a_cached_row_always_reads_as_a_fresh_one():
+    """The row cache (what keeps a filter keystroke cheap) never shows a stale cell: at every step of a
+    long walk through time, with events now and then, the cached row equals the row computed afresh."""
+    import random
+
+    rnd = random.Random(7)
+    model = fed(ev("state", store="S-1", orders={"printed": 1, "failed": 0}))
+    box = model.boxes["KLB1"]
+    now = T0
+    recomputed = 0
+    for step in range(3000):
+        now += rnd.choice((0.05, 0.3, 1.0, 4.0, 17.0))
+        if step % 97 == 0:
+            model.apply(ev(rnd.choice(("receipt", "missed", "heartbeat")), t=now - rnd.random() * 5))
+        if step % 331 == 0:
+            model.apply(ev("state", t=now, orders={"printed": 1, "failed": step // 331}))
+        before = box.cached
+        assert box.cached_row(now)[0] == box.row(now), f"stale at step {step}"
+        recomputed += box.cached is not before
+    assert recomputed < 3000 * 0.8  # and it is a cache: most steps reuse the row
+
+
+def test_a_printer_the_box_never_checked_is_unknown_not_offline():
+    never = {"link": "out.prn", "checked_at": 0.0, "detail": "", "online": False, "paper": None, "cover": None}
+    model = fed(ev("state", printer=never))
+    assert model.boxes["KLB1"].printer is None and model.boxes["KLB1"].status(T0 + 1)[0] == "online"
+    model.apply(ev("state", printer={**never, "checked_at": T0}))  # checked, and it did not answer
+    assert model.boxes["KLB1"].status(T0 + 1) == ("degraded", "printer: offline")
