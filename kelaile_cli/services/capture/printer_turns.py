@@ -50,6 +50,16 @@ class PrinterTurns:
             waited = True
             await asyncio.sleep(_POLL_S)
 
+    def pos_begin_blocking(self) -> None:
+        """``pos_begin`` for a thread (a serial or USB passthrough): waits while the box prints a ticket."""
+        with self._cond:
+            waited = False
+            while self._box:
+                waited = True
+                self._cond.wait(0.05)
+            self._pos += 1
+            self.pos_waits += waited
+
     def pos_end(self) -> None:
         with self._cond:
             self._pos = max(0, self._pos - 1)

@@ -56,6 +56,7 @@ class SimOptions:
     profiles: list[Path] = field(default_factory=list)
     uploader: Uploader = field(default_factory=KeepQueued)
     slots: SlotBackend | None = None  # firmware slots; None: the box cannot be flashed
+    usb_backend: Any = None  # pyusb backend for a usb:// printer (None: libusb; tests pass an emulated one)
     power_off: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -88,6 +89,7 @@ class BoxSim:
             self.state, self.pipeline, options.faults, plain_test_print=self.device.handlers[MsgType.TEST_PRINT],
             on_change=self._changed,
         )  # fmt: skip
+        self.provisioning.printer.ask = self.pipeline.ask_printer  # a printer on a link of its own: asked there
         self.device.handlers.update(self.provisioning.handlers)
         self.device.extra_caps += CAPS
         self.device.status_parts.append(self.provisioning.status)
