@@ -188,6 +188,7 @@ class PrinterSide:
     def _read_printer(self) -> None:
         """The printer's bytes: to a pending ``ask``, else to the POS (and a copy to the taps)."""
         while not self._stop.is_set():
+            asked_at = time.monotonic()
             try:
                 data = self.link.read(READ_S)
             except Exception as exc:  # the printer link failed (unplugged USB): note it, try again
@@ -199,6 +200,8 @@ class PrinterSide:
                 self._stop.wait(RETRY_S)
                 continue
             if not data:
+                if time.monotonic() - asked_at < READ_S / 10:  # a link that does not wait: do not spin
+                    self._stop.wait(READ_S / 5)
                 continue
             self.last_reply = time.monotonic()
             with self._cond:

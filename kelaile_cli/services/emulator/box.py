@@ -50,6 +50,8 @@ class SimOptions:
     listen: str | None = None  # socket://HOST:PORT; None: a new pty
     pos: str | None = None  # overrides (and stores) config 'pos'
     printer: str | None = None  # overrides (and stores) config 'printer'
+    printer_baud: int | None = None  # overrides (and stores) config 'printer_baud'
+    printer_flow: str | None = None  # overrides (and stores) config 'printer_flow' (none, xonxoff, rtscts)
     baud: int = 115200
     trust: Path | None = None
     faults: Faults = field(default_factory=Faults)
@@ -68,7 +70,9 @@ class BoxSim:
             raise InputError(f"--baud {options.baud}: the box supports {', '.join(map(str, BAUDS))}")
         self.options = options
         self.state = BoxState(options.state)
-        for key, value in (("pos", options.pos), ("printer", options.printer)):
+        overrides = (("pos", options.pos), ("printer", options.printer), ("printer_baud", options.printer_baud),
+                     ("printer_flow", options.printer_flow))  # fmt: skip
+        for key, value in overrides:
             if value is not None and self.state.config.get(key) != value:
                 self.state.update_config({key: value})
         problem = endpoint_problem(self.state.config)

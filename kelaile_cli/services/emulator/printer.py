@@ -1,4 +1,7 @@
-"""A network receipt printer to test against: a TCP server (port 9100 style) that keeps what it is sent
+"""Receipt printers to test against: ``NetworkPrinter``, a TCP server (port 9100 style), and ``SerialPrinter``,
+a serial printer on a pty (paced at its baud, with XON/XOFF flow control).
+
+A network receipt printer to test against: a TCP server (port 9100 style) that keeps what it is sent
 and answers real-time status (``DLE EOT n``) and its model (``GS I 67``) from its settable state.
 
 The box's printer-health queries, its passthrough and its test prints all reach it as they would reach
@@ -11,10 +14,11 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 
 from kelaile_cli.core.escpos.status import status_answer
 
-__all__ = ["NetworkPrinter"]
+__all__ = ["NetworkPrinter", "SerialPrinter"]
 
 _QUERY = re.compile(rb"\x10\x04([\x01-\x04])|\x1dI\x43")
 
@@ -98,6 +102,106 @@ class NetworkPrinter:
                     except OSError:
                         return
                 tail = window[-2:]
+
+    def _answer(self, match: re.Match[bytes]) -> bytes:
+        if match.group(1) is None:
+            return b"_" + self.model.encode("ascii", "replace") + b"\x00"
+        n = match.group(1)[0]
+        return bytes((status_answer(n, offline=self.offline, cover_open=self.cover_open, paper=self.paper),))
+
+
+class SerialPrinter:
+    """A serial receipt printer on a new pty: the box opens ``url`` (the pty's port), the printer holds the
+    other end. It keeps what it is sent, answers ``DLE EOT n`` and ``GS I 67`` from its settable state,
+    takes bytes no faster than ``baud`` (None: as fast as they come) and, with ``buffer`` set, holds at most
+    that many bytes not yet printed (printing at ``baud``): it asserts busy with XOFF at half full and XON
+    when nearly empty (software flow control, as a printer with a small input buffer does), and reads no
+    more while full. ``busy(True)`` sends XOFF by hand.
+
+    A pty carries XON/XOFF like a UART (the kernel's tty layer stops the port's output on XOFF); it has no
+    RTS/CTS lines, so hardware flow control cannot be tested on one."""
+
+    XOFF, XON = b"\x13", b"\x11"
+
+    def __init__(self, baud: int | None = None, buffer: int | None = None, model: str = "TM-T88V serial (emulated)"):
+        from kelaile_cli.transports.pty import PtyLink
+
+        self.model, self.baud, self.buffer = model, baud, buffer
+        self.offline = False
+        self.cover_open = False
+        self.paper = "ok"
+        self.received = bytearray()
+        self.xoffs = 0  # how often the printer asserted busy
+        self._pty = PtyLink()
+        self.url = self._pty.name
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._busy = False
+        self._thread = threading.Thread(target=self._serve, name="serial-printer", daemon=True)
+
+    def start(self) -> SerialPrinter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(3)
+        self._pty.close()
+
+    def __enter__(self) -> SerialPrinter:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def busy(self, on: bool) -> None:
+        """Assert (XOFF) or release (XON) busy by hand."""
+        self._busy = on
+        self.xoffs += on
+        self._pty.write(self.XOFF if on else self.XON)
+
+    def jobs(self) -> bytes:
+        """Everything received except status and model queries."""
+        with self._lock:
+            return _QUERY.sub(b"", bytes(self.received))
+
+    def wait_for(self, size: int, timeout: float = 10.0) -> bytes:
+        """Wait until ``size`` bytes arrived (or ``timeout``); everything received."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < size and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with self._lock:
+            return bytes(self.received)
+
+    def _serve(self) -> None:
+        tail, backlog = b"", 0  # backlog: bytes received, not yet "printed" (at ``baud``)
+        last = time.monotonic()
+        while not self._stop.is_set():
+            full = self.buffer is not None and backlog >= self.buffer  # no room: leave the bytes on the line
+            data = b"" if full else self._pty.read(0.01) or b""
+            if full:
+                time.sleep(0.002)
+            now = time.monotonic()
+            if self.baud:
+                backlog = max(0, backlog - int((now - last) * self.baud / 10))
+            last = now
+            if data:
+                with self._lock:
+                    self.received += data
+                backlog += len(data) if self.baud else 0
+                window = tail + data
+                for match in _QUERY.finditer(window):
+                    if match.end() > len(tail):
+                        self._pty.write(self._answer(match))
+                tail = window[-2:]
+            if self.buffer is not None and self.baud:
+                if not self._busy and backlog >= self.buffer // 2:
+                    self.busy(True)
+                elif self._busy and backlog <= self.buffer // 8:
+                    self.busy(False)
+            elif self.baud and data:
+                time.sleep(len(data) * 10 / self.baud)  # a UART at this speed takes no more
 
     def _answer(self, match: re.Match[bytes]) -> bytes:
         if match.group(1) is None:
