@@ -11,7 +11,9 @@ an Epson-style printer on the shop's network; tests and the bench flip ``offline
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import socket
 import threading
 import time
@@ -113,10 +115,10 @@ class NetworkPrinter:
 class SerialPrinter:
     """A serial receipt printer on a new pty: the box opens ``url`` (the pty's port), the printer holds the
     other end. It keeps what it is sent, answers ``DLE EOT n`` and ``GS I 67`` from its settable state,
-    takes bytes no faster than ``baud`` (None: as fast as they come) and, with ``buffer`` set, holds at most
-    that many bytes not yet printed (printing at ``baud``): it asserts busy with XOFF at half full and XON
-    when nearly empty (software flow control, as a printer with a small input buffer does), and reads no
-    more while full. ``busy(True)`` sends XOFF by hand.
+    takes bytes off the line no faster than ``baud`` (None: as fast as they come) and, with ``buffer`` set,
+    prints them at half that speed from an input buffer of that many bytes: it asserts busy with XOFF at
+    half full and XON when nearly empty (software flow control, as a printer with a small input buffer
+    does), and takes no more while full. ``busy(True)`` sends XOFF by hand.
 
     A pty carries XON/XOFF like a UART (the kernel's tty layer stops the port's output on XOFF); it has no
     RTS/CTS lines, so hardware flow control cannot be tested on one."""
@@ -175,33 +177,47 @@ class SerialPrinter:
             return bytes(self.received)
 
     def _serve(self) -> None:
-        tail, backlog = b"", 0  # backlog: bytes received, not yet "printed" (at ``baud``)
+        """Take bytes off the line at ``baud`` (bytes/s = baud/10); with a buffer, print them at half that."""
+        tail, tokens, backlog = b"", 0.0, 0.0
         last = time.monotonic()
+        burst = max(16.0, (self.baud or 0) / 10 * 0.01)  # what the line carries in 10 ms
         while not self._stop.is_set():
-            full = self.buffer is not None and backlog >= self.buffer  # no room: leave the bytes on the line
-            data = b"" if full else self._pty.read(0.01) or b""
-            if full:
-                time.sleep(0.002)
             now = time.monotonic()
             if self.baud:
-                backlog = max(0, backlog - int((now - last) * self.baud / 10))
+                tokens = min(burst, tokens + (now - last) * self.baud / 10)
+                backlog = max(0.0, backlog - (now - last) * self.baud / 20)
             last = now
+            room = self.buffer - backlog if self.buffer is not None else float("inf")
+            want = min(tokens, room) if self.baud else 65536
+            if want < 1:
+                time.sleep(0.002)
+                continue
+            data = self._take(int(want))
+            if self.baud:
+                tokens -= len(data)
+                backlog += len(data) if self.buffer is not None else 0
             if data:
                 with self._lock:
                     self.received += data
-                backlog += len(data) if self.baud else 0
                 window = tail + data
                 for match in _QUERY.finditer(window):
                     if match.end() > len(tail):
                         self._pty.write(self._answer(match))
                 tail = window[-2:]
-            if self.buffer is not None and self.baud:
-                if not self._busy and backlog >= self.buffer // 2:
+            if self.buffer is not None:
+                if not self._busy and backlog >= self.buffer / 2:
                     self.busy(True)
-                elif self._busy and backlog <= self.buffer // 8:
+                elif self._busy and backlog <= self.buffer / 8:
                     self.busy(False)
-            elif self.baud and data:
-                time.sleep(len(data) * 10 / self.baud)  # a UART at this speed takes no more
+
+    def _take(self, size: int) -> bytes:
+        """At most ``size`` bytes off the line (waits up to 10 ms for some)."""
+        if not select.select([self._pty.master], [], [], 0.01)[0]:
+            return b""
+        try:
+            return os.read(self._pty.master, size)
+        except OSError:
+            return b""
 
     def _answer(self, match: re.Match[bytes]) -> bytes:
         if match.group(1) is None:
