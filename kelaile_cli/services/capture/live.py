@@ -95,7 +95,7 @@ class CaptureOptions:
 
 
 def _check(o: CaptureOptions) -> None:
-    if o.forward is not None and o.forward.kind not in ("tcp", "serial", "usb"):
+    if o.forward is not None and o.forward.kind not in ("tcp", "serial", "usb") and o.printer_link is None:
         raise InputError(f"--forward {o.forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if o.source.kind not in ("listen", "serial"):
         raise InputError(

@@ -33,6 +33,7 @@ from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.flash_receiver import SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS, HostLink
+from kelaile_cli.services.emulator.journal import Journal
 from kelaile_cli.services.emulator.links import HostSideLink, open_host_link
 from kelaile_cli.services.emulator.orders import OrderCloud, OrderPrinter
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
@@ -69,6 +70,7 @@ class BoxSim:
         if options.baud not in BAUDS:
             raise InputError(f"--baud {options.baud}: the box supports {', '.join(map(str, BAUDS))}")
         self.options = options
+        self.journal = Journal()  # plain lines with <N> levels on stderr when it is the journal (systemd)
         self.state = BoxState(options.state)
         overrides = (("pos", options.pos), ("printer", options.printer), ("printer_baud", options.printer_baud),
                      ("printer_flow", options.printer_flow))  # fmt: skip
@@ -142,7 +144,9 @@ class BoxSim:
         return self.device.boot_info
 
     def note_error(self, text: str) -> None:
-        """An error of a part (host link, pipeline, the cloud uploader): kept for STATE and sent as EV_LOG."""
+        """An error of a part (host link, pipeline, the cloud uploader): kept for STATE, sent as EV_LOG and
+        written to the journal."""
+        self.journal.write("error", text)
         self.device.log(text)
 
     def _announce(self) -> None:
@@ -161,7 +165,8 @@ class BoxSim:
         return str(self.state.config.get("cloud_url") or getattr(self.options.uploader, "base_url", "") or "")
 
     def _changed(self, text: str) -> None:
-        """A change the host should hear of (printer health, cloud claim): EV_LOG and EV_STATE."""
+        """A change the host should hear of (printer health, cloud claim): EV_LOG, EV_STATE, the journal."""
+        self.journal.write("info", text)
         self.device.log(text, level="info")
         self.device.announce_state()
 
@@ -182,8 +187,15 @@ class BoxSim:
         self.provisioning.start()
         self.orders.start()
         self._registered = register_box(self.state.serial, self.port, self.state.root)
+        config = self.state.config
+        self.journal.write("notice", (
+            f"box {self.state.serial} up: host {self.port}, POS {self.pos_address or config.get('pos') or 'off'}, "
+            f"printer {config.get('printer') or 'none'}, {len(self.state.queue)} queued, state {self.state.root}"
+        ))  # fmt: skip
 
     def stop(self) -> None:
+        if not self._stop.is_set():
+            self.journal.write("notice", f"box {self.state.serial} stopping ({len(self.state.queue)} queued, kept)")
         self._stop.set()
         self.provisioning.stop()
         self.orders.stop()

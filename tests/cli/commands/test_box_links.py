@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from kelaile_cli.services.cloud.sandbox import read_stats, running_cloud
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
 from kelaile_cli.services.emulator.printer import SerialPrinter
 from tests.doubles.usb_emulated import EmulatedPrinterBackend
-from tests.helpers import klx, klx_process, start_sim, stop_sim
+from tests.helpers import ROOT, TEA_JOB, klx, klx_process, start_sim, stop_sim
 
 SAMPLE = jobs.sample_source().data  # the bundled recording of a known POS (a restaurant's pre-bill and receipt)
 CUTS = (b"\x1dV", b"\x1bi", b"\x1bm")
@@ -119,3 +123,54 @@ def test_sim_on_a_usb_printer_with_a_cloud_prints_the_coupon_above_the_cut(tmp_p
     printed = backend.received.replace(status, b"").replace(b"\x1dI\x43", b"")
     _check_paper(printed, receipts)
     assert health["kind"] == "usb" and health["online"] is True and health["detail"] == "answered"
+
+
+def _sim(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, dict]:
+    """``klx box sim --json ARGS`` as systemd would run it (``env``: the service's environment)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kelaile_cli", "box", "sim", "--json", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1", **env}, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read() if proc.stderr else ""
+    return proc, json.loads(line)
+
+
+def test_sigterm_mid_idle_then_a_restart_on_the_same_state_keeps_the_box(tmp_path):
+    """The unattended box: systemd stops it with SIGTERM (exit 0, lines in the journal) and starts it again on
+    the same state directory — same identity, config, queued transactions and links."""
+    state, paper = tmp_path / "box", tmp_path / "paper.bin"
+    journal = {"JOURNAL_STREAM": "8:12345"}  # what systemd sets when stderr is the journal
+    proc, info = _sim("--state", str(state), "--listen", "socket://127.0.0.1:0", "--pos", "pty",
+                      "--printer", str(paper), env=journal)  # fmt: skip
+    try:
+        with serial.serial_for_url(info["pos"], timeout=5) as pos:
+            pos.write(TEA_JOB)
+        _wait(lambda: paper.exists() and paper.read_bytes() == TEA_JOB)
+        r = klx_process("box", "config", "set", "store=S-7", "--port", info["port"])
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.5)  # idle
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    lines = stderr.splitlines()
+    assert any(re.fullmatch(rf"<5>box {info['serial']} up: host .*, 0 queued, state .*", x) for x in lines), lines
+    assert f"<5>box {info['serial']} stopping (1 queued, kept)" in lines  # no cloud: the receipt waits
+
+    again, info2 = _sim("--state", str(state), "--listen", "socket://127.0.0.1:0", env=journal)  # links: config
+    try:
+        assert info2["serial"] == info["serial"] and info2["pos"].startswith("/dev/pts/")
+        r = klx_process("box", "info", "--json", "--port", info2["port"])
+        assert r.returncode == 0, r.stderr
+        body = json.loads(r.stdout)["state"]
+        assert body["queue"] == 1 and body["links"]["printer"]["endpoint"] == str(paper)
+        r = klx_process("box", "config", "get", "store", "--json", "--port", info2["port"])
+        assert r.returncode == 0 and json.loads(r.stdout)["store"] == "S-7", r.stdout + r.stderr
+        with serial.serial_for_url(info2["pos"], timeout=5) as pos:
+            pos.write(TEA_JOB)
+        _wait(lambda: paper.read_bytes() == TEA_JOB * 2)
+        assert paper.read_bytes() == TEA_JOB * 2
+    finally:
+        stop_sim(again)
