@@ -26,7 +26,16 @@ from kelaile_cli.transports.link import ByteLink
 from kelaile_cli.transports.serial import SerialLink
 from kelaile_cli.transports.usb import UsbPrinter
 
-__all__ = ["FLOWS", "FileLink", "LineSettings", "is_port_path", "open_printer", "printer_endpoint", "printer_kind"]
+__all__ = [
+    "FLOWS",
+    "FileLink",
+    "LineSettings",
+    "is_port_path",
+    "link_kind",
+    "open_printer",
+    "printer_endpoint",
+    "printer_kind",
+]
 
 FLOWS = ("none", "xonxoff", "rtscts")
 
@@ -62,6 +71,17 @@ def is_port_path(path: str) -> bool:
         return stat.S_ISCHR(os.stat(path).st_mode)
     except OSError:
         return path.startswith("/dev/") or path.upper().startswith("COM")
+
+
+def link_kind(printer: str) -> str:
+    """What STATE calls a ``printer`` setting's link: ``tcp``, ``serial``, ``usb``, ``lp``, ``file``, ``none``
+    (or ``bad``: not a printer endpoint)."""
+    if not printer:
+        return "none"
+    try:
+        return printer_kind(printer_endpoint(printer))
+    except InputError:
+        return "bad"
 
 
 def printer_kind(ep: Endpoint) -> str:

@@ -38,7 +38,14 @@ from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
 from kelaile_cli.transports.chardev import CharDeviceLink, is_chardev_path
 from kelaile_cli.transports.endpoints import Endpoint, parse_endpoint
 from kelaile_cli.transports.link import ByteLink
-from kelaile_cli.transports.printer import FLOWS, FileLink, LineSettings, is_port_path, open_printer, printer_endpoint
+from kelaile_cli.transports.printer import (
+    FLOWS,
+    FileLink,
+    LineSettings,
+    is_port_path,
+    open_printer,
+    printer_endpoint,
+)
 from kelaile_cli.transports.serial import SerialLink
 
 __all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem", "open_pos"]

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.status import MODEL_QUERY, STATUS_QUERY, PrinterHealth, parse_model
 from kelaile_cli.services.capture.printer_side import PrinterSide
 from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
 from kelaile_cli.services.emulator.faults import Faults
 from kelaile_cli.transports.endpoints import parse_endpoint
-from kelaile_cli.transports.printer import printer_endpoint, printer_kind
+from kelaile_cli.transports.printer import link_kind
 
 __all__ = ["Asker", "PrinterWatch", "query_printer", "query_side"]
 
@@ -82,13 +81,6 @@ def _read(s: socket.socket, n: int, until: bytes | None = None) -> bytes:
             break
         got += data
     return got
-
-
-def _kind(link: str) -> str:
-    try:
-        return printer_kind(printer_endpoint(link))
-    except InputError:
-        return "bad"
 
 
 class PrinterWatch:
@@ -151,7 +143,7 @@ class PrinterWatch:
         elif link.startswith("tcp://"):
             health, detail = query_printer(link, ask_model=self._model is None)
             health = self._with_model(health)
-        elif _kind(link) == "file":
+        elif link_kind(link) == "file":
             health, detail = PrinterHealth(online=True), "a file"
         else:
             health, detail = PrinterHealth(online=False), "the printer's link is not open (is the POS side set?)"
@@ -190,7 +182,7 @@ class PrinterWatch:
     def report(self) -> dict[str, Any]:
         link = self.printer()
         out: dict[str, Any] = {
-            "link": link, "kind": _kind(link) if link else "none", "checked_at": self.checked_at, "detail": self.detail,
+            "link": link, "kind": link_kind(link), "checked_at": self.checked_at, "detail": self.detail,
         }  # fmt: skip
         if self.health is not None:
             out.update(self.health.as_dict())
