@@ -108,7 +108,8 @@ def main() -> None:
                     r = rows[-1]
                     print(f"{r['baud']:>6} {r['flow']:<8} direct {r['direct_s']:.3f} s  box {r['box_s']:.3f} s  "
                           f"added {r['added_ms']:+.1f} ms (max {r['added_max_ms']:+.1f})  "
-                          f"cpu {r['cpu_s_per_job']:.3f} s/job (direct {r['cpu_direct_s_per_job']:.3f})  xoffs {r['xoffs']}", flush=True)  # fmt: skip
+                          f"cpu {r['cpu_s_per_job']:.3f} s/job (direct {r['cpu_direct_s_per_job']:.3f})  "
+                          f"xoffs {r['xoffs']}", flush=True)  # fmt: skip
     meta = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, {platform.python_version()}",
         "build": describe(),
