@@ -43,6 +43,7 @@ from kelaile_cli.transports.printer import (
     FileLink,
     LineSettings,
     is_port_path,
+    link_kind,
     open_printer,
     printer_endpoint,
 )
@@ -325,6 +326,8 @@ class PosPipeline:
         if not printer:
             raise Refused(ErrorCode.BAD_STATE, "no printer configured (config 'printer')")
         side = self.printer_side
+        if side is None and link_kind(printer) not in ("tcp", "file"):
+            raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: its link is open only while the POS side runs")
         if side is not None:
             try:
                 side.print_own(job)
@@ -361,30 +364,56 @@ class FileSink:
         self.file.close()
 
 
+class _Stream:
+    """One POS connection's decoder and the raw bytes of its receipt in progress (``base``: their offset)."""
+
+    __slots__ = ("base", "decoder", "raw")
+
+    def __init__(self) -> None:
+        self.decoder = PrintStream(DecodeOptions())
+        self.raw = bytearray()
+        self.base = 0
+
+
 class ReceiptPipeline:
-    """Decodes the print stream of each POS connection; hands every finished receipt out with its raw bytes."""
+    """Decodes the print stream of each POS connection; hands every finished receipt out with its raw bytes.
+
+    Only the bytes of the receipt in progress are kept: a serial POS's stream never ends (an unattended box
+    runs for months), so what a finished receipt used is let go."""
 
     def __init__(self, on_receipt: Callable[[Receipt, bytes], None]) -> None:
         self.on_receipt = on_receipt
-        self._streams: dict[int, tuple[PrintStream, bytearray]] = {}
+        self._streams: dict[int, _Stream] = {}
 
     def __call__(self, chunk: Chunk) -> None:
         if chunk.direction != TO_PRINTER:
             return
-        stream, raw = self._streams.setdefault(chunk.conn, (PrintStream(DecodeOptions()), bytearray()))
-        raw += chunk.data
-        self._handle(stream.feed(chunk.data, chunk.t), raw, chunk.conn)
+        stream = self._streams.get(chunk.conn)
+        if stream is None:
+            stream = self._streams[chunk.conn] = _Stream()
+        stream.raw += chunk.data
+        self._handle(stream.decoder.feed(chunk.data, chunk.t), stream, chunk.conn)
 
     def end_connection(self, conn: int) -> None:
-        entry = self._streams.pop(conn, None)
-        if entry is not None:
-            self._handle(entry[0].close(), entry[1], conn)
+        stream = self._streams.pop(conn, None)
+        if stream is not None:
+            self._handle(stream.decoder.close(), stream, conn)
 
     def close(self) -> None:
         for conn in list(self._streams):
             self.end_connection(conn)
 
-    def _handle(self, receipts: list[Receipt], raw: bytearray, conn: int) -> None:
+    def kept(self, conn: int) -> int:
+        """Bytes held for ``conn``'s receipt in progress."""
+        stream = self._streams.get(conn)
+        return len(stream.raw) if stream is not None else 0
+
+    def _handle(self, receipts: list[Receipt], stream: _Stream, conn: int) -> None:
         for receipt in receipts:
             receipt.connection = conn
-            self.on_receipt(receipt, bytes(raw[receipt.start : receipt.end]))
+            self.on_receipt(receipt, bytes(stream.raw[receipt.start - stream.base : receipt.end - stream.base]))
+        if receipts:
+            end = max(r.end for r in receipts)
+            if end > stream.base:
+                del stream.raw[: end - stream.base]
+                stream.base = end

@@ -163,6 +163,10 @@ class SerialPrinter:
         self.xoffs += on
         self._pty.write(self.XOFF if on else self.XON)
 
+    def send(self, data: bytes) -> None:
+        """Bytes the printer sends on its own (an automatic status back, ASB)."""
+        self._pty.write(data)
+
     def jobs(self) -> bytes:
         """Everything received except status and model queries."""
         with self._lock:

@@ -236,3 +236,46 @@ def test_bad_printer_urls_are_refused_before_the_box_starts(tmp_path):
         with pytest.raises(InputError, match=needle):
             BoxSim(SimOptions(state=tmp_path / bad.replace("/", "_"), printer=bad))
     assert not os.path.exists(tmp_path / "never")
+
+
+def test_a_serial_pos_stream_that_never_ends_keeps_only_the_receipt_in_progress():
+    from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
+    from kelaile_cli.services.emulator.pipeline import ReceiptPipeline
+
+    raws: list[bytes] = []
+    pipeline = ReceiptPipeline(lambda receipt, raw: raws.append(raw))
+    for i in range(300):  # one stream (a serial POS), in uneven chunks
+        job = TEA_JOB.replace(b"Green", b"Gr%03d" % i)
+        pipeline(Chunk(float(i), TO_PRINTER, 0, job[:7]))
+        pipeline(Chunk(float(i), TO_PRINTER, 0, job[7:]))
+        assert pipeline.kept(0) < len(job)  # what a finished receipt used is let go
+    assert raws == [TEA_JOB.replace(b"Green", b"Gr%03d" % i) for i in range(300)]
+
+
+def test_gs_r_and_asb_from_a_serial_printer_reach_the_pos_between_jobs(tmp_path, boxes):
+    with SerialPrinter() as printer:
+        box = _box(tmp_path, boxes, _Answers(None), pos="pty", printer=printer.url)
+        pos = _pos(box)
+        try:
+            pos.write(b"\x1da\x04")  # GS a: the POS turns ASB on (passed through)
+            assert printer.wait_for(3) == b"\x1da\x04"
+            time.sleep(0.6)  # no POS job in progress
+            asb = b"\x10\x00\x00\x00"  # the printer's automatic status back, unasked
+            printer.send(asb)
+            assert pos.read(4) == asb
+        finally:
+            pos.close()
+
+
+def test_a_test_print_on_a_serial_printer_without_a_pos_side_is_refused_not_written_as_a_file(tmp_path):
+    from kelaile_cli.core.box.errors import Refused
+
+    with SerialPrinter() as printer:
+        box = BoxSim(SimOptions(state=tmp_path / "state", listen="socket://127.0.0.1:0", printer=printer.url))
+        box.start()
+        try:
+            with pytest.raises(Refused, match="open only while the POS side runs"):
+                box.pipeline.print_job(b"\x1b@test\n")
+        finally:
+            box.stop()
+        assert printer.received == b""
