@@ -71,6 +71,10 @@ def sim(
         str | None,
         typer.Option("--printer-flow", help="Serial printer flow control: none, xonxoff or rtscts (stored)."),
     ] = None,
+    backup_printer: Annotated[
+        str | None,
+        typer.Option("--backup-printer", help="Online orders print here while the printer is down (stored)."),
+    ] = None,
     baud: Annotated[int, typer.Option("--baud", help="Simulated host-link speed (bytes paced at baud/10 per s).")] = (
         DEFAULT_BAUD
     ),
@@ -112,7 +116,7 @@ def sim(
         raise InputError(f"--listen {listen}: expected socket://HOST:PORT", remedy="e.g. socket://127.0.0.1:7001")
     options = SimOptions(
         state=state, listen=listen, pos=pos, printer=printer, printer_baud=printer_baud, printer_flow=printer_flow,
-        baud=baud, trust=trust, faults=faults,
+        backup_printer=backup_printer, baud=baud, trust=trust, faults=faults,
         profiles=list(profiles or []), slots=slot_backend(state, trust),
     )  # fmt: skip
     box = BoxSim(options)

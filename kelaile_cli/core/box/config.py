@@ -34,6 +34,10 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     ),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
     "printer_flow": ConfigKey(str, "serial printer flow control: none, xonxoff or rtscts", restart=True),
+    "backup_printer": ConfigKey(
+        str, "online orders print here while the printer is offline (like 'printer'; empty: none)"
+    ),
+    "backup_printer_baud": ConfigKey(int, "backup printer serial speed"),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
     "order_copies": ConfigKey(
         str, "online orders: which copies to print, 'customer', 'kitchen' or both, comma-separated"
@@ -55,6 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "printer": "",
     "printer_baud": 9600,
     "printer_flow": "none",
+    "backup_printer": "",
+    "backup_printer_baud": 9600,
     "profile": "",
     "cut_wait_ms": 1500,
     "order_copies": "customer",

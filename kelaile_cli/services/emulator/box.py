@@ -29,6 +29,7 @@ from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.registry import register_box, unregister_box
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
+from kelaile_cli.services.emulator.backup_printer import OrderPrinters
 from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.flash_receiver import SlotBackend
@@ -53,6 +54,7 @@ class SimOptions:
     printer: str | None = None  # overrides (and stores) config 'printer'
     printer_baud: int | None = None  # overrides (and stores) config 'printer_baud'
     printer_flow: str | None = None  # overrides (and stores) config 'printer_flow' (none, xonxoff, rtscts)
+    backup_printer: str | None = None  # overrides (and stores) config 'backup_printer' (online orders)
     baud: int = 115200
     trust: Path | None = None
     faults: Faults = field(default_factory=Faults)
@@ -73,7 +75,7 @@ class BoxSim:
         self.journal = Journal()  # plain lines with <N> levels on stderr when it is the journal (systemd)
         self.state = BoxState(options.state)
         overrides = (("pos", options.pos), ("printer", options.printer), ("printer_baud", options.printer_baud),
-                     ("printer_flow", options.printer_flow))  # fmt: skip
+                     ("printer_flow", options.printer_flow), ("backup_printer", options.backup_printer))  # fmt: skip
         for key, value in overrides:
             if value is not None and self.state.config.get(key) != value:
                 self.state.update_config({key: value})
@@ -102,8 +104,11 @@ class BoxSim:
         self.device.on_config.append(self.provisioning.config_changed)
         if isinstance(options.uploader, KeepQueued):  # no uploader given: the box's config drives its cloud link
             options.uploader = self.provisioning.cloud
+        self.order_printers = OrderPrinters(  # online orders: the printer, or the backup while it is down
+            self.pipeline, lambda: self.provisioning.printer.health, self.note_error, options.usb_backend
+        )
         self.orders = OrderPrinter(
-            options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
+            options.state, self.order_printers, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
             log=self.note_error,
         )  # fmt: skip
         self.device.status_parts.append(lambda: {"orders": self.orders.status()})

@@ -68,6 +68,13 @@ def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
             return f"{label}: {exc.message.removeprefix(value + ': ')}"
         if key == "pos" and (ep.kind not in ("listen", "serial") or not _port_like(value)):
             return f"{label}: the POS side is listen://HOST:PORT, a serial port (/dev/…), a USB printer gadget or pty"
+    backup = config.get("backup_printer") or ""
+    if backup:
+        label = f"{flag}backup-printer {backup}" if flag else f"config 'backup_printer' = {backup!r}"
+        try:
+            printer_endpoint(backup)
+        except InputError as exc:
+            return f"{label}: {exc.message.removeprefix(backup + ': ')}"
     flow = config.get("printer_flow") or "none"
     if flow not in FLOWS:
         label = f"{flag}printer-flow {flow}" if flag else f"config 'printer_flow' = {flow!r}"
