@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import stat
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.transports.chardev import CharDeviceLink, is_chardev_path
 from kelaile_cli.transports.endpoints import Endpoint, parse_endpoint
 from kelaile_cli.transports.link import ByteLink
-from kelaile_cli.transports.serial import SerialLink
+from kelaile_cli.transports.serial import SerialLink, open_port
 from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = [
@@ -102,8 +104,6 @@ class FileLink:
             raise InputError(f"printer {path}: cannot write ({exc.strerror or exc})") from None
 
     def read(self, timeout: float = 0.05) -> bytes | None:
-        import time
-
         time.sleep(timeout)
         return b""
 
@@ -131,6 +131,31 @@ def open_printer(ep: Endpoint, line: LineSettings | None = None, *, usb_backend:
         return FileLink(ep.path)
     if kind != "serial":
         raise InputError(f"{ep}: not a printer (expected tcp://, a serial port, usb://VID:PID, /dev/usb/lpN or a file)")
-    return SerialLink.open(
-        ep.path, baud=line.baud, xonxoff=line.flow == "xonxoff", rtscts=line.flow == "rtscts", write_timeout=None
-    )
+    port = open_port(ep.path, baud=line.baud, xonxoff=line.flow == "xonxoff", rtscts=line.flow == "rtscts")
+    return PrinterPort(port, ep.text)
+
+
+class PrinterPort(SerialLink):
+    """A serial printer: ``write`` waits as long as the printer holds its bytes back (XOFF, CTS low) —
+    never drops one — and sleeps meanwhile: pyserial's own write spins on a stopped tty (about one CPU core
+    for as long as the printer is busy, measured with bench/bench_serial_printer.py)."""
+
+    MAX_PAUSE_S = 0.01  # the longest sleep between tries: how late the box resumes after XON
+
+    def write(self, data: bytes) -> None:
+        fd = getattr(self.port, "fd", None)
+        if not isinstance(fd, int):  # not a POSIX tty (rfc2217://, socket://): pyserial's write
+            self.port.write(data)
+            return
+        view, pause = memoryview(data), 0.0005
+        while view:
+            try:
+                n = os.write(fd, view)
+            except BlockingIOError:
+                n = 0
+            if n:
+                view, pause = view[n:], 0.0005
+                continue
+            select.select([], [fd], [], self.MAX_PAUSE_S)  # returns at once on a stopped tty: hence the sleep
+            time.sleep(pause)
+            pause = min(pause * 2, self.MAX_PAUSE_S)
