@@ -11,7 +11,9 @@ holding the last byte:
 * **direct** — the POS writes to the printer's port itself (what the job takes without a box);
 * **box** — the POS writes to the emulator's POS pty; the box passes it through to the printer's port.
 
-The added delay is box - direct, per job. Every run also checks the printer got the job byte for byte.
+Each run starts once the printer has printed what it holds (else a run would inherit a full buffer from
+the run before and take one buffer's printing time longer). The added delay is box - direct, per job.
+Every run also checks the printer got the job byte for byte.
 CPU seconds are this process's per job: the emulated POS and printer run in it too, so the box's own share is
 the box run's CPU minus the direct run's.
 """
@@ -51,6 +53,7 @@ def _cpu() -> float:
 
 def _time_job(write_to: str, printer: SerialPrinter, job: bytes, xonxoff: bool) -> float:
     """Seconds from the first byte written to ``write_to`` until the printer holds all of ``job``."""
+    printer.wait_printed()  # each run starts on an empty printer buffer (runs are independent)
     base = len(printer.received)
     with serial.serial_for_url(write_to, baudrate=9600, xonxoff=xonxoff, timeout=1) as port:
         t0 = time.perf_counter()
@@ -89,6 +92,7 @@ def run(baud: int, flow: str, runs: int, job: bytes, workdir: Path) -> dict[str,
         "box_s": round(statistics.median(through), 3), "added_ms": round(statistics.median(added) * 1000, 1),
         "added_max_ms": round(max(added) * 1000, 1), "cpu_s_per_job": round(cpu, 3),
         "cpu_direct_s_per_job": round(cpu_direct, 3), "xoffs": xoffs,
+        "direct_runs_s": [round(x, 3) for x in direct], "box_runs_s": [round(x, 3) for x in through],
     }  # fmt: skip
 
 

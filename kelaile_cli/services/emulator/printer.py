@@ -139,6 +139,7 @@ class SerialPrinter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._busy = False
+        self.backlog = 0.0  # bytes received, not yet printed (with ``buffer``)
         self._thread = threading.Thread(target=self._serve, name="serial-printer", daemon=True)
 
     def start(self) -> SerialPrinter:
@@ -163,6 +164,13 @@ class SerialPrinter:
         self.xoffs += on
         self._pty.write(self.XOFF if on else self.XON)
 
+    def wait_printed(self, timeout: float = 30.0) -> bool:
+        """Wait until everything received is printed and the printer is not busy (a fresh start)."""
+        deadline = time.monotonic() + timeout
+        while (self.backlog >= 1 or self._busy) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.backlog < 1 and not self._busy
+
     def send(self, data: bytes) -> None:
         """Bytes the printer sends on its own (an automatic status back, ASB)."""
         self._pty.write(data)
@@ -184,6 +192,7 @@ class SerialPrinter:
         """Take bytes off the line at ``baud`` (bytes/s = baud/10); with a buffer, print them at half that."""
         tail, tokens, backlog = b"", 0.0, 0.0
         last = time.monotonic()
+        self.backlog = 0.0
         burst = max(16.0, (self.baud or 0) / 10 * 0.01)  # what the line carries in 10 ms
         while not self._stop.is_set():
             now = time.monotonic()
@@ -208,6 +217,7 @@ class SerialPrinter:
                     if match.end() > len(tail):
                         self._pty.write(self._answer(match))
                 tail = window[-2:]
+            self.backlog = backlog
             if self.buffer is not None:
                 if not self._busy and backlog >= self.buffer / 2:
                     self.busy(True)
