@@ -3,7 +3,8 @@
     python bench/bench_serial_printer.py [--runs 3] [--bauds 9600,19200,38400,57600,115200] [--json]
 
 The printer is ``SerialPrinter``: a pty whose other end takes bytes no faster than its baud (a paced
-sink); with flow control it also has a 1 KiB input buffer and asserts busy with XOFF at half full. The
+sink); with flow control it prints at half the line's speed from a 1 KiB input buffer and asserts busy
+with XOFF at half full, XON at 1/8 (the line is stopped at least once per job). The
 job is the bundled POS recording's print stream (two receipts, each ending in a cut; no cloud, so the cut
 waits only for the box's own decode). Each run times one job from the POS's first write to the printer
 holding the last byte:
