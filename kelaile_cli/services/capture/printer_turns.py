@@ -31,6 +31,7 @@ class PrinterTurns:
         self._cond = threading.Condition()
         self._pos = 0  # POS jobs in progress
         self._box = False  # the box is printing a job of its own
+        self._owner: int | None = None  # the thread holding the box's turn
         self.pos_waits = 0  # POS jobs that waited for a box job to finish (each for one ticket at most)
 
     @property
@@ -68,7 +69,10 @@ class PrinterTurns:
     @contextlib.contextmanager
     def box_turn(self, timeout_s: float) -> Iterator[None]:
         """The printer for one job of the box's own, once no POS job is in progress (``BusyPrinterError``
-        after ``timeout_s`` of a busy printer)."""
+        after ``timeout_s`` of a busy printer). The thread holding the turn may enter it again."""
+        if self._owner == threading.get_ident():
+            yield
+            return
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._pos > 0 or self._box:
@@ -77,9 +81,11 @@ class PrinterTurns:
                     raise BusyPrinterError(f"the POS kept the printer busy for {timeout_s:g} s")
                 self._cond.wait(left)
             self._box = True
+            self._owner = threading.get_ident()
         try:
             yield
         finally:
             with self._cond:
                 self._box = False
+                self._owner = None
                 self._cond.notify_all()

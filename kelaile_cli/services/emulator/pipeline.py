@@ -29,7 +29,7 @@ from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats
 from kelaile_cli.services.capture.printer_side import PrinterSide
-from kelaile_cli.services.capture.printer_turns import PrinterTurns
+from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
 from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.printer_health import query_side
@@ -92,6 +92,9 @@ def open_pos(pos: str, baud: int) -> ByteLink:
     if is_chardev_path(pos) or pos.startswith("chardev://"):
         return CharDeviceLink(pos.removeprefix("chardev://"))
     return SerialLink.open(pos, baud=baud)
+
+
+OWN_JOB_WAIT_S = 30.0  # longest the box's own job (a test print) waits for a POS job to finish
 
 
 class PipelineOptions(Protocol):
@@ -337,7 +340,10 @@ class PosPipeline:
             raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: its link is open only while the POS side runs")
         if side is not None:
             try:
-                side.print_own(job)
+                with self.turns.box_turn(OWN_JOB_WAIT_S):  # a shared printer link: never inside a POS job
+                    side.print_own(job)
+            except BusyPrinterError as exc:
+                raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: {exc}") from None
             except OSError as exc:
                 raise Refused(ErrorCode.INTERNAL, f"printer {printer}: {exc.strerror or exc}") from None
         elif printer.startswith("tcp://"):

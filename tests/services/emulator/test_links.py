@@ -279,3 +279,21 @@ def test_a_test_print_on_a_serial_printer_without_a_pos_side_is_refused_not_writ
         finally:
             box.stop()
         assert printer.received == b""
+
+
+def test_a_test_print_during_a_serial_pos_job_waits_for_its_end(tmp_path, boxes):
+    with SerialPrinter() as printer:
+        box = _box(tmp_path, boxes, _Answers(None), pos="pty", printer=printer.url)
+        pos = _pos(box)
+        own = b"\x1b@TEST PRINT\n\x1dVA\x00"
+        try:
+            pos.write(b"\x1b@part one\n")
+            time.sleep(0.1)
+            printing = threading.Thread(target=box.pipeline.print_job, args=(own,), daemon=True)  # no turn held
+            printing.start()
+            time.sleep(0.2)
+            pos.write(b"part two\n\x1dVA\x00")
+            printing.join(5)
+            assert printer.wait_for(len(own) + 30) == b"\x1b@part one\npart two\n\x1dVA\x00" + own
+        finally:
+            pos.close()
