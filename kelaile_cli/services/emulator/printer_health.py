@@ -60,6 +60,8 @@ def query_side(side: PrinterSide, turns: PrinterTurns, ask_model: bool) -> tuple
             model = None
             if ask_model and len(answers) >= 4:
                 model = parse_model(side.ask(MODEL_QUERY, 64, ANSWER_TIMEOUT_S, until=b"\x00"))
+    except BusyPrinterError:  # a TimeoutError (an OSError): the printer is busy, not failed
+        raise
     except OSError as exc:
         return PrinterHealth(online=False), f"the printer link failed ({exc.strerror or exc})"
     health = PrinterHealth.from_answers(answers, model)
@@ -134,11 +136,15 @@ class PrinterWatch:
     def check(self) -> PrinterHealth | None:
         """Ask the printer now; announce a change."""
         link = self.printer()
+        try:
+            asked = self._ask() if link and not self.faults.printer_offline else None
+        except BusyPrinterError:  # POS jobs kept the printer busy the whole wait: what was known stands
+            return self.health
         if not link:
             health, detail = None, "no printer configured"
         elif self.faults.printer_offline:
             health, detail = PrinterHealth(online=False), "no connection to the printer (fault printer-offline)"
-        elif (asked := self._ask()) is not None:
+        elif asked is not None:
             health, detail = self._with_model(asked[0]), asked[1]
         elif link.startswith("tcp://"):
             health, detail = query_printer(link, ask_model=self._model is None)
@@ -158,12 +164,8 @@ class PrinterWatch:
         return health
 
     def _ask(self) -> tuple[PrinterHealth, str] | None:
-        if self.ask is None:
-            return None
-        try:
-            return self.ask(self._model is None)
-        except BusyPrinterError:  # POS jobs kept the printer busy: what was known stands
-            return (self.health, self.detail) if self.health is not None else None
+        """The answer asked on the POS side's printer link; None: no such link (``BusyPrinterError``: busy)."""
+        return self.ask(self._model is None) if self.ask is not None else None
 
     def _with_model(self, health: PrinterHealth) -> PrinterHealth:
         if health.model:

@@ -100,8 +100,8 @@ def test_usb_printer_gets_the_answer_above_the_cut_and_its_health_is_reported(tm
         assert backend.received == TEA_JOB.replace(b"\x1dVA\x00", PAYLOAD + b"\x1dVA\x00")
         pos.write(b"\x10\x04\x01")
         assert pos.read(1) == b"\x16"
-        time.sleep(0.6)  # the POS's job is over (a quiet gap): the box may ask the printer itself
-        health = box.provisioning.printer.check()
+        assert _until(lambda: not box.pipeline.turns.pos_busy)  # a quiet gap ended the POS's job
+        health = box.provisioning.printer.check()  # now the box may ask the printer itself
         assert health is not None and health.online and health.paper == "ok"
         report = box.provisioning.printer.report()
         assert report["kind"] == "usb" and report["detail"] == "answered" and report["link"] == "usb://04b8:0202"
@@ -295,5 +295,33 @@ def test_a_test_print_during_a_serial_pos_job_waits_for_its_end(tmp_path, boxes)
             pos.write(b"part two\n\x1dVA\x00")
             printing.join(5)
             assert printer.wait_for(len(own) + 30) == b"\x1b@part one\npart two\n\x1dVA\x00" + own
+        finally:
+            pos.close()
+
+
+def test_the_printer_is_not_asked_inside_a_pos_job_and_what_was_known_stands(tmp_path, boxes):
+    with SerialPrinter() as printer:
+        box = _box(tmp_path, boxes, _Answers(None), pos="pty", printer=printer.url)
+        watch = box.provisioning.printer
+        known = watch.check()
+        assert known is not None and known.online
+        before = len(printer.received)
+        pos = _pos(box)
+        try:
+            pos.write(b"\x1b@a long job\n")  # in progress: no quiet gap for ANSWER_TIMEOUT_S
+            stop = threading.Event()
+
+            def keep_printing() -> None:
+                while not stop.wait(0.1):
+                    pos.write(b"more\n")
+
+            feeder = threading.Thread(target=keep_printing, daemon=True)
+            feeder.start()
+            assert _until(lambda: box.pipeline.turns.pos_busy)  # the box has begun passing the job on
+            printer.offline = True  # it would say so if asked
+            assert watch.check() == known  # not asked: the job is not interrupted
+            stop.set()
+            feeder.join(2)
+            assert b"\x10\x04" not in printer.received[before:]
         finally:
             pos.close()
