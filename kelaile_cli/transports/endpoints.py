@@ -3,6 +3,8 @@
 * ``listen://HOST:PORT`` — be the network printer the POS prints to (port 9100, one job per connection)
 * ``tcp://HOST:PORT`` — a network printer to forward to
 * ``usb://VID:PID`` — a USB printer-class device
+* ``chardev://PATH`` — a character device (``/dev/usb/lpN``, ``/dev/g_printerN``; those two are recognised
+  by their path alone)
 * a file: ``.klr``/``.klr.gz`` recording, raw ``.bin``/``.prn`` job, ``.pcap``/``.pcapng`` capture
 * anything else is a serial port: a device path (``/dev/ttyUSB0``, ``COM3``, a pty) or any pyserial
   URL (``socket://``, ``rfc2217://``, ``loop://``)
@@ -69,6 +71,10 @@ def parse_endpoint(text: str) -> Endpoint:
         return Endpoint("serial", text, path=text)
     if scheme == "file":
         return Endpoint("file", text, path=rest)
+    if scheme == "chardev":  # a character device opened as one (USB printer, printer gadget), never as a tty
+        if not rest:
+            raise InputError(f"{text}: expected chardev://PATH", remedy="e.g. chardev:///dev/usb/lp0")
+        return Endpoint("serial", text, path=text)
     if sep:
         raise InputError(
             f"{text}: unknown scheme {scheme}://", remedy="use listen://, tcp://, usb://, a port or a file"

@@ -50,10 +50,30 @@ def sim(
     ] = None,
     pos: Annotated[
         str | None,
-        typer.Option("--pos", help="POS side: listen://HOST:PORT print server, or pty (stored in the config)."),
+        typer.Option(
+            "--pos",
+            help="POS side: listen://HOST:PORT print server, a serial port, a USB printer gadget (/dev/g_printer0), "
+            "or pty (a new pty whose name is shown) (stored in the config).",
+        ),
     ] = None,
     printer: Annotated[
-        str | None, typer.Option("--printer", help="Printer side: tcp://HOST:PORT or a file (stored in the config).")
+        str | None,
+        typer.Option(
+            "--printer",
+            help="Printer side: tcp://HOST:PORT, a serial port (device path or pyserial URL), usb://VID:PID, "
+            "/dev/usb/lpN, or a file (stored in the config).",
+        ),
+    ] = None,
+    printer_baud: Annotated[
+        int | None, typer.Option("--printer-baud", help="Serial printer speed (stored in the config).", min=1)
+    ] = None,
+    printer_flow: Annotated[
+        str | None,
+        typer.Option("--printer-flow", help="Serial printer flow control: none, xonxoff or rtscts (stored)."),
+    ] = None,
+    backup_printer: Annotated[
+        str | None,
+        typer.Option("--backup-printer", help="Online orders print here while the printer is down (stored)."),
     ] = None,
     baud: Annotated[int, typer.Option("--baud", help="Simulated host-link speed (bytes paced at baud/10 per s).")] = (
         DEFAULT_BAUD
@@ -95,7 +115,8 @@ def sim(
     if listen is not None and not listen.startswith("socket://"):
         raise InputError(f"--listen {listen}: expected socket://HOST:PORT", remedy="e.g. socket://127.0.0.1:7001")
     options = SimOptions(
-        state=state, listen=listen, pos=pos, printer=printer, baud=baud, trust=trust, faults=faults,
+        state=state, listen=listen, pos=pos, printer=printer, printer_baud=printer_baud, printer_flow=printer_flow,
+        backup_printer=backup_printer, baud=baud, trust=trust, faults=faults,
         profiles=list(profiles or []), slots=slot_backend(state, trust),
     )  # fmt: skip
     box = BoxSim(options)

@@ -25,10 +25,19 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "cloud_url": ConfigKey(str, "base URL of the Kelaile cloud"),
     "device_secret": ConfigKey(str, "the device's signing secret (write-only)", secret=True),
     "claim_code": ConfigKey(str, "a claim code: the box claims itself for the code's store (write-only)", secret=True),
-    "pos": ConfigKey(str, "POS side: listen://HOST:PORT, or pty (the emulator's second pty)", restart=True),
+    "pos": ConfigKey(
+        str, "POS side: listen://HOST:PORT, a serial port, a USB printer gadget (/dev/g_printerN), or pty", restart=True
+    ),
     "pos_baud": ConfigKey(int, "POS-side serial speed", restart=True),
-    "printer": ConfigKey(str, "printer side: tcp://HOST:PORT, a serial port, a file, or empty", restart=True),
+    "printer": ConfigKey(
+        str, "printer side: tcp://HOST:PORT, a serial port, usb://VID:PID, /dev/usb/lpN, a file, or empty", restart=True
+    ),
     "printer_baud": ConfigKey(int, "printer-side serial speed", restart=True),
+    "printer_flow": ConfigKey(str, "serial printer flow control: none, xonxoff or rtscts", restart=True),
+    "backup_printer": ConfigKey(
+        str, "online orders print here while the printer is offline (like 'printer'; empty: none)"
+    ),
+    "backup_printer_baud": ConfigKey(int, "backup printer serial speed"),
     "profile": ConfigKey(str, "active profile id; empty for automatic detection"),
     "order_copies": ConfigKey(
         str, "online orders: which copies to print, 'customer', 'kitchen' or both, comma-separated"
@@ -49,6 +58,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "pos_baud": 9600,
     "printer": "",
     "printer_baud": 9600,
+    "printer_flow": "none",
+    "backup_printer": "",
+    "backup_printer_baud": 9600,
     "profile": "",
     "cut_wait_ms": 1500,
     "order_copies": "customer",

@@ -15,8 +15,10 @@ even crashing — can stop printing (the recorder may hold it up by at most ``RE
 
 No signal handling here: the caller (the CLI) turns SIGINT/SIGTERM into ``request_stop()``.
 
-TCP (``listen://``) is in ``tcp.py``. Serial: a port is read passively (sniff) or bridged to a second
-port or a USB printer (``forward``), both ways.
+TCP (``listen://``) is in ``tcp.py``. Serial: a port is read passively (sniff) or bridged to a printer
+(``forward``: a second port or a USB printer; or an already open ``printer_link``), both ways. Every
+printer that is not a TCP printer behind a TCP POS is driven through ``printer_side.PrinterSide`` (cut
+gate, turns, status relay), whatever the POS side.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kelaile_cli.core.errors import InputError, JobError
-from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk, Direction
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
+from kelaile_cli.services.capture.printer_side import PrinterSide, run_stream
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import (
     RECORD_LAG_BYTES,
@@ -42,7 +45,7 @@ from kelaile_cli.services.capture.tap import (
 from kelaile_cli.services.capture.tcp import TICK, TcpCapture
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
-from kelaile_cli.transports.serial import open_port
+from kelaile_cli.transports.serial import SerialLink, open_port
 from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = ["Capture", "CaptureOptions", "CaptureStats", "ReceiptSink", "SerialSettings", "Sink"]
@@ -86,19 +89,20 @@ class CaptureOptions:
     source_link: Any = None
     answers: AnswerBoard | None = None
     turns: PrinterTurns | None = None  # the box's own jobs (online orders) print only between POS jobs
+    printer_link: Any = None  # an already open printer ``ByteLink`` (the box's serial/USB/lp/file printer)
     stats: CaptureStats | None = None
     record_lag_bytes: int = RECORD_LAG_BYTES
 
 
 def _check(o: CaptureOptions) -> None:
-    if o.forward is not None and o.forward.kind not in ("tcp", "serial", "usb"):
+    if o.forward is not None and o.forward.kind not in ("tcp", "serial", "usb") and o.printer_link is None:
         raise InputError(f"--forward {o.forward}: forwarding goes to tcp://HOST:PORT, usb://VID:PID or a serial port")
     if o.source.kind not in ("listen", "serial"):
         raise InputError(
             f"{o.source}: live capture reads from listen://HOST:PORT or a serial port",
             remedy="for files use `klx show`/`klx parse`; for packet captures `klx import`",
         )
-    if o.source.kind == "listen" and o.forward is not None and o.forward.kind == "serial":
+    if o.source.kind == "listen" and o.forward is not None and o.forward.kind == "serial" and o.printer_link is None:
         raise InputError(f"--forward {o.forward}: a listen:// source forwards to tcp://HOST:PORT or usb://VID:PID")
     if o.serial_line.parity not in ("N", "E", "O", "M", "S"):
         raise InputError(f"--parity {o.serial_line.parity}: expected N, E, O, M or S")
@@ -118,6 +122,7 @@ class Capture:
         self._taps: list[Tap] = []
         self._stopped = False
         self.address: tuple[str, int] = ("", 0)
+        self.printer_side: PrinterSide | None = None  # the printer link, when it is not a TCP printer per job
 
     def stats(self) -> CaptureStats:
         return self._stats
@@ -128,17 +133,19 @@ class Capture:
         _check(o)
         if self._thread is not None:
             raise RuntimeError("capture already started")
-        usb = (
-            UsbPrinter(o.forward.vid, o.forward.pid, backend=o.usb_backend)
-            if o.forward and o.forward.kind == "usb"
-            else None
-        )
+        link = o.printer_link
+        if link is None and o.forward is not None and o.forward.kind == "usb":
+            link = UsbPrinter(o.forward.vid, o.forward.pid, backend=o.usb_backend)
+        elif link is None and o.forward is not None and o.source.kind == "serial":
+            link = SerialLink(_open_serial(o.forward, o.serial_line), o.forward.text)
         self._taps = [Tap(list(o.sinks), self._stats)] if o.sinks else []
         if o.recorders:
             self._taps.append(Tap(list(o.recorders), self._stats, limit=o.record_lag_bytes, wait=RECORD_WAIT))
         for tap in self._taps:
             tap.start()
-        self._thread = threading.Thread(target=self._run, args=(usb,), name="klx-capture", daemon=True)
+        if link is not None:
+            self.printer_side = PrinterSide(link, self._taps, self._stats, o.answers, o.turns).start()
+        self._thread = threading.Thread(target=self._run, name="klx-capture", daemon=True)
         self._thread.start()
         self._ready.wait(START_TIMEOUT)
         if self._error is not None:
@@ -150,19 +157,23 @@ class Capture:
         if self.options.on_ready is not None:
             self.options.on_ready(host, port)
 
-    def _run(self, usb: UsbPrinter | None) -> None:
+    def _run(self) -> None:
         o = self.options
+        side = self.printer_side
         try:
             if o.source.kind == "listen":
-                tcp = TcpCapture(o.source, o.forward, self._taps, self._stats, o.max_jobs, usb, o.answers, o.turns)
+                tcp = TcpCapture(
+                    o.source, o.forward, self._taps, self._stats, o.max_jobs, answers=o.answers, turns=o.turns,
+                    printer_side=side,
+                )  # fmt: skip
                 asyncio.run(tcp.run(self._on_ready, o.duration, o.on_tick, self._stop))
             else:
-                _run_serial(o, usb, self._taps, self._stats, self._stop, self._on_ready)
+                _run_serial(o, side, self._taps, self._stats, self._stop, self._on_ready)
         except BaseException as exc:  # handed to the caller by stop()
             self._error = exc
         finally:
-            if usb is not None and o.source.kind == "listen":
-                usb.close()
+            if side is not None:
+                side.close()
             self._ended.set()
             self._ready.set()
 
@@ -208,61 +219,25 @@ def _open_serial(ep: Endpoint, line: SerialSettings) -> Any:
     )
 
 
-class _SerialLink:
-    """read()/write()/close() over a pyserial port, like ``UsbPrinter``."""
-
-    def __init__(self, port: Any) -> None:
-        self.port = port
-
-    def read(self) -> bytes:
-        return bytes(self.port.read(self.port.in_waiting or 1))
-
-    def write(self, data: bytes) -> None:
-        self.port.write(data)
-
-    def close(self) -> None:
-        self.port.close()
-
-
 def _run_serial(
     o: CaptureOptions,
-    usb: UsbPrinter | None,
+    side: PrinterSide | None,
     taps: list[Tap],
     stats: CaptureStats,
     stop: threading.Event,
     ready: Callable[[str, int], None],
 ) -> None:
-    printer = usb or (_SerialLink(_open_serial(o.forward, o.serial_line)) if o.forward is not None else None)
-    pos = o.source_link if o.source_link is not None else _SerialLink(_open_serial(o.source, o.serial_line))
-    stats.connections = 1
+    """A serial POS: bridged to the printer side (both ways), or only listened to (sniff)."""
+    pos = o.source_link
+    if pos is None:
+        pos = SerialLink(_open_serial(o.source, o.serial_line), o.source.text)
     ready(o.source.path, 0)
-
-    def pump(src: Any, dst: Any, direction: Direction) -> None:
-        while not stop.is_set():
-            try:
-                data = src.read()
-            except OSError:
-                stop.set()
-                return
-            if not data:
-                continue
-            room = [tap.reserve(len(data)) for tap in taps]  # before forwarding: the recorder's bound
-            if dst is not None:
-                dst.write(data)
-            if direction == TO_PRINTER:
-                stats.bytes_out += len(data)
-            else:
-                stats.bytes_in += len(data)
-            chunk = Chunk(time.time(), direction, 0, data)
-            stats.chunks += 1
-            for tap, ok in zip(taps, room, strict=True):
-                tap.hand(chunk, ok)
-
-    threads = [threading.Thread(target=pump, args=(pos, printer, TO_PRINTER), daemon=True)]
-    if printer is not None:
-        threads.append(threading.Thread(target=pump, args=(printer, pos, TO_HOST), daemon=True))
-    for t in threads:
-        t.start()
+    if side is not None:
+        thread = threading.Thread(target=run_stream, args=(pos, side, stop), daemon=True)
+    else:
+        stats.connections = 1
+        thread = threading.Thread(target=_sniff, args=(pos, taps, stats, stop), daemon=True)
+    thread.start()
     deadline = None if o.duration is None else time.monotonic() + o.duration
     while not stop.is_set():
         left = None if deadline is None else deadline - time.monotonic()
@@ -272,8 +247,23 @@ def _run_serial(
         if o.on_tick is not None:
             o.on_tick(stats)
     stop.set()
-    for t in threads:
-        t.join(timeout=2)
+    thread.join(timeout=2)
     pos.close()
-    if printer is not None:
-        printer.close()
+
+
+def _sniff(pos: Any, taps: list[Tap], stats: CaptureStats, stop: threading.Event) -> None:
+    """Listen to a serial line without forwarding anything (what the POS sends, as the printer sees it)."""
+    while not stop.is_set():
+        try:
+            data = pos.read()
+        except OSError:
+            stop.set()
+            return
+        if not data:
+            continue
+        room = [tap.reserve(len(data)) for tap in taps]
+        stats.bytes_out += len(data)
+        chunk = Chunk(time.time(), TO_PRINTER, 0, data)
+        stats.chunks += 1
+        for tap, ok in zip(taps, room, strict=True):
+            tap.hand(chunk, ok)

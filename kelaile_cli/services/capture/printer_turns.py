@@ -31,6 +31,7 @@ class PrinterTurns:
         self._cond = threading.Condition()
         self._pos = 0  # POS jobs in progress
         self._box = False  # the box is printing a job of its own
+        self._owner: int | None = None  # the thread holding the box's turn
         self.pos_waits = 0  # POS jobs that waited for a box job to finish (each for one ticket at most)
 
     @property
@@ -50,6 +51,16 @@ class PrinterTurns:
             waited = True
             await asyncio.sleep(_POLL_S)
 
+    def pos_begin_blocking(self) -> None:
+        """``pos_begin`` for a thread (a serial or USB passthrough): waits while the box prints a ticket."""
+        with self._cond:
+            waited = False
+            while self._box:
+                waited = True
+                self._cond.wait(0.05)
+            self._pos += 1
+            self.pos_waits += waited
+
     def pos_end(self) -> None:
         with self._cond:
             self._pos = max(0, self._pos - 1)
@@ -58,7 +69,10 @@ class PrinterTurns:
     @contextlib.contextmanager
     def box_turn(self, timeout_s: float) -> Iterator[None]:
         """The printer for one job of the box's own, once no POS job is in progress (``BusyPrinterError``
-        after ``timeout_s`` of a busy printer)."""
+        after ``timeout_s`` of a busy printer). The thread holding the turn may enter it again."""
+        if self._owner == threading.get_ident():
+            yield
+            return
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._pos > 0 or self._box:
@@ -67,9 +81,11 @@ class PrinterTurns:
                     raise BusyPrinterError(f"the POS kept the printer busy for {timeout_s:g} s")
                 self._cond.wait(left)
             self._box = True
+            self._owner = threading.get_ident()
         try:
             yield
         finally:
             with self._cond:
                 self._box = False
+                self._owner = None
                 self._cond.notify_all()

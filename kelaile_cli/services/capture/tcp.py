@@ -1,5 +1,6 @@
 """Live capture over TCP: be the network printer (``listen://``) and pass each job through to the real
-one (``tcp://`` or ``usb://``), or answer as a virtual printer.
+one (``tcp://``: a connection per job; any other printer: its ``PrinterSide``), or answer as a virtual
+printer.
 
 The printer gets every byte first; the taps get copies. If the printer cannot be reached (or drops the
 connection mid-job), the POS connection is *reset* (RST, ``SO_LINGER`` 0), never closed cleanly: a POS
@@ -23,18 +24,19 @@ from collections.abc import Callable
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.cut_gate import CutGate
+from kelaile_cli.services.capture.printer_side import PrinterSide
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import CaptureStats, Tap
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
-from kelaile_cli.transports.usb import UsbPrinter
 
 __all__ = ["REPLY_IDLE", "TcpCapture"]
 
 _DLE_EOT = re.compile(rb"\x10\x04([\x01-\x04])")
 READ_SIZE = 65536
 UPSTREAM_TIMEOUT = 5.0
-DRAIN_AFTER_EOF = 2.0  # USB: how long to keep reading replies after the POS is done
+DRAIN_AFTER_EOF = 2.0  # a printer link: longest the replies are relayed after the POS is done
+REPLY_QUIET = 0.2  # ... once the printer has been quiet this long
 REPLY_IDLE = 30.0  # TCP: relay the printer's replies after the POS half-closes until this long silent
 TICK = 0.5  # seconds between status updates
 SHUTDOWN_QUIET = 0.2  # seconds without a new connection before the listener closes on stop
@@ -47,6 +49,12 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Relay a printer answer to a POS connection that may be gone already."""
+    if not writer.is_closing():
+        writer.write(data)
 
 
 def reset(writer: asyncio.StreamWriter) -> None:
@@ -72,16 +80,16 @@ class TcpCapture:
         taps: list[Tap],
         stats: CaptureStats,
         max_jobs: int | None,
-        usb: UsbPrinter | None = None,
         answers: AnswerBoard | None = None,
         turns: PrinterTurns | None = None,
+        printer_side: PrinterSide | None = None,
     ) -> None:
         self.listen, self.forward, self.taps, self.stats = listen, forward, taps, stats
         self.answers = answers
         self.turns = turns  # a POS job holds the printer from its connection until its last byte went on
         self._holding: set[int] = set()  # connections holding the printer's turn
-        self.usb = usb
-        self._usb_lock = asyncio.Lock()
+        self.printer_side = printer_side  # a printer that is not a TCP printer: one job at a time on its link
+        self._side_lock = asyncio.Lock()
         self.max_jobs = max_jobs
         self.stop = asyncio.Event()
         self._conn_ids = itertools.count()
@@ -118,8 +126,10 @@ class TcpCapture:
         self.stats.connections += 1
         _nodelay(writer)
         try:
-            if self.forward is None:
+            if self.forward is None and self.printer_side is None:
                 await self._virtual_printer(conn, reader, writer)
+            elif self.printer_side is not None:
+                await self._proxy_link(conn, reader, writer)  # the printer side keeps the turns
             else:
                 if self.turns is not None:
                     await self.turns.pos_begin()  # waits only while the box prints a ticket of its own
@@ -151,38 +161,38 @@ class TcpCapture:
             tail = window[-2:]
             await writer.drain()
 
-    async def _proxy_usb(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One USB printer serves one job at a time: POS connections queue for it."""
-        assert self.usb is not None
-        usb, loop = self.usb, asyncio.get_running_loop()
-        async with self._usb_lock:
-            done = asyncio.Event()
+    async def _proxy_link(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A printer on a link of its own (USB, serial, lp) serves one job at a time: POS connections queue
+        for it; the printer side does the cut gate, the turns and the relay of its answers."""
+        assert self.printer_side is not None
+        side, loop = self.printer_side, asyncio.get_running_loop()
 
-            async def from_printer() -> None:
-                while True:
-                    data = await loop.run_in_executor(None, usb.read)
-                    if data:
-                        room = await self._room(len(data))
-                        writer.write(data)
-                        with contextlib.suppress(ConnectionError, OSError):
-                            await writer.drain()
-                        self.stats.bytes_in += len(data)
-                        self._hand(Chunk(time.time(), TO_HOST, conn, data), room)
-                    elif done.is_set():
-                        return
+        def reply(data: bytes) -> None:  # from the printer side's thread
+            loop.call_soon_threadsafe(_send, writer, data)
 
-            replies = asyncio.create_task(from_printer())
+        async with self._side_lock:
+            await loop.run_in_executor(None, side.begin_job, conn, reply)
+            failed = False
             try:
                 while data := await reader.read(READ_SIZE):
-                    room = await self._room(len(data))
-                    await loop.run_in_executor(None, usb.write, data)  # the printer first ...
-                    self.stats.bytes_out += len(data)
-                    self._hand(Chunk(time.time(), TO_PRINTER, conn, data), room)  # ... then the copy
+                    try:
+                        await loop.run_in_executor(None, side.feed, conn, data)
+                    except OSError:
+                        failed = True
+                        break
             except (ConnectionError, OSError):
-                pass
-            done.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(replies, DRAIN_AFTER_EOF)
+                pass  # the POS went away
+            finally:
+                await loop.run_in_executor(None, side.end_job, conn)
+            if failed:
+                self.stats.refused += 1
+                self.stats.last_error = side.error or f"printer {self.forward} failed mid-job"
+                raise _PrinterGoneError
+            done = time.monotonic()
+            while time.monotonic() - done < DRAIN_AFTER_EOF:  # the printer's answers to the job's last requests
+                if time.monotonic() - max(done, side.last_reply) >= REPLY_QUIET:
+                    break
+                await asyncio.sleep(0.02)
 
     def _release_turn(self, conn: int) -> None:
         """The POS job's last byte went on (or the connection ended): the box may print between jobs now."""
@@ -192,9 +202,6 @@ class TcpCapture:
 
     async def _proxy(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.forward is not None
-        if self.forward.kind == "usb":
-            await self._proxy_usb(conn, reader, writer)
-            return
         try:
             up_reader, up_writer = await asyncio.wait_for(
                 asyncio.open_connection(self.forward.host, self.forward.port), UPSTREAM_TIMEOUT

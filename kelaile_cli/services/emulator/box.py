@@ -29,10 +29,12 @@ from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.registry import register_box, unregister_box
 from kelaile_cli.services.emulator.answer_board import AnswerBoard
+from kelaile_cli.services.emulator.backup_printer import OrderPrinters
 from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss
 from kelaile_cli.services.emulator.flash_receiver import SlotBackend
 from kelaile_cli.services.emulator.host_link import BAUDS, HostLink
+from kelaile_cli.services.emulator.journal import Journal
 from kelaile_cli.services.emulator.links import HostSideLink, open_host_link
 from kelaile_cli.services.emulator.orders import OrderCloud, OrderPrinter
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
@@ -50,12 +52,16 @@ class SimOptions:
     listen: str | None = None  # socket://HOST:PORT; None: a new pty
     pos: str | None = None  # overrides (and stores) config 'pos'
     printer: str | None = None  # overrides (and stores) config 'printer'
+    printer_baud: int | None = None  # overrides (and stores) config 'printer_baud'
+    printer_flow: str | None = None  # overrides (and stores) config 'printer_flow' (none, xonxoff, rtscts)
+    backup_printer: str | None = None  # overrides (and stores) config 'backup_printer' (online orders)
     baud: int = 115200
     trust: Path | None = None
     faults: Faults = field(default_factory=Faults)
     profiles: list[Path] = field(default_factory=list)
     uploader: Uploader = field(default_factory=KeepQueued)
     slots: SlotBackend | None = None  # firmware slots; None: the box cannot be flashed
+    usb_backend: Any = None  # pyusb backend for a usb:// printer (None: libusb; tests pass an emulated one)
     power_off: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -66,8 +72,11 @@ class BoxSim:
         if options.baud not in BAUDS:
             raise InputError(f"--baud {options.baud}: the box supports {', '.join(map(str, BAUDS))}")
         self.options = options
+        self.journal = Journal()  # plain lines with <N> levels on stderr when it is the journal (systemd)
         self.state = BoxState(options.state)
-        for key, value in (("pos", options.pos), ("printer", options.printer)):
+        overrides = (("pos", options.pos), ("printer", options.printer), ("printer_baud", options.printer_baud),
+                     ("printer_flow", options.printer_flow), ("backup_printer", options.backup_printer))  # fmt: skip
+        for key, value in overrides:
             if value is not None and self.state.config.get(key) != value:
                 self.state.update_config({key: value})
         problem = endpoint_problem(self.state.config)
@@ -88,14 +97,18 @@ class BoxSim:
             self.state, self.pipeline, options.faults, plain_test_print=self.device.handlers[MsgType.TEST_PRINT],
             on_change=self._changed,
         )  # fmt: skip
+        self.provisioning.printer.ask = self.pipeline.ask_printer  # a printer on a link of its own: asked there
         self.device.handlers.update(self.provisioning.handlers)
         self.device.extra_caps += CAPS
         self.device.status_parts.append(self.provisioning.status)
         self.device.on_config.append(self.provisioning.config_changed)
         if isinstance(options.uploader, KeepQueued):  # no uploader given: the box's config drives its cloud link
             options.uploader = self.provisioning.cloud
+        self.order_printers = OrderPrinters(  # online orders: the printer, or the backup while it is down
+            self.pipeline, lambda: self.provisioning.printer.health, self.note_error, options.usb_backend
+        )
         self.orders = OrderPrinter(
-            options.state, self.pipeline, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
+            options.state, self.order_printers, self._order_cloud, copies=self._order_copies, qr_base=self._cloud_url,
             log=self.note_error, inform=lambda text: self.device.log(text, level="info"),
             printer=self.provisioning.printer,
             watching=lambda: float(self.state.config.get("printer_watch_s") or 0) > 0,
@@ -138,7 +151,9 @@ class BoxSim:
         return self.device.boot_info
 
     def note_error(self, text: str) -> None:
-        """An error of a part (host link, pipeline, the cloud uploader): kept for STATE and sent as EV_LOG."""
+        """An error of a part (host link, pipeline, the cloud uploader): kept for STATE, sent as EV_LOG and
+        written to the journal."""
+        self.journal.write("error", text)
         self.device.log(text)
 
     def _announce(self) -> None:
@@ -157,7 +172,8 @@ class BoxSim:
         return str(self.state.config.get("cloud_url") or getattr(self.options.uploader, "base_url", "") or "")
 
     def _changed(self, text: str) -> None:
-        """A change the host should hear of (printer health, cloud claim): EV_LOG and EV_STATE."""
+        """A change the host should hear of (printer health, cloud claim): EV_LOG, EV_STATE, the journal."""
+        self.journal.write("info", text)
         self.device.log(text, level="info")
         self.device.announce_state()
 
@@ -178,8 +194,15 @@ class BoxSim:
         self.provisioning.start()
         self.orders.start()
         self._registered = register_box(self.state.serial, self.port, self.state.root)
+        config = self.state.config
+        self.journal.write("notice", (
+            f"box {self.state.serial} up: host {self.port}, POS {self.pos_address or config.get('pos') or 'off'}, "
+            f"printer {config.get('printer') or 'none'}, {len(self.state.queue)} queued, state {self.state.root}"
+        ))  # fmt: skip
 
     def stop(self) -> None:
+        if not self._stop.is_set():
+            self.journal.write("notice", f"box {self.state.serial} stopping ({len(self.state.queue)} queued, kept)")
         self._stop.set()
         self.provisioning.stop()
         self.orders.stop()

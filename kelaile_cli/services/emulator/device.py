@@ -31,6 +31,7 @@ from kelaile_cli.services.emulator.host_link import BAUDS
 from kelaile_cli.services.emulator.pipeline import PosPipeline, endpoint_problem
 from kelaile_cli.services.emulator.state import BoxState
 from kelaile_cli.transports.files import write_atomic
+from kelaile_cli.transports.printer import link_kind
 
 __all__ = ["KEEPALIVE_TAP_OFF", "TAP_BACKLOG", "TAP_CHUNK", "Device", "HostPort", "Tap"]
 
@@ -290,7 +291,7 @@ class Device:
             links={
                 "host": {"baud": self.host.baud},
                 "pos": {"endpoint": self.state.config.get("pos") or "", "listening": self.pipeline.pos_address},
-                "printer": {"endpoint": printer, "kind": "tcp" if "://" in printer else "file" if printer else "none"},
+                "printer": {"endpoint": printer, "kind": link_kind(printer)},
             },
             counters={
                 "bytes_to_printer": cap.bytes_out,

@@ -75,12 +75,16 @@ def _poll_body(health: PrinterHealth | None) -> dict[str, Any]:
 
 
 class OrderSink(Protocol):
-    """What the box prints on and how: the pipeline (its printer side, the POS's width and encoding)."""
+    """What the box prints on and how: the printer side (``backup_printer.OrderPrinters``: the main printer,
+    or the backup while the main one is down) and the POS's width and encoding."""
 
     turns: PrinterTurns
 
     def print_job(self, job: bytes) -> int: ...
     def layout(self) -> tuple[int, str | None]: ...
+    def has_backup(self) -> bool:
+        """A backup printer is configured: a main printer in trouble does not hold orders back."""
+        ...
 
 
 @dataclass(slots=True)
@@ -181,7 +185,9 @@ class OrderPrinter:
     def poll_once(self, client: OrderCloud) -> float:
         """One poll (and the jobs it offers, if any) -> seconds until the next poll: none while jobs flow."""
         health = self._printer_now(ask=self._trouble)  # a printer in trouble is asked again before each poll
-        trouble = _trouble(health)
+        trouble = None if self.sink.has_backup() else _trouble(health)  # the backup prints meanwhile
+        if trouble is None and _trouble(health) is not None:
+            health = None  # the cloud is not told of the main printer's trouble: orders go to the backup
         answer = client.print_poll(_poll_body(health))  # the cloud offers nothing to a printer that cannot print
         self._answered()
         self.interval_s = float(answer.get("poll_interval_s") or 1.0)
@@ -230,6 +236,8 @@ class OrderPrinter:
         codes: list[str] = []
         self.counts.waiting = len(batch)
         trouble = _trouble(self._printer_now(ask=True))  # paper out takes bytes silently: ask before printing
+        if trouble is not None and self.sink.has_backup():
+            trouble = None  # the sink sends the batch to the backup printer (it knows the main one's health)
         try:
             if trouble is not None:
                 codes += self._failed(batch, codes, trouble[0], f"printer {trouble[1]}")

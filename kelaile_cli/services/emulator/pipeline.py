@@ -20,21 +20,36 @@ from typing import Any, Protocol
 from kelaile_cli.core.box.answers import compose_answer
 from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
-from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.errors import InputError, KlxError
+from kelaile_cli.core.escpos.status import PrinterHealth
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
 from kelaile_cli.core.profiles.analysis import analyse, upload_body
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats
-from kelaile_cli.services.capture.printer_turns import PrinterTurns
+from kelaile_cli.services.capture.printer_side import PrinterSide
+from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
 from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
+from kelaile_cli.services.emulator.printer_health import query_side
 from kelaile_cli.services.emulator.state import BoxState, Uploader
 from kelaile_cli.services.profiles.library import ProfileSet, load_profiles
-from kelaile_cli.transports.endpoints import parse_endpoint
+from kelaile_cli.transports.chardev import CharDeviceLink, is_chardev_path
+from kelaile_cli.transports.endpoints import Endpoint, parse_endpoint
+from kelaile_cli.transports.link import ByteLink
+from kelaile_cli.transports.printer import (
+    FLOWS,
+    FileLink,
+    LineSettings,
+    is_port_path,
+    link_kind,
+    open_printer,
+    printer_endpoint,
+)
+from kelaile_cli.transports.serial import SerialLink
 
-__all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem"]
+__all__ = ["FileSink", "PipelineOptions", "PosPipeline", "ReceiptPipeline", "endpoint_problem", "open_pos"]
 
 
 def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
@@ -48,14 +63,38 @@ def endpoint_problem(config: dict[str, Any], flag: str = "--") -> str | None:
             continue
         label = f"{flag}{key} {value}" if flag else f"config '{key}' = {value!r}"
         try:
-            ep = parse_endpoint(value) if "://" in value or key == "pos" else None
+            ep = parse_endpoint(value) if key == "pos" else printer_endpoint(value)
         except InputError as exc:
             return f"{label}: {exc.message.removeprefix(value + ': ')}"
-        if key == "pos" and ep is not None and ep.kind != "listen":
-            return f"{label}: the POS side is listen://HOST:PORT or pty"
-        if key == "printer" and ep is not None and ep.kind != "tcp":
-            return f"{label}: expected tcp://HOST:PORT or a file path"
+        if key == "pos" and (ep.kind not in ("listen", "serial") or not _port_like(value)):
+            return f"{label}: the POS side is listen://HOST:PORT, a serial port (/dev/…), a USB printer gadget or pty"
+    backup = config.get("backup_printer") or ""
+    if backup:
+        label = f"{flag}backup-printer {backup}" if flag else f"config 'backup_printer' = {backup!r}"
+        try:
+            printer_endpoint(backup)
+        except InputError as exc:
+            return f"{label}: {exc.message.removeprefix(backup + ': ')}"
+    flow = config.get("printer_flow") or "none"
+    if flow not in FLOWS:
+        label = f"{flag}printer-flow {flow}" if flag else f"config 'printer_flow' = {flow!r}"
+        return f"{label}: expected one of {', '.join(FLOWS)}"
     return None
+
+
+def _port_like(value: str) -> bool:
+    """A POS-side value that names a port: a URL (listen://, socket://, …) or a device path."""
+    return "://" in value or value.startswith("/dev/") or value.upper().startswith("COM") or is_port_path(value)
+
+
+def open_pos(pos: str, baud: int) -> ByteLink:
+    """The POS side's link for a serial port or a USB printer gadget (``/dev/g_printerN``, ``chardev://``)."""
+    if is_chardev_path(pos) or pos.startswith("chardev://"):
+        return CharDeviceLink(pos.removeprefix("chardev://"))
+    return SerialLink.open(pos, baud=baud)
+
+
+OWN_JOB_WAIT_S = 30.0  # longest the box's own job (a test print) waits for a POS job to finish
 
 
 class PipelineOptions(Protocol):
@@ -63,6 +102,7 @@ class PipelineOptions(Protocol):
 
     profiles: list[Path]
     uploader: Uploader
+    usb_backend: Any  # a pyusb backend for usb:// printers (None: libusb; tests pass an emulated one)
 
 
 class PosPipeline:
@@ -95,6 +135,7 @@ class PosPipeline:
         self._capture: threading.Thread | None = None
         self._capture_stop = threading.Event()
         self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
+        self.printer_side: PrinterSide | None = None  # the printer's link, when it is not a TCP printer per job
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -104,40 +145,32 @@ class PosPipeline:
         pos = self.state.config.get("pos") or ""
         if not pos:
             return
-        printer = self.state.config.get("printer") or ""
-        forward = parse_endpoint(printer) if printer.startswith("tcp://") else None
-        if pos == "pty" and self._pos_pty is None:
-            self._pos_pty = PosPty()
-        pos_pty = self._pos_pty if pos == "pty" else None
-        if pos_pty is not None and forward is not None:  # a serial stream: one connection to the printer
-            forward = parse_endpoint(printer.replace("tcp://", "socket://", 1))
-        paper: list[Callable[[Chunk], None]] = []  # a printer that is a file: never behind, never missing a byte
-        if printer and forward is None:
-            try:
-                paper.append(FileSink(Path(printer)))
-            except InputError as exc:
-                self.error = str(exc)
-                self.log(self.error)
-                return
+        try:
+            source, source_link, forward, printer_link, paper = self._open_sides(pos)
+        except (InputError, KlxError) as exc:
+            self.error = str(exc)
+            self.log(self.error)
+            return
         sinks: list[Callable[[Chunk], None]] = [self.tap, ReceiptPipeline(self._queue_receipt)]
         self._capture_stop = threading.Event()
         self.capture_stats = CaptureStats()
         ready = threading.Event()
 
         def on_ready(host: str, port: int) -> None:
-            self.pos_address = host if pos_pty is not None else f"listen://{host}:{port}"
+            self.pos_address = host if source.kind != "listen" else f"listen://{host}:{port}"
             ready.set()
 
         def run() -> None:
             try:
-                source = parse_endpoint(pos_pty.name if pos_pty is not None else pos)
                 capture = Capture(CaptureOptions(
-                    source, forward, sinks, paper, on_ready=on_ready, stats=self.capture_stats, source_link=pos_pty,
-                    answers=self.answers if forward is not None else None, turns=self.turns,
+                    source, forward, sinks, paper, on_ready=on_ready, stats=self.capture_stats,
+                    source_link=source_link, printer_link=printer_link, answers=self.answers, turns=self.turns,
                 ))  # fmt: skip
                 capture.start()
+                self.printer_side = capture.printer_side
                 while not capture.wait(0.05) and not self._capture_stop.is_set():
                     pass
+                self.printer_side = None
                 self.capture_stats = capture.stop()
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
@@ -147,6 +180,37 @@ class PosPipeline:
         self._capture = threading.Thread(target=run, name="box-capture", daemon=True)
         self._capture.start()
         ready.wait(5)
+
+    def _open_sides(self, pos: str) -> tuple[Endpoint, ByteLink | None, Endpoint | None, ByteLink | None, list[Any]]:
+        """(POS endpoint, its open link, printer endpoint, its open link, file sinks) for the config.
+
+        A TCP POS on a TCP printer keeps the TCP proxy (a printer connection per POS job), and a TCP POS
+        on a file printer the virtual printer; every other printer is one open link (``PrinterSide``)."""
+        config = self.state.config
+        printer = config.get("printer") or ""
+        ep = printer_endpoint(printer) if printer else None
+        line = LineSettings(int(config.get("printer_baud") or 9600), str(config.get("printer_flow") or "none"))
+        source_link: ByteLink | None = None
+        if pos == "pty":
+            if self._pos_pty is None:
+                self._pos_pty = PosPty()
+            source_link = self._pos_pty
+        source = parse_endpoint(self._pos_pty.name if source_link is not None else pos)  # type: ignore[union-attr]
+        paper: list[Any] = []
+        if source.kind == "listen" and (ep is None or ep.kind in ("tcp", "file")):
+            if ep is not None and ep.kind == "file":
+                paper.append(FileSink(Path(ep.path)))
+            return source, None, ep if ep is not None and ep.kind == "tcp" else None, None, paper
+        backend = getattr(self.options, "usb_backend", None)
+        printer_link = open_printer(ep, line, usb_backend=backend) if ep is not None else None
+        if source.kind != "listen" and source_link is None:
+            try:
+                source_link = open_pos(pos, int(config.get("pos_baud") or 9600))
+            except KlxError:
+                if printer_link is not None:
+                    printer_link.close()
+                raise
+        return source, source_link, ep, printer_link, paper
 
     def stop(self) -> None:
         """Close the POS and printer sides (a reboot); the POS pty stays."""
@@ -257,13 +321,32 @@ class PosPipeline:
         if delivered:
             self.state.queue.remove(delivered)
 
+    def ask_printer(self, ask_model: bool) -> tuple[PrinterHealth, str] | None:
+        """The printer's health asked on the POS side's printer link; None when there is no such link
+        (a TCP printer behind a TCP POS, a file). ``BusyPrinterError`` while POS jobs hold the printer."""
+        side = self.printer_side
+        if side is None or isinstance(side.link, FileLink):
+            return None
+        return query_side(side, self.turns, ask_model)
+
     # -- the box's own print jobs -------------------------------------------------------------------
     def print_job(self, job: bytes) -> int:
         """Send a job of the box's own to the printer side (test print) -> bytes sent."""
         printer = self.state.config.get("printer") or ""
         if not printer:
             raise Refused(ErrorCode.BAD_STATE, "no printer configured (config 'printer')")
-        if printer.startswith("tcp://"):
+        side = self.printer_side
+        if side is None and link_kind(printer) not in ("tcp", "file"):
+            raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: its link is open only while the POS side runs")
+        if side is not None:
+            try:
+                with self.turns.box_turn(OWN_JOB_WAIT_S):  # a shared printer link: never inside a POS job
+                    side.print_own(job)
+            except BusyPrinterError as exc:
+                raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: {exc}") from None
+            except OSError as exc:
+                raise Refused(ErrorCode.INTERNAL, f"printer {printer}: {exc.strerror or exc}") from None
+        elif printer.startswith("tcp://"):
             ep = parse_endpoint(printer)
             try:
                 with socket.create_connection((ep.host, ep.port), timeout=3) as s:
@@ -294,30 +377,56 @@ class FileSink:
         self.file.close()
 
 
+class _Stream:
+    """One POS connection's decoder and the raw bytes of its receipt in progress (``base``: their offset)."""
+
+    __slots__ = ("base", "decoder", "raw")
+
+    def __init__(self) -> None:
+        self.decoder = PrintStream(DecodeOptions())
+        self.raw = bytearray()
+        self.base = 0
+
+
 class ReceiptPipeline:
-    """Decodes the print stream of each POS connection; hands every finished receipt out with its raw bytes."""
+    """Decodes the print stream of each POS connection; hands every finished receipt out with its raw bytes.
+
+    Only the bytes of the receipt in progress are kept: a serial POS's stream never ends (an unattended box
+    runs for months), so what a finished receipt used is let go."""
 
     def __init__(self, on_receipt: Callable[[Receipt, bytes], None]) -> None:
         self.on_receipt = on_receipt
-        self._streams: dict[int, tuple[PrintStream, bytearray]] = {}
+        self._streams: dict[int, _Stream] = {}
 
     def __call__(self, chunk: Chunk) -> None:
         if chunk.direction != TO_PRINTER:
             return
-        stream, raw = self._streams.setdefault(chunk.conn, (PrintStream(DecodeOptions()), bytearray()))
-        raw += chunk.data
-        self._handle(stream.feed(chunk.data, chunk.t), raw, chunk.conn)
+        stream = self._streams.get(chunk.conn)
+        if stream is None:
+            stream = self._streams[chunk.conn] = _Stream()
+        stream.raw += chunk.data
+        self._handle(stream.decoder.feed(chunk.data, chunk.t), stream, chunk.conn)
 
     def end_connection(self, conn: int) -> None:
-        entry = self._streams.pop(conn, None)
-        if entry is not None:
-            self._handle(entry[0].close(), entry[1], conn)
+        stream = self._streams.pop(conn, None)
+        if stream is not None:
+            self._handle(stream.decoder.close(), stream, conn)
 
     def close(self) -> None:
         for conn in list(self._streams):
             self.end_connection(conn)
 
-    def _handle(self, receipts: list[Receipt], raw: bytearray, conn: int) -> None:
+    def kept(self, conn: int) -> int:
+        """Bytes held for ``conn``'s receipt in progress."""
+        stream = self._streams.get(conn)
+        return len(stream.raw) if stream is not None else 0
+
+    def _handle(self, receipts: list[Receipt], stream: _Stream, conn: int) -> None:
         for receipt in receipts:
             receipt.connection = conn
-            self.on_receipt(receipt, bytes(raw[receipt.start : receipt.end]))
+            self.on_receipt(receipt, bytes(stream.raw[receipt.start - stream.base : receipt.end - stream.base]))
+        if receipts:
+            end = max(r.end for r in receipts)
+            if end > stream.base:
+                del stream.raw[: end - stream.base]
+                stream.base = end

@@ -97,10 +97,12 @@ def test_config_set_persists_and_logs_and_a_bad_value_changes_nothing(rig, tmp_p
 @pytest.mark.parametrize(
     ("values", "needle"),
     [
-        ({"pos": "garbage"}, "listen://HOST:PORT or pty"),
+        ({"pos": "garbage"}, "the POS side is listen://HOST:PORT, a serial port"),
         ({"printer": "garbage://x"}, "unknown scheme"),
         ({"pos": "listen://127.0.0.1:99999"}, "out of range"),
-        ({"printer": "socket://127.0.0.1:9100"}, "tcp://HOST:PORT or a file"),
+        ({"printer": "listen://127.0.0.1:9100"}, "listen:// is a POS side"),
+        ({"printer": "usb://04b8"}, "expected usb://VID:PID"),
+        ({"printer_flow": "dtr"}, "expected one of none, xonxoff, rtscts"),
         ({"cloud_url": "ftp://cloud.example"}, "http:// or https://"),
         ({"cloud_url": "http://:8000"}, "no host"),
         ({"store": "S-2", "cloud_url": "https://cloud.example:70000"}, "out of range"),

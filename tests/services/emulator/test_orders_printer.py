@@ -98,3 +98,23 @@ def test_a_printer_switched_off_fails_the_print_and_the_order_prints_once_when_i
     assert state["waiting"] == 1 and state["printed"] == 0 and "unreachable" in state["last_error"], state
     assert paper.count(f"/o/{made['order_id']}".encode()) == 1
     assert after["waiting"] == 0 and after["last_error"] is None
+
+
+def test_a_watched_printer_out_of_paper_sends_cloud_orders_to_the_backup_printer(tmp_path):
+    """With ``backup_printer`` set, a main printer in trouble holds nothing back: the order the cloud offers
+    prints on the backup, the cloud hears OK, and the main printer gets nothing."""
+    backup = tmp_path / "backup.bin"
+    with NetworkPrinter() as printer, running_cloud(tmp_path / "c.sqlite") as cloud:
+        box = _box(tmp_path, cloud.url, printer.url, printer_watch_s=60, backup_printer=str(backup))
+        try:
+            assert _wait(lambda: box.provisioning.printer.health is not None)
+            printer.paper = "end"
+            [made] = create_orders(cloud.url, ORDER)
+            assert _wait(lambda: _in_cloud(cloud.url)["status"] == "printed")
+            counts = box.device.status()["orders"]
+        finally:
+            box.stop()
+        on_main = printer.jobs()
+    assert backup.read_bytes().count(f"/o/{made['order_id']}".encode()) == 1
+    assert b"/o/" not in on_main
+    assert counts["printed"] == 1 and counts["failed"] == 0 and box.order_printers.on_backup == 1
