@@ -284,8 +284,13 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     ]
     if identity is not None:
         for key, value in identity.items():
-            scalar = value is None or isinstance(value, str | int | float)
-            parts.append(f", {s(key)}: {v(value) if scalar else encode(value)}")
+            if value is None or isinstance(value, str | int | float):
+                text = v(value)
+            elif isinstance(value, list) and not value:
+                text = "[]"
+            else:
+                text = encode(value)
+            parts.append(f", {s(key)}: {text}")
     parts.append("}")
     return "".join(parts)
 

@@ -107,6 +107,8 @@ class Layout:
         self._code2d: dict[str, tuple[bytes, int]] = {}
         self._page: Page | None = None  # ESC L: in page mode, text and images go to the page buffer
         self._user_glyphs: dict[int, Image] = {}  # ESC &: code -> bitmap
+        #: (code page, printer) -> its codec (the default one when unknown), as worked out once
+        self._page_codecs: dict[tuple[int, str], str] = {}
         #: (id of a style, op, command bytes) -> (that style, the style after the command); see _restyle
         self._style_steps: dict[tuple[int, str, bytes], tuple[Style, Style]] = {}
 
@@ -195,8 +197,11 @@ class Layout:
             return self.setup.cjk_codec
         if self.setup.codepage_codec:
             return self.setup.codepage_codec
-        codec = encoding.codec_for_codepage(self._state.codepage, self._state.page_printer or self.setup.printer)
-        return codec or encoding.DEFAULT_CODEC
+        key = (self._state.codepage, self._state.page_printer or self.setup.printer)
+        codec = self._page_codecs.get(key)
+        if codec is None:
+            codec = self._page_codecs[key] = encoding.codec_for_codepage(key[0], key[1]) or encoding.DEFAULT_CODEC
+        return codec
 
     def _encoding_label(self) -> str:
         if self.setup.cjk_codec and (self._used_cjk or self._state.cjk):
@@ -324,8 +329,11 @@ class Layout:
         if self._state.intl:
             text = encoding.apply_intl_charset(text, self._state.intl)
         if not text.isascii():
-            self._wide_only = only_wide(text)
-            self._narrow_only = not self._wide_only and only_narrow(text)
+            if _below_u0100(text):  # Latin-1 letters and signs: none is wide
+                self._narrow_only = True
+            else:
+                self._wide_only = only_wide(text)
+                self._narrow_only = not self._wide_only and only_narrow(text)
         return text.split("\n")
 
     def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None, codec: str) -> int:
@@ -795,6 +803,15 @@ class Layout:
 #: ops that change only the character style (handled through Layout._restyle)
 _STYLE_OPS = frozenset({"print_mode", "char_size", "bold", "underline", "reverse", "font", "rotate", "upside_down"})
 _STYLE_STEPS_MAX = 4096
+
+
+def _below_u0100(text: str) -> bool:
+    """Whether every character of ``text`` is below U+0100 (no such character is East Asian wide)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _code_text(data: bytes) -> str:
