@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
+from kelaile_cli.core.escpos.events import Event
 from kelaile_cli.core.formats.recording import TO_PRINTER, Recording, parse_recording
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
-from kelaile_cli.core.stream.layout import TextSetup
 from kelaile_cli.core.stream.printstream import (
     CodecTracker,
     DecodeOptions,
@@ -175,10 +175,7 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
     group instead of once per receipt still shows each receipt as soon as its chunk is decoded."""
     rec = source.recording
     if rec is None:
-        stream = PrintStream(options, text_setup=_prescan_setup(source, options))
-        for piece in source.chunks():
-            yield stream.feed(piece)
-        yield stream.close()
+        yield from _raw_batches(source, options)
         return
     setup = stream_text_setup(source.data, options)
     index = 0
@@ -195,14 +192,41 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
         yield found
 
 
-def _prescan_setup(source: Source, options: DecodeOptions) -> TextSetup:
-    """The text encoding of a raw stream, from the evidence in its first ``PRESCAN_BYTES``."""
+def _raw_batches(source: Source, options: DecodeOptions) -> Iterator[list[Receipt]]:
+    """A raw file's receipts, chunk by chunk. Its first ``PRESCAN_BYTES`` are decoded first and their
+    events kept (memory bounded by that size) until the text encoding is chosen from them; then those
+    events are laid out and the same decoder goes on with the rest, so no byte is decoded twice."""
     decoder = StreamDecoder(dialect=options.dialect)
     evidence = TextEvidence()
-    for chunk in source.chunks(PRESCAN_BYTES):
-        evidence.add(decoder.feed(chunk))
-    evidence.add(decoder.close())
-    return choose_text_setup(evidence, options)
+    held: list[list[Event]] = []
+    pieces = source.chunks()
+    seen = 0
+    rest = b""
+    ended = False
+    while seen < PRESCAN_BYTES:
+        piece = next(pieces, None)
+        if piece is None:
+            ended = True
+            break
+        head, rest = piece[: PRESCAN_BYTES - seen], piece[PRESCAN_BYTES - seen :]
+        events = decoder.feed(head)
+        evidence.add(events)
+        held.append(events)
+        seen += len(head)
+    if ended:
+        events = decoder.close()
+        evidence.add(events)
+        held.append(events)
+    else:  # the evidence of the first PRESCAN_BYTES as if the stream ended there
+        evidence.add(decoder.preview_close())
+    stream = PrintStream(options, text_setup=choose_text_setup(evidence, options), decoder=decoder)
+    while held:
+        yield stream.feed_events(held.pop(0))
+    if rest:
+        yield stream.feed(rest)
+    for piece in pieces:
+        yield stream.feed(piece)
+    yield stream.close()
 
 
 def receipt_record(source: Source, receipt: Receipt, detector: Detector | None = None) -> dict[str, Any]:

@@ -113,3 +113,31 @@ def test_batches_are_the_receipts_grouped(tmp_path, monkeypatch):
     flat = [r for batch in batches for r in batch]
     assert texts(flat) == texts(jobs.iter_receipts(jobs.load_source(path), DecodeOptions()))
     assert [r.index for r in flat] == list(range(50))
+
+
+@pytest.mark.parametrize("prescan", [1, 100, 1000, 4099])
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.bin"))[::3], ids=lambda p: p.stem)
+def test_decoded_once_as_with_a_separate_prescan(path, prescan, monkeypatch):
+    """The start of a file is decoded once (kept for layout after choosing the encoding): the receipts
+    are those of a separate prescan of the first PRESCAN_BYTES, closed there, then a full decode."""
+    from kelaile_cli.core.escpos.dialect import StreamDecoder
+    from kelaile_cli.core.stream.printstream import PrintStream, TextEvidence, choose_text_setup
+
+    monkeypatch.setattr(jobs, "CHUNK_BYTES", 37)
+    monkeypatch.setattr(jobs, "PRESCAN_BYTES", prescan)
+    data = path.read_bytes()
+    scan, evidence = StreamDecoder(), TextEvidence()
+    evidence.add(scan.feed(data[:prescan]))
+    evidence.add(scan.close())
+    stream = PrintStream(DecodeOptions(), text_setup=choose_text_setup(evidence, DecodeOptions()))
+    expected = stream.feed(data) + stream.close()
+    got = list(jobs.iter_receipts(jobs.load_source(path), DecodeOptions()))
+
+    def facts(receipts):
+        return [
+            (r.index, r.start, r.end, r.encoding, r.encoding_confidence, r.encoding_evidence, r.dialect, r.cut)
+            for r in receipts
+        ]
+
+    assert texts(got) == texts(expected)
+    assert facts(got) == facts(expected)
