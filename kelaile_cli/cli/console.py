@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
+__all__ = ["emit_json", "emit_json_lines", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
 
 
 def _make(stderr: bool) -> Console:
@@ -91,6 +91,14 @@ def emit_json(data: Any) -> None:
     """One JSON document (a JSON Lines record) on stdout, flushed at once (streams are watched live)."""
     sys.stdout.write(to_json(data) + "\n")
     sys.stdout.flush()
+
+
+def emit_json_lines(records: list[str]) -> None:
+    """JSON Lines records already encoded (``to_json`` style), written and flushed at once: a stream of
+    many small records is shown group by group instead of paying one flush per record."""
+    if records:
+        sys.stdout.write("\n".join(records) + "\n")
+        sys.stdout.flush()
 
 
 def say_error(message: str) -> None:

@@ -63,3 +63,81 @@ def test_unreadable_file_is_one_input_error(tmp_path):
         jobs.load_source(tmp_path / "missing.bin")
     with pytest.raises(InputError, match="is a directory"):
         jobs.load_source(tmp_path)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDINGS = sorted((ROOT / "recordings").glob("*/*.klr")) + sorted((ROOT / "recordings").glob("*/*.bin"))
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from kelaile_cli.core.profiles.detect import Detector
+    from kelaile_cli.services.profiles.library import load_profiles
+
+    return Detector(load_profiles([]).profiles)
+
+
+@pytest.mark.parametrize("path", RECORDINGS + sorted(CORPUS.glob("*.bin")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_receipt_json_is_the_record_as_json(path, detector):
+    """The fast writer of ``klx parse --json`` gives the general encoder's text exactly: recordings with
+    transactions found, captures with times and connections, codes, images, warnings."""
+    from kelaile_cli.cli.console import to_json
+
+    source = jobs.load_source(path)
+    for use in (detector, None):
+        for receipt in jobs.iter_receipts(source, DecodeOptions()):
+            expected = to_json(jobs.receipt_record(source, receipt, use))
+            assert jobs.receipt_json(source, receipt, use, to_json) == expected
+
+
+def test_receipt_json_odd_values():
+    """Values the corpus does not have: non-finite and integral floats, quotes and controls in strings."""
+    from kelaile_cli.cli.console import to_json
+    from kelaile_cli.core.stream.receipt import Warning
+
+    source = jobs.Source('od"d\\name\x01.bin', b"\x1b@A\n\x1dV\x00")
+    (receipt,) = jobs.source_receipts(source, DecodeOptions())
+    receipt.warnings.append(Warning(3, "unsupported", 'a "quoted"\tline\n'))
+    receipt.queries.append("status\u2028")
+    for confidence in (float("nan"), float("inf"), -float("inf"), 1e300, 0.1 + 0.2, 2.0, None):
+        receipt.encoding_confidence = confidence
+        assert jobs.receipt_json(source, receipt, None, to_json) == to_json(jobs.receipt_record(source, receipt))
+
+
+def test_batches_are_the_receipts_grouped(tmp_path, monkeypatch):
+    path = tmp_path / "many.bin"
+    path.write_bytes(b"".join(job(i) for i in range(50)))
+    monkeypatch.setattr(jobs, "CHUNK_BYTES", 300)
+    batches = list(jobs.iter_receipt_batches(jobs.load_source(path), DecodeOptions()))
+    assert len(batches) > 5  # one group per chunk read, not one for the file
+    flat = [r for batch in batches for r in batch]
+    assert texts(flat) == texts(jobs.iter_receipts(jobs.load_source(path), DecodeOptions()))
+    assert [r.index for r in flat] == list(range(50))
+
+
+@pytest.mark.parametrize("prescan", [1, 100, 1000, 4099])
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.bin"))[::3], ids=lambda p: p.stem)
+def test_decoded_once_as_with_a_separate_prescan(path, prescan, monkeypatch):
+    """The start of a file is decoded once (kept for layout after choosing the encoding): the receipts
+    are those of a separate prescan of the first PRESCAN_BYTES, closed there, then a full decode."""
+    from kelaile_cli.core.escpos.dialect import StreamDecoder
+    from kelaile_cli.core.stream.printstream import PrintStream, TextEvidence, choose_text_setup
+
+    monkeypatch.setattr(jobs, "CHUNK_BYTES", 37)
+    monkeypatch.setattr(jobs, "PRESCAN_BYTES", prescan)
+    data = path.read_bytes()
+    scan, evidence = StreamDecoder(), TextEvidence()
+    evidence.add(scan.feed(data[:prescan]))
+    evidence.add(scan.close())
+    stream = PrintStream(DecodeOptions(), text_setup=choose_text_setup(evidence, DecodeOptions()))
+    expected = stream.feed(data) + stream.close()
+    got = list(jobs.iter_receipts(jobs.load_source(path), DecodeOptions()))
+
+    def facts(receipts):
+        return [
+            (r.index, r.start, r.end, r.encoding, r.encoding_confidence, r.encoding_evidence, r.dialect, r.cut)
+            for r in receipts
+        ]
+
+    assert texts(got) == texts(expected)
+    assert facts(got) == facts(expected)

@@ -23,7 +23,7 @@ from kelaile_cli.cli.clickopts import (
     profiles_click_option,
     write_out,
 )
-from kelaile_cli.cli.console import emit_json, err, escape, out
+from kelaile_cli.cli.console import emit_json, emit_json_lines, err, escape, out, to_json
 from kelaile_cli.services import jobs
 
 if TYPE_CHECKING:
@@ -168,8 +168,9 @@ def parse(
     sources, code = load_sources(files)
     if as_json:
         for source in sources:
-            for receipt in jobs.iter_receipts(source, options):  # each as soon as its job is decoded
-                emit_json(jobs.receipt_record(source, receipt, detector))
+            # each receipt as soon as the chunk (1 MB, or a recording's connection) that completes it is decoded
+            for batch in jobs.iter_receipt_batches(source, options):
+                emit_json_lines([jobs.receipt_json(source, receipt, detector, to_json) for receipt in batch])
     else:
         _parse_table(sources, options, detector)
     click.get_current_context().exit(code)

@@ -50,6 +50,13 @@ class TableDecoder:
         self._compact(force=True)
         return events
 
+    def preview_close(self) -> list[Event]:
+        """The events ``close()`` would give now, leaving the decoder as it is (it can go on being fed)."""
+        buf, pos, base = bytes(self._buf), self._pos, self._base
+        events = self.close()
+        self._buf, self._pos, self._base = bytearray(buf), pos, base
+        return events
+
     # ---------------------------------------------------------------------------------------------
     def _drain(self, final: bool) -> list[Event]:
         buf = self._buf

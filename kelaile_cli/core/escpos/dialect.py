@@ -96,6 +96,14 @@ class StreamDecoder:
             events = self._decoder().feed(held)
         return events + self._decoder().close()
 
+    def preview_close(self) -> list[Event]:
+        """The events ``close()`` would give now, leaving the decoder as it is (it can go on being fed)."""
+        if self._inner is None:  # not decided yet: what close() does depends only on the bytes held
+            twin = StreamDecoder()
+            twin._held = bytearray(self._held)
+            return twin.close()
+        return self._inner.preview_close()
+
     def _decoder(self) -> TableDecoder:
         if self._inner is None:  # pragma: no cover - _decide always chooses before this is called
             raise RuntimeError("dialect not decided")

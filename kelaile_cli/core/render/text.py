@@ -13,7 +13,7 @@ from unicodedata import east_asian_width
 
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["cells", "char_cells", "line_rows", "only_wide", "render_text", "wide_text_cells"]
+__all__ = ["cells", "char_cells", "line_rows", "only_narrow", "only_wide", "render_text", "wide_text_cells"]
 
 MAX_FEED_LINES = 10
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -60,6 +60,12 @@ def only_wide(text: str) -> bool:
     """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
     ``wide_text_cells`` counts the columns of it and of any part of it."""
     return _classes()[1].search(text) is None
+
+
+def only_narrow(text: str) -> bool:
+    """Whether no character of ``text`` is a wide one (typical of Latin, Greek, Cyrillic text): then its
+    columns are its length."""
+    return _classes()[0].search(text) is None and _BEYOND_BMP.search(text) is None
 
 
 def wide_text_cells(text: str) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
-from kelaile_cli.core.render.text import cells, only_wide, wide_text_cells
+from kelaile_cli.core.render.text import cells, only_narrow, only_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
@@ -107,6 +107,10 @@ class Layout:
         self._code2d: dict[str, tuple[bytes, int]] = {}
         self._page: Page | None = None  # ESC L: in page mode, text and images go to the page buffer
         self._user_glyphs: dict[int, Image] = {}  # ESC &: code -> bitmap
+        #: (code page, printer) -> its codec (the default one when unknown), as worked out once
+        self._page_codecs: dict[tuple[int, str], str] = {}
+        #: (id of a style, op, command bytes) -> (that style, the style after the command); see _restyle
+        self._style_steps: dict[tuple[int, str, bytes], tuple[Style, Style]] = {}
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -119,6 +123,9 @@ class Layout:
             if isinstance(ev, Text):
                 self._text(ev)
             elif isinstance(ev, Command):
+                if ev.op in _STYLE_OPS:
+                    self._restyle(ev)
+                    continue
                 handler = _HANDLERS.get(ev.op)
                 if handler is not None:
                     handler(self, ev, ev.params)
@@ -181,6 +188,7 @@ class Layout:
         self._cut: str | None = None
         self._used_cjk = False
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
+        self._narrow_only = False  # ... or no wide character at all
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
@@ -189,8 +197,11 @@ class Layout:
             return self.setup.cjk_codec
         if self.setup.codepage_codec:
             return self.setup.codepage_codec
-        codec = encoding.codec_for_codepage(self._state.codepage, self._state.page_printer or self.setup.printer)
-        return codec or encoding.DEFAULT_CODEC
+        key = (self._state.codepage, self._state.page_printer or self.setup.printer)
+        codec = self._page_codecs.get(key)
+        if codec is None:
+            codec = self._page_codecs[key] = encoding.codec_for_codepage(key[0], key[1]) or encoding.DEFAULT_CODEC
+        return codec
 
     def _encoding_label(self) -> str:
         if self.setup.cjk_codec and (self._used_cjk or self._state.cjk):
@@ -229,7 +240,8 @@ class Layout:
             start_at = 1
         else:
             start_at = 0
-        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw))
+        codec = self._codec()
+        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw, codec), codec)
         if tail:
             self._append(pos, tail)
 
@@ -299,11 +311,12 @@ class Layout:
                 page.text(encoding.decode_text(raw[i:j], codec)[0], self._state.style, offset + i, offset + j)
             i = j
 
-    def _decode_lines(self, raw: bytes) -> list[str] | None:
+    def _decode_lines(self, raw: bytes, codec: str) -> list[str] | None:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None
-        when that is not the same as decoding each line (an undecodable byte, or a codec with state)."""
-        codec = self._codec()
-        self._wide_only = False
+        when that is not the same as decoding each line (an undecodable byte, or a codec with state).
+        Also notes, once for all the lines, whether the run's non-ASCII characters are all wide or
+        all narrow (then a line's columns follow from its length)."""
+        self._wide_only = self._narrow_only = False
         if raw.isascii() and encoding.ascii_as_itself(codec):
             text = raw.decode("ascii")
         elif encoding.lines_decode_alike(codec):
@@ -315,16 +328,23 @@ class Layout:
             return None
         if self._state.intl:
             text = encoding.apply_intl_charset(text, self._state.intl)
-        self._wide_only = not text.isascii() and only_wide(text)  # checked once for all the lines
+        if not text.isascii():
+            if _below_u0100(text):  # Latin-1 letters and signs: none is wide
+                self._narrow_only = True
+            else:
+                self._wide_only = only_wide(text)
+                self._narrow_only = not self._wide_only and only_narrow(text)
         return text.split("\n")
 
-    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None) -> int:
+    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None, codec: str) -> int:
         """Lines printed whole in one style (the common case): ``parts[i]`` is the line's bytes,
         ``texts[i]`` its text when already decoded. An empty part is a feed. Returns the offset after them."""
         style = self._state.style
+        mult = style.width
         align = self._line_align = self._state.align
-        cjk = self._codec() == self.setup.cjk_codec
+        cjk = codec == self.setup.cjk_codec
         wide_only = self._wide_only
+        narrow_only = self._narrow_only
         elements = self._elements
         for i in range(start_at, len(parts)):
             part = parts[i]
@@ -337,9 +357,14 @@ class Layout:
                 text = texts[i]
                 printed = text.rstrip()
                 if printed.isascii():
-                    cols = len(printed) * style.width
+                    cols = len(printed) * mult
                 else:
-                    cols = (wide_text_cells(printed) if wide_only else cells(printed)) * style.width
+                    if narrow_only:
+                        cols = len(printed) * mult
+                    elif wide_only:
+                        cols = wide_text_cells(printed) * mult
+                    else:
+                        cols = cells(printed) * mult
                     if cjk:
                         self._used_cjk = True
                 elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
@@ -430,6 +455,21 @@ class Layout:
                 prev.end = end
             else:
                 self._elements.append(Feed(lines, start, end))
+
+    def _restyle(self, ev: Command) -> None:
+        """A character-style command. Its effect depends only on the style in force and the command's
+        bytes (the decoder maps equal bytes to equal params within a stream), so each (style, command)
+        pair is worked out once per stream and looked up after that."""
+        style = self._state.style
+        key = (id(style), ev.op, ev.raw)
+        step = self._style_steps.get(key)
+        if step is not None and step[0] is style:
+            self._state.style = step[1]
+            return
+        _HANDLERS[ev.op](self, ev, ev.params)
+        if len(self._style_steps) >= _STYLE_STEPS_MAX:
+            self._style_steps.clear()
+        self._style_steps[key] = (style, self._state.style)
 
     def _set_style(self, **changes: Any) -> None:
         style = self._state.style
@@ -758,6 +798,20 @@ class Layout:
 
     def _status_query(self, ev: Command, p: dict[str, Any]) -> None:
         self._queries.append(str(p.get("kind", ev.name)))
+
+
+#: ops that change only the character style (handled through Layout._restyle)
+_STYLE_OPS = frozenset({"print_mode", "char_size", "bold", "underline", "reverse", "font", "rotate", "upside_down"})
+_STYLE_STEPS_MAX = 4096
+
+
+def _below_u0100(text: str) -> bool:
+    """Whether every character of ``text`` is below U+0100 (no such character is East Asian wide)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _code_text(data: bytes) -> str:

@@ -244,12 +244,18 @@ class PrintStream:
     Chunking never matters; only job boundaries (and idle gaps, when timestamps are given) do.
     """
 
-    def __init__(self, options: DecodeOptions | None = None, text_setup: TextSetup | None = None) -> None:
+    def __init__(
+        self,
+        options: DecodeOptions | None = None,
+        text_setup: TextSetup | None = None,
+        decoder: StreamDecoder | None = None,
+    ) -> None:
         """``text_setup`` fixes the encoding (when the whole stream was seen beforehand, e.g. a
-        recording); otherwise it is guessed from what has arrived so far."""
+        recording); otherwise it is guessed from what has arrived so far. ``decoder``: one that has
+        already decoded the stream's start (see ``feed_events``) and goes on with the rest."""
         self.options = options or DecodeOptions()
         self._fixed_setup = text_setup
-        self._decoder = StreamDecoder(dialect=self.options.dialect)
+        self._decoder = decoder if decoder is not None else StreamDecoder(dialect=self.options.dialect)
         self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
         self._evidence = TextEvidence()
         self._arrivals: list[tuple[int, float]] = []  # (stream offset, capture time) per fed chunk
@@ -262,6 +268,11 @@ class PrintStream:
             self._arrivals.append((self.bytes_seen, timestamp))
         self.bytes_seen += len(data)
         return self._jobs(self._segment(self._decoder.feed(data)))
+
+    def feed_events(self, events: list[Event]) -> list[Receipt]:
+        """Receipts completed by events already decoded by this stream's decoder (the start of a file
+        decoded once to choose its encoding, then laid out without decoding it again). No timestamps."""
+        return self._jobs(self._segment(events))
 
     def close(self) -> list[Receipt]:
         jobs = self._segment(self._decoder.close())

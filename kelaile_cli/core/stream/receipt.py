@@ -89,7 +89,10 @@ class Line:
 
     @property
     def text(self) -> str:
-        return "".join(s.text for s in self.spans)
+        spans = self.spans
+        if len(spans) == 1:  # most lines: one style throughout
+            return spans[0].text
+        return "".join([s.text for s in spans])
 
     @property
     def height(self) -> int:

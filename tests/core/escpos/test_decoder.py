@@ -210,3 +210,27 @@ def test_column_image_pixels():
     assert bitmap[0] == 0x80  # row 0: x=0 set
     assert bitmap[23] == 0x40  # row 23: x=1 set
     assert sum(bin(b).count("1") for b in bitmap) == 2
+
+
+def test_preview_close_leaves_the_decoder_going():
+    """preview_close gives what close would at that point, and feeding goes on as if it was never asked."""
+    from pathlib import Path
+
+    from kelaile_cli.core.escpos.dialect import StreamDecoder
+
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "conformance"
+    for path in sorted(corpus.glob("*.bin"))[:8]:
+        data = path.read_bytes()
+        for cut in (0, 1, 5, 600, len(data) // 2, len(data) - 1):
+            going = StreamDecoder()
+            head = going.feed(data[:cut])
+            preview = going.preview_close()
+            closed = StreamDecoder()
+            closed.feed(data[:cut])
+            assert _shape(preview) == _shape(closed.close()), (path.name, cut)
+            whole = StreamDecoder()
+            assert _shape(head + going.feed(data[cut:]) + going.close()) == _shape(whole.feed(data) + whole.close())
+
+
+def _shape(events):
+    return [(type(e).__name__, e.offset, e.raw, getattr(e, "op", None), getattr(e, "params", None)) for e in events]
