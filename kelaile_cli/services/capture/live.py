@@ -64,6 +64,16 @@ class SerialSettings:
     dsrdtr: bool = False
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (libuv: the latency the passthrough adds per job comes
+    near socat's, docs/performance.md), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 @dataclass(frozen=True)
 class CaptureOptions:
     """What to capture and where the copies go.
@@ -166,7 +176,8 @@ class Capture:
                     o.source, o.forward, self._taps, self._stats, o.max_jobs, answers=o.answers, turns=o.turns,
                     printer_side=side,
                 )  # fmt: skip
-                asyncio.run(tcp.run(self._on_ready, o.duration, o.on_tick, self._stop))
+                with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                    runner.run(tcp.run(self._on_ready, o.duration, o.on_tick, self._stop))
             else:
                 _run_serial(o, side, self._taps, self._stats, self._stop, self._on_ready)
         except BaseException as exc:  # handed to the caller by stop()
