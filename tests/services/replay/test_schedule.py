@@ -10,12 +10,19 @@ from hypothesis import strategies as st
 from kelaile_cli.services.replay.schedule import Plan, schedule
 
 
-def test_rate_schedule_is_evenly_spaced_and_round_robin():
+def test_rate_schedule_is_evenly_spaced_and_the_stores_take_turns():
     sends = list(schedule(Plan(rate=4, stores=2), [0.0, 0.5, 0.9], [0, 0, 0]))
     assert [s.t for s in sends] == [i / 4 for i in range(6)]
     assert [(s.item, s.store, s.occurrence) for s in sends] == [
-        (0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 1, 0), (1, 1, 0), (2, 1, 0)
+        (0, 0, 0), (1, 1, 0), (1, 0, 0), (2, 1, 0), (2, 0, 0), (0, 1, 0)
     ]  # fmt: skip
+
+
+def test_at_a_rate_every_store_is_busy_from_the_start():
+    """200 stores at 20/s: in the first 10 s every store has sent once (not store 1's whole pass first)."""
+    sends = list(schedule(Plan(rate=20, duration=10.0, stores=200), [0.0] * 99, list(range(99))))
+    assert len(sends) == 200 and {s.store for s in sends} == set(range(200))
+    assert len({s.item for s in sends}) == 99  # a mix of receipts, not item 0 two hundred times
 
 
 def test_duration_loops_with_a_new_occurrence_each_pass():
