@@ -6,8 +6,8 @@ cannot slow the schedule down; latency is then measured from ``t`` (no coordinat
 - As recorded (``rate=None``): every item at its recorded time divided by ``speed``; store ``s`` of
   ``N`` starts ``s/N`` of a pass later, so stores do not print in lock-step.
 - ``rate=R``: sends ``1/R`` s apart, the stores taking turns (every store is busy from the start, as a
-  chain's stores are); store ``s`` walks the items from item ``s``, so at any moment the stores send a mix
-  of receipts; each store sends each item once a pass.
+  chain's stores are); each store walks the items from its own start, the starts spread over the items,
+  so at any moment the stores send a mix of receipts; each store sends each item once a pass.
 
 One pass sends every item once per store; ``loop`` repeats passes forever, ``duration`` stops the
 schedule at that time (and implies looping). The occurrence of a send (its pass, and which byte-identical
@@ -67,7 +67,7 @@ def _by_rate(plan: Plan, n_items: int, copies: list[int], n_copies: int) -> Iter
             return
         pass_no, within = divmod(seq, per_pass)
         turn, store = divmod(within, plan.stores)
-        item = (turn + store) % n_items
+        item = (turn + store * n_items // plan.stores) % n_items  # the stores' starts spread over the items
         yield Send(seq, t, item, store, pass_no * n_copies + copies[item])
 
 
