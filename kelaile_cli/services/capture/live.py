@@ -100,6 +100,7 @@ class CaptureOptions:
     answers: AnswerBoard | None = None
     turns: PrinterTurns | None = None  # the box's own jobs (online orders) print only between POS jobs
     printer_link: Any = None  # an already open printer ``ByteLink`` (the box's serial/USB/lp/file printer)
+    printer_reopen: Callable[[], Any] | None = None  # opens it again after it failed (unplugged, plugged back)
     stats: CaptureStats | None = None
     record_lag_bytes: int = RECORD_LAG_BYTES
 
@@ -154,7 +155,7 @@ class Capture:
         for tap in self._taps:
             tap.start()
         if link is not None:
-            self.printer_side = PrinterSide(link, self._taps, self._stats, o.answers, o.turns).start()
+            self.printer_side = PrinterSide(link, self._taps, self._stats, o.answers, o.turns, o.printer_reopen).start()
         self._thread = threading.Thread(target=self._run, name="klx-capture", daemon=True)
         self._thread.start()
         self._ready.wait(START_TIMEOUT)

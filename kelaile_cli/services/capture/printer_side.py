@@ -9,7 +9,10 @@ TCP connection, a file): the same cut gate, turns, status relay and health quest
   (``print_own``, inside ``PrinterTurns.box_turn``) go only between POS jobs;
 - **relay**: what the printer sends (``DLE EOT``/``GS r`` answers, ASB) goes to the current job's ``reply``
   (or ``idle_reply`` between jobs: a serial POS hears its printer at any time);
-- **health**: ``ask`` sends a status query and collects the answer instead of relaying it.
+- **health**: ``ask`` sends a status query and collects the answer instead of relaying it;
+- **unplugged**: behind a stream POS (``hold_on_failure``), a printer link that fails is reopened (``reopen``,
+  every ``REOPEN_S``) while the POS's bytes wait — the POS reading stops, so its flow control holds it —
+  and the failed write is sent again once the printer is back (an unplugged cable takes nothing).
 
 A TCP POS on a TCP printer keeps its own proxy (``tcp.py``: one printer connection per POS connection).
 """
@@ -17,10 +20,13 @@ A TCP POS on a TCP printer keeps its own proxy (``tcp.py``: one printer connecti
 from __future__ import annotations
 
 import contextlib
+import errno
+import itertools
 import threading
 import time
 from collections.abc import Callable
 
+from kelaile_cli.core.errors import KlxError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.cut_gate import CutGate
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
@@ -34,6 +40,7 @@ JOB_GAP_S = 0.5  # a stream POS (serial, gadget) quiet this long has finished it
 READ_S = 0.05
 _POLL_S = 0.003
 RETRY_S = 0.5  # a printer link that failed is read again after this long
+REOPEN_S = (0.2, 0.5, 1.0, 2.0)  # waits between tries to reopen a failed printer link (the last repeats)
 
 
 class PrinterSide:
@@ -46,8 +53,13 @@ class PrinterSide:
         stats: CaptureStats,
         answers: AnswerBoard | None = None,
         turns: PrinterTurns | None = None,
+        reopen: Callable[[], ByteLink] | None = None,
     ) -> None:
         self.link, self.taps, self.stats, self.answers, self.turns = link, taps, stats, answers, turns
+        self.reopen = reopen  # opens the printer link again (the same device path or USB ids)
+        self.hold_on_failure = False  # a stream POS: wait for the printer to come back instead of failing
+        self.reopened = 0  # how often the link was reopened after a failure
+        self._recovering = False
         self.idle_reply: Callable[[bytes], None] | None = None  # where printer bytes go between jobs
         self.last_reply = 0.0  # monotonic time of the printer's latest bytes
         self.error = ""  # the latest failure of the printer link ("" while it works)
@@ -145,16 +157,18 @@ class PrinterSide:
     # -- the box's own use of the printer ----------------------------------------------------------
     def print_own(self, job: bytes) -> None:
         """A job of the box's own (the caller holds ``PrinterTurns.box_turn``); ``OSError`` if it failed."""
-        self._write(job)
+        self._refuse_while_down()
+        self._write(job, hold=False)
 
     def ask(self, query: bytes, size: int, timeout: float, until: bytes | None = None) -> bytes:
         """Send ``query`` and collect what the printer answers (``size`` bytes, or up to ``until``, or
         what came within ``timeout``); the answer is not relayed to the POS."""
+        self._refuse_while_down()
         with self._ask_lock:
             with self._cond:
                 self._asking = bytearray()
             try:
-                self._write(query)
+                self._write(query, hold=False)
                 deadline = time.monotonic() + timeout
                 with self._cond:
                     while len(self._asking) < size and not (until and until in self._asking):
@@ -168,7 +182,17 @@ class PrinterSide:
                     self._asking = None
 
     # -- plumbing ----------------------------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
+    @property
+    def down(self) -> str:
+        """Why the printer link is being reopened ("" while it works)."""
+        return self.error if self._recovering else ""
+
+    def _refuse_while_down(self) -> None:
+        """The box's own use of a printer being reopened fails at once (it would wait behind the POS's bytes)."""
+        if self._recovering:
+            raise OSError(errno.EIO, self.error or "the printer link is being reopened")
+
+    def _write(self, data: bytes, hold: bool | None = None) -> None:
         if not data:
             return
         with self._write_lock:
@@ -176,9 +200,32 @@ class PrinterSide:
                 self.link.write(data)
             except OSError as exc:
                 self.error = f"printer {self.link.name}: {exc.strerror or exc}"
-                raise
+                if self.reopen is None or not (self.hold_on_failure if hold is None else hold):
+                    raise
+                self._recover(data)
         self.error = ""
         self.stats.bytes_out += len(data)
+
+    def _recover(self, data: bytes) -> None:
+        """Reopen the failed link until ``data`` goes through (or the side stops: ``OSError``)."""
+        assert self.reopen is not None
+        self._recovering = True
+        try:
+            for attempt in itertools.count():
+                if self._stop.wait(REOPEN_S[min(attempt, len(REOPEN_S) - 1)]):
+                    raise OSError(errno.EIO, self.error)
+                with contextlib.suppress(Exception):
+                    self.link.close()
+                try:
+                    self.link = self.reopen()
+                    self.link.write(data)
+                except (OSError, KlxError) as exc:
+                    self.error = f"printer {self.link.name}: {getattr(exc, 'strerror', None) or exc}"
+                    continue
+                self.reopened += 1
+                return
+        finally:
+            self._recovering = False
 
     def _hand(self, chunk: Chunk, room: list[bool]) -> None:
         self.stats.chunks += 1
@@ -223,6 +270,7 @@ def run_stream(pos: ByteLink, side: PrinterSide, stop: threading.Event, gap_s: f
     """A stream POS (serial port, pty, USB printer gadget) on ``side`` until ``stop``: a job begins with
     the first byte after a quiet ``gap_s`` and ends with the next quiet gap."""
     side.idle_reply = pos.write
+    side.hold_on_failure = True  # nothing to tell a serial POS but its flow control: wait for the printer
     in_job, last = False, 0.0
     while not stop.is_set():
         try:

@@ -46,6 +46,7 @@ from kelaile_cli.transports.printer import (
     link_kind,
     open_printer,
     printer_endpoint,
+    printer_kind,
 )
 from kelaile_cli.transports.serial import SerialLink
 
@@ -165,6 +166,7 @@ class PosPipeline:
                 capture = Capture(CaptureOptions(
                     source, forward, sinks, paper, on_ready=on_ready, stats=self.capture_stats,
                     source_link=source_link, printer_link=printer_link, answers=self.answers, turns=self.turns,
+                    printer_reopen=self._reopener(forward) if printer_link is not None else None,
                 ))  # fmt: skip
                 capture.start()
                 self.printer_side = capture.printer_side
@@ -180,6 +182,16 @@ class PosPipeline:
         self._capture = threading.Thread(target=run, name="box-capture", daemon=True)
         self._capture.start()
         ready.wait(5)
+
+    def _reopener(self, ep: Endpoint | None) -> Callable[[], ByteLink] | None:
+        """How to open the printer link again after it failed (a USB-serial adapter or USB printer
+        unplugged and plugged back in: the same path or ids); None for a file."""
+        if ep is None or printer_kind(ep) == "file":
+            return None
+        config = self.state.config
+        line = LineSettings(int(config.get("printer_baud") or 9600), str(config.get("printer_flow") or "none"))
+        backend = getattr(self.options, "usb_backend", None)
+        return lambda: open_printer(ep, line, usb_backend=backend)
 
     def _open_sides(self, pos: str) -> tuple[Endpoint, ByteLink | None, Endpoint | None, ByteLink | None, list[Any]]:
         """(POS endpoint, its open link, printer endpoint, its open link, file sinks) for the config.

@@ -54,6 +54,8 @@ def query_printer(url: str, ask_model: bool) -> tuple[PrinterHealth, str]:
 def query_side(side: PrinterSide, turns: PrinterTurns, ask_model: bool) -> tuple[PrinterHealth, str]:
     """Ask the printer on the POS side's own link, in the box's turn (``BusyPrinterError`` while POS jobs
     hold the printer for the whole wait)."""
+    if side.down:  # unplugged: the POS's bytes wait for the link to come back, the box need not ask
+        return PrinterHealth(online=False), f"the printer link failed ({side.down}); reopening it"
     try:
         with turns.box_turn(ANSWER_TIMEOUT_S):
             answers = side.ask(STATUS_QUERY, 4, ANSWER_TIMEOUT_S)

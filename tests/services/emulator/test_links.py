@@ -21,6 +21,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.demo import without_answers
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
 from kelaile_cli.services.emulator.printer import SerialPrinter
+from kelaile_cli.services.emulator.printer_health import PrinterHealth
 from kelaile_cli.transports.pty import PtyLink
 from tests.doubles.usb_emulated import EmulatedPrinterBackend
 from tests.helpers import TEA_JOB
@@ -325,3 +326,34 @@ def test_the_printer_is_not_asked_inside_a_pos_job_and_what_was_known_stands(tmp
             assert b"\x10\x04" not in printer.received[before:]
         finally:
             pos.close()
+
+
+def test_a_serial_printer_unplugged_and_plugged_back_gets_what_the_pos_printed_meanwhile(tmp_path, boxes):
+    """A USB-serial adapter pulled out and put back: the device node goes and comes back at the same path
+    (a symlink to a pty stands for it). The box keeps the POS's bytes (it stops reading the POS, whose flow
+    control holds it), reopens the port and sends them once the printer is back: none lost, none twice."""
+    device = tmp_path / "ttyUSB0"
+    later = TEA_JOB.replace(b"Green", b"Black")
+    with SerialPrinter() as first:
+        device.symlink_to(first.url)
+        box = _box(tmp_path, boxes, _Answers(None), pos="pty", printer=str(device))
+        pos = _pos(box)
+        pos.write(TEA_JOB)
+        assert first.wait_for(len(TEA_JOB)) == TEA_JOB
+    device.unlink()  # unplugged: the port is gone
+    try:
+        pos.write(later)  # the cashier prints again meanwhile
+        side = box.pipeline.printer_side
+        assert side is not None and _until(lambda: "ttyUSB0" in side.error)
+        away = box.provisioning.printer.check()  # the health the box reports meanwhile
+        assert away is not None and not away.online
+        with SerialPrinter() as second:
+            device.symlink_to(second.url)  # plugged back in
+            got = second.wait_for(len(later))
+            assert _until(lambda: side.error == "")
+            watch = box.provisioning.printer  # asked again once the POS's job is over: online
+            assert _until(lambda: (watch.check() or PrinterHealth(online=False)).online)
+        assert got == later
+        assert side.reopened == 1
+    finally:
+        pos.close()
