@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
 from kelaile_cli.core.formats.pii import MEMBER_LABELS, find_pii, fold_width
-from kelaile_cli.core.stream import encoding
-from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions, TextEvidence, choose_text_setup
+from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions, TextEvidence
 
 __all__ = ["MEMBER_LABELS", "Redaction", "StreamingRedactor", "gather_evidence", "redact_stream"]
 
@@ -149,42 +148,6 @@ def gather_evidence(blocks: Iterable[bytes], options: DecodeOptions | None = Non
     return evidence
 
 
-class _SettledCodecs:
-    """``CodecTracker.codecs`` with the text setup chosen once, from the whole stream's evidence (as
-    ``redact_stream``'s single call chooses it), instead of from what has been seen so far. The
-    double-byte and code-page state follows the commands exactly as ``CodecTracker`` follows them
-    (the tests compare both on every sample)."""
-
-    def __init__(self, evidence: TextEvidence, options: DecodeOptions) -> None:
-        self.options = options
-        self.setup = choose_text_setup(evidence, options)
-        self.cjk = self.setup.cjk_default
-        self.sjis = False
-        self.codepage = 0
-
-    def codecs(self, events: list[Event]) -> dict[int, str]:
-        setup, out = self.setup, {}
-        for ev in events:
-            if isinstance(ev, Command):
-                if ev.op == "cjk_on":
-                    self.cjk = True
-                elif ev.op == "cjk_off":
-                    self.cjk = False
-                elif ev.op == "codepage":
-                    self.codepage = int(ev.params.get("n", 0))
-                elif ev.op == "cjk_code_system":
-                    self.sjis = int(ev.params.get("n", 0)) in (1, 2)
-                elif ev.op == "init":
-                    self.cjk, self.codepage = setup.cjk_default, 0
-            elif isinstance(ev, Text):
-                if (self.cjk or self.sjis) and setup.cjk_codec:
-                    out[ev.offset] = setup.cjk_codec
-                else:
-                    page = encoding.codec_for_codepage(self.codepage, self.options.printer)
-                    out[ev.offset] = setup.codepage_codec or page or encoding.DEFAULT_CODEC
-        return out
-
-
 class StreamingRedactor:
     """Redact a live stream: ``feed`` returns masked bytes as soon as the text they belong to is
     complete (the decoder emits a text run only once it has ended), ``close`` the rest. Output
@@ -198,9 +161,7 @@ class StreamingRedactor:
         self.codes, self.labels = codes, labels
         self.options = options or DecodeOptions()
         self._decoder = StreamDecoder(self.options.dialect)
-        self._codecs: CodecTracker | _SettledCodecs = (
-            CodecTracker(self.options) if evidence is None else _SettledCodecs(evidence, self.options)
-        )
+        self._codecs = CodecTracker(self.options, settled=evidence)
         self._held = bytearray()  # bytes received, not yet released
         self._base = 0  # stream offset of _held[0]
         self.found: list[Redaction] = []

@@ -173,18 +173,24 @@ def choose_text_setup(evidence: TextEvidence, options: DecodeOptions) -> TextSet
 
 class CodecTracker:
     """Which codec each text run was printed in, following double-byte mode and code pages across
-    calls (so a live stream can be followed chunk by chunk: dumps, redaction)."""
+    calls (so a live stream can be followed chunk by chunk: dumps, redaction).
 
-    def __init__(self, options: DecodeOptions) -> None:
+    The text setup is chosen from what has been seen so far, or once from ``settled``: the evidence of
+    the whole stream, gathered beforehand (a file redacted in pieces chooses as over the whole file)."""
+
+    def __init__(self, options: DecodeOptions, settled: TextEvidence | None = None) -> None:
         self.options = options
-        self.evidence = TextEvidence()
+        self.evidence = settled if settled is not None else TextEvidence()
+        self.setup: TextSetup | None = choose_text_setup(settled, options) if settled is not None else None
         self.cjk: bool | None = None
         self.sjis = False
         self.codepage = 0
 
     def codecs(self, events: list[Event]) -> dict[int, str]:
-        self.evidence.add(events)
-        setup = choose_text_setup(self.evidence, self.options)
+        setup = self.setup
+        if setup is None:
+            self.evidence.add(events)
+            setup = choose_text_setup(self.evidence, self.options)
         if self.cjk is None:
             self.cjk = setup.cjk_default
         out: dict[int, str] = {}

@@ -161,14 +161,14 @@ def test_settled_codecs_are_the_trackers_over_the_whole_stream() -> None:
     """The file redactor's codec choice (setup settled from the whole stream) is ``CodecTracker``'s
     single call over all of it, on every sample and a few option sets."""
     from kelaile_cli.core.escpos.dialect import StreamDecoder
-    from kelaile_cli.core.formats.redact import _SettledCodecs, gather_evidence
+    from kelaile_cli.core.formats.redact import gather_evidence
     from kelaile_cli.core.stream.printstream import CodecTracker, DecodeOptions
 
     for name, data in _jobs():
         for options in (DecodeOptions(), DecodeOptions(encoding="cp437"), DecodeOptions(printer="TM-T88V")):
             decoder = StreamDecoder(options.dialect)
             events = decoder.feed(data) + decoder.close()
-            settled = _SettledCodecs(gather_evidence([data], options), options)
+            settled = CodecTracker(options, settled=gather_evidence([data], options))
             half = len(events) // 2
             got = {**settled.codecs(events[:half]), **settled.codecs(events[half:])}
             assert got == CodecTracker(options).codecs(events), (name, options)
