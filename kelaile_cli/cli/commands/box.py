@@ -224,7 +224,8 @@ def _cloud_and_printer(state: State) -> None:
             out.print(f"[yellow]cloud error:[/] {escape(str(error.get('code')))} ({escape(str(error.get('layer')))}): "
                       f"{escape(str(error.get('detail')))} — {escape(str(error.get('remedy')))}")  # fmt: skip
     if printer.get("link"):
-        health = "online" if printer.get("online") else "[red]offline[/]"
+        online = printer.get("online")
+        health = "online" if online else "[red]offline[/]" if online is False else "not checked yet"
         extra = f" · paper {printer.get('paper')} · cover {printer.get('cover')}" if printer.get("online") else ""
         model = f" · {escape(str(printer['model']))}" if printer.get("model") else ""
         out.print(f"printer {escape(printer['link'])}: {health}{escape(extra)}{model}")

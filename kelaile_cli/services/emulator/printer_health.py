@@ -190,6 +190,7 @@ class PrinterWatch:
         }  # fmt: skip
         if self.health is not None:
             out.update(self.health.as_dict())
-        else:
-            out.update(online=False, paper=None, cover=None, error=None, model=None)
+        else:  # no printer: it cannot print; one never asked (no printer watch yet): unknown, not offline
+            out.update(online=None if link else False, paper=None, cover=None, error=None, model=None)
+            out["detail"] = out["detail"] or ("not checked yet" if link else "")
         return out

@@ -52,3 +52,9 @@ def test_no_printer_configured() -> None:
     watch = _watch("", Faults(), [])
     assert watch.check() is None
     assert watch.report()["online"] is False
+
+
+def test_a_printer_never_asked_is_unknown_not_offline() -> None:
+    watch = _watch("tcp://127.0.0.1:9", Faults(), [])  # configured, not asked yet
+    report = watch.report()
+    assert report["online"] is None and report["detail"] == "not checked yet" and report["checked_at"] == 0
