@@ -17,6 +17,7 @@ import select
 import socket
 import threading
 import time
+from typing import Self
 
 from kelaile_cli.core.escpos.status import status_answer
 
@@ -25,29 +26,28 @@ __all__ = ["NetworkPrinter", "SerialPrinter"]
 _QUERY = re.compile(rb"\x10\x04([\x01-\x04])|\x1dI\x43")
 
 
-class NetworkPrinter:
-    """``start()`` it on 127.0.0.1 (port 0: any free port), read ``received``, ``stop()`` it."""
+class _EmulatedPrinter:
+    """What both printers share: settable status, what they were sent, a serving thread, and the answers to
+    ``DLE EOT n`` and ``GS I 67``. ``start()`` it, ``stop()`` it (or use it as a context manager)."""
 
-    def __init__(self, port: int = 0, model: str = "TM-T88VI (emulated)") -> None:
+    def __init__(self, model: str, thread_name: str) -> None:
         self.model = model
-        self.offline = False  # answers status with the offline bit; ``refuse`` drops connections instead
-        self.refuse = False
+        self.offline = False  # answers status with the offline bit
         self.cover_open = False
         self.paper = "ok"  # ok | near_end | end
         self.received = bytearray()
-        self.connections = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", port))
-        self._server.settimeout(0.2)
-        self.port = self._server.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, name=f"printer:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=thread_name, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
+    def _serve(self) -> None:
+        raise NotImplementedError
 
-    def start(self) -> NetworkPrinter:
+    def _release(self) -> None:
+        """Close the printer's end of its link (after the serving thread ended)."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -55,13 +55,38 @@ class NetworkPrinter:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(3)
-        self._server.close()
+        self._release()
 
-    def __enter__(self) -> NetworkPrinter:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _answer(self, match: re.Match[bytes]) -> bytes:
+        if match.group(1) is None:
+            return b"_" + self.model.encode("ascii", "replace") + b"\x00"
+        n = match.group(1)[0]
+        return bytes((status_answer(n, offline=self.offline, cover_open=self.cover_open, paper=self.paper),))
+
+
+class NetworkPrinter(_EmulatedPrinter):
+    """``start()`` it on 127.0.0.1 (port 0: any free port), read ``received``, ``stop()`` it."""
+
+    def __init__(self, port: int = 0, model: str = "TM-T88VI (emulated)") -> None:
+        self._server = socket.create_server(("127.0.0.1", port))
+        self._server.settimeout(0.2)
+        self.port = self._server.getsockname()[1]
+        super().__init__(model, f"printer:{self.port}")
+        self.refuse = False  # drops connections (``offline`` answers status with the offline bit instead)
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def _release(self) -> None:
+        self._server.close()
 
     def jobs(self) -> bytes:
         """Everything received except status and model queries (what would reach the paper)."""
@@ -105,14 +130,8 @@ class NetworkPrinter:
                         return
                 tail = window[-2:]
 
-    def _answer(self, match: re.Match[bytes]) -> bytes:
-        if match.group(1) is None:
-            return b"_" + self.model.encode("ascii", "replace") + b"\x00"
-        n = match.group(1)[0]
-        return bytes((status_answer(n, offline=self.offline, cover_open=self.cover_open, paper=self.paper),))
 
-
-class SerialPrinter:
+class SerialPrinter(_EmulatedPrinter):
     """A serial receipt printer on a new pty: the box opens ``url`` (the pty's port), the printer holds the
     other end. It keeps what it is sent, answers ``DLE EOT n`` and ``GS I 67`` from its settable state,
     takes bytes off the line no faster than ``baud`` (None: as fast as they come) and, with ``buffer`` set,
@@ -128,35 +147,16 @@ class SerialPrinter:
     def __init__(self, baud: int | None = None, buffer: int | None = None, model: str = "TM-T88V serial (emulated)"):
         from kelaile_cli.transports.pty import PtyLink
 
-        self.model, self.baud, self.buffer = model, baud, buffer
-        self.offline = False
-        self.cover_open = False
-        self.paper = "ok"
-        self.received = bytearray()
+        super().__init__(model, "serial-printer")
+        self.baud, self.buffer = baud, buffer
         self.xoffs = 0  # how often the printer asserted busy
         self._pty = PtyLink()
         self.url = self._pty.name
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._busy = False
         self.backlog = 0.0  # bytes received, not yet printed (with ``buffer``)
-        self._thread = threading.Thread(target=self._serve, name="serial-printer", daemon=True)
 
-    def start(self) -> SerialPrinter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(3)
+    def _release(self) -> None:
         self._pty.close()
-
-    def __enter__(self) -> SerialPrinter:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def busy(self, on: bool) -> None:
         """Assert (XOFF) or release (XON) busy by hand."""
@@ -232,9 +232,3 @@ class SerialPrinter:
             return os.read(self._pty.master, size)
         except OSError:
             return b""
-
-    def _answer(self, match: re.Match[bytes]) -> bytes:
-        if match.group(1) is None:
-            return b"_" + self.model.encode("ascii", "replace") + b"\x00"
-        n = match.group(1)[0]
-        return bytes((status_answer(n, offline=self.offline, cover_open=self.cover_open, paper=self.paper),))
