@@ -95,7 +95,7 @@ def show(profile_id: Annotated[str, typer.Argument(help="Profile id.")], profile
     """Print one profile as it was loaded (validated, defaults filled in)."""
     loaded = load_profiles(profiles or [])
     profile = loaded.get(profile_id)
-    emit_json(profile.model_dump(mode="json", exclude_none=True))
+    emit_json(profile.to_dict())
 
 
 @profile_app.command()

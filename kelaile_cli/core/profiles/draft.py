@@ -37,10 +37,11 @@ from typing import Any
 import yaml
 
 from kelaile_cli.core.profiles.detect import receipt_text
-from kelaile_cli.core.profiles.extract import FieldRules, extract
+from kelaile_cli.core.profiles.extract import extract
 from kelaile_cli.core.profiles.labels import LabelTable, bundled_labels, merge_labels, rank_languages
 from kelaile_cli.core.profiles.money import currency_from_text
 from kelaile_cli.core.profiles.profile import Profile, parse_profile
+from kelaile_cli.core.profiles.schema import validate_field_rules
 from kelaile_cli.core.stream.receipt import Receipt
 
 __all__ = ["Draft", "scaffold_profile"]
@@ -462,7 +463,7 @@ def _tax_included(lines: list[list[str]], fields: dict[str, Any]) -> bool:
     """Whether the total adds up without the tax (VAT included) on more samples than with it."""
     agree = {True: 0, False: 0}
     for included in agree:
-        rules = FieldRules.model_validate(fields | {"tax_included": included})
+        rules = validate_field_rules(fields | {"tax_included": included})
         for receipt in lines:
             tx = extract(rules, receipt, "sale")
             agree[included] += sum(1 for c in tx.checks if c.name == "total" and c.ok)
@@ -507,7 +508,7 @@ def _items_rule(lines: list[list[str]], fields: dict[str, Any], amount: str) -> 
         if sum(1 for b in blocks if b) < max(min(2, len(lines)), len(lines) // 2):
             continue  # item lines on too few samples (kitchen tickets and reports have none)
         rule: dict[str, Any] = {"line": line_rule, **_bounds(lines, blocks, stops)}
-        trial = FieldRules.model_validate({k: v for k, v in fields.items() if k != "items"} | {"items": rule})
+        trial = validate_field_rules({k: v for k, v in fields.items() if k != "items"} | {"items": rule})
         adds_up, priced, quantity = 0, 0, Decimal(0)
         for receipt in lines:
             tx = extract(trial, receipt, "sale")

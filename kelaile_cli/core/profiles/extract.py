@@ -12,109 +12,84 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from kelaile_cli.core.profiles.money import format_amount
 
 __all__ = ["Check", "FieldRules", "Item", "Payment", "Report", "ReportRules", "Transaction", "extract"]
 
-PaymentMethod = Literal["cash", "card", "mobile", "wechat", "alipay", "unionpay", "other"]
 AMOUNT_FIELDS = ("subtotal", "discount", "service_charge", "tax", "total", "change")
 TEXT_FIELDS = ("store", "terminal", "cashier", "order_no", "table", "member_id")
 
 
-class _Rule(BaseModel):
-    # the schema is built on first validation: profiles read from the cache never pay for it
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+# rules are checked by ``core.profiles.schema`` when a profile file is read; here they are plain data
 
 
-class FieldRule(_Rule):
-    pattern: str = Field(description="Regex over the receipt text (multiline); group 1 is the value.")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldRule:
+    pattern: str  # regex over the receipt text (multiline); group 1 is the value
 
 
-class DateRule(_Rule):
-    pattern: str = Field(description="Regex over the receipt text (multiline); group 1 is the date-time text.")
-    format: str = Field(description="strptime format of the captured text, e.g. '%Y-%m-%d %H:%M:%S'.")
-    year_offset: int = Field(
-        default=0, description="Added to the leading year before parsing (Minguo/ROC years: 1911, so 115 -> 2026)."
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DateRule:
+    pattern: str  # group 1 is the date-time text
+    format: str  # strptime format of the captured text
+    year_offset: int = 0  # added to the leading year before parsing (Minguo years: 1911)
 
 
-class ItemsRule(_Rule):
-    line: str = Field(description="Regex for one item line with named groups: name, qty, price, amount, sku.")
-    start: str | None = Field(default=None, description="Items begin after the first line matching this.")
-    end: str | None = Field(default=None, description="Items end at the first line after the start matching this.")
-    sku_line: str | None = Field(default=None, description="Regex for a line holding the next item's SKU (group 1).")
-    name_line: str | None = Field(
-        default=None,
-        description="Regex for a line holding the next item's name (group 'name' or 1, optional 'sku') when its "
-        "figures are on the following line.",
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemsRule:
+    line: str  # one item line, named groups: name, qty, price, amount, sku
+    start: str | None = None  # items begin after the first line matching this
+    end: str | None = None  # … and end at the first line after the start matching this
+    sku_line: str | None = None  # a line holding the next item's SKU (group 1)
+    name_line: str | None = None  # a line holding the next item's name when its figures follow
 
 
-class PaymentRule(_Rule):
-    pattern: str = Field(
-        description="Regex over the receipt text (multiline); every match is one payment, group 1 its amount."
-    )
-    method: PaymentMethod = Field(
-        description="How it was paid: cash, card, mobile (wallets such as PayPay, Kakao Pay, Bizum), wechat, "
-        "alipay, unionpay or other."
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentRule:
+    pattern: str  # every match is one payment, group 1 its amount
+    method: str  # cash, card, mobile, wechat, alipay, unionpay, other
 
 
-class ReportRules(_Rule):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportRules:
     """Shift/Z report facts; per-method takings go in ``payments``, the net takings in ``total``."""
 
-    number: FieldRule | None = Field(default=None, description="Report (Z) number.")
-    opened: DateRule | None = Field(default=None, description="Start of the reported period.")
-    closed: DateRule | None = Field(default=None, description="End of the reported period.")
-    receipts: FieldRule | None = Field(default=None, description="Number of sales receipts in the period.")
-    refunds: FieldRule | None = Field(default=None, description="Number of refunds/voids in the period.")
-    refund_total: FieldRule | None = Field(default=None, description="Amount refunded in the period.")
+    number: FieldRule | None = None
+    opened: DateRule | None = None
+    closed: DateRule | None = None
+    receipts: FieldRule | None = None
+    refunds: FieldRule | None = None
+    refund_total: FieldRule | None = None
 
 
-class FieldRules(_Rule):
-    """The ``fields:`` section of a profile."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldRules:
+    """The ``fields:`` section of a profile (what each key means: ``core.profiles.schema``)."""
 
-    currency: str | None = Field(
-        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code carried in every transaction, e.g. 'KRW'."
-    )
-    decimals: int | None = Field(
-        default=None,
-        ge=0,
-        le=4,
-        description="Decimal places amounts are reported with, as the receipt prints them (0 for KRW, JPY, TWD; "
-        "default 2).",
-    )
-    decimal_comma: bool = Field(
-        default=False, description="Amounts are written 1.234,50 rather than 1,234.50 ('1'234.50' reads either way)."
-    )
-    tax_included: bool = Field(
-        default=False, description="Prices include the tax shown (VAT/MwSt/TVA): tax is not added to the total."
-    )
-    refunds_negative: bool = Field(
-        default=False,
-        description="The POS prints refund amounts without a sign: make them negative on 'refund' receipts.",
-    )
-    report: ReportRules | None = Field(default=None, description="Rules for shift/Z reports.")
-    datetime: DateRule | None = Field(default=None, description="When the receipt was printed (ISO 8601 out).")
-    items: ItemsRule | None = Field(default=None, description="How to read the item lines.")
-    payments: list[PaymentRule] = Field(default_factory=list, description="One rule per payment method printed.")
-    store: FieldRule | None = Field(default=None, description="Shop or branch name.")
-    terminal: FieldRule | None = Field(default=None, description="Till, register or terminal number.")
-    cashier: FieldRule | None = Field(default=None, description="Cashier, server or operator.")
-    order_no: FieldRule | None = Field(default=None, description="Order, receipt or bill number.")
-    table: FieldRule | None = Field(default=None, description="Table number (restaurants).")
-    covers: FieldRule | None = Field(default=None, description="Number of guests (group 1 must be digits).")
-    member_id: FieldRule | None = Field(default=None, description="Member or loyalty card number.")
-    subtotal: FieldRule | None = Field(default=None, description="Sum of the items before discount, service, tax.")
-    discount: FieldRule | None = Field(default=None, description="Amount taken off (reported positive).")
-    service_charge: FieldRule | None = Field(default=None, description="Service charge, packing or delivery fee.")
-    tax: FieldRule | None = Field(default=None, description="Tax/VAT amount (added unless 'tax_included').")
-    total: FieldRule | None = Field(default=None, description="Amount due.")
-    change: FieldRule | None = Field(default=None, description="Change given back.")
+    currency: str | None = None
+    decimals: int | None = None
+    decimal_comma: bool = False
+    tax_included: bool = False
+    refunds_negative: bool = False
+    report: ReportRules | None = None
+    datetime: DateRule | None = None
+    items: ItemsRule | None = None
+    payments: list[PaymentRule] = field(default_factory=list)
+    store: FieldRule | None = None
+    terminal: FieldRule | None = None
+    cashier: FieldRule | None = None
+    order_no: FieldRule | None = None
+    table: FieldRule | None = None
+    covers: FieldRule | None = None
+    member_id: FieldRule | None = None
+    subtotal: FieldRule | None = None
+    discount: FieldRule | None = None
+    service_charge: FieldRule | None = None
+    tax: FieldRule | None = None
+    total: FieldRule | None = None
+    change: FieldRule | None = None
 
 
 @dataclass(slots=True)

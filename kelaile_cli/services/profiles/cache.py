@@ -145,7 +145,8 @@ class RulesCache:
         spelt = [*map(str, directories), *self.directories]
         name = hashlib.sha256("\0".join(spelt).encode()).hexdigest()[:16]
         self.path = (
-            self.directory / f"detect-{_RULES_FORMAT}-{_fingerprint('profile', 'extract', 'detect')}-{name}.marshal"
+            self.directory
+            / f"detect-{_RULES_FORMAT}-{_fingerprint('profile', 'extract', 'schema', 'detect')}-{name}.marshal"
             if self.directory
             else None
         )
@@ -210,7 +211,9 @@ class ProfileCache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else cache_dir()
         self.path = (
-            self.directory / f"profiles-{_FORMAT}-{_fingerprint('profile', 'extract')}.pickle" if self.directory else None
+            self.directory / f"profiles-{_FORMAT}-{_fingerprint('profile', 'extract', 'schema')}.pickle"
+            if self.directory
+            else None
         )
         self._entries: dict[str, bytes] = {}  # key -> that profile's own pickle
         self._loaded: dict[str, Profile] = {}

@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 
 from kelaile_cli.core.errors import InputError
-from kelaile_cli.core.profiles.extract import FieldRules, extract
+from kelaile_cli.core.profiles.extract import extract
 from kelaile_cli.core.profiles.labels import bundled_labels, merge_labels, parse_labels, rank_languages
 from kelaile_cli.core.profiles.money import currency_from_text, format_amount
+from kelaile_cli.core.profiles.schema import validate_field_rules
 
 LANGUAGES = {"zh-CN", "zh-TW", "ja", "ko", "en", "de", "fr", "es", "it", "nl", "pt", "vi", "th", "ru"}
 
@@ -80,7 +81,7 @@ def test_amounts_keep_the_receipts_precision() -> None:
 )
 def test_extract_reads_each_notation(rules: dict, line: str, total: str) -> None:
     label = line.split()[0]
-    fields = FieldRules.model_validate(rules | {"total": {"pattern": rf"^{label}\s+(\S+)$"}})
+    fields = validate_field_rules(rules | {"total": {"pattern": rf"^{label}\s+(\S+)$"}})
     tx = extract(fields, [line], "sale")
     assert tx.total == total and tx.currency == rules.get("currency")
 
