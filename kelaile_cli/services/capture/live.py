@@ -37,6 +37,7 @@ from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import (
     RECORD_LAG_BYTES,
     RECORD_WAIT,
+    SETTLE,
     CaptureStats,
     ReceiptSink,
     Sink,
@@ -149,9 +150,10 @@ class Capture:
             link = UsbPrinter(o.forward.vid, o.forward.pid, backend=o.usb_backend)
         elif link is None and o.forward is not None and o.source.kind == "serial":
             link = SerialLink(_open_serial(o.forward, o.serial_line), o.forward.text)
-        self._taps = [Tap(list(o.sinks), self._stats)] if o.sinks else []
+        self._taps = [Tap(list(o.sinks), self._stats, settle=SETTLE)] if o.sinks else []
         if o.recorders:
-            self._taps.append(Tap(list(o.recorders), self._stats, limit=o.record_lag_bytes, wait=RECORD_WAIT))
+            lag = o.record_lag_bytes
+            self._taps.append(Tap(list(o.recorders), self._stats, limit=lag, wait=RECORD_WAIT, settle=SETTLE))
         for tap in self._taps:
             tap.start()
         if link is not None:

@@ -199,8 +199,10 @@ class PrinterSide:
             try:
                 self.link.write(data)
             except OSError as exc:
+                recover = self.reopen is not None and (self.hold_on_failure if hold is None else hold)
+                self._recovering = recover  # before the error shows: whoever sees it sees the link down too
                 self.error = f"printer {self.link.name}: {exc.strerror or exc}"
-                if self.reopen is None or not (self.hold_on_failure if hold is None else hold):
+                if not recover:
                     raise
                 self._recover(data)
         self.error = ""

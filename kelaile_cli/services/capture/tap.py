@@ -7,6 +7,12 @@ file to catch up, so after ``kill -9`` the file lags what the printer received b
 however many connections are open. Decoding taps never hold printing up: past
 ``DECODE_BACKLOG_BYTES`` they drop copies and count them. Either way memory is bounded whatever the
 traffic.
+
+Taps give way to the flow: with ``settle`` set, a tap that finds copies waiting after it was idle first
+lets the flow pause (``SETTLE``: no new copy for that long), but holds none much longer than
+``SETTLE_MAX`` (at most twice that) nor while it is a quarter of its ``limit`` behind, and copies do not
+wake it one by one. Decoding and writing are Python work that would
+otherwise take the interpreter from the pump between a job's bytes and the printer's reply to them.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ Sink = Callable[[Chunk], None]
 RECORD_LAG_BYTES = 1024 * 1024  # the recording is at most this far behind the printer
 RECORD_WAIT = 1.0  # seconds a pump waits for the recorder before the copy is dropped (a hung disk)
 DECODE_BACKLOG_BYTES = 64 * 1024 * 1024  # decoders further behind than this miss copies (counted)
+SETTLE = 0.002  # a tap waits for the flow to pause this long before it takes the interpreter ...
+SETTLE_MAX = 0.02  # ... but never holds a copy back much longer than this
+DEEP_IDLE = 1.0  # a settling tap quiet this long sleeps until woken (before: it looks every SETTLE_MAX)
 
 
 @dataclass(slots=True)
@@ -67,13 +76,22 @@ class Tap(threading.Thread):
     ``limit``: bytes it may hold; ``wait``: how long ``put`` may block for room (0: drop at once)."""
 
     def __init__(
-        self, sinks: list[Sink], stats: CaptureStats, *, limit: int = DECODE_BACKLOG_BYTES, wait: float = 0.0
+        self,
+        sinks: list[Sink],
+        stats: CaptureStats,
+        *,
+        limit: int = DECODE_BACKLOG_BYTES,
+        wait: float = 0.0,
+        settle: float = 0.0,
     ) -> None:
         super().__init__(name="klx-tap", daemon=True)
         self.sinks = sinks
         self.stats = stats
         self.limit = limit
         self.wait = wait
+        self.settle = settle  # 0: hand copies on at once; else wait for the flow to pause (``SETTLE``)
+        self._last_hand = 0.0
+        self._idle = False  # the thread waits for copies: a new one must wake it (else it looks by itself)
         self.held = 0  # bytes queued, not yet handed to every sink
         self._items: deque[Chunk | _Dropped | int | None] = deque()
         self._cond = threading.Condition()
@@ -114,7 +132,9 @@ class Tap(threading.Thread):
                 self._items[-1].size += len(chunk.data)
             else:
                 self._items.append(_Dropped(1, len(chunk.data)))
-            self._cond.notify_all()
+            self._last_hand = time.monotonic()
+            if self._idle or not self.settle or self.held * 4 >= self.limit:  # a settling tap looks by itself
+                self._cond.notify_all()
 
     def put(self, chunk: Chunk) -> bool:
         """Reserve and queue a copy in one step; False if it was dropped."""
@@ -126,12 +146,14 @@ class Tap(threading.Thread):
         """Connection ``conn`` has closed: sinks may flush what they hold for it."""
         with self._cond:
             self._items.append(conn)
-            self._cond.notify_all()
+            if self._idle or not self.settle:
+                self._cond.notify_all()
 
     def run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._items))
+                if not self._items:
+                    self._wait_for_copies()
                 item = self._items.popleft()
             if item is None:
                 return
@@ -149,6 +171,35 @@ class Tap(threading.Thread):
             with self._cond:
                 self.held -= len(item.data)
                 self._cond.notify_all()
+
+    def _wait_for_copies(self) -> None:
+        """(Holding the condition.) Until copies are queued and, with ``settle``, the flow has paused for that
+        long, or the oldest has waited ``SETTLE_MAX``, or a quarter of ``limit`` is held, or ``finish`` asks.
+
+        A settling tap is not woken by every copy (waking a thread takes the interpreter from the pump when
+        it matters most): while copies came within ``DEEP_IDLE`` it looks every ``SETTLE_MAX`` by itself;
+        after a longer quiet spell it sleeps until the next copy wakes it."""
+        if not self.settle:
+            self._cond.wait_for(lambda: bool(self._items))
+            return
+        seen: float | None = None
+        while True:
+            now = time.monotonic()
+            if not self._items:
+                if now - self._last_hand >= DEEP_IDLE:
+                    self._idle = True
+                    self._cond.wait_for(lambda: bool(self._items))
+                    self._idle = False
+                else:
+                    self._cond.wait(SETTLE_MAX)
+                continue
+            seen = now if seen is None else seen
+            quiet = now - self._last_hand
+            if self._items[-1] is None or self.held * 4 >= self.limit or quiet >= self.settle:
+                return
+            if now - seen >= SETTLE_MAX:
+                return
+            self._cond.wait(min(self.settle - quiet, SETTLE_MAX - (now - seen)))
 
     def _dropped(self, dropped: _Dropped) -> None:
         for sink in self.sinks:

@@ -7,6 +7,9 @@ connection mid-job), the POS connection is *reset* (RST, ``SO_LINGER`` 0), never
 reports a reset as a failed print, where a clean close would look like a job printed. After the POS
 half-closes, the printer's replies are still relayed until the printer hangs up, or has been silent
 for ``REPLY_IDLE`` seconds.
+
+Both event loops klx runs on (uvloop, asyncio's) set ``TCP_NODELAY`` on every TCP transport: a job's
+last bytes and the printer's status replies go out at once.
 """
 
 from __future__ import annotations
@@ -42,13 +45,6 @@ TICK = 0.5  # seconds between status updates
 SHUTDOWN_QUIET = 0.2  # seconds without a new connection before the listener closes on stop
 SHUTDOWN_GRACE = 3.0  # at most this long
 _LINGER_RESET = struct.pack("ii", 1, 0)
-
-
-def _nodelay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -124,7 +120,6 @@ class TcpCapture:
         conn = next(self._conn_ids)
         self._last_accept = time.monotonic()
         self.stats.connections += 1
-        _nodelay(writer)
         try:
             if self.forward is None and self.printer_side is None:
                 await self._virtual_printer(conn, reader, writer)
@@ -203,14 +198,12 @@ class TcpCapture:
     async def _proxy(self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.forward is not None
         try:
-            up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(self.forward.host, self.forward.port), UPSTREAM_TIMEOUT
-            )
+            async with asyncio.timeout(UPSTREAM_TIMEOUT):  # no task of its own, unlike wait_for
+                up_reader, up_writer = await asyncio.open_connection(self.forward.host, self.forward.port)
         except (OSError, TimeoutError) as exc:
             self.stats.refused += 1
             self.stats.last_error = f"printer {self.forward} unreachable: {exc}"
             raise _PrinterGoneError from None
-        _nodelay(up_writer)
         try:
             await self._relay(conn, reader, writer, up_reader, up_writer)
         finally:

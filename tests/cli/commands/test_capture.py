@@ -100,7 +100,8 @@ def test_record_on_a_disk_that_fills_then_frees(tmp_path):
         assert proc.stderr is not None
         port = int(re.search(r"capturing on [\d.]+:(\d+)", proc.stderr.readline()).group(1))  # type: ignore[union-attr]
         lines: list[str] = []
-        threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+        reader.start()
         jobs = [JOB.replace(b"Table 7", b"Table %d" % i) for i in range(12)]
         for job in jobs[:6]:
             pos_print(port, job)
@@ -113,7 +114,10 @@ def test_record_on_a_disk_that_fills_then_frees(tmp_path):
             pos_print(port, job)
         assert len(printer.wait_for(12)) == 12
         proc.send_signal(signal.SIGTERM)
-        stdout, _ = proc.communicate(timeout=30)
+        assert proc.stdout is not None
+        stdout = proc.stdout.read()  # stderr is the reader thread's alone: what klx says last is not split off
+        proc.wait(30)
+        reader.join(10)
         printer.close()
         assert proc.returncode == 0, lines
         summary = json.loads(stdout)
