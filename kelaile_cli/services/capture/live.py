@@ -32,6 +32,7 @@ from typing import Any
 
 from kelaile_cli.core.errors import InputError, JobError
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
+from kelaile_cli.services.capture.answer_board import AnswerBoard
 from kelaile_cli.services.capture.printer_side import PrinterSide, run_stream
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import (
@@ -44,7 +45,6 @@ from kelaile_cli.services.capture.tap import (
     Tap,
 )
 from kelaile_cli.services.capture.tcp import TICK, TcpCapture
-from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.endpoints import Endpoint
 from kelaile_cli.transports.serial import SerialLink, open_port
 from kelaile_cli.transports.usb import UsbPrinter

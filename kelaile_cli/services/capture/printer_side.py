@@ -29,9 +29,9 @@ from collections.abc import Callable
 from kelaile_cli.core.errors import KlxError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.cut_gate import CutGate
+from kelaile_cli.services.capture.answer_board import AnswerBoard
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import CaptureStats, Tap
-from kelaile_cli.services.emulator.answer_board import AnswerBoard
 from kelaile_cli.transports.link import ByteLink
 
 __all__ = ["JOB_GAP_S", "PrinterSide", "run_stream"]

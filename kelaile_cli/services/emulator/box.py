@@ -28,7 +28,7 @@ from kelaile_cli.core.box.messages import MsgType
 from kelaile_cli.core.box.session import DeviceSession
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.services.box.registry import register_box, unregister_box
-from kelaile_cli.services.emulator.answer_board import AnswerBoard
+from kelaile_cli.services.capture.answer_board import AnswerBoard
 from kelaile_cli.services.emulator.backup_printer import OrderPrinters
 from kelaile_cli.services.emulator.device import Device, Tap
 from kelaile_cli.services.emulator.faults import Faults, PowerCut, PowerLoss, parse_fault, parse_power_loss

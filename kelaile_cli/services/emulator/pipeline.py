@@ -27,10 +27,10 @@ from kelaile_cli.core.profiles.analysis import analyse, upload_body
 from kelaile_cli.core.profiles.detect import Detector
 from kelaile_cli.core.stream.printstream import DecodeOptions, PrintStream
 from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.services.capture.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.capture.live import Capture, CaptureOptions, CaptureStats
 from kelaile_cli.services.capture.printer_side import PrinterSide
 from kelaile_cli.services.capture.printer_turns import BusyPrinterError, PrinterTurns
-from kelaile_cli.services.emulator.answer_board import DEFAULT_WAIT_S, AnswerBoard
 from kelaile_cli.services.emulator.links import PosPty
 from kelaile_cli.services.emulator.printer_health import query_side
 from kelaile_cli.services.emulator.state import BoxState, Uploader
