@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.profiles.schema import read_checked
 
 __all__ = ["LabelTable", "LanguageHits", "bundled_labels", "merge_labels", "parse_labels", "rank_languages"]
 
@@ -64,19 +64,8 @@ _METHODS = {"cash", "card", "mobile", "wechat", "alipay", "unionpay", "other"}
 
 def parse_labels(text: str, name: str = "<labels>") -> LabelTable:
     """Parse one label table; ``InputError`` names the file and the key."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"{name}:{mark.line + 1 if mark else 1}: YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{name}:1: a label table is a mapping (language, text, amounts, payments, kinds)")
-    try:
-        table = LabelTable.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(k) for k in first["loc"])
-        raise InputError(f"{name}: {where}: {first['msg']}") from None
+    shape = "a label table is a mapping (language, text, amounts, payments, kinds)"
+    table = read_checked(text, name, LabelTable, shape)
     for section, allowed in (("text", _TEXT), ("amounts", _AMOUNTS), ("payments", _METHODS), ("kinds", KIND_ORDER)):
         unknown = set(getattr(table, section)) - set(allowed)
         if unknown:

@@ -10,17 +10,28 @@ the two in step.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kelaile_cli.core.profiles import extract, profile
+from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profiles.profile import ProfileError
 
-__all__ = ["MODELS", "FieldRules", "Profile", "parse_profile", "profile_schema", "to_runtime", "validate_field_rules"]
+__all__ = [
+    "MODELS",
+    "FieldRules",
+    "Profile",
+    "parse_profile",
+    "profile_schema",
+    "read_checked",
+    "to_runtime",
+    "validate_field_rules",
+]
 
 PaymentMethod = Literal["cash", "card", "mobile", "wechat", "alipay", "unionpay", "other"]
+M = TypeVar("M", bound=BaseModel)
 ReceiptKind = Literal["sale", "refund", "pre_bill", "kitchen", "shift_report", "other"]
 
 
@@ -263,8 +274,9 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_profile(text: str, name: str = "<profile>") -> profile.Profile:
-    """Parse and validate one profile; ``ProfileError`` names ``name:line: key: problem``."""
+def read_checked(text: str, name: str, model: type[M], shape: str, error: type[InputError] = InputError) -> M:
+    """YAML ``text`` validated as ``model``; ``error`` names ``name:line: key: problem`` (``shape`` says
+    what the top level must be, when it is not a mapping)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -272,16 +284,21 @@ def parse_profile(text: str, name: str = "<profile>") -> profile.Profile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(f"{name}:{line}: YAML: {problem}") from None
+        raise error(f"{name}:{line}: YAML: {problem}") from None
     if not isinstance(data, dict):
-        raise ProfileError(f"{name}:1: a profile is a mapping of keys (id, name, vendor, printer, detect, …)")
+        raise error(f"{name}:1: {shape}")
     try:
-        model = Profile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
         msg = first["msg"].removeprefix("Value error, ")
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ProfileError(f"{name}:{_line_of(node, loc)}: {_dotted(loc)}: {msg}{more}") from None
-    parsed: profile.Profile = to_runtime(model)
+        raise error(f"{name}:{_line_of(node, loc)}: {_dotted(loc)}: {msg}{more}") from None
+
+
+def parse_profile(text: str, name: str = "<profile>") -> profile.Profile:
+    """Parse and validate one profile; ``ProfileError`` names ``name:line: key: problem``."""
+    shape = "a profile is a mapping of keys (id, name, vendor, printer, detect, …)"
+    parsed: profile.Profile = to_runtime(read_checked(text, name, Profile, shape, ProfileError))
     return parsed

@@ -45,7 +45,7 @@ def test_the_language_is_the_one_whose_words_the_receipt_prints(text: str, langu
 def test_a_broken_table_names_the_file_and_key() -> None:
     with pytest.raises(InputError, match=r"my\.yaml: amounts: unknown key 'totl'"):
         parse_labels("language: xx\namounts: {totl: [T]}\n", "my.yaml")
-    with pytest.raises(InputError, match=r"my\.yaml: language"):
+    with pytest.raises(InputError, match=r"my\.yaml:1: language"):
         parse_labels("language: Not a tag\n", "my.yaml")
 
 
