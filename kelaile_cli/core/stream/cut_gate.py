@@ -79,6 +79,12 @@ class CutGate:
         return GateOutput(out, False, self._count)
 
     @property
+    def between_receipts(self) -> bool:
+        """Every byte so far decoded, no cut held, and nothing printable since the last cut (or the start):
+        a pause here is a gap between jobs, where the box may print a ticket of its own."""
+        return self._held is None and not self._content and self._decoded_end >= self._sent + len(self._pending)
+
+    @property
     def held_cut_end(self) -> int:
         """Stream offset just after the held cut (0 when none is held)."""
         return self._held[1] if self._held is not None else 0

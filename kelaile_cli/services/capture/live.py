@@ -131,6 +131,7 @@ class Capture:
         self._ended = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._tcp: TcpCapture | None = None  # the TCP passthrough, once it runs
         self._taps: list[Tap] = []
         self._stopped = False
         self.address: tuple[str, int] = ("", 0)
@@ -175,7 +176,7 @@ class Capture:
         side = self.printer_side
         try:
             if o.source.kind == "listen":
-                tcp = TcpCapture(
+                tcp = self._tcp = TcpCapture(
                     o.source, o.forward, self._taps, self._stats, o.max_jobs, answers=o.answers, turns=o.turns,
                     printer_side=side,
                 )  # fmt: skip
@@ -190,6 +191,12 @@ class Capture:
                 side.close()
             self._ended.set()
             self._ready.set()
+
+    def inject(self, job: bytes, timeout: float = 5.0) -> bool:
+        """A job of the box's own (the caller holds ``PrinterTurns.box_turn``) sent down the printer connection
+        of a TCP POS connection held open between its jobs; False when there is none to use."""
+        tcp = self._tcp
+        return tcp is not None and tcp.inject_from_thread(job, timeout)
 
     def request_stop(self) -> None:
         """Ask the capture to end (safe from a signal handler or another thread); ``stop()`` waits."""

@@ -34,9 +34,10 @@ from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import CaptureStats, Tap
 from kelaile_cli.transports.link import ByteLink
 
-__all__ = ["JOB_GAP_S", "PrinterSide", "run_stream"]
+__all__ = ["JOB_GAP_S", "UNCUT_GAP_S", "PrinterSide", "run_stream"]
 
-JOB_GAP_S = 0.5  # a stream POS (serial, gadget) quiet this long has finished its job
+JOB_GAP_S = 0.5  # a POS quiet this long after a receipt's cut has finished its job
+UNCUT_GAP_S = 5.0  # ... and quiet this long without one too (a printer with no cutter, a job ending in feeds)
 READ_S = 0.05
 _POLL_S = 0.003
 RETRY_S = 0.5  # a printer link that failed is read again after this long
@@ -115,6 +116,12 @@ class PrinterSide:
         while result.cut_held:
             result = gate.release(self._answer(conn, result.cut_end))
             self._write(result.forward)
+
+    def between_receipts(self, conn: int) -> bool:
+        """Whether a pause of ``conn``'s POS now falls between its receipts (its cut gate says so; no gate:
+        nothing to tell, so any pause does)."""
+        gate = self._gates.get(conn)
+        return gate is None or gate.between_receipts
 
     def pause(self, conn: int) -> None:
         """The POS went quiet: forward what the gate kept (bytes that might have begun a cut) and let
@@ -270,7 +277,8 @@ class PrinterSide:
 
 def run_stream(pos: ByteLink, side: PrinterSide, stop: threading.Event, gap_s: float = JOB_GAP_S) -> None:
     """A stream POS (serial port, pty, USB printer gadget) on ``side`` until ``stop``: a job begins with
-    the first byte after a quiet ``gap_s`` and ends with the next quiet gap."""
+    the first byte after a quiet ``gap_s`` and ends with the next quiet gap that falls between receipts
+    (with a cut gate: after a cut, nothing printed since), or with ``UNCUT_GAP_S`` of quiet."""
     side.idle_reply = pos.write
     side.hold_on_failure = True  # nothing to tell a serial POS but its flow control: wait for the printer
     in_job, last = False, 0.0
@@ -281,8 +289,9 @@ def run_stream(pos: ByteLink, side: PrinterSide, stop: threading.Event, gap_s: f
             data = None
         now = time.monotonic()
         if not data:
-            if in_job and (data is None or now - last >= gap_s):
-                side.pause(0)
+            quiet = now - last
+            if in_job and (data is None or quiet >= UNCUT_GAP_S or (quiet >= gap_s and side.between_receipts(0))):
+                side.pause(0)  # a short pause inside a receipt (no cut yet) is not a gap: the job goes on
                 in_job = False
             if data is None:
                 stop.wait(READ_S)

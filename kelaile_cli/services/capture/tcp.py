@@ -8,8 +8,11 @@ reports a reset as a failed print, where a clean close would look like a job pri
 half-closes, the printer's replies are still relayed until the printer hangs up, or has been silent
 for ``REPLY_IDLE`` seconds.
 
-Both event loops klx runs on (uvloop, asyncio's) set ``TCP_NODELAY`` on every TCP transport: a job's
-last bytes and the printer's status replies go out at once.
+In the box (``turns`` given), a POS job holds the printer's turn, so the box prints its own tickets (online
+orders, a test print) only between POS jobs. A POS that keeps its connection open between receipts gives
+the turn back once it has been quiet ``JOB_GAP_S`` after a receipt's cut, or ``UNCUT_GAP_S`` without one (a
+serial POS's rule), and takes it again with its next byte; meanwhile the box's own jobs go down that
+connection's printer connection (``inject``), since a network printer may serve one connection at a time.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import TO_HOST, TO_PRINTER, Chunk
 from kelaile_cli.core.stream.cut_gate import CutGate
 from kelaile_cli.services.capture.answer_board import AnswerBoard
-from kelaile_cli.services.capture.printer_side import PrinterSide
+from kelaile_cli.services.capture.printer_side import JOB_GAP_S, UNCUT_GAP_S, PrinterSide
 from kelaile_cli.services.capture.printer_turns import PrinterTurns
 from kelaile_cli.services.capture.tap import CaptureStats, Tap
 from kelaile_cli.transports.endpoints import Endpoint
@@ -45,6 +49,50 @@ TICK = 0.5  # seconds between status updates
 SHUTDOWN_QUIET = 0.2  # seconds without a new connection before the listener closes on stop
 SHUTDOWN_GRACE = 3.0  # at most this long
 _LINGER_RESET = struct.pack("ii", 1, 0)
+GAP_CHECK_S = 0.1  # how often connections held open are looked at for a job gap
+
+
+@dataclass(slots=True, eq=False)
+class _HeldJob:
+    """A POS connection that holds the printer's turn (box only). A POS may keep one connection open from
+    receipt to receipt: quiet after a cut (as a serial POS), its job is over and the turn goes back."""
+
+    pause: Callable[[], Awaitable[None]]  # give the turn back (what a cut gate kept goes on first)
+    resume: Callable[[], Awaitable[None]]  # take it again (waits while the box prints a ticket)
+    boundary: Callable[[], bool]  # the POS's bytes so far end between receipts (after a cut)
+    last: float = field(default_factory=time.monotonic)  # when its last bytes were forwarded
+    busy: bool = False  # forwarding now (a cut may be held for the cloud's answer): never a gap
+    paused: bool = False  # the turn went back; the next byte takes it again
+    printer: asyncio.StreamWriter | None = None  # its printer connection (TCP printer): the box's own jobs go here
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # a pause and a resume never overlap
+
+    async def begin_bytes(self) -> None:
+        """Bytes came from the POS: no gap now; after one, the turn is taken again first."""
+        self.busy = True
+        if self.paused:
+            async with self.lock:
+                if self.paused:
+                    await self.resume()
+                    self.paused = False
+
+    def _over(self, now: float) -> bool:
+        quiet = now - self.last
+        return quiet >= UNCUT_GAP_S or (quiet >= JOB_GAP_S and self.boundary())
+
+    def end_bytes(self) -> None:
+        self.busy = False
+        self.last = time.monotonic()
+
+    async def gap(self, now: float) -> None:
+        """Not forwarding, and quiet ``JOB_GAP_S`` after a receipt's cut (or ``UNCUT_GAP_S`` without one): the
+        job is over, the turn goes back. A POS briefly quiet inside a receipt keeps it: nothing of the box's
+        goes inside a receipt."""
+        if self.paused or self.busy or not self._over(now):
+            return
+        async with self.lock:
+            if not (self.paused or self.busy) and self._over(now):
+                await self.pause()
+                self.paused = True
 
 
 def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -84,6 +132,8 @@ class TcpCapture:
         self.answers = answers
         self.turns = turns  # a POS job holds the printer from its connection until its last byte went on
         self._holding: set[int] = set()  # connections holding the printer's turn
+        self._held: dict[int, _HeldJob] = {}  # connections open with the turns on: their job gaps
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.printer_side = printer_side  # a printer that is not a TCP printer: one job at a time on its link
         self._side_lock = asyncio.Lock()
         self.max_jobs = max_jobs
@@ -127,12 +177,12 @@ class TcpCapture:
                 await self._proxy_link(conn, reader, writer)  # the printer side keeps the turns
             else:
                 if self.turns is not None:
-                    await self.turns.pos_begin()  # waits only while the box prints a ticket of its own
-                    self._holding.add(conn)
+                    await self._take_turn(conn)  # waits only while the box prints a ticket of its own
                 await self._proxy(conn, reader, writer)
         except _PrinterGoneError:
             reset(writer)
         finally:
+            self._held.pop(conn, None)
             self._release_turn(conn)
             with contextlib.suppress(OSError):
                 writer.close()
@@ -165,19 +215,31 @@ class TcpCapture:
         def reply(data: bytes) -> None:  # from the printer side's thread
             loop.call_soon_threadsafe(_send, writer, data)
 
-        async with self._side_lock:
+        async def pause() -> None:
+            await loop.run_in_executor(None, side.pause, conn)
+
+        async def resume() -> None:
             await loop.run_in_executor(None, side.begin_job, conn, reply)
+
+        async with self._side_lock:
+            await resume()
+            job = self._held[conn] = _HeldJob(pause, resume, lambda: side.between_receipts(conn))
             failed = False
             try:
                 while data := await reader.read(READ_SIZE):
+                    await job.begin_bytes()
                     try:
                         await loop.run_in_executor(None, side.feed, conn, data)
                     except OSError:
                         failed = True
                         break
+                    finally:
+                        job.end_bytes()
             except (ConnectionError, OSError):
                 pass  # the POS went away
             finally:
+                async with job.lock:
+                    del self._held[conn]
                 await loop.run_in_executor(None, side.end_job, conn)
             if failed:
                 self.stats.refused += 1
@@ -188,6 +250,11 @@ class TcpCapture:
                 if time.monotonic() - max(done, side.last_reply) >= REPLY_QUIET:
                     break
                 await asyncio.sleep(0.02)
+
+    async def _take_turn(self, conn: int) -> None:
+        assert self.turns is not None
+        await self.turns.pos_begin()
+        self._holding.add(conn)
 
     def _release_turn(self, conn: int) -> None:
         """The POS job's last byte went on (or the connection ended): the box may print between jobs now."""
@@ -220,6 +287,21 @@ class TcpCapture:
     ) -> None:
         gate = CutGate() if self.answers is not None else None
         last_reply = [time.monotonic()]
+        job: _HeldJob | None = None
+        if self.turns is not None:
+
+            async def pause() -> None:
+                if gate is not None:
+                    up_writer.write(gate.flush().forward)  # bytes kept in case they began a cut go on now
+                    await up_writer.drain()
+                self._release_turn(conn)
+
+            job = self._held[conn] = _HeldJob(
+                pause,
+                lambda: self._take_turn(conn),
+                lambda: gate is not None and gate.between_receipts,  # no gate: only the long gap tells
+                printer=up_writer,
+            )
 
         async def to_printer() -> bool:
             """POS -> printer; False if the printer dropped the connection before the job ended."""
@@ -228,6 +310,8 @@ class TcpCapture:
                     data = await reader.read(READ_SIZE)
                 except (ConnectionError, OSError):
                     return True  # the POS went away: nothing to tell it
+                if job is not None and data:
+                    await job.begin_bytes()
                 try:
                     if not data:
                         if gate is not None:
@@ -245,6 +329,9 @@ class TcpCapture:
                     await up_writer.drain()
                 except (ConnectionError, OSError):
                     return False
+                finally:
+                    if job is not None:
+                        job.end_bytes()
                 self.stats.bytes_out += len(data)
                 self._hand(Chunk(time.time(), TO_PRINTER, conn, data), room)  # ... then the copy
 
@@ -293,6 +380,35 @@ class TcpCapture:
             dst.write(result.forward)
             await dst.drain()
 
+    async def _gaps(self) -> None:
+        """Connections held open: give the turn back in a job gap (``_HeldJob.gap``)."""
+        while True:
+            await asyncio.sleep(GAP_CHECK_S)
+            now = time.monotonic()
+            for job in list(self._held.values()):
+                await job.gap(now)
+
+    async def inject(self, data: bytes) -> bool:
+        """A job of the box's own (its caller holds the box's turn) sent down the printer connection of a POS
+        connection held open in a job gap; False when there is none (the caller opens a connection itself)."""
+        for job in list(self._held.values()):
+            printer = job.printer
+            if job.paused and printer is not None and not printer.is_closing():
+                try:
+                    printer.write(data)
+                    await printer.drain()
+                except (ConnectionError, OSError):
+                    return False
+                return True
+        return False
+
+    def inject_from_thread(self, data: bytes, timeout: float) -> bool:
+        """``inject`` from another thread (the box's): False at once when no POS connection is held open."""
+        loop = self.loop
+        if loop is None or not any(job.paused and job.printer is not None for job in list(self._held.values())):
+            return False
+        return asyncio.run_coroutine_threadsafe(self.inject(data), loop).result(timeout)
+
     async def _ticks(self, on_tick: Callable[[CaptureStats], None]) -> None:
         while True:
             await asyncio.sleep(TICK)
@@ -318,14 +434,16 @@ class TcpCapture:
                 remedy="is another program (or klx) already using this port? pick another port",
             ) from None
         host, port = server.sockets[0].getsockname()[:2]
+        self.loop = asyncio.get_running_loop()
         ready(host, port)
         ticker = asyncio.create_task(self._ticks(on_tick)) if on_tick is not None else None
         watcher = asyncio.create_task(self._watch(external_stop))
+        gaps = asyncio.create_task(self._gaps()) if self.turns is not None else None
         async with server:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), duration)
             await self._shutdown(server)
-        for task in (ticker, watcher):
+        for task in (ticker, watcher, gaps):
             if task is not None:
                 task.cancel()
 

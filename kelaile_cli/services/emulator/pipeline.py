@@ -137,6 +137,7 @@ class PosPipeline:
         self._capture_stop = threading.Event()
         self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
         self.printer_side: PrinterSide | None = None  # the printer's link, when it is not a TCP printer per job
+        self._running: Capture | None = None  # the passthrough while it runs
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -170,9 +171,11 @@ class PosPipeline:
                 ))  # fmt: skip
                 capture.start()
                 self.printer_side = capture.printer_side
+                self._running = capture
                 while not capture.wait(0.05) and not self._capture_stop.is_set():
                     pass
                 self.printer_side = None
+                self._running = None
                 self.capture_stats = capture.stop()
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
@@ -359,16 +362,26 @@ class PosPipeline:
             except OSError as exc:
                 raise Refused(ErrorCode.INTERNAL, f"printer {printer}: {exc.strerror or exc}") from None
         elif printer.startswith("tcp://"):
-            ep = parse_endpoint(printer)
             try:
-                with socket.create_connection((ep.host, ep.port), timeout=3) as s:
-                    s.sendall(job)
-            except OSError as exc:
-                raise Refused(ErrorCode.INTERNAL, f"printer {printer} unreachable ({exc})") from None
+                with self.turns.box_turn(OWN_JOB_WAIT_S):  # never inside a POS job
+                    running = self._running  # a POS holding its printer connection open between jobs: that one
+                    if running is None or not running.inject(job):  # (a printer may serve one at a time)
+                        self._send_tcp(printer, job)
+            except BusyPrinterError as exc:
+                raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: {exc}") from None
         else:
             with open(printer, "ab") as f:
                 f.write(job)
         return len(job)
+
+    @staticmethod
+    def _send_tcp(printer: str, job: bytes) -> None:
+        ep = parse_endpoint(printer)
+        try:
+            with socket.create_connection((ep.host, ep.port), timeout=3) as s:
+                s.sendall(job)
+        except OSError as exc:
+            raise Refused(ErrorCode.INTERNAL, f"printer {printer} unreachable ({exc})") from None
 
 
 class FileSink:

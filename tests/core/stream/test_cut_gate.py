@@ -98,3 +98,18 @@ def test_a_cut_after_nothing_printed_is_not_held_and_the_held_cut_names_its_rece
     # a second cut right after (some POS programs cut twice) and blank feeds: passed straight through
     third = gate.feed(b"\n\n" + CUT)
     assert not third.cut_held and third.forward == b"\n\n" + CUT
+
+
+def test_between_receipts_only_after_a_cut_with_nothing_printed_since() -> None:
+    gate = CutGate()
+    assert gate.between_receipts  # nothing printed yet
+    gate.feed(b"\x1b@Table 7\nTea 2.00\n")
+    assert not gate.between_receipts  # inside a receipt: a pause here is not a gap between jobs
+    held = gate.feed(b"\x1dVA\x00")
+    assert held.cut_held and not gate.between_receipts  # the cut waits for the cloud's answer
+    gate.release(b"")
+    assert gate.between_receipts
+    gate.feed(b"\x10\x04\x01\x1b@")  # a status query and an init print nothing
+    assert gate.between_receipts
+    gate.feed(b"\x1d")  # the first byte of what may be a cut, not decoded yet
+    assert not gate.between_receipts

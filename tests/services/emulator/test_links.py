@@ -344,7 +344,7 @@ def test_a_serial_printer_unplugged_and_plugged_back_gets_what_the_pos_printed_m
     try:
         pos.write(later)  # the cashier prints again meanwhile
         side = box.pipeline.printer_side
-        assert side is not None and _until(lambda: "ttyUSB0" in side.error)
+        assert side is not None and _until(lambda: "ttyUSB0" in side.down)  # reopening the link
         away = box.provisioning.printer.check()  # the health the box reports meanwhile
         assert away is not None and not away.online
         with SerialPrinter() as second:

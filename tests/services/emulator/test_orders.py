@@ -127,3 +127,44 @@ def test_copies_follow_the_config(tmp_path, copies):
     receipts = read_receipts(_orders(printer)[0][2], DecodeOptions(encoding="gb18030"))
     assert len(receipts) == 1
     assert ("KITCHEN" in render_text(receipts[0], markers=False)) == (copies == "kitchen")
+
+
+def test_a_pos_that_keeps_its_connection_open_gets_orders_between_its_receipts_on_that_connection(tmp_path):
+    """Some POS programs open the printer's port once and keep it: the box must not wait for a close that never
+    comes, nor print inside a receipt. Quiet after a cut, the job is over; the ticket goes down the POS's own
+    printer connection (a network printer may serve one connection at a time)."""
+    second = b"\x1b@\x1c&" + "收银小票 桌号 9\n".encode("gb18030") + b"Total 12.00\n" * 5 + b"\x1dVA\x00"
+    printer = FakePrinter()
+    with running_cloud(tmp_path / "c.sqlite") as cloud:
+        box = _box(tmp_path, cloud.url, printer)
+        try:
+            assert _wait(lambda: box.orders.interval_s > 0)
+            host, port = box.pos_address.removeprefix("listen://").rsplit(":", 1)
+            with socket.create_connection((host, int(port))) as pos:
+                pos.sendall(POS_JOB[:40])  # quiet inside a receipt (no cut yet) for longer than a job gap …
+                [made] = create_orders(cloud.url, ORDER)
+                time.sleep(1.5)
+                assert box.orders.counts.printed == 0  # … keeps the printer: nothing goes inside the receipt
+                pos.sendall(POS_JOB[40:])  # the receipt ends with its cut; the POS stays connected
+                assert _wait(lambda: list_orders(cloud.url, STORE)["orders"][0]["status"] == "printed")
+                pos.sendall(second)  # the next receipt, on the same connection
+                time.sleep(0.3)
+                pos.shutdown(socket.SHUT_WR)
+                pos.settimeout(5)
+                while pos.recv(4096):
+                    pass
+            assert _wait(lambda: len(printer.spans) == 1)
+        finally:
+            box.stop()
+            printer.close()
+    assert len(printer.spans) == 1  # the order went down the POS's printer connection, not a second one
+    paper = printer.spans[0][2]
+    at = paper.index(b"meituan")
+    first_cut = paper.index(POS_JOB[-4:])
+    assert paper.startswith(POS_JOB[:-4]) and first_cut < at  # the first receipt whole before the ticket
+    begins = paper.index(second[:-4])  # the second one whole after it (the cloud's coupon may precede its cut)
+    assert begins > paper.rindex(b"meituan") and paper.endswith(second[-4:])
+    assert paper.count(b"meituan") == 2  # the customer's and the kitchen's copy, once each
+    ticket = paper[first_cut + 4 : begins]
+    text = "\n".join(render_text(r, markers=False) for r in read_receipts(ticket, DecodeOptions(encoding="gb18030")))
+    assert made["number"] in text and "宫保鸡丁" in text
