@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import re
 import socket
@@ -407,7 +408,13 @@ class TcpCapture:
         loop = self.loop
         if loop is None or not any(job.paused and job.printer is not None for job in list(self._held.values())):
             return False
-        return asyncio.run_coroutine_threadsafe(self.inject(data), loop).result(timeout)
+        sent = asyncio.run_coroutine_threadsafe(self.inject(data), loop)
+        try:
+            return sent.result(timeout)
+        except TimeoutError:
+            if sent.cancel():  # never started: nothing was written, the caller may send it another way
+                return False
+            raise OSError(errno.ETIMEDOUT, f"the printer did not take the box's job within {timeout:g} s") from None
 
     async def _ticks(self, on_tick: Callable[[CaptureStats], None]) -> None:
         while True:

@@ -369,6 +369,8 @@ class PosPipeline:
                         self._send_tcp(printer, job)
             except BusyPrinterError as exc:
                 raise Refused(ErrorCode.BAD_STATE, f"printer {printer}: {exc}") from None
+            except OSError as exc:
+                raise Refused(ErrorCode.INTERNAL, f"printer {printer}: {exc.strerror or exc}") from None
         else:
             with open(printer, "ab") as f:
                 f.write(job)
