@@ -2,8 +2,10 @@
 the Linux USB printer gadget (``/dev/g_printerN``) on the POS side.
 
 Both are plain read/write devices: what is written goes out (to the printer, or to the POS PC as the
-printer's bulk IN answers), what is read came in. ``write`` waits while the device is not ready (a
-busy printer holds the bytes back, none is dropped); ``read`` returns ``b""`` when nothing came in time.
+printer's bulk IN answers), what is read came in. ``write`` waits while the device is not ready (a busy
+printer holds the bytes back, none is dropped); ``read`` returns ``b""`` when nothing came in time. The
+gadget also holds the port status the PC's driver reads (GET_PORT_STATUS: paper empty, selected, error),
+set with an ioctl.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ __all__ = ["CHARDEV_PREFIXES", "CharDeviceLink", "is_chardev_path"]
 CHARDEV_PREFIXES = ("/dev/usb/lp", "/dev/g_printer")
 READ_SIZE = 65536
 WRITE_WAIT_S = 1.0  # one wait for the device to take more bytes; repeated while the device stays open
+#: linux/usb/g_printer.h: _IOWR('g', 0x22, unsigned char), the port status byte passed by value
+GADGET_SET_PRINTER_STATUS = (3 << 30) | (1 << 16) | (ord("g") << 8) | 0x22
 
 
 def is_chardev_path(path: str) -> bool:
@@ -63,6 +67,19 @@ class CharDeviceLink:
                 select.select([], [self.fd], [], WRITE_WAIT_S)
                 continue
             view = view[n:]
+
+    def set_port_status(self, status: int) -> bool:
+        """The port status the PC reads from a USB printer gadget (``core.escpos.status.usb_port_status``);
+        False where the device has no such control (a kernel USB printer, a pty or FIFO standing in)."""
+        if self._closed:
+            return False
+        import fcntl  # POSIX only, as the devices are
+
+        try:
+            fcntl.ioctl(self.fd, GADGET_SET_PRINTER_STATUS, status & 0xFF)
+        except OSError:  # ENOTTY: not a printer gadget
+            return False
+        return True
 
     def close(self) -> None:
         if not self._closed:

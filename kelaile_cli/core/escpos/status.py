@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["MODEL_QUERY", "STATUS_QUERY", "PrinterHealth", "parse_model", "status_answer"]
+__all__ = ["MODEL_QUERY", "STATUS_QUERY", "PrinterHealth", "parse_model", "status_answer", "usb_port_status"]
 
 STATUS_QUERY = b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04"
 MODEL_QUERY = b"\x1dI\x43"  # GS I 67: the model name
@@ -46,6 +46,24 @@ class PrinterHealth:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: the USB printer class's port status bits (GET_PORT_STATUS, as IEEE 1284's status lines)
+PORT_NOT_ERROR, PORT_SELECTED, PORT_PAPER_EMPTY = 0x08, 0x10, 0x20
+
+
+def usb_port_status(health: PrinterHealth) -> int:
+    """The port status a USB printer with this health reports to the PC (its driver shows it: "out of
+    paper", "offline", "error"): online and well -> selected, no error; out of paper -> paper empty, error;
+    cover open or a printer error -> error; offline -> not selected, error."""
+    if not health.online:
+        return 0
+    status = PORT_SELECTED
+    if health.paper == "end":
+        status |= PORT_PAPER_EMPTY
+    elif health.cover != "open" and health.error is None:
+        status |= PORT_NOT_ERROR
+    return status
 
 
 def parse_model(answer: bytes) -> str | None:

@@ -21,7 +21,7 @@ from kelaile_cli.core.box.answers import compose_answer
 from kelaile_cli.core.box.errors import ErrorCode, Refused
 from kelaile_cli.core.cloud.protocol import idempotency_key, receipt_digest
 from kelaile_cli.core.errors import InputError, KlxError
-from kelaile_cli.core.escpos.status import PrinterHealth
+from kelaile_cli.core.escpos.status import PrinterHealth, usb_port_status
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk
 from kelaile_cli.core.profiles.analysis import analyse, upload_body
 from kelaile_cli.core.profiles.detect import Detector
@@ -138,6 +138,7 @@ class PosPipeline:
         self._pos_pty: PosPty | None = None  # --pos pty: the POS's port, kept across reboots
         self.printer_side: PrinterSide | None = None  # the printer's link, when it is not a TCP printer per job
         self._running: Capture | None = None  # the passthrough while it runs
+        self._pos_link: ByteLink | None = None  # the POS side's own link (serial, pty, printer gadget) while it runs
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -172,10 +173,12 @@ class PosPipeline:
                 capture.start()
                 self.printer_side = capture.printer_side
                 self._running = capture
+                self._pos_link = source_link
                 while not capture.wait(0.05) and not self._capture_stop.is_set():
                     pass
                 self.printer_side = None
                 self._running = None
+                self._pos_link = None
                 self.capture_stats = capture.stop()
             except Exception as exc:
                 self.error = f"POS side {pos}: {exc}"
@@ -343,6 +346,13 @@ class PosPipeline:
         if side is None or isinstance(side.link, FileLink):
             return None
         return query_side(side, self.turns, ask_model)
+
+    def show_printer_health(self, health: PrinterHealth) -> None:
+        """A POS on the USB printer gadget sees the printer's health where a USB printer shows it: its port
+        status (out of paper, offline, error), as the PC's printer driver reads it."""
+        link = self._pos_link
+        if isinstance(link, CharDeviceLink):
+            link.set_port_status(usb_port_status(health))
 
     # -- the box's own print jobs -------------------------------------------------------------------
     def print_job(self, job: bytes) -> int:

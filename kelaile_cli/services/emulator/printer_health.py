@@ -101,6 +101,7 @@ class PrinterWatch:
         self.interval = interval
         self.faults = faults
         self.on_change = on_change
+        self.on_health: Callable[[PrinterHealth], None] | None = None  # every answer (the POS side shows it)
         self.health: PrinterHealth | None = None
         self.detail = ""
         self.checked_at = 0.0
@@ -161,6 +162,8 @@ class PrinterWatch:
             health = replace(health, cover="open")
         changed = health != self.health
         self.health, self.detail, self.checked_at = health, detail, time.time()
+        if health is not None and self.on_health is not None:
+            self.on_health(health)
         if changed:
             self.on_change(f"printer: {self._words(health)}")
         return health

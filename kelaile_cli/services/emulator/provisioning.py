@@ -46,6 +46,7 @@ class BoxProvisioning:
             faults,
             on_change,
         )
+        self.printer.on_health = pipeline.show_printer_health  # a USB printer gadget tells the PC (port status)
         self._plain_test_print = plain_test_print
         self.clock_offset = faults.clock_skew or 0.0
 

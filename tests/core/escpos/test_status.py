@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from kelaile_cli.core.escpos.status import PrinterHealth, parse_model, status_answer
+from kelaile_cli.core.escpos.status import (
+    PORT_NOT_ERROR,
+    PORT_PAPER_EMPTY,
+    PORT_SELECTED,
+    PrinterHealth,
+    parse_model,
+    status_answer,
+    usb_port_status,
+)
 
 
 def _answers(**state) -> bytes:
@@ -40,3 +48,18 @@ def test_silence_or_a_short_answer_is_offline() -> None:
 def test_model_answer() -> None:
     assert parse_model(b"_TM-T88VI\x00") == "TM-T88VI"
     assert parse_model(b"garbage") is None
+
+
+@pytest.mark.parametrize(
+    ("health", "port"),
+    [
+        (PrinterHealth(online=True), PORT_SELECTED | PORT_NOT_ERROR),
+        (PrinterHealth(online=True, paper="near_end"), PORT_SELECTED | PORT_NOT_ERROR),
+        (PrinterHealth(online=True, paper="end"), PORT_SELECTED | PORT_PAPER_EMPTY),
+        (PrinterHealth(online=True, cover="open"), PORT_SELECTED),
+        (PrinterHealth(online=True, error="cutter"), PORT_SELECTED),
+        (PrinterHealth(online=False), 0),
+    ],
+)
+def test_the_usb_port_status_says_what_a_usb_printer_s_driver_shows(health, port):
+    assert usb_port_status(health) == port

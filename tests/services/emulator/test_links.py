@@ -18,10 +18,12 @@ import serial
 
 from kelaile_cli.core.box.answers import compose_answer
 from kelaile_cli.core.errors import InputError
+from kelaile_cli.core.escpos.status import PORT_NOT_ERROR, PORT_PAPER_EMPTY, PORT_SELECTED
 from kelaile_cli.services.demo import without_answers
 from kelaile_cli.services.emulator.box import BoxSim, SimOptions
 from kelaile_cli.services.emulator.printer import SerialPrinter
 from kelaile_cli.services.emulator.printer_health import PrinterHealth
+from kelaile_cli.transports.chardev import CharDeviceLink
 from kelaile_cli.transports.pty import PtyLink
 from tests.doubles.usb_emulated import EmulatedPrinterBackend
 from tests.helpers import TEA_JOB
@@ -357,3 +359,33 @@ def test_a_serial_printer_unplugged_and_plugged_back_gets_what_the_pos_printed_m
         assert side.reopened == 1
     finally:
         pos.close()
+
+
+def test_a_gadget_pos_side_shows_the_printer_s_health_as_the_usb_port_status(tmp_path, boxes, monkeypatch):
+    """The PC's USB printer driver reads paper-empty/selected/error from the gadget (GET_PORT_STATUS); the box
+    sets it from the printer's health. No gadget exists here: the ioctl's value is recorded instead."""
+    shown: list[int] = []
+    monkeypatch.setattr(CharDeviceLink, "set_port_status", lambda self, status: shown.append(status) or True)
+    gadget = PtyLink()
+    with SerialPrinter() as printer:
+        box = _box(tmp_path, boxes, pos=f"chardev://{gadget.name}", printer=printer.url)
+        box.state.update_config({"printer_watch_s": 0.2})  # as `klx provision` sets a watch
+        box.provisioning.printer.wake()
+        assert _until(lambda: bool(shown) and shown[-1] == PORT_SELECTED | PORT_NOT_ERROR)  # online, no error
+        printer.paper = "end"
+        assert _until(lambda: shown[-1] == PORT_SELECTED | PORT_PAPER_EMPTY)  # the PC's driver: out of paper
+        printer.paper = "ok"
+        assert _until(lambda: shown[-1] == PORT_SELECTED | PORT_NOT_ERROR)
+        assert box.provisioning.printer.report()["paper"] == "ok"
+    gadget.close()
+
+
+def test_a_device_that_is_no_printer_gadget_has_no_port_status_and_says_so():
+    stand_in = PtyLink()
+    link = CharDeviceLink(stand_in.name)
+    try:
+        assert link.set_port_status(PORT_SELECTED | PORT_NOT_ERROR) is False  # ENOTTY: not refused loudly
+    finally:
+        link.close()
+        stand_in.close()
+    assert link.set_port_status(0) is False
