@@ -93,13 +93,14 @@ class BoxSource:
 
         with self._connect() as client:
             self.serial = str(client.hello.serial or self.target)
-            now = time.time()
-            emit(MonitorEvent("link", self.serial, now, {"up": True, "reason": "connected", "via": self.target}))
             ident = client.identity().to_body()  # the typed answers, read as the documented maps
             config = client.config_get()
-            emit(MonitorEvent("state", self.serial, time.time(), _box_state(client.state().to_body(), ident, config)))
-            client.tap(True)
+            state = client.state().to_body()
+            client.tap(True)  # up once it watches: a receipt printed from now on is seen
             tap = TapDecoder(self.detector)
+            now = time.time()
+            emit(MonitorEvent("link", self.serial, now, {"up": True, "reason": "connected", "via": self.target}))
+            emit(MonitorEvent("state", self.serial, time.time(), _box_state(state, ident, config)))
             next_state = time.monotonic() + STATE_EVERY
             while not stop.is_set():
                 for msg in client.events(timeout=0.2, stop=stop.is_set):
