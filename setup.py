@@ -31,6 +31,7 @@ COMPILED = [
     "kelaile_cli/core/stream/layout.py",
     "kelaile_cli/core/stream/printstream.py",
     "kelaile_cli/core/stream/receipt.py",
+    "kelaile_cli/core/stream/record_json.py",
     "kelaile_cli/core/render/text.py",
     "kelaile_cli/core/stream/segmenter.py",
 ]

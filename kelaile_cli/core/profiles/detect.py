@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
-from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.core.stream.receipt import Receipt, line_texts
 
 if TYPE_CHECKING:  # detection needs no pydantic model: rules are plain data
     from kelaile_cli.core.profiles.profile import Profile
@@ -71,7 +71,7 @@ class Candidate:
 
 def receipt_text(receipt: Receipt) -> str:
     """The text a detector reads: every line, joined by newlines."""
-    return "\n".join(line.text for line in receipt.lines)
+    return "\n".join(line_texts(receipt))
 
 
 #: where a word of the automaton leads: (profile index, signature index, regex or None)

@@ -25,6 +25,7 @@ __all__ = [
     "Span",
     "Style",
     "Warning",
+    "line_texts",
 ]
 
 Align = str  # 'left' | 'center' | 'right'
@@ -237,3 +238,14 @@ class Receipt:
     @property
     def drawer_kicks(self) -> list[DrawerKick]:
         return [e for e in self.elements if isinstance(e, DrawerKick)]
+
+
+def line_texts(receipt: Receipt) -> list[str]:
+    """The text of each printed line, in order (``[line.text for line in receipt.lines]``, compiled:
+    profile detection and extraction read it for every receipt)."""
+    out: list[str] = []
+    for element in receipt.elements:
+        if isinstance(element, Line):
+            spans = element.spans
+            out.append(spans[0].text if len(spans) == 1 else "".join([s.text for s in spans]))
+    return out
