@@ -25,7 +25,7 @@ from kelaile_cli.core.stream.printstream import (
     stream_text_setup,
 )
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.core.stream.record_json import json_scalar, json_str, receipt_head
+from kelaile_cli.core.stream.record_json import members_json, receipt_head
 from kelaile_cli.services.capture.recorder import is_recording, read_recording
 from kelaile_cli.transports.files import read_bytes
 
@@ -290,20 +290,9 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
         f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}',
     ]
     if identity is not None:
-        for key, value in identity.items():
-            if value is None or isinstance(value, str | int | float):
-                text = _json_scalar(value)
-            elif isinstance(value, list) and not value:
-                text = "[]"
-            else:
-                text = encode(value)
-            parts.append(f", {_json_str(key)}: {text}")
+        parts.append(members_json(identity, encode))
     parts.append("}")
     return "".join(parts)
-
-
-_json_str = json_str
-_json_scalar = json_scalar
 
 
 def _iso(epoch: float) -> str:

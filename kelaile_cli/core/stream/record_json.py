@@ -10,12 +10,13 @@ mypyc compiles this module (setup.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Receipt
 
-__all__ = ["json_scalar", "json_str", "receipt_head"]
+__all__ = ["json_scalar", "json_str", "members_json", "receipt_head"]
 
 _INF = float("inf")
 
@@ -86,3 +87,18 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
         f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], "drawer_kicks": [{", ".join(kicks)}], '
         f'"queries": [{queries}]'
     )
+
+
+def members_json(members: dict[str, object], encode: Callable[[object], str]) -> str:
+    """``, "key": value`` for each member, in order: scalars and empty lists written here, anything
+    else by ``encode`` (the caller's JSON style)."""
+    parts: list[str] = []
+    for key, value in members.items():
+        if value is None or isinstance(value, (str, int, float)):
+            text = json_scalar(value)
+        elif isinstance(value, list) and not value:
+            text = "[]"
+        else:
+            text = encode(value)
+        parts.append(f", {json_str(key)}: {text}")
+    return "".join(parts)
