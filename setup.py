@@ -27,6 +27,7 @@ COMPILED = [
     "kelaile_cli/core/escpos/events.py",
     "kelaile_cli/core/escpos/star.py",
     "kelaile_cli/core/escpos/table.py",
+    "kelaile_cli/core/profiles/detect.py",
     "kelaile_cli/core/stream/encoding.py",
     "kelaile_cli/core/stream/layout.py",
     "kelaile_cli/core/stream/printstream.py",
