@@ -66,20 +66,25 @@ class TableDecoder:
         pos = self._pos
         out: list[Event] = []
         table = self.table
-        ends = bytearray()  # buf[at : at + len(ends)] translated by _RUN_ENDS
+        # a window of the buffer as bytes, win = buf[at : at + len(win)], and the same translated by
+        # _RUN_ENDS: events' bytes are sliced from it (one copy instead of two) and text runs end at
+        # a find in it
+        win = b""
+        ends = b""
         at = 0
         while pos < end:
             b = buf[pos]
             if b >= 0x20 or b == 0x0A:
                 limit = min(end, pos + MAX_TEXT_RUN)
-                if limit > at + len(ends):
+                if limit > at + len(win):
                     at = pos
-                    ends = buf[pos : min(end, pos + _WINDOW)].translate(_RUN_ENDS)
+                    win = bytes(buf[pos : min(end, pos + _WINDOW)])
+                    ends = win.translate(_RUN_ENDS)
                 stop = ends.find(0, pos - at, limit - at)
                 stop = limit if stop < 0 else stop + at
                 if stop == end and end - pos < MAX_TEXT_RUN and not final:
                     break  # the run may go on in the next chunk
-                out.append(Text(self._base + pos, bytes(buf[pos:stop])))
+                out.append(Text(self._base + pos, win[pos - at : stop - at]))
                 pos = stop
                 continue
             spec = table.pairs.get(b << 8 | buf[pos + 1]) if pos + 1 < end else None
@@ -104,7 +109,7 @@ class TableDecoder:
                 continue
             if pos + total > end:
                 break
-            raw = bytes(buf[pos : pos + total])
+            raw = win[pos - at : pos + total - at] if pos + total <= at + len(win) else bytes(buf[pos : pos + total])
             known = self._parsed.get(raw) if total <= _PARSED_SIZE else None
             if known is not None:  # a short command seen before in this stream: same meaning
                 out.append(Command(self._base + pos, raw, spec.name, known[0], dict(known[1])))
