@@ -88,7 +88,7 @@ def cells(text: str) -> int:
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
     """The printed rows of a line as (text, columns used), hard-wrapped at ``width`` like a printer."""
     if 0 <= line.cols <= width:  # fits: one row (cols excludes trailing blanks, which _place drops)
-        return [("".join(s.text for s in line.spans).rstrip(), line.cols)]
+        return [(line.text.rstrip(), line.cols)]
     total = sum(cells(s.text) * max(1, s.style.width) for s in line.spans)
     if total <= width:
         return [("".join(s.text for s in line.spans), total)]
@@ -129,9 +129,7 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     for el in receipt.elements:
         if isinstance(el, Line):
             if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
-                spans = el.spans
-                text = spans[0].text if len(spans) == 1 else "".join(s.text for s in spans)
-                out.append(_place(text.rstrip(), el.cols, el.align, width))
+                out.append(_place(el.text.rstrip(), el.cols, el.align, width))
             else:
                 out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
         elif isinstance(el, Feed):

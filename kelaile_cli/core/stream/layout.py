@@ -27,6 +27,7 @@ from kelaile_cli.core.stream.receipt import (
     Span,
     Style,
     Warning,
+    plain_line,
 )
 
 __all__ = ["Layout", "TextSetup", "infer_width"]
@@ -367,7 +368,7 @@ class Layout:
                         cols = cells(printed) * mult
                     if cjk:
                         self._used_cjk = True
-                elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
+                elements.append(plain_line(text, style, pos, end, align, cols))
             pos = end + 1
         return pos
 
@@ -422,7 +423,7 @@ class Layout:
             if codec == self.setup.cjk_codec:
                 self._used_cjk = True
         end = start + len(raw)
-        return Line([Span(text, style, start, end)], self._line_align, start, end, cols)
+        return plain_line(text, style, start, end, self._line_align, cols)
 
     def _line(self, pieces: list[tuple[bytes, int, Style, str, int]]) -> Line:
         """Decode the pieces of one printed line into a ``Line`` with its printed width."""
