@@ -330,7 +330,8 @@ class Layout:
         if self._state.intl:
             text = encoding.apply_intl_charset(text, self._state.intl)
         if not text.isascii():
-            if _below_u0100(text):  # Latin-1 letters and signs: none is wide
+            # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)
+            if _below_u0100(text) or (not self._state.intl and _narrow_codec(codec)):
                 self._narrow_only = True
             else:
                 self._wide_only = only_wide(text)
@@ -813,6 +814,28 @@ def _below_u0100(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: codec -> whether it has no wide character at all (see _narrow_codec)
+_NARROW_CODECS: dict[str, bool] = {}
+
+
+def _narrow_codec(codec: str) -> bool:
+    """Whether ``codec`` decodes byte by byte (each byte on its own to one character, and a run of
+    bytes to those characters in a row) and none of its 256 characters is East Asian wide: then no
+    text it decodes has a wide character, and a text run need not be searched for one. Worked out
+    once per codec."""
+    known = _NARROW_CODECS.get(codec)
+    if known is None:
+        try:
+            chars = [bytes((b,)).decode(codec) for b in range(256)]
+            whole = bytes(range(256)).decode(codec)
+        except (UnicodeDecodeError, LookupError):  # a double-byte codec's lead bytes, or undefined bytes
+            known = False
+        else:
+            known = all(len(ch) == 1 for ch in chars) and whole == "".join(chars) and only_narrow(whole)
+        _NARROW_CODECS[codec] = known
+    return known
 
 
 def _code_text(data: bytes) -> str:
