@@ -13,7 +13,16 @@ from unicodedata import east_asian_width
 
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["cells", "char_cells", "line_rows", "only_narrow", "only_wide", "render_text", "wide_text_cells"]
+__all__ = [
+    "SURELY_WIDE",
+    "cells",
+    "char_cells",
+    "line_rows",
+    "only_narrow",
+    "only_wide",
+    "render_text",
+    "wide_text_cells",
+]
 
 MAX_FEED_LINES = 10
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -56,9 +65,28 @@ def _extra_cells(run: str) -> int:
     return len(_classes()[0].findall(run))
 
 
+#: blocks whose every character is East Asian wide or full-width (CJK punctuation, kana, bopomofo,
+#: Hangul, CJK ideographs, full-width forms): tests/core/render check each against ``char_cells``
+SURELY_WIDE = (
+    "\u3000-\u303e\u3041-\u3096\u3099-\u30ff\u3105-\u312f\u3131-\u318e\u3190-\u31e3\u31f0-\u321e"
+    "\u3220-\u3247\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff60"
+    "\uffe0-\uffe6"
+)
+
+
+@cache
+def _beyond_surely_wide() -> re.Pattern[str]:
+    """Any character that is neither ASCII nor in ``SURELY_WIDE``."""
+    return re.compile(f"[^\x00-\x7f{SURELY_WIDE}]")
+
+
 def only_wide(text: str) -> bool:
     """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
-    ``wide_text_cells`` counts the columns of it and of any part of it."""
+    ``wide_text_cells`` counts the columns of it and of any part of it. Text whose characters are all
+    ASCII or in the common CJK blocks is answered without the full classes (building them costs
+    ~50 ms, once per process)."""
+    if _beyond_surely_wide().search(text) is None:
+        return True
     return _classes()[1].search(text) is None
 
 

@@ -220,12 +220,20 @@ _HIGH_BYTES = re.compile(b"[\x80-\xff]")
 
 
 def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
-    """The characters of a double-byte block: every (lead, trail) pair that decodes, decoded (the
-    codec's decoder looked up once, not by name per pair: this runs once per process, ~15,000 pairs)."""
+    """The characters of a double-byte block: every (lead, trail) pair that decodes, decoded. A row
+    (one lead byte, a range of trail bytes) is decoded in one call when all its pairs decode, each to
+    one character; a row with a pair that does not is decoded pair by pair. Runs once per process."""
     decode = codecs.getdecoder(codec)
-    out = set()
+    out: set[str] = set()
     for lead in leads:
         for tr in trails:
+            try:
+                row = decode(bytes(b for trail in tr for b in (lead, trail)))[0]
+            except UnicodeDecodeError:
+                row = ""
+            if len(row) == len(tr):
+                out.update(row)
+                continue
             for trail in tr:
                 try:
                     out.add(decode(bytes((lead, trail)))[0])
