@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
-from kelaile_cli.core.render.text import cells, only_narrow, only_wide, wide_text_cells
+from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
@@ -833,7 +833,7 @@ def _narrow_codec(codec: str) -> bool:
         except (UnicodeDecodeError, LookupError):  # a double-byte codec's lead bytes, or undefined bytes
             known = False
         else:
-            known = all(len(ch) == 1 for ch in chars) and whole == "".join(chars) and only_narrow(whole)
+            known = whole == "".join(chars) and all(len(ch) == 1 and char_cells(ch) == 1 for ch in chars)
         _NARROW_CODECS[codec] = known
     return known
 
