@@ -1,7 +1,7 @@
 """End to end through the CLI: ``klx parse --json`` on big raw streams, timed, with peak RSS — and beside
 escpos-tools' ``esc2text`` on the same bytes in the same run.
 
-    python bench/bench_parse_stream.py [--mb 96] [--lang-mb 24] [--klx PATH-TO-klx] [--keep DIR]
+    python bench/bench_parse_stream.py [--mb 96] [--lang-mb 24] [--klx PATH-TO-klx ...] [--keep DIR]
                                        [--rounds 1] [--escpos-tools DIR] [--compare-mb 4]
 
 Streams (made from ``bench/corpus.py``'s receipts, python-escpos output):
@@ -21,6 +21,10 @@ one receipt is measured too, so that the per-MB cost can be told from the fixed 
 --compare-mb MB of each stream are given to both ``php esc2text.php`` and ``klx parse --json`` in turn,
 and the ratio of their CPU times is printed. Without it the comparison is skipped, and says so.
 With ``--rounds N`` every measurement is repeated N times (interleaved) and the best is kept.
+
+``--klx`` may be given more than once (e.g. the installed builds of two commits, each in its own venv):
+every measurement then runs each of them in turn, round after round, so that a busy machine disturbs
+them alike, and prints one row per build (``klx#1``, ``klx#2`` … in the order given).
 """
 
 from __future__ import annotations
@@ -105,6 +109,15 @@ def best(runs: list[Run]) -> Run:
     return min(runs, key=lambda r: r.cpu)
 
 
+def interleaved(commands: list[list[str]], args: list[str], cwd: Path, rounds: int) -> list[Run]:
+    """The best run (CPU time) of each command with ``args``, the commands taking turns ``rounds`` times."""
+    runs: list[list[Run]] = [[] for _ in commands]
+    for _ in range(rounds):
+        for i, command in enumerate(commands):
+            runs[i].append(run([*command, *args], cwd))
+    return [best(r) for r in runs]
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -113,7 +126,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=96)
     ap.add_argument("--lang-mb", type=float, default=24, help="size of each per-language stream (0: skip them)")
-    ap.add_argument("--klx", default=shutil.which("klx") or "klx")
+    ap.add_argument("--klx", action="append", help="klx to run (repeat to compare builds; default: klx on PATH)")
     ap.add_argument("--keep", type=Path, help="make (or reuse) the streams in this directory")
     ap.add_argument("--rounds", type=int, default=1, help="repeat each measurement, keep the best")
     ap.add_argument("--escpos-tools", type=Path, help="escpos-tools checkout: compare with its esc2text.php")
@@ -126,28 +139,35 @@ def main() -> None:
         streams = build_streams(folder, args.mb, args.lang_mb)
         one = tmp / "one.bin"
         one.write_bytes(build_corpus(1)[0][1])
-        klx = [args.klx, "parse", "--json"]
+        builds = args.klx or [shutil.which("klx") or "klx"]
+        klxs = [[path, "parse", "--json"] for path in builds]
+        tag = {i: (f"klx#{i + 1} " if len(builds) > 1 else "") for i in range(len(builds))}
         print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {cpu_model()}  Python "
-              f"{platform.python_version()}  {args.klx}  load {load()}")  # fmt: skip
-        startup = best([run([*klx, str(one)], tmp) for _ in range(max(3, args.rounds))])
-        print(f"start-up (klx parse --json, one receipt): cpu {startup.cpu:.3f} s  wall {startup.wall:.3f} s")
-        print(f"{'stream':<12} {'MB':>6} {'receipts':>9} {'cpu s':>7} {'MB/s cpu':>9} {'MB/s cpu-start':>14} "
+              f"{platform.python_version()}  load {load()}")  # fmt: skip
+        for i, path in enumerate(builds):
+            print(f"{tag[i] or 'klx '}= {path}")
+        startups = interleaved(klxs, [str(one)], tmp, max(3, args.rounds))
+        for i, startup in enumerate(startups):
+            print(
+                f"{tag[i]}start-up (klx parse --json, one receipt): cpu {startup.cpu:.3f} s  wall {startup.wall:.3f} s"
+            )
+        print(f"{'stream':<18} {'MB':>6} {'receipts':>9} {'cpu s':>7} {'MB/s cpu':>9} {'MB/s cpu-start':>14} "
               f"{'wall s':>7} {'MB/s wall':>9} {'RSS MB':>7}")  # fmt: skip
         for name, (path, expected) in streams.items():
-            r = best([run([*klx, str(path)], tmp) for _ in range(args.rounds)])
             size = path.stat().st_size / 1e6
-            if r.lines != expected:
-                print(f"warning: {name}: {r.lines} receipts parsed, {expected} written", file=sys.stderr)
-            print(f"{name:<12} {size:>6.1f} {r.lines:>9} {r.cpu:>7.2f} {size / r.cpu:>9.1f} "
-                  f"{size / max(r.cpu - startup.cpu, 1e-9):>14.1f} {r.wall:>7.2f} {size / r.wall:>9.1f} "
-                  f"{r.rss_mb:>7.0f}")  # fmt: skip
+            for i, r in enumerate(interleaved(klxs, [str(path)], tmp, args.rounds)):
+                if r.lines != expected:
+                    print(f"warning: {name}: {r.lines} receipts parsed, {expected} written", file=sys.stderr)
+                print(f"{tag[i] + name:<18} {size:>6.1f} {r.lines:>9} {r.cpu:>7.2f} {size / r.cpu:>9.1f} "
+                      f"{size / max(r.cpu - startups[i].cpu, 1e-9):>14.1f} {r.wall:>7.2f} {size / r.wall:>9.1f} "
+                      f"{r.rss_mb:>7.0f}")  # fmt: skip
         print(f"load after: {load()}")
-        compare(args, streams, tmp, klx)
+        compare(args, streams, tmp, klxs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def compare(args: argparse.Namespace, streams: dict[str, tuple[Path, int]], tmp: Path, klx: list[str]) -> None:
+def compare(args: argparse.Namespace, streams: dict[str, tuple[Path, int]], tmp: Path, klxs: list[list[str]]) -> None:
     """klx parse --json against esc2text on the first --compare-mb MB of each stream (CPU time)."""
     if args.escpos_tools is None:
         print("escpos-tools: comparison skipped (no --escpos-tools DIR given)")
@@ -158,20 +178,25 @@ def compare(args: argparse.Namespace, streams: dict[str, tuple[Path, int]], tmp:
         print(f"escpos-tools: comparison skipped ({'php not on PATH' if php is None else f'no {script}'})")
         return
     print(f"same bytes, {args.compare_mb:g} MB of each stream: klx parse --json vs php esc2text.php (CPU time)")
-    print(f"{'stream':<12} {'MB':>6} {'esc2text s':>10} {'MB/s':>6} {'klx s':>7} {'MB/s':>6} {'klx / esc2text':>15}")
+    print(f"{'stream':<18} {'MB':>6} {'esc2text s':>10} {'MB/s':>6} {'klx s':>7} {'MB/s':>6} {'klx / esc2text':>15}")
     for name, (path, _) in streams.items():
         part = tmp / f"compare-{name}.bin"
         with path.open("rb") as fh:
             part.write_bytes(fh.read(int(args.compare_mb * 1_000_000)))
         size = part.stat().st_size / 1e6
-        theirs, ours = [], []
+        theirs: list[Run] = []
+        ours: list[list[Run]] = [[] for _ in klxs]
         for _ in range(args.rounds):
             theirs.append(run([php, str(script), str(part)], script.parent))
-            ours.append(run([*klx, str(part)], tmp))
-        t, o = best(theirs), best(ours)
+            for i, klx in enumerate(klxs):
+                ours[i].append(run([*klx, str(part)], tmp))
+        t = best(theirs)
         failed = " (esc2text failed)" if t.code != 0 else ""
-        print(f"{name:<12} {size:>6.1f} {t.cpu:>10.2f} {size / t.cpu:>6.2f} {o.cpu:>7.2f} {size / o.cpu:>6.1f} "
-              f"{t.cpu / o.cpu:>14.1f}x{failed}")  # fmt: skip
+        for i, runs in enumerate(ours):
+            o = best(runs)
+            label = f"klx#{i + 1} {name}" if len(klxs) > 1 else name
+            print(f"{label:<18} {size:>6.1f} {t.cpu:>10.2f} {size / t.cpu:>6.2f} {o.cpu:>7.2f} {size / o.cpu:>6.1f} "
+                  f"{t.cpu / o.cpu:>14.1f}x{failed}")  # fmt: skip
     print(f"load after: {load()}")
 
 

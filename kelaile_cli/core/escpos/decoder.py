@@ -8,7 +8,6 @@ reports a command cut off by the end of the stream. The events are the same howe
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
@@ -17,7 +16,10 @@ from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Table
 __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 
 MAX_TEXT_RUN = 4096
-_TEXT_RUN = re.compile(rb"[\x0a\x20-\xff]*")  # printable bytes and LF; any other control byte ends a run
+#: printable bytes and LF stay 1, any other control byte (it ends a text run) becomes 0: the end of a
+#: run is then one ``find`` (memchr) in the translated bytes instead of a regex walking it byte by byte
+_RUN_ENDS = bytes(0 if b < 0x20 and b != 0x0A else 1 for b in range(256))
+_WINDOW = 64 * 1024  # bytes translated at a time (a multiple of MAX_TEXT_RUN)
 _COMPACT_AT = 64 * 1024
 _PARSED_SIZE = 8  # commands up to this many bytes have their parse remembered ...
 _PARSED_COUNT = 4096  # ... this many of them per stream
@@ -64,14 +66,25 @@ class TableDecoder:
         pos = self._pos
         out: list[Event] = []
         table = self.table
+        # a window of the buffer as bytes, win = buf[at : at + len(win)], and the same translated by
+        # _RUN_ENDS: events' bytes are sliced from it (one copy instead of two) and text runs end at
+        # a find in it
+        win = b""
+        ends = b""
+        at = 0
         while pos < end:
             b = buf[pos]
             if b >= 0x20 or b == 0x0A:
                 limit = min(end, pos + MAX_TEXT_RUN)
-                stop = _TEXT_RUN.match(buf, pos, limit).end()  # type: ignore[union-attr]  # matches ""
+                if limit > at + len(win):
+                    at = pos
+                    win = bytes(buf[pos : min(end, pos + _WINDOW)])
+                    ends = win.translate(_RUN_ENDS)
+                stop = ends.find(0, pos - at, limit - at)
+                stop = limit if stop < 0 else stop + at
                 if stop == end and end - pos < MAX_TEXT_RUN and not final:
                     break  # the run may go on in the next chunk
-                out.append(Text(self._base + pos, bytes(buf[pos:stop])))
+                out.append(Text(self._base + pos, win[pos - at : stop - at]))
                 pos = stop
                 continue
             spec = table.pairs.get(b << 8 | buf[pos + 1]) if pos + 1 < end else None
@@ -96,7 +109,7 @@ class TableDecoder:
                 continue
             if pos + total > end:
                 break
-            raw = bytes(buf[pos : pos + total])
+            raw = win[pos - at : pos + total - at] if pos + total <= at + len(win) else bytes(buf[pos : pos + total])
             known = self._parsed.get(raw) if total <= _PARSED_SIZE else None
             if known is not None:  # a short command seen before in this stream: same meaning
                 out.append(Command(self._base + pos, raw, spec.name, known[0], dict(known[1])))

@@ -1,8 +1,9 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
-Literal signatures of all profiles live in one Aho-Corasick automaton (pyahocorasick), so a
-receipt's text is scanned once however many profiles are loaded; a regular-expression signature
-is tried only when its literal prefix (in the same automaton) occurs in the text. A profile's
+Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as a trie
+written as one regular expression), so a receipt's text is scanned once however many profiles are
+loaded; a regular-expression signature is tried only when its literal prefix (one more word of the
+same matcher) occurs in the text. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
@@ -18,20 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
-import ahocorasick
-
-from kelaile_cli.core.stream.receipt import Receipt
+from kelaile_cli.core.stream.receipt import Receipt, line_texts
 
 if TYPE_CHECKING:  # detection needs no pydantic model: rules are plain data
     from kelaile_cli.core.profiles.profile import Profile
 
-__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "literal_prefix", "receipt_text"]
+__all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "WordFinder", "literal_prefix", "receipt_text"]
 
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
+
+T = TypeVar("T")
 
 #: one signature: (literal text or None, regular expression or None, weight)
 SignatureRule = tuple[str | None, str | None, float]
@@ -70,7 +71,7 @@ class Candidate:
 
 def receipt_text(receipt: Receipt) -> str:
     """The text a detector reads: every line, joined by newlines."""
-    return "\n".join(line.text for line in receipt.lines)
+    return "\n".join(line_texts(receipt))
 
 
 #: where a word of the automaton leads: (profile index, signature index, regex or None)
@@ -98,7 +99,6 @@ class Detector:
         self._load = load
         self.threshold = threshold
         self._compiled: dict[str, re.Pattern[str]] = {}
-        self._automaton = ahocorasick.Automaton()
         # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
         # is; a regex signature whose literal prefix is the word is *tried* only when the word is.
         words: dict[str, list[_Owner]] = {}
@@ -115,11 +115,7 @@ class Detector:
                         words.setdefault(prefix, []).append((p_i, s_i, regex))
                     else:
                         self._always.append((p_i, s_i, regex))
-        for word, owners in words.items():
-            self._automaton.add_word(word, owners)
-        if words:
-            self._automaton.make_automaton()
-        self._has_words = bool(words)
+        self._finder = WordFinder(words)
 
     def _search(self, regex: str, text: str) -> bool:
         compiled = self._compiled.get(regex)
@@ -132,15 +128,14 @@ class Detector:
         text = receipt_text(receipt)
         found: dict[int, set[int]] = {}
         tried: set[tuple[int, int]] = set()
-        if self._has_words:
-            for _, owners in self._automaton.iter(text):
-                for p_i, s_i, rx in owners:
-                    if rx is None:
+        for owners in self._finder.found(text):
+            for p_i, s_i, rx in owners:
+                if rx is None:
+                    found.setdefault(p_i, set()).add(s_i)
+                elif (p_i, s_i) not in tried:
+                    tried.add((p_i, s_i))
+                    if self._search(rx, text):
                         found.setdefault(p_i, set()).add(s_i)
-                    elif (p_i, s_i) not in tried:
-                        tried.add((p_i, s_i))
-                        if self._search(rx, text):
-                            found.setdefault(p_i, set()).add(s_i)
         for p_i, s_i, rx in self._always:
             if self._search(rx, text):
                 found.setdefault(p_i, set()).add(s_i)
@@ -175,6 +170,70 @@ class Detector:
                 raise KeyError(profile_id)
             found = self._models[profile_id] = self._load(profile_id)
         return found
+
+
+class WordFinder(Generic[T]):
+    """Which of a fixed set of words occur in a text (anywhere, overlapping ones included).
+
+    The words are one regular expression: their trie written as nested alternatives, each word's
+    continuations optional and tried first (``永福超市(?:感謝您)?``), so a match is the longest word
+    starting at its position. ``re`` skips in C every position whose character begins no word (the
+    pattern's first-character set) and walks the trie only where one does; the words found at a
+    position are the longest one and those of the words that are its prefixes. The search resumes
+    one character after each match's start, so words starting inside another are found too.
+    Empty words are never found.
+    """
+
+    __slots__ = ("_pattern", "_prefixes", "_words")
+
+    def __init__(self, words: dict[str, T]) -> None:
+        self._words = {w: v for w, v in words.items() if w}
+        #: word -> it and every word that is a prefix of it
+        self._prefixes: dict[str, tuple[str, ...]] = {
+            w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
+        }
+        self._pattern = re.compile(_trie_pattern(sorted(self._words))) if self._words else None
+
+    def found(self, text: str) -> list[T]:
+        """The values of the words that occur in ``text``, each once."""
+        pattern = self._pattern
+        if pattern is None:
+            return []
+        seen: dict[str, None] = {}
+        search = pattern.search
+        m = search(text)
+        while m is not None:
+            for word in self._prefixes[m.group()]:
+                seen[word] = None
+            m = search(text, m.start() + 1)
+        words = self._words
+        return [words[w] for w in seen]
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """A regular expression matching exactly ``words`` (non-empty), the longest word at a position first."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def alternatives(node: dict[str, dict]) -> list[str]:
+        return [re.escape(ch) + below(child) for ch, child in node.items() if ch]
+
+    def below(node: dict[str, dict]) -> str:
+        alts = alternatives(node)
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" not in node:
+            return body
+        return f"(?:{body})?" if len(alts) > 1 or len(alts[0]) > 1 else body + "?"
+
+    # the top level unwrapped: ``re`` then takes the first characters of its alternatives as the
+    # set of positions worth trying
+    return "|".join(alternatives(trie))
 
 
 def literal_prefix(pattern: str) -> str:

@@ -13,7 +13,16 @@ from unicodedata import east_asian_width
 
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
 
-__all__ = ["cells", "char_cells", "line_rows", "only_narrow", "only_wide", "render_text", "wide_text_cells"]
+__all__ = [
+    "SURELY_WIDE",
+    "cells",
+    "char_cells",
+    "line_rows",
+    "only_narrow",
+    "only_wide",
+    "render_text",
+    "wide_text_cells",
+]
 
 MAX_FEED_LINES = 10
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -56,9 +65,28 @@ def _extra_cells(run: str) -> int:
     return len(_classes()[0].findall(run))
 
 
+#: blocks whose every character is East Asian wide or full-width (CJK punctuation, kana, bopomofo,
+#: Hangul, CJK ideographs, full-width forms): tests/core/render check each against ``char_cells``
+SURELY_WIDE = (
+    "\u3000-\u303e\u3041-\u3096\u3099-\u30ff\u3105-\u312f\u3131-\u318e\u3190-\u31e3\u31f0-\u321e"
+    "\u3220-\u3247\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff60"
+    "\uffe0-\uffe6"
+)
+
+
+@cache
+def _beyond_surely_wide() -> re.Pattern[str]:
+    """Any character that is neither ASCII nor in ``SURELY_WIDE``."""
+    return re.compile(f"[^\x00-\x7f{SURELY_WIDE}]")
+
+
 def only_wide(text: str) -> bool:
     """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
-    ``wide_text_cells`` counts the columns of it and of any part of it."""
+    ``wide_text_cells`` counts the columns of it and of any part of it. Text whose characters are all
+    ASCII or in the common CJK blocks is answered without the full classes (building them costs
+    ~50 ms, once per process)."""
+    if _beyond_surely_wide().search(text) is None:
+        return True
     return _classes()[1].search(text) is None
 
 
@@ -88,7 +116,7 @@ def cells(text: str) -> int:
 def line_rows(line: Line, width: int) -> list[tuple[str, int]]:
     """The printed rows of a line as (text, columns used), hard-wrapped at ``width`` like a printer."""
     if 0 <= line.cols <= width:  # fits: one row (cols excludes trailing blanks, which _place drops)
-        return [("".join(s.text for s in line.spans).rstrip(), line.cols)]
+        return [(line.text.rstrip(), line.cols)]
     total = sum(cells(s.text) * max(1, s.style.width) for s in line.spans)
     if total <= width:
         return [("".join(s.text for s in line.spans), total)]
@@ -129,9 +157,7 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     for el in receipt.elements:
         if isinstance(el, Line):
             if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
-                spans = el.spans
-                text = spans[0].text if len(spans) == 1 else "".join(s.text for s in spans)
-                out.append(_place(text.rstrip(), el.cols, el.align, width))
+                out.append(_place(el.text.rstrip(), el.cols, el.align, width))
             else:
                 out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
         elif isinstance(el, Feed):

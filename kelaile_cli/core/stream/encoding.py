@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import codecs
-import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -221,12 +220,25 @@ _HIGH_BYTES = re.compile(b"[\x80-\xff]")
 
 
 def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
-    out = set()
+    """The characters of a double-byte block: every (lead, trail) pair that decodes, decoded. A row
+    (one lead byte, a range of trail bytes) is decoded in one call when all its pairs decode, each to
+    one character; a row with a pair that does not is decoded pair by pair. Runs once per process."""
+    decode = codecs.getdecoder(codec)
+    out: set[str] = set()
     for lead in leads:
         for tr in trails:
+            try:
+                row = decode(bytes(b for trail in tr for b in (lead, trail)))[0]
+            except UnicodeDecodeError:
+                row = ""
+            if len(row) == len(tr):
+                out.update(row)
+                continue
             for trail in tr:
-                with contextlib.suppress(UnicodeDecodeError):
-                    out.add(bytes((lead, trail)).decode(codec))
+                try:
+                    out.add(decode(bytes((lead, trail)))[0])
+                except UnicodeDecodeError:  # (a suppress() per pair costs more than the decode)
+                    continue
     return frozenset(out)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
-from kelaile_cli.core.render.text import cells, only_narrow, only_wide, wide_text_cells
+from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
@@ -27,6 +27,7 @@ from kelaile_cli.core.stream.receipt import (
     Span,
     Style,
     Warning,
+    plain_line,
 )
 
 __all__ = ["Layout", "TextSetup", "infer_width"]
@@ -329,7 +330,8 @@ class Layout:
         if self._state.intl:
             text = encoding.apply_intl_charset(text, self._state.intl)
         if not text.isascii():
-            if _below_u0100(text):  # Latin-1 letters and signs: none is wide
+            # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)
+            if _below_u0100(text) or (not self._state.intl and _narrow_codec(codec)):
                 self._narrow_only = True
             else:
                 self._wide_only = only_wide(text)
@@ -367,7 +369,7 @@ class Layout:
                         cols = cells(printed) * mult
                     if cjk:
                         self._used_cjk = True
-                elements.append(Line([Span(text, style, pos, end)], align, pos, end, cols))
+                elements.append(plain_line(text, style, pos, end, align, cols))
             pos = end + 1
         return pos
 
@@ -422,7 +424,7 @@ class Layout:
             if codec == self.setup.cjk_codec:
                 self._used_cjk = True
         end = start + len(raw)
-        return Line([Span(text, style, start, end)], self._line_align, start, end, cols)
+        return plain_line(text, style, start, end, self._line_align, cols)
 
     def _line(self, pieces: list[tuple[bytes, int, Style, str, int]]) -> Line:
         """Decode the pieces of one printed line into a ``Line`` with its printed width."""
@@ -812,6 +814,28 @@ def _below_u0100(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: codec -> whether it has no wide character at all (see _narrow_codec)
+_NARROW_CODECS: dict[str, bool] = {}
+
+
+def _narrow_codec(codec: str) -> bool:
+    """Whether ``codec`` decodes byte by byte (each byte on its own to one character, and a run of
+    bytes to those characters in a row) and none of its 256 characters is East Asian wide: then no
+    text it decodes has a wide character, and a text run need not be searched for one. Worked out
+    once per codec."""
+    known = _NARROW_CODECS.get(codec)
+    if known is None:
+        try:
+            chars = [bytes((b,)).decode(codec) for b in range(256)]
+            whole = bytes(range(256)).decode(codec)
+        except (UnicodeDecodeError, LookupError):  # a double-byte codec's lead bytes, or undefined bytes
+            known = False
+        else:
+            known = whole == "".join(chars) and all(len(ch) == 1 and char_cells(ch) == 1 for ch in chars)
+        _NARROW_CODECS[codec] = known
+    return known
 
 
 def _code_text(data: bytes) -> str:

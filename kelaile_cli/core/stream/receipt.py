@@ -25,6 +25,8 @@ __all__ = [
     "Span",
     "Style",
     "Warning",
+    "line_texts",
+    "plain_line",
 ]
 
 Align = str  # 'left' | 'center' | 'right'
@@ -70,33 +72,84 @@ class Span:
         self.glyphs = glyphs
 
 
-@dataclass(slots=True, init=False)
-class Line:
-    """One printed line (ended by LF, a feed or the end of the job)."""
+@dataclass(slots=True, init=False, eq=False, repr=False)
+class Line:  # noqa: PLW1641  (mutable, so unhashable: defining __eq__ leaves __hash__ None, as the dataclass did)
+    """One printed line (ended by LF, a feed or the end of the job).
 
-    spans: list[Span]
-    align: Align = "left"
-    start: int = 0
-    end: int = 0
-    cols: int = -1  # columns printed, trailing blanks excluded (-1: not computed)
+    ``spans``: its runs of text, one per style. A line printed whole in one style (most lines) can
+    be made by ``plain_line`` with its text and style only: its one ``Span`` (and the list holding
+    it) is then built the first time ``spans`` is read, and ``text`` needs neither — bulk parsing
+    (``klx parse --json``) reads only the text of most lines.
+    """
+
+    _spans: list[Span] | None  # None: the one span of a plain line, not built yet
+    _text: str  # a plain line's text and style (unused once _spans is set)
+    _style: Style
+    align: Align
+    start: int
+    end: int
+    cols: int  # columns printed, trailing blanks excluded (-1: not computed)
 
     def __init__(self, spans: list[Span], align: Align = "left", start: int = 0, end: int = 0, cols: int = -1) -> None:
-        self.spans = spans
+        self._spans = spans
+        self._text = ""
+        self._style = PLAIN
         self.align = align
         self.start = start
         self.end = end
         self.cols = cols
 
     @property
+    def spans(self) -> list[Span]:
+        spans = self._spans
+        if spans is None:
+            spans = self._spans = [Span(self._text, self._style, self.start, self.end)]
+        return spans
+
+    @spans.setter
+    def spans(self, value: list[Span]) -> None:
+        self._spans = value
+
+    @property
     def text(self) -> str:
-        spans = self.spans
+        spans = self._spans
+        if spans is None:
+            return self._text
         if len(spans) == 1:  # most lines: one style throughout
             return spans[0].text
         return "".join([s.text for s in spans])
 
     @property
     def height(self) -> int:
-        return max((s.style.height for s in self.spans), default=1)
+        if self._spans is None:
+            return self._style.height
+        return max((s.style.height for s in self._spans), default=1)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Line):
+            return NotImplemented
+        return (self.spans, self.align, self.start, self.end, self.cols) == (
+            other.spans,
+            other.align,
+            other.start,
+            other.end,
+            other.cols,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Line(spans={self.spans!r}, align={self.align!r}, start={self.start!r}, end={self.end!r}, "
+            f"cols={self.cols!r})"
+        )
+
+
+def plain_line(text: str, style: Style, start: int, end: int, align: Align, cols: int) -> Line:
+    """``Line([Span(text, style, start, end)], align, start, end, cols)``, its span built when first read."""
+    line = Line([], align, start, end, cols)
+    line._spans = None
+    line._text = text
+    line._style = style
+    return line
 
 
 @dataclass(slots=True)
@@ -237,3 +290,13 @@ class Receipt:
     @property
     def drawer_kicks(self) -> list[DrawerKick]:
         return [e for e in self.elements if isinstance(e, DrawerKick)]
+
+
+def line_texts(receipt: Receipt) -> list[str]:
+    """The text of each printed line, in order (``[line.text for line in receipt.lines]``, compiled:
+    profile detection and extraction read it for every receipt)."""
+    out: list[str] = []
+    for element in receipt.elements:
+        if isinstance(element, Line):
+            out.append(element.text)
+    return out

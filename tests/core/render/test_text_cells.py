@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.text import cells, char_cells
+from kelaile_cli.core.render.text import SURELY_WIDE, cells, char_cells, only_wide
 
 
 def by_char(text: str) -> int:
@@ -27,3 +27,19 @@ def test_cells_on_every_bmp_character():
         text = "".join(chr(cp) for cp in range(start, start + 64))
         assert cells(text) == by_char(text), hex(start)
         assert cells("ab " + text[:5] + " 12") == 6 + by_char(text[:5]), hex(start)
+
+
+def test_the_surely_wide_blocks_are_wide_in_this_python():
+    import re
+
+    ranges = re.findall(r"(.)-(.)", SURELY_WIDE)
+    assert len(ranges) >= 10
+    for first, last in ranges:
+        for cp in range(ord(first), ord(last) + 1):
+            assert char_cells(chr(cp)) == 2, hex(cp)
+
+
+@given(st.text(alphabet=st.sampled_from("合计鸡丁 x2.56Ａｗ한글カナ\u3000·¥é─")))
+def test_only_wide_agrees_with_char_cells(text):
+    wide_only = all(char_cells(ch) == 2 for ch in text if not ch.isascii())
+    assert only_wide(text) == wide_only

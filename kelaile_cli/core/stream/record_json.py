@@ -1,0 +1,104 @@
+"""The fixed part of the JSON record ``klx parse --json`` prints per receipt, written directly (compiled).
+
+``services/jobs.receipt_json`` prints one record per receipt; a general JSON encoder spends most of its
+time walking the record's fixed frame, so the frame is written here field by field, character for
+character as ``json.dumps(..., ensure_ascii=False)`` writes it (separators ``", "`` and ``": "``). The
+parts whose shape is not fixed (warnings, recording, transaction) stay with the caller's encoder.
+mypyc compiles this module (setup.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json.encoder import encode_basestring
+
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Receipt
+
+__all__ = ["json_scalar", "json_str", "members_json", "receipt_head"]
+
+_INF = float("inf")
+
+
+def json_str(text: str) -> str:
+    """A JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it."""
+    out: str = encode_basestring(text)
+    return out
+
+
+def json_scalar(value: object) -> str:
+    """A JSON scalar (None, str, int, float, bool) as ``json.dumps`` writes it."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json_str(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float:
+        number: float = value
+        if -_INF < number < _INF:
+            return repr(number)
+    elif type(value) is int:
+        return repr(value)
+    return json.dumps(value)  # NaN, Infinity, int and float subclasses: as json spells them
+
+
+def _str_or_null(value: str | None) -> str:
+    return "null" if value is None else json_str(value)
+
+
+def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
+    """The record from its opening brace up to and including ``"queries": [...]`` (no trailing comma).
+
+    ``time``: the capture time as the record writes it (ISO 8601), or None.
+    """
+    v = json_scalar
+    s = json_str
+    codes: list[str] = []
+    images: list[str] = []
+    kicks: list[str] = []
+    for e in receipt.elements:
+        if isinstance(e, Code):
+            codes.append(
+                f'{{"symbology": {s(e.symbology)}, "data": {s(e.data)}, "check_digit": {v(e.check_digit)}, '
+                f'"offset": {v(e.start)}}}'
+            )
+        elif isinstance(e, Image):
+            images.append(
+                f'{{"width": {v(e.width)}, "height": {v(e.height)}, "source": {s(e.source)}, "key": {v(e.key)}, '
+                f'"offset": {v(e.start)}}}'
+            )
+        elif isinstance(e, DrawerKick):
+            kicks.append(f'{{"pin": {v(e.pin)}, "offset": {v(e.start)}}}')
+    evidence = ", ".join([s(x) for x in receipt.encoding_evidence])
+    queries = ", ".join([s(x) for x in receipt.queries])
+    return (
+        f'{{"source": {s(source_name)}, "index": {v(receipt.index)}, '
+        f'"text": {s(render_text(receipt, markers=False))}, "encoding": {s(receipt.encoding)}, '
+        f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
+        f'"encoding_evidence": [{evidence}], '
+        f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
+        f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
+        f'"time": {_str_or_null(time)}, '
+        f'"connection": {v(receipt.connection)}, '
+        f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], "drawer_kicks": [{", ".join(kicks)}], '
+        f'"queries": [{queries}]'
+    )
+
+
+def members_json(members: dict[str, object], encode: Callable[[object], str]) -> str:
+    """``, "key": value`` for each member, in order: scalars and empty lists written here, anything
+    else by ``encode`` (the caller's JSON style)."""
+    parts: list[str] = []
+    for key, value in members.items():
+        if value is None or isinstance(value, (str, int, float)):
+            text = json_scalar(value)
+        elif isinstance(value, list) and not value:
+            text = "[]"
+        else:
+            text = encode(value)
+        parts.append(f", {json_str(key)}: {text}")
+    return "".join(parts)

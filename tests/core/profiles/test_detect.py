@@ -1,0 +1,35 @@
+"""The detector's word matcher: exactly the words that occur in a text, overlapping ones included."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kelaile_cli.core.profiles.detect import WordFinder
+
+# few letters, so words overlap, nest and share prefixes; regex metacharacters and CJK among them
+ALPHABET = st.sampled_from(list("ab.c\\(|*永福超市感謝您 \n"))
+WORD = st.text(ALPHABET, max_size=5)
+
+
+@given(st.lists(WORD, max_size=8), st.text(ALPHABET, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_finds_exactly_the_words_in_the_text(words: list[str], text: str) -> None:
+    values = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    found = WordFinder(values).found(text)
+    assert len(found) == len(set(found))  # each word once, however often it occurs
+    assert set(found) == {v for w, v in values.items() if w and w in text}
+
+
+def test_nested_and_prefix_words() -> None:
+    words = {"永福超市": 1, "永福超市感謝您": 2, "祥云酒家": 3, "多谢光临 祥云酒家": 4, "VISA ": 5, "Kasse ": 6}
+    finder = WordFinder(words)
+    assert sorted(finder.found("谢谢 永福超市感謝您!")) == [1, 2]  # a word and its prefix at one position
+    assert sorted(finder.found("多谢光临 祥云酒家")) == [3, 4]  # a word inside another
+    assert sorted(finder.found("VISA VISA Kasse 1")) == [5, 6]
+    assert finder.found("nothing here") == []
+
+
+def test_no_words() -> None:
+    assert WordFinder({}).found("anything") == []
+    assert WordFinder({"": 1}).found("anything") == []  # an empty word is never found
