@@ -168,7 +168,7 @@ def parse(
     sources, code = load_sources(files)
     if as_json:
         for source in sources:
-            # each receipt as soon as the chunk (1 MB, or a recording's connection) that completes it is decoded
+            # each receipt as soon as the chunk (256 KB, or a recording's connection) that completes it is decoded
             for batch in jobs.iter_receipt_batches(source, options):
                 emit_json_lines([jobs.receipt_json(source, receipt, detector, to_json) for receipt in batch])
     else:
