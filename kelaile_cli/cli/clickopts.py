@@ -101,7 +101,7 @@ def load_sources(files: Sequence[Path] | None) -> tuple[list[Source], int]:
     sources, code = [], 0
     for path in files:
         try:
-            sources.append(source := jobs.load_source(path))
+            sources.append(source := jobs.load_source(path, stream=True))
         except KlxError as exc:
             say_error(str(exc))
             code = int(exc.exit_code)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -13,9 +15,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
-from kelaile_cli.core.formats.recording import TO_PRINTER, Recording, parse_recording
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
+from kelaile_cli.core.stream.layout import TextSetup
 from kelaile_cli.core.stream.printstream import (
     CodecTracker,
     DecodeOptions,
@@ -27,7 +30,7 @@ from kelaile_cli.core.stream.printstream import (
     stream_text_setup,
 )
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.services.capture.recorder import is_recording, read_recording
+from kelaile_cli.services.capture.recorder import is_recording, read_recording, scan_recording, stream_recording
 from kelaile_cli.transports.files import read_bytes
 
 if TYPE_CHECKING:  # imported where used: ``klx parse --json`` needs neither PIL nor the dump tables
@@ -65,23 +68,41 @@ class Source:
     ``data`` is everything sent to the printer; a raw file given by ``path`` is read only when
     ``data`` is asked for, so ``iter_receipts`` can stream it in constant memory. A recording also
     keeps its chunks, so receipts get capture times, connections split jobs, and idle gaps count.
+    A streamed recording (``load_source(path, stream=True)``) keeps none: its ``recording`` holds the
+    header and integrity only, ``plan`` what its first pass learnt, and its chunks are read again from
+    ``path`` when decoded.
     """
 
-    __slots__ = ("_data", "name", "path", "recording")
+    __slots__ = ("_data", "name", "path", "plan", "recording")
 
     def __init__(
-        self, name: str, data: bytes | None = None, recording: Recording | None = None, path: Path | None = None
+        self,
+        name: str,
+        data: bytes | None = None,
+        recording: Recording | None = None,
+        path: Path | None = None,
+        plan: ConnectionPlan | None = None,
     ) -> None:
         self.name = name
         self._data = data
         self.recording = recording
         self.path = path
+        self.plan = plan
 
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = read_bytes(self.path) if self.path is not None else b""
+            if self.plan is not None and self.path is not None:
+                self._data = b"".join(c.data for c in self._chunks_again() if c.direction == TO_PRINTER)
+            else:
+                self._data = read_bytes(self.path) if self.path is not None else b""
         return self._data
+
+    def _chunks_again(self) -> Iterator[Chunk]:
+        """A streamed recording's chunks, read from the file again: as many as the first pass found
+        (a recording still being written may have grown since)."""
+        assert self.plan is not None and self.path is not None
+        return islice(stream_recording(self.path), self.plan.chunks)
 
     def chunks(self, limit: int | None = None) -> Iterator[bytes]:
         """The stream in pieces of ``CHUNK_BYTES`` (the first ``limit`` bytes only, when given)."""
@@ -105,10 +126,15 @@ class Source:
             raise
 
 
-def load_source(path: str | Path) -> Source:
-    """Open a recording (``.klr``, ``.klr.gz``, read whole) or a raw print job (``.bin``/``.prn``/any
-    bytes: checked readable now, read as it is decoded)."""
+def load_source(path: str | Path, *, stream: bool = False) -> Source:
+    """Open a recording (``.klr``, ``.klr.gz``) or a raw print job (``.bin``/``.prn``/any bytes:
+    checked readable now, read as it is decoded). A recording is read whole, or with ``stream`` checked
+    now in one pass that keeps no chunk (its integrity and warnings are known at once) and read again
+    as it is decoded: memory stays flat whatever its size."""
     if is_recording(path):
+        if stream:
+            summary, plan = scan_recording(path, PRESCAN_BYTES)
+            return Source(str(path), recording=summary, path=Path(path), plan=plan)
         rec = read_recording(path)
         return Source(str(path), rec.stream(TO_PRINTER), rec)
     p = Path(path)
@@ -177,6 +203,10 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
     if rec is None:
         yield from _raw_batches(source, options)
         return
+    if source.plan is not None:  # streamed: the encoding from the first PRESCAN_BYTES, as for a raw file
+        setup = stream_text_setup(bytes(source.plan.head), options)
+        yield from _connection_batches(source._chunks_again(), source.plan, setup, options)
+        return
     setup = stream_text_setup(source.data, options)
     index = 0
     for conn, chunks in rec.by_connection(TO_PRINTER).items():  # one pass over the chunks, not one per connection
@@ -190,6 +220,55 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
             r.index = index
             index += 1
         yield found
+
+
+def _connection_batches(
+    chunks: Iterable[Chunk], plan: ConnectionPlan, setup: TextSetup, options: DecodeOptions
+) -> Iterator[list[Receipt]]:
+    """A recording's receipts connection by connection, read in one pass in file order: a connection's
+    stream is closed at its last chunk (``plan``) and its receipts given out as soon as those of every
+    connection that began before it have been — the order of ``Recording.by_connection``. Held: the
+    streams of connections still open, and the receipts of those that ended while an earlier one is
+    still open (docs/recording-format.md)."""
+    streams: dict[int, tuple[PrintStream, list[Receipt]]] = {}
+    ended: dict[int, list[Receipt]] = {}
+    begun: deque[int] = deque()  # connections not yet given out, in order of first appearance
+    current, printer, index = -1, 0, 0
+    for chunk in chunks:
+        if chunk.direction != TO_PRINTER:
+            continue
+        conn = chunk.conn
+        if conn != current:
+            if current in streams and current not in plan.resumes:  # its only run is over
+                stream, found = streams.pop(current)
+                ended[current] = found + stream.close()
+            current = conn
+        entry = streams.get(conn)
+        if entry is None:
+            entry = streams[conn] = (PrintStream(options, text_setup=setup), [])
+            begun.append(conn)
+        entry[1].extend(entry[0].feed(chunk.data, chunk.t))
+        if plan.resumes.get(conn) == printer:
+            stream, found = streams.pop(conn)
+            ended[conn] = found + stream.close()
+        printer += 1
+        while begun and begun[0] in ended:
+            index = yield from _give_out(begun.popleft(), ended, index)
+    for conn, (stream, found) in streams.items():
+        ended[conn] = found + stream.close()
+    while begun:
+        index = yield from _give_out(begun.popleft(), ended, index)
+
+
+def _give_out(conn: int, ended: dict[int, list[Receipt]], index: int) -> Generator[list[Receipt], None, int]:
+    """Yield one connection's receipts, numbered from ``index``; the next number."""
+    found = ended.pop(conn)
+    for r in found:
+        r.connection = conn
+        r.index = index
+        index += 1
+    yield found
+    return index
 
 
 def _raw_batches(source: Source, options: DecodeOptions) -> Iterator[list[Receipt]]:

@@ -13,7 +13,10 @@ cut short by the failure is closed off (the next write starts a new line, or a n
 the reader skips just that line.
 
 Reading streams the file block by block (memory: the chunks, not the file again) and bounds a line's
-size and a compressed file's expansion.
+size and a compressed file's expansion. ``stream_recording`` goes further and keeps no chunk: each is
+handed over as it is read, and what the file's end says about it (trailer, checksum, torn lines)
+is known when the last one has been taken; ``scan_recording`` is such a pass that keeps only what a
+second pass needs to decode the recording connection by connection (``ConnectionPlan``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from kelaile_cli.core.formats.recording import (
     MAX_CHUNK_DATA,
     MAX_LINE,
     Chunk,
+    ConnectionPlan,
     Header,
     Recording,
     RecordingError,
@@ -43,7 +47,17 @@ from kelaile_cli.core.formats.recording import (
 )
 from kelaile_cli.transports.files import create_private, read_blocks
 
-__all__ = ["GZIP_MEMBER", "MAX_EXPANSION", "RecordingWriter", "is_recording", "iter_recording", "read_recording"]
+__all__ = [
+    "GZIP_MEMBER",
+    "MAX_EXPANSION",
+    "RecordingStream",
+    "RecordingWriter",
+    "is_recording",
+    "iter_recording",
+    "read_recording",
+    "scan_recording",
+    "stream_recording",
+]
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_MEMBER = 1024 * 1024  # uncompressed bytes per gzip member
@@ -278,10 +292,11 @@ def _lines(pieces: Iterable[bytes], parser: RecordingParser) -> Iterator[tuple[i
         yield lineno, partial, True
 
 
-def iter_recording(path: str | Path) -> tuple[RecordingParser, Iterator[tuple[int, bytes, bool]]]:
-    """A parser for ``path`` and the file's numbered lines, read block by block (gzip or plain)."""
+def iter_recording(path: str | Path, *, keep: bool = True) -> tuple[RecordingParser, Iterator[tuple[int, bytes, bool]]]:
+    """A parser for ``path`` and the file's numbered lines, read block by block (gzip or plain);
+    ``keep=False``: a parser that hands chunks over rather than keeping them (``RecordingParser``)."""
     name = str(path)
-    parser = RecordingParser(name)
+    parser = RecordingParser(name, keep=keep)
     blocks = read_blocks(path)
     first = next(blocks, b"")
 
@@ -309,6 +324,58 @@ def read_recording(path: str | Path) -> Recording:
             remedy="split it (klx record --max-jobs/--duration) or read it on a machine with more memory",
         ) from None
     return parser.finish()
+
+
+class RecordingStream:
+    """A recording's chunks one by one, as the file is read, none kept (memory: one block and one line).
+
+    Iterate once. Every line is checked as ``read_recording`` checks it, so a bad line raises the same
+    ``RecordingError`` (naming ``file:line``) when it is reached. ``header`` is known once the first
+    chunk is out (or the end reached); ``recording`` — the header and what the file's end says
+    (trailer, checksum, torn lines, ``warnings``), with no chunks — once the last one is.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._parser, self._lines = iter_recording(path, keep=False)
+        self.recording: Recording | None = None
+
+    @property
+    def header(self) -> Header | None:
+        return self._parser.recording.header if self._parser.recording is not None else None
+
+    @property
+    def count(self) -> int:
+        """Chunks handed over so far."""
+        return self._parser.count - len(self._parser.fresh)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        parser = self._parser
+        for lineno, raw, last in self._lines:
+            if parser.recording is None:
+                parser.header(raw)
+                continue
+            parser.line(lineno, raw, last=last)
+            if parser.fresh:
+                yield from parser.take()
+        self.recording = parser.finish()  # 'empty file' when there was not even a header
+
+
+def stream_recording(path: str | Path) -> RecordingStream:
+    """Read a recording chunk by chunk (see ``RecordingStream``)."""
+    return RecordingStream(path)
+
+
+def scan_recording(path: str | Path, head_bytes: int) -> tuple[Recording, ConnectionPlan]:
+    """A first pass over a recording, keeping no chunk: the file checked (the returned recording holds
+    its header and integrity, no chunks) and the plan a second pass decodes it by (``ConnectionPlan``:
+    the first ``head_bytes`` bytes to the printer, where each connection ends)."""
+    stream = RecordingStream(path)
+    plan = ConnectionPlan(head_bytes)
+    for chunk in stream:
+        plan.add(chunk)
+    assert stream.recording is not None  # set when the iteration ends
+    return stream.recording, plan
 
 
 def is_recording(path: str | Path) -> bool:
