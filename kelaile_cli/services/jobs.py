@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from json.encoder import encode_basestring
@@ -226,13 +226,13 @@ def _connection_batches(
     chunks: Iterable[Chunk], plan: ConnectionPlan, setup: TextSetup, options: DecodeOptions
 ) -> Iterator[list[Receipt]]:
     """A recording's receipts connection by connection, read in one pass in file order: a connection's
-    stream is closed at its last chunk (``plan``) and its receipts given out as soon as those of every
-    connection that began before it have been — the order of ``Recording.by_connection``. Held: the
-    streams of connections still open, and the receipts of those that ended while an earlier one is
-    still open (docs/recording-format.md)."""
-    streams: dict[int, tuple[PrintStream, list[Receipt]]] = {}
-    ended: dict[int, list[Receipt]] = {}
-    begun: deque[int] = deque()  # connections not yet given out, in order of first appearance
+    stream is closed at its last chunk (``plan``), and its receipts are given out as they are found
+    once those of every connection that began before it have been — the order of
+    ``Recording.by_connection``. Held: the streams of connections still open, and the receipts of
+    connections that began after one still open (docs/recording-format.md)."""
+    streams: dict[int, PrintStream] = {}  # connections still open
+    found: dict[int, list[Receipt]] = {}  # receipts found and not yet given out, per connection begun
+    begun: deque[int] = deque()  # connections not wholly given out, in order of first appearance
     current, printer, index = -1, 0, 0
     for chunk in chunks:
         if chunk.direction != TO_PRINTER:
@@ -240,34 +240,44 @@ def _connection_batches(
         conn = chunk.conn
         if conn != current:
             if current in streams and current not in plan.resumes:  # its only run is over
-                stream, found = streams.pop(current)
-                ended[current] = found + stream.close()
+                found[current] += streams.pop(current).close()
             current = conn
-        entry = streams.get(conn)
-        if entry is None:
-            entry = streams[conn] = (PrintStream(options, text_setup=setup), [])
-            begun.append(conn)
-        entry[1].extend(entry[0].feed(chunk.data, chunk.t))
+        stream = streams.get(conn)
+        if stream is None:
+            stream = streams[conn] = PrintStream(options, text_setup=setup)
+            if conn not in found:
+                found[conn] = []
+                begun.append(conn)
+        found[conn] += stream.feed(chunk.data, chunk.t)
         if plan.resumes.get(conn) == printer:
-            stream, found = streams.pop(conn)
-            ended[conn] = found + stream.close()
+            found[conn] += streams.pop(conn).close()
         printer += 1
-        while begun and begun[0] in ended:
-            index = yield from _give_out(begun.popleft(), ended, index)
-    for conn, (stream, found) in streams.items():
-        ended[conn] = found + stream.close()
+        while begun:
+            head = begun[0]
+            if head in streams:  # still open: what it has so far
+                if found[head]:
+                    batch, found[head] = found[head], []
+                    index = _number(head, batch, index)
+                    yield batch
+                break
+            batch = found.pop(begun.popleft())
+            index = _number(head, batch, index)
+            yield batch
+    for conn, stream in streams.items():
+        found[conn] += stream.close()
     while begun:
-        index = yield from _give_out(begun.popleft(), ended, index)
+        head = begun.popleft()
+        batch = found.pop(head)
+        index = _number(head, batch, index)
+        yield batch
 
 
-def _give_out(conn: int, ended: dict[int, list[Receipt]], index: int) -> Generator[list[Receipt], None, int]:
-    """Yield one connection's receipts, numbered from ``index``; the next number."""
-    found = ended.pop(conn)
-    for r in found:
+def _number(conn: int, receipts: list[Receipt], index: int) -> int:
+    """Give receipts their connection and running number from ``index``; the next number."""
+    for r in receipts:
         r.connection = conn
         r.index = index
         index += 1
-    yield found
     return index
 
 

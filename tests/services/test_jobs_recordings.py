@@ -43,10 +43,10 @@ def sequential(path: Path, connections: int) -> Path:
     return write(path, chunks)
 
 
-def outcome(source: jobs.Source) -> list[list[tuple]]:
+def outcome(source: jobs.Source) -> list[tuple]:
     return [
-        [(r.index, r.connection, r.timestamp, r.encoding, r.cut, r.start, r.end, render_text(r)) for r in batch]
-        for batch in jobs.iter_receipt_batches(source, DecodeOptions())
+        (r.index, r.connection, r.timestamp, r.encoding, r.cut, r.start, r.end, render_text(r))
+        for r in jobs.iter_receipts(source, DecodeOptions())
     ]
 
 
@@ -61,7 +61,7 @@ chunk_st = st.tuples(
 @given(st.lists(chunk_st, max_size=30))
 def test_streamed_recording_equals_the_recording_read_whole(tmp_path_factory, spec):
     """Interleaved connections, ones that come back, status chunks, empty chunks: same receipts, same
-    numbers, same batches, same integrity."""
+    numbers, same order, same integrity."""
     path = tmp_path_factory.mktemp("rec") / "r.klr"
     write(path, [Chunk(T0 + i, d, c, data) for i, (c, d, data) in enumerate(spec)])
     whole, streamed = jobs.load_source(path), jobs.load_source(path, stream=True)
@@ -178,3 +178,23 @@ def test_a_damaged_recording_streams_its_warnings_before_any_receipt(tmp_path, g
     assert streamed.recording is not None and whole.recording is not None
     assert streamed.recording.warnings == whole.recording.warnings and streamed.recording.warnings
     assert outcome(streamed) == outcome(whole)
+
+
+def test_one_long_connection_gives_out_its_receipts_as_they_are_cut(tmp_path, monkeypatch):
+    """A single connection of many jobs (a POS that keeps its socket open all day): receipts come as
+    they are cut, not when the connection ends, so memory does not grow with it either."""
+    path = write(tmp_path / "long.klr", [Chunk(T0 + i * 0.01, TO_PRINTER, 3, job(i)) for i in range(200)])
+    taken: list[int] = []
+    real = recorder.stream_recording
+
+    def counted(p):
+        for chunk in real(p):
+            taken.append(1)
+            yield chunk
+
+    monkeypatch.setattr(jobs, "stream_recording", counted)
+    receipts = jobs.iter_receipts(jobs.load_source(path, stream=True), DecodeOptions())
+    first = next(receipts)
+    assert "Table 0" in render_text(first) and first.connection == 3
+    assert len(taken) <= 3
+    assert [r.index for r in receipts] == list(range(1, 200))
