@@ -204,7 +204,7 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
         yield from _raw_batches(source, options)
         return
     if source.plan is not None:  # streamed: the encoding from the first PRESCAN_BYTES, as for a raw file
-        setup = stream_text_setup(bytes(source.plan.head), options)
+        setup = _head_text_setup(source.plan.head, options)
         yield from _connection_batches(source._chunks_again(), source.plan, setup, options)
         return
     setup = stream_text_setup(source.data, options)
@@ -222,17 +222,35 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
         yield found
 
 
+def _head_text_setup(head: bytearray, options: DecodeOptions) -> TextSetup:
+    """``stream_text_setup(head)``, decoded 64 KiB at a time so that its events are not all held at
+    once (a decoder's output does not depend on how its input is cut)."""
+    decoder = StreamDecoder(dialect=options.dialect)
+    evidence = TextEvidence()
+    view = memoryview(head)
+    for at in range(0, len(view), 1 << 16):
+        evidence.add(decoder.feed(bytes(view[at : at + (1 << 16)])))
+    evidence.add(decoder.close())
+    return choose_text_setup(evidence, options)
+
+
+#: a recording's receipts are given out in groups of about this many (one write and flush each for
+#: ``klx parse --json``), or fewer at the file's end
+RECORDING_GROUP = 256
+
+
 def _connection_batches(
     chunks: Iterable[Chunk], plan: ConnectionPlan, setup: TextSetup, options: DecodeOptions
 ) -> Iterator[list[Receipt]]:
     """A recording's receipts connection by connection, read in one pass in file order: a connection's
-    stream is closed at its last chunk (``plan``), and its receipts are given out as they are found
-    once those of every connection that began before it have been — the order of
-    ``Recording.by_connection``. Held: the streams of connections still open, and the receipts of
-    connections that began after one still open (docs/recording-format.md)."""
+    stream is closed at its last chunk (``plan``), and its receipts are ready as they are found once
+    those of every connection that began before it are — the order of ``Recording.by_connection``.
+    Ready receipts are given out ``RECORDING_GROUP`` at a time. Held: the streams of connections still
+    open, and the receipts of connections that began after one still open (docs/recording-format.md)."""
     streams: dict[int, PrintStream] = {}  # connections still open
-    found: dict[int, list[Receipt]] = {}  # receipts found and not yet given out, per connection begun
-    begun: deque[int] = deque()  # connections not wholly given out, in order of first appearance
+    found: dict[int, list[Receipt]] = {}  # receipts found and not yet ready, per connection begun
+    begun: deque[int] = deque()  # connections not wholly ready, in order of first appearance
+    ready: list[Receipt] = []
     current, printer, index = -1, 0, 0
     for chunk in chunks:
         if chunk.direction != TO_PRINTER:
@@ -255,21 +273,23 @@ def _connection_batches(
         while begun:
             head = begun[0]
             if head in streams:  # still open: what it has so far
-                if found[head]:
-                    batch, found[head] = found[head], []
-                    index = _number(head, batch, index)
-                    yield batch
+                index = _number(head, found[head], index)
+                ready += found[head]
+                found[head] = []
                 break
-            batch = found.pop(begun.popleft())
-            index = _number(head, batch, index)
-            yield batch
+            index = _number(begun.popleft(), found[head], index)
+            ready += found.pop(head)
+        if len(ready) >= RECORDING_GROUP:
+            yield ready
+            ready = []
     for conn, stream in streams.items():
         found[conn] += stream.close()
     while begun:
         head = begun.popleft()
-        batch = found.pop(head)
-        index = _number(head, batch, index)
-        yield batch
+        index = _number(head, found[head], index)
+        ready += found.pop(head)
+    if ready:
+        yield ready
 
 
 def _number(conn: int, receipts: list[Receipt], index: int) -> int:

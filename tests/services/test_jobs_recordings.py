@@ -92,12 +92,20 @@ def test_a_connection_s_receipts_come_before_the_file_is_read(tmp_path, monkeypa
             yield chunk
 
     monkeypatch.setattr(jobs, "stream_recording", counted)
+    monkeypatch.setattr(jobs, "RECORDING_GROUP", 1)  # each receipt given out as soon as it is ready
     batches = jobs.iter_receipt_batches(jobs.load_source(path, stream=True), DecodeOptions())
     first = next(batches)
     assert [r.connection for r in first] == [0] and "Table 0" in render_text(first[0])
     assert len(taken) <= 6  # connection 0's chunks and the first of connection 1: not the 900 of the file
     rest = [r for batch in batches for r in batch]
     assert [r.index for r in rest] == list(range(1, 300)) and rest[-1].connection == 299
+
+
+def test_receipts_are_given_out_in_groups(tmp_path):
+    """One write and flush per group for `klx parse --json`, not one per connection."""
+    path = sequential(tmp_path / "day.klr", 600)
+    sizes = [len(b) for b in jobs.iter_receipt_batches(jobs.load_source(path, stream=True), DecodeOptions())]
+    assert sizes == [jobs.RECORDING_GROUP, jobs.RECORDING_GROUP, 600 - 2 * jobs.RECORDING_GROUP]
 
 
 def test_a_long_connection_with_others_inside_keeps_the_order_of_first_appearance(tmp_path):
@@ -111,8 +119,8 @@ def test_a_long_connection_with_others_inside_keeps_the_order_of_first_appearanc
             Chunk(T0 + 0.03, TO_PRINTER, 5, one[6:]),
         ],
     )
-    got = [[(r.connection, r.index) for r in b] for b in outcome_batches(jobs.load_source(path, stream=True))]
-    assert got == [[(5, 0)], [(6, 1)], [(7, 2)]]
+    got = [(r.connection, r.index) for r in jobs.iter_receipts(jobs.load_source(path, stream=True), DecodeOptions())]
+    assert got == [(5, 0), (6, 1), (7, 2)]
     assert outcome(jobs.load_source(path, stream=True)) == outcome(jobs.load_source(path))
 
 
@@ -193,6 +201,7 @@ def test_one_long_connection_gives_out_its_receipts_as_they_are_cut(tmp_path, mo
             yield chunk
 
     monkeypatch.setattr(jobs, "stream_recording", counted)
+    monkeypatch.setattr(jobs, "RECORDING_GROUP", 1)
     receipts = jobs.iter_receipts(jobs.load_source(path, stream=True), DecodeOptions())
     first = next(receipts)
     assert "Table 0" in render_text(first) and first.connection == 3

@@ -327,6 +327,14 @@ class RecordingParser:
         rec = self.recording
         if rec is None:
             raise ValueError("header() first")
+        if raw.startswith(_CHUNK_START) and not self._steps and not rec.complete and len(raw) <= MAX_LINE:
+            try:  # the common case, a chunk line as the writer writes it: one JSON call, checked by _fast
+                text = raw.decode("utf-8")
+                obj, end = _DECODER.raw_decode(text)
+                if end == len(text) and self._fast(rec, obj):
+                    return
+            except (ValueError, RecursionError, UnicodeEncodeError):
+                pass  # read again below, for the message naming what is wrong
         self.check_length(lineno, len(raw))
         if not raw.strip():
             return
