@@ -251,26 +251,34 @@ def _connection_batches(
     found: dict[int, list[Receipt]] = {}  # receipts found and not yet ready, per connection begun
     begun: deque[int] = deque()  # connections not wholly ready, in order of first appearance
     ready: list[Receipt] = []
-    current, printer, index = -1, 0, 0
+    resumes = plan.resumes
+    current, printer, index = -1, -1, 0
+    stream: PrintStream | None = None
     for chunk in chunks:
         if chunk.direction != TO_PRINTER:
             continue
-        conn = chunk.conn
-        if conn != current:
-            if current in streams and current not in plan.resumes:  # its only run is over
-                found[current] += streams.pop(current).close()
-            current = conn
-        stream = streams.get(conn)
-        if stream is None:
-            stream = streams[conn] = PrintStream(options, text_setup=setup)
-            if conn not in found:
-                found[conn] = []
-                begun.append(conn)
-        found[conn] += stream.feed(chunk.data, chunk.t)
-        if plan.resumes.get(conn) == printer:
-            found[conn] += streams.pop(conn).close()
         printer += 1
-        while begun:
+        conn = chunk.conn
+        moved = False  # something may be ready: a connection ended, or the oldest one has receipts
+        if conn != current or stream is None:
+            if current in streams and current not in resumes:  # its only run is over
+                found[current] += streams.pop(current).close()
+                moved = True
+            current = conn
+            stream = streams.get(conn)
+            if stream is None:
+                stream = streams[conn] = PrintStream(options, text_setup=setup)
+                if conn not in found:
+                    found[conn] = []
+                    begun.append(conn)
+        new = stream.feed(chunk.data, chunk.t)
+        if new:
+            found[conn] += new
+            moved = moved or conn == begun[0]
+        if resumes and resumes.get(conn) == printer:  # its last chunk
+            found[conn] += streams.pop(conn).close()
+            stream, moved = None, True
+        while moved and begun:
             head = begun[0]
             if head in streams:  # still open: what it has so far
                 index = _number(head, found[head], index)

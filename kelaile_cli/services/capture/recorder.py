@@ -351,13 +351,15 @@ class RecordingStream:
 
     def __iter__(self) -> Iterator[Chunk]:
         parser = self._parser
+        fresh, line = parser.fresh, parser.line
         for lineno, raw, last in self._lines:
             if parser.recording is None:
                 parser.header(raw)
                 continue
-            parser.line(lineno, raw, last=last)
-            if parser.fresh:
-                yield from parser.take()
+            line(lineno, raw, last=last)
+            if fresh:  # usually the one chunk of this line
+                yield from fresh
+                fresh.clear()
         self.recording = parser.finish()  # 'empty file' when there was not even a header
 
 
