@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import (
@@ -66,6 +67,7 @@ GZIP_MEMBER = 1024 * 1024  # uncompressed bytes per gzip member
 MAX_EXPANSION = 100
 _MIN_EXPANSION_LIMIT = 64 * 1024 * 1024
 _OUT_PIECE = 1024 * 1024
+_IN_PIECE = 1024 * 1024
 
 
 class RecordingWriter:
@@ -223,53 +225,86 @@ class RecordingWriter:
 # -- reading -----------------------------------------------------------------------------------------
 
 
-def _member_starts_at(data: bytes, at: int) -> bool:
+class _Compressed:
+    """A compressed file, read where asked: forward piece by piece and, after damage only, again from
+    an earlier point — so no more of it is held than the piece in hand."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self.fh, self.size = fh, size
+
+    def read(self, at: int, n: int) -> bytes:
+        self.fh.seek(at)
+        return self.fh.read(n)
+
+    def find(self, pattern: bytes, at: int) -> int:
+        """Where ``pattern`` next occurs at or after ``at`` (the file's size when it does not)."""
+        while at < self.size:
+            found = self.read(at, _IN_PIECE + len(pattern) - 1).find(pattern)
+            if found >= 0:
+                return at + found
+            at += _IN_PIECE
+        return self.size
+
+
+def _member_starts_at(src: _Compressed, at: int) -> bool:
     """Whether a gzip member really starts at ``at`` (not just its magic bytes inside deflate data)."""
     try:
-        zlib.decompressobj(31).decompress(data[at : at + 4096], 64)
+        zlib.decompressobj(31).decompress(src.read(at, 4096), 64)
     except zlib.error:
         return False
     return True
 
 
-def _gunzip(blocks: Iterable[bytes], name: str) -> Iterator[bytes]:
-    """Decompress gzip members one after another, in pieces of at most 1 MiB. A torn member (a full
-    disk, a crash) gives back what was flushed, then ``\n`` ending its torn line, and reading resumes
-    at the next member. Refuses to expand beyond ``MAX_EXPANSION`` × the compressed size."""
-    data = b"".join(blocks)  # the compressed input (bounded by the file); its expansion is streamed
-    limit = max(_MIN_EXPANSION_LIMIT, MAX_EXPANSION * len(data))
+def _gunzip(fh: BinaryIO, size: int, name: str) -> Iterator[bytes]:
+    """Decompress gzip members one after another, read and given out in pieces of at most 1 MiB. A
+    torn member (a full disk, a crash) gives back what was flushed, then ``\n`` ending its torn line,
+    and reading resumes at the next member. Refuses to expand beyond ``MAX_EXPANSION`` × ``size``."""
+    src = _Compressed(fh, size)
+    limit = max(_MIN_EXPANSION_LIMIT, MAX_EXPANSION * size)
     magic = GZIP_MAGIC + b"\x08"
     total, start = 0, 0
-    while start < len(data):
+    while start < size:
         d, pos, torn = zlib.decompressobj(31), start, False
         while not d.eof and not torn:
-            end = data.find(magic, pos + 1)  # the member may end (torn) where the next begins
-            end = len(data) if end < 0 else end
-            pending = data[pos:end]
+            end = src.find(magic, pos + 1)  # the member may end (torn) where the next begins
+            at = pos  # read up to here
             try:
-                while pending and not d.eof:
-                    out = d.decompress(pending, _OUT_PIECE)
-                    total += len(out)
-                    if total > limit:
-                        raise RecordingError(
-                            name, 0, f"decompresses to more than {limit // (1024 * 1024)} MiB (a gzip bomb?)"
-                        )
-                    yield out
-                    pending = d.unconsumed_tail
+                while at < end and not d.eof:
+                    pending = src.read(at, min(_IN_PIECE, end - at))
+                    at += len(pending)
+                    while pending and not d.eof:
+                        out = d.decompress(pending, _OUT_PIECE)
+                        total += len(out)
+                        if total > limit:
+                            raise RecordingError(
+                                name, 0, f"decompresses to more than {limit // (1024 * 1024)} MiB (a gzip bomb?)"
+                            )
+                        yield out
+                        pending = d.unconsumed_tail
             except zlib.error:
                 torn = True
                 end = pos if pos > start else end
             if d.eof:
-                start = end - len(d.unused_data)
-            elif end >= len(data):
+                start = at - len(d.unused_data)
+            elif end >= size:
                 yield d.flush()  # torn at the end of the file (a killed recorder): keep what was flushed
                 return
-            elif torn or _member_starts_at(data, end):
+            elif torn or _member_starts_at(src, end):
                 torn = True
             pos = end
         if torn:
             yield b"\n"
             start = pos
+
+
+def _gunzip_file(path: str | Path, name: str) -> Iterator[bytes]:
+    """``_gunzip`` of the file at ``path``."""
+    try:
+        fh = Path(path).open("rb")  # noqa: SIM115 (closed below: an OSError here is not one of reading it)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        yield from _gunzip(fh, os.fstat(fh.fileno()).st_size, name)
 
 
 def _lines(pieces: Iterable[bytes], parser: RecordingParser) -> Iterator[tuple[int, bytes, bool]]:
@@ -304,8 +339,10 @@ def iter_recording(path: str | Path, *, keep: bool = True) -> tuple[RecordingPar
         yield first
         yield from blocks
 
-    pieces: Iterable[bytes] = _gunzip(chained(), name) if first.startswith(GZIP_MAGIC) else chained()
-    return parser, _lines(pieces, parser)
+    if first.startswith(GZIP_MAGIC):
+        del blocks  # dropped, its file closed: the gzip reader opens the file to read where it needs
+        return parser, _lines(_gunzip_file(path, name), parser)
+    return parser, _lines(chained(), parser)
 
 
 def read_recording(path: str | Path) -> Recording:
