@@ -93,7 +93,10 @@ def decode_options(
 
 
 def load_sources(files: Sequence[Path] | None) -> tuple[list[Source], int]:
-    """Load every file; a file that cannot be read is reported on one line and skipped (exit code kept)."""
+    """Load every file; a file that cannot be read is reported on one line and skipped (exit code kept).
+
+    A recording is checked whole now and decoded later in constant memory (``load_source(stream=True)``),
+    so its warnings are printed here, before any of its receipts."""
     from kelaile_cli.services import jobs
 
     if not files:
@@ -101,7 +104,7 @@ def load_sources(files: Sequence[Path] | None) -> tuple[list[Source], int]:
     sources, code = [], 0
     for path in files:
         try:
-            sources.append(source := jobs.load_source(path))
+            sources.append(source := jobs.load_source(path, stream=True))
         except KlxError as exc:
             say_error(str(exc))
             code = int(exc.exit_code)

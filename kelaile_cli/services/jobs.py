@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
-from kelaile_cli.core.formats.recording import TO_PRINTER, Recording, parse_recording
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
+from kelaile_cli.core.stream.layout import TextSetup
 from kelaile_cli.core.stream.printstream import (
     CodecTracker,
     DecodeOptions,
@@ -26,7 +29,7 @@ from kelaile_cli.core.stream.printstream import (
 )
 from kelaile_cli.core.stream.receipt import Receipt
 from kelaile_cli.core.stream.record_json import members_json, receipt_head
-from kelaile_cli.services.capture.recorder import is_recording, read_recording
+from kelaile_cli.services.capture.recorder import is_recording, read_recording, scan_recording, stream_recording
 from kelaile_cli.transports.files import read_bytes
 
 if TYPE_CHECKING:  # imported where used: ``klx parse --json`` needs neither PIL nor the dump tables
@@ -68,23 +71,41 @@ class Source:
     ``data`` is everything sent to the printer; a raw file given by ``path`` is read only when
     ``data`` is asked for, so ``iter_receipts`` can stream it in constant memory. A recording also
     keeps its chunks, so receipts get capture times, connections split jobs, and idle gaps count.
+    A streamed recording (``load_source(path, stream=True)``) keeps none: its ``recording`` holds the
+    header and integrity only, ``plan`` what its first pass learnt, and its chunks are read again from
+    ``path`` when decoded.
     """
 
-    __slots__ = ("_data", "name", "path", "recording")
+    __slots__ = ("_data", "name", "path", "plan", "recording")
 
     def __init__(
-        self, name: str, data: bytes | None = None, recording: Recording | None = None, path: Path | None = None
+        self,
+        name: str,
+        data: bytes | None = None,
+        recording: Recording | None = None,
+        path: Path | None = None,
+        plan: ConnectionPlan | None = None,
     ) -> None:
         self.name = name
         self._data = data
         self.recording = recording
         self.path = path
+        self.plan = plan
 
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = read_bytes(self.path) if self.path is not None else b""
+            if self.plan is not None and self.path is not None:
+                self._data = b"".join(c.data for c in self._chunks_again() if c.direction == TO_PRINTER)
+            else:
+                self._data = read_bytes(self.path) if self.path is not None else b""
         return self._data
+
+    def _chunks_again(self) -> Iterator[Chunk]:
+        """A streamed recording's chunks, read from the file again: as many as the first pass found
+        (a recording still being written may have grown since)."""
+        assert self.plan is not None and self.path is not None
+        return islice(stream_recording(self.path), self.plan.chunks)
 
     def chunks(self, limit: int | None = None) -> Iterator[bytes]:
         """The stream in pieces of ``CHUNK_BYTES`` (the first ``limit`` bytes only, when given)."""
@@ -108,10 +129,15 @@ class Source:
             raise
 
 
-def load_source(path: str | Path) -> Source:
-    """Open a recording (``.klr``, ``.klr.gz``, read whole) or a raw print job (``.bin``/``.prn``/any
-    bytes: checked readable now, read as it is decoded)."""
+def load_source(path: str | Path, *, stream: bool = False) -> Source:
+    """Open a recording (``.klr``, ``.klr.gz``) or a raw print job (``.bin``/``.prn``/any bytes:
+    checked readable now, read as it is decoded). A recording is read whole, or with ``stream`` checked
+    now in one pass that keeps no chunk (its integrity and warnings are known at once) and read again
+    as it is decoded: memory stays flat whatever its size."""
     if is_recording(path):
+        if stream:
+            summary, plan = scan_recording(path, PRESCAN_BYTES)
+            return Source(str(path), recording=summary, path=Path(path), plan=plan)
         rec = read_recording(path)
         return Source(str(path), rec.stream(TO_PRINTER), rec)
     p = Path(path)
@@ -180,6 +206,10 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
     if rec is None:
         yield from _raw_batches(source, options)
         return
+    if source.plan is not None:  # streamed: the encoding from the first PRESCAN_BYTES, as for a raw file
+        setup = _head_text_setup(source.plan.head, options)
+        yield from _connection_batches(source._chunks_again(), source.plan, setup, options)
+        return
     setup = stream_text_setup(source.data, options)
     index = 0
     for conn, chunks in rec.by_connection(TO_PRINTER).items():  # one pass over the chunks, not one per connection
@@ -193,6 +223,93 @@ def iter_receipt_batches(source: Source, options: DecodeOptions) -> Iterator[lis
             r.index = index
             index += 1
         yield found
+
+
+def _head_text_setup(head: bytearray, options: DecodeOptions) -> TextSetup:
+    """``stream_text_setup(head)``, decoded 64 KiB at a time so that its events are not all held at
+    once (a decoder's output does not depend on how its input is cut)."""
+    decoder = StreamDecoder(dialect=options.dialect)
+    evidence = TextEvidence()
+    view = memoryview(head)
+    for at in range(0, len(view), 1 << 16):
+        evidence.add(decoder.feed(bytes(view[at : at + (1 << 16)])))
+    evidence.add(decoder.close())
+    return choose_text_setup(evidence, options)
+
+
+#: a recording's receipts are given out in groups of about this many (one write and flush each for
+#: ``klx parse --json``), or fewer at the file's end
+RECORDING_GROUP = 256
+
+
+def _connection_batches(
+    chunks: Iterable[Chunk], plan: ConnectionPlan, setup: TextSetup, options: DecodeOptions
+) -> Iterator[list[Receipt]]:
+    """A recording's receipts connection by connection, read in one pass in file order: a connection's
+    stream is closed at its last chunk (``plan``), and its receipts are ready as they are found once
+    those of every connection that began before it are — the order of ``Recording.by_connection``.
+    Ready receipts are given out ``RECORDING_GROUP`` at a time. Held: the streams of connections still
+    open, and the receipts of connections that began after one still open (docs/recording-format.md)."""
+    streams: dict[int, PrintStream] = {}  # connections still open
+    found: dict[int, list[Receipt]] = {}  # receipts found and not yet ready, per connection begun
+    begun: deque[int] = deque()  # connections not wholly ready, in order of first appearance
+    ready: list[Receipt] = []
+    resumes = plan.resumes
+    current, printer, index = -1, -1, 0
+    stream: PrintStream | None = None
+    for chunk in chunks:
+        if chunk.direction != TO_PRINTER:
+            continue
+        printer += 1
+        conn = chunk.conn
+        moved = False  # something may be ready: a connection ended, or the oldest one has receipts
+        if conn != current or stream is None:
+            if current in streams and current not in resumes:  # its only run is over
+                found[current] += streams.pop(current).close()
+                moved = True
+            current = conn
+            stream = streams.get(conn)
+            if stream is None:
+                stream = streams[conn] = PrintStream(options, text_setup=setup)
+                if conn not in found:
+                    found[conn] = []
+                    begun.append(conn)
+        new = stream.feed(chunk.data, chunk.t)
+        if new:
+            found[conn] += new
+            moved = moved or conn == begun[0]
+        if resumes and resumes.get(conn) == printer:  # its last chunk
+            found[conn] += streams.pop(conn).close()
+            stream, moved = None, True
+        while moved and begun:
+            head = begun[0]
+            if head in streams:  # still open: what it has so far
+                index = _number(head, found[head], index)
+                ready += found[head]
+                found[head] = []
+                break
+            index = _number(begun.popleft(), found[head], index)
+            ready += found.pop(head)
+        if len(ready) >= RECORDING_GROUP:
+            yield ready
+            ready = []
+    for conn, stream in streams.items():
+        found[conn] += stream.close()
+    while begun:
+        head = begun.popleft()
+        index = _number(head, found[head], index)
+        ready += found.pop(head)
+    if ready:
+        yield ready
+
+
+def _number(conn: int, receipts: list[Receipt], index: int) -> int:
+    """Give receipts their connection and running number from ``index``; the next number."""
+    for r in receipts:
+        r.connection = conn
+        r.index = index
+        index += 1
+    return index
 
 
 def _raw_batches(source: Source, options: DecodeOptions) -> Iterator[list[Receipt]]:

@@ -26,6 +26,7 @@ __all__ = [
     "TO_PRINTER",
     "UPGRADES",
     "Chunk",
+    "ConnectionPlan",
     "Direction",
     "Header",
     "Recording",
@@ -55,9 +56,10 @@ class RecordingError(InputError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Chunk:
-    """Bytes as they crossed the wire in one read."""
+    """Bytes as they crossed the wire in one read. Treat as immutable (hashed by value); not frozen
+    because a frozen dataclass takes 5× as long to make, and a reader makes one per line."""
 
     t: float  # capture time, seconds since the Unix epoch
     direction: Direction
@@ -269,13 +271,20 @@ class RecordingParser:
     line, then ``finish()``. Holds the chunks read so far and the running checksum; a line longer than
     ``MAX_LINE`` is the caller's to refuse before it is buffered (``check_length``).
 
+    ``keep=False`` streams instead: the recording's ``chunks`` stay empty, and each chunk read waits in
+    ``fresh`` until the caller ``take()``s it; ``count`` (what the trailer is checked against) counts
+    every chunk either way.
+
     Torn lines — a write cut short by a full disk or a killed recorder — are skipped with a warning
     naming ``file:line``; a whole chunk glued onto a torn one is recovered. Any other bad line is a
     ``RecordingError`` naming the line.
     """
 
-    def __init__(self, name: str = "<recording>") -> None:
+    def __init__(self, name: str = "<recording>", *, keep: bool = True) -> None:
         self.name = name
+        self.keep = keep
+        self.count = 0  # chunks read so far
+        self.fresh: list[Chunk] = []  # chunks read and not yet taken (keep=False)
         self.recording: Recording | None = None
         self._steps: list[Callable[[dict[str, Any], bool], dict[str, Any]]] = []
         self._digest = hashlib.sha256()
@@ -309,11 +318,24 @@ class RecordingParser:
         self.recording = Recording(_header(head, self.name))
         return self.recording
 
+    def take(self) -> list[Chunk]:
+        """The chunks read since the last ``take()`` (``keep=False``), in file order."""
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
     def line(self, lineno: int, raw: bytes, *, last: bool = False) -> None:
         """One line after the header; ``last``: the final bytes of the file with no newline after them."""
         rec = self.recording
         if rec is None:
             raise ValueError("header() first")
+        if raw.startswith(_CHUNK_START) and not self._steps and not rec.complete and len(raw) <= MAX_LINE:
+            try:  # the common case, a chunk line as the writer writes it: one JSON call, checked by _fast
+                text = raw.decode("utf-8")
+                obj, end = _DECODER.raw_decode(text)
+                if end == len(text) and self._fast(rec, obj):
+                    return
+            except (ValueError, RecursionError, UnicodeEncodeError):
+                pass  # read again below, for the message naming what is wrong
         self.check_length(lineno, len(raw))
         if not raw.strip():
             return
@@ -360,7 +382,8 @@ class RecordingParser:
             reason = exc.args[0] if isinstance(exc, ValueError) and exc.args else exc
             raise RecordingError(self.name, lineno, f"bad chunk ({str(reason)[:80]})") from None
         self._digest.update(chunk.data)
-        rec.chunks.append(chunk)
+        self.count += 1
+        (rec.chunks if self.keep else self.fresh).append(chunk)
 
     def _fast(self, rec: Recording, obj: Any) -> bool:
         """The common case, a chunk line as the writer writes it, checked with few calls; False:
@@ -376,7 +399,8 @@ class RecordingParser:
             return False
         data = text.encode("latin-1")  # a character above U+00FF raises: reported by the caller
         self._digest.update(data)
-        rec.chunks.append(Chunk(at, d, c, data))
+        self.count += 1
+        (rec.chunks if self.keep else self.fresh).append(Chunk(at, d, c, data))
         return True
 
     def _chunk(self, rec: Recording, obj: dict[str, Any]) -> Chunk:
@@ -398,7 +422,7 @@ class RecordingParser:
         rec.complete = True
         self._trailer_line = lineno
         counted = obj.get("chunks")
-        found = len(rec.chunks)
+        found = self.count
         lost = obj.get("lost", 0)
         if isinstance(lost, int) and not isinstance(lost, bool) and lost > 0:
             rec.lost_chunks = lost
@@ -420,7 +444,7 @@ class RecordingParser:
         if not rec.complete:
             rec.warnings.append(
                 f"{self.name}: no trailer: the recorder did not close the file (killed, or still recording); "
-                f"{len(rec.chunks)} chunks read"
+                f"{self.count} chunks read"
             )
         return rec
 
@@ -465,3 +489,79 @@ def parse_recording(data: bytes, name: str = "<recording>") -> Recording:
     Torn lines are skipped and flagged; anything else that is wrong raises ``RecordingError``
     naming the line."""
     return parse_lines(iter_lines(data), name)
+
+
+# -- streaming plan --------------------------------------------------------------------------------
+
+#: connection numbers below this are remembered in a bitmap (one bit each, at most 16 MiB); others in a set
+_BITMAP_CONNS = 1 << 27
+
+
+class _ConnSet:
+    """Connection numbers seen: a bit per number for the small ones (recorders count from 0), so
+    millions of connections cost a few hundred KiB rather than a Python set's ~60 bytes each."""
+
+    __slots__ = ("_bits", "_other")
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._other: set[int] = set()
+
+    def __contains__(self, conn: int) -> bool:
+        if conn < _BITMAP_CONNS:
+            at = conn >> 3
+            return at < len(self._bits) and bool(self._bits[at] & (1 << (conn & 7)))
+        return conn in self._other
+
+    def add(self, conn: int) -> None:
+        if conn >= _BITMAP_CONNS:
+            self._other.add(conn)
+            return
+        at = conn >> 3
+        if at >= len(self._bits):
+            self._bits.extend(bytes(max(at + 1 - len(self._bits), len(self._bits))))  # doubling: linear overall
+        self._bits[at] |= 1 << (conn & 7)
+
+
+class ConnectionPlan:
+    """What a first pass over a recording's chunks learns so that a second pass can decode it
+    connection by connection without holding it: the first ``head_bytes`` bytes sent to the printer
+    (to choose the text encoding from), how many chunks there are, and where each connection's
+    print stream ends.
+
+    A connection's chunks to the printer usually come in one run (the recorder writes one job after
+    another); such a connection ends where another connection's chunk to the printer appears. Only a
+    connection that comes back after another one's chunks (a long-lived connection with others inside
+    it) is listed in ``resumes``, with the number of its last chunk to the printer (counted from 0 among
+    the chunks to the printer). Memory: ``head_bytes``, a bit per connection number, and an entry per
+    connection that comes back.
+    """
+
+    __slots__ = ("_current", "_head_bytes", "_printer", "_seen", "chunks", "head", "resumes")
+
+    def __init__(self, head_bytes: int) -> None:
+        self._head_bytes = head_bytes
+        self.head = bytearray()  # the first ``head_bytes`` bytes to the printer, all connections in file order
+        self.chunks = 0  # chunks read, both directions
+        self.resumes: dict[int, int] = {}  # connection -> its last chunk to the printer, when it comes back
+        self._seen = _ConnSet()
+        self._current = -1
+        self._printer = 0
+
+    def add(self, chunk: Chunk) -> None:
+        """The next chunk of the file (either direction)."""
+        self.chunks += 1
+        if chunk.direction != TO_PRINTER:
+            return
+        at, conn = self._printer, chunk.conn
+        self._printer += 1
+        if len(self.head) < self._head_bytes:
+            self.head += chunk.data[: self._head_bytes - len(self.head)]
+        if conn != self._current:
+            self._current = conn
+            if conn in self._seen:
+                self.resumes[conn] = at
+                return
+            self._seen.add(conn)
+        elif conn in self.resumes:
+            self.resumes[conn] = at

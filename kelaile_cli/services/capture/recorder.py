@@ -13,7 +13,10 @@ cut short by the failure is closed off (the next write starts a new line, or a n
 the reader skips just that line.
 
 Reading streams the file block by block (memory: the chunks, not the file again) and bounds a line's
-size and a compressed file's expansion.
+size and a compressed file's expansion. ``stream_recording`` goes further and keeps no chunk: each is
+handed over as it is read, and what the file's end says about it (trailer, checksum, torn lines)
+is known when the last one has been taken; ``scan_recording`` is such a pass that keeps only what a
+second pass needs to decode the recording connection by connection (``ConnectionPlan``).
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.formats.recording import (
     MAX_CHUNK_DATA,
     MAX_LINE,
     Chunk,
+    ConnectionPlan,
     Header,
     Recording,
     RecordingError,
@@ -43,7 +48,17 @@ from kelaile_cli.core.formats.recording import (
 )
 from kelaile_cli.transports.files import create_private, read_blocks
 
-__all__ = ["GZIP_MEMBER", "MAX_EXPANSION", "RecordingWriter", "is_recording", "iter_recording", "read_recording"]
+__all__ = [
+    "GZIP_MEMBER",
+    "MAX_EXPANSION",
+    "RecordingStream",
+    "RecordingWriter",
+    "is_recording",
+    "iter_recording",
+    "read_recording",
+    "scan_recording",
+    "stream_recording",
+]
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_MEMBER = 1024 * 1024  # uncompressed bytes per gzip member
@@ -52,6 +67,7 @@ GZIP_MEMBER = 1024 * 1024  # uncompressed bytes per gzip member
 MAX_EXPANSION = 100
 _MIN_EXPANSION_LIMIT = 64 * 1024 * 1024
 _OUT_PIECE = 1024 * 1024
+_IN_PIECE = 1024 * 1024
 
 
 class RecordingWriter:
@@ -209,53 +225,86 @@ class RecordingWriter:
 # -- reading -----------------------------------------------------------------------------------------
 
 
-def _member_starts_at(data: bytes, at: int) -> bool:
+class _Compressed:
+    """A compressed file, read where asked: forward piece by piece and, after damage only, again from
+    an earlier point — so no more of it is held than the piece in hand."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self.fh, self.size = fh, size
+
+    def read(self, at: int, n: int) -> bytes:
+        self.fh.seek(at)
+        return self.fh.read(n)
+
+    def find(self, pattern: bytes, at: int) -> int:
+        """Where ``pattern`` next occurs at or after ``at`` (the file's size when it does not)."""
+        while at < self.size:
+            found = self.read(at, _IN_PIECE + len(pattern) - 1).find(pattern)
+            if found >= 0:
+                return at + found
+            at += _IN_PIECE
+        return self.size
+
+
+def _member_starts_at(src: _Compressed, at: int) -> bool:
     """Whether a gzip member really starts at ``at`` (not just its magic bytes inside deflate data)."""
     try:
-        zlib.decompressobj(31).decompress(data[at : at + 4096], 64)
+        zlib.decompressobj(31).decompress(src.read(at, 4096), 64)
     except zlib.error:
         return False
     return True
 
 
-def _gunzip(blocks: Iterable[bytes], name: str) -> Iterator[bytes]:
-    """Decompress gzip members one after another, in pieces of at most 1 MiB. A torn member (a full
-    disk, a crash) gives back what was flushed, then ``\n`` ending its torn line, and reading resumes
-    at the next member. Refuses to expand beyond ``MAX_EXPANSION`` × the compressed size."""
-    data = b"".join(blocks)  # the compressed input (bounded by the file); its expansion is streamed
-    limit = max(_MIN_EXPANSION_LIMIT, MAX_EXPANSION * len(data))
+def _gunzip(fh: BinaryIO, size: int, name: str) -> Iterator[bytes]:
+    """Decompress gzip members one after another, read and given out in pieces of at most 1 MiB. A
+    torn member (a full disk, a crash) gives back what was flushed, then ``\n`` ending its torn line,
+    and reading resumes at the next member. Refuses to expand beyond ``MAX_EXPANSION`` × ``size``."""
+    src = _Compressed(fh, size)
+    limit = max(_MIN_EXPANSION_LIMIT, MAX_EXPANSION * size)
     magic = GZIP_MAGIC + b"\x08"
     total, start = 0, 0
-    while start < len(data):
+    while start < size:
         d, pos, torn = zlib.decompressobj(31), start, False
         while not d.eof and not torn:
-            end = data.find(magic, pos + 1)  # the member may end (torn) where the next begins
-            end = len(data) if end < 0 else end
-            pending = data[pos:end]
+            end = src.find(magic, pos + 1)  # the member may end (torn) where the next begins
+            at = pos  # read up to here
             try:
-                while pending and not d.eof:
-                    out = d.decompress(pending, _OUT_PIECE)
-                    total += len(out)
-                    if total > limit:
-                        raise RecordingError(
-                            name, 0, f"decompresses to more than {limit // (1024 * 1024)} MiB (a gzip bomb?)"
-                        )
-                    yield out
-                    pending = d.unconsumed_tail
+                while at < end and not d.eof:
+                    pending = src.read(at, min(_IN_PIECE, end - at))
+                    at += len(pending)
+                    while pending and not d.eof:
+                        out = d.decompress(pending, _OUT_PIECE)
+                        total += len(out)
+                        if total > limit:
+                            raise RecordingError(
+                                name, 0, f"decompresses to more than {limit // (1024 * 1024)} MiB (a gzip bomb?)"
+                            )
+                        yield out
+                        pending = d.unconsumed_tail
             except zlib.error:
                 torn = True
                 end = pos if pos > start else end
             if d.eof:
-                start = end - len(d.unused_data)
-            elif end >= len(data):
+                start = at - len(d.unused_data)
+            elif end >= size:
                 yield d.flush()  # torn at the end of the file (a killed recorder): keep what was flushed
                 return
-            elif torn or _member_starts_at(data, end):
+            elif torn or _member_starts_at(src, end):
                 torn = True
             pos = end
         if torn:
             yield b"\n"
             start = pos
+
+
+def _gunzip_file(path: str | Path, name: str) -> Iterator[bytes]:
+    """``_gunzip`` of the file at ``path``."""
+    try:
+        fh = Path(path).open("rb")  # noqa: SIM115 (closed below: an OSError here is not one of reading it)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        yield from _gunzip(fh, os.fstat(fh.fileno()).st_size, name)
 
 
 def _lines(pieces: Iterable[bytes], parser: RecordingParser) -> Iterator[tuple[int, bytes, bool]]:
@@ -278,10 +327,11 @@ def _lines(pieces: Iterable[bytes], parser: RecordingParser) -> Iterator[tuple[i
         yield lineno, partial, True
 
 
-def iter_recording(path: str | Path) -> tuple[RecordingParser, Iterator[tuple[int, bytes, bool]]]:
-    """A parser for ``path`` and the file's numbered lines, read block by block (gzip or plain)."""
+def iter_recording(path: str | Path, *, keep: bool = True) -> tuple[RecordingParser, Iterator[tuple[int, bytes, bool]]]:
+    """A parser for ``path`` and the file's numbered lines, read block by block (gzip or plain);
+    ``keep=False``: a parser that hands chunks over rather than keeping them (``RecordingParser``)."""
     name = str(path)
-    parser = RecordingParser(name)
+    parser = RecordingParser(name, keep=keep)
     blocks = read_blocks(path)
     first = next(blocks, b"")
 
@@ -289,8 +339,10 @@ def iter_recording(path: str | Path) -> tuple[RecordingParser, Iterator[tuple[in
         yield first
         yield from blocks
 
-    pieces: Iterable[bytes] = _gunzip(chained(), name) if first.startswith(GZIP_MAGIC) else chained()
-    return parser, _lines(pieces, parser)
+    if first.startswith(GZIP_MAGIC):
+        del blocks  # dropped, its file closed: the gzip reader opens the file to read where it needs
+        return parser, _lines(_gunzip_file(path, name), parser)
+    return parser, _lines(chained(), parser)
 
 
 def read_recording(path: str | Path) -> Recording:
@@ -309,6 +361,60 @@ def read_recording(path: str | Path) -> Recording:
             remedy="split it (klx record --max-jobs/--duration) or read it on a machine with more memory",
         ) from None
     return parser.finish()
+
+
+class RecordingStream:
+    """A recording's chunks one by one, as the file is read, none kept (memory: one block and one line).
+
+    Iterate once. Every line is checked as ``read_recording`` checks it, so a bad line raises the same
+    ``RecordingError`` (naming ``file:line``) when it is reached. ``header`` is known once the first
+    chunk is out (or the end reached); ``recording`` — the header and what the file's end says
+    (trailer, checksum, torn lines, ``warnings``), with no chunks — once the last one is.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._parser, self._lines = iter_recording(path, keep=False)
+        self.recording: Recording | None = None
+
+    @property
+    def header(self) -> Header | None:
+        return self._parser.recording.header if self._parser.recording is not None else None
+
+    @property
+    def count(self) -> int:
+        """Chunks handed over so far."""
+        return self._parser.count - len(self._parser.fresh)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        parser = self._parser
+        fresh, line = parser.fresh, parser.line
+        for lineno, raw, last in self._lines:
+            if parser.recording is None:
+                parser.header(raw)
+                continue
+            line(lineno, raw, last=last)
+            if fresh:  # usually the one chunk of this line
+                yield from fresh
+                fresh.clear()
+        self.recording = parser.finish()  # 'empty file' when there was not even a header
+
+
+def stream_recording(path: str | Path) -> RecordingStream:
+    """Read a recording chunk by chunk (see ``RecordingStream``)."""
+    return RecordingStream(path)
+
+
+def scan_recording(path: str | Path, head_bytes: int) -> tuple[Recording, ConnectionPlan]:
+    """A first pass over a recording, keeping no chunk: the file checked (the returned recording holds
+    its header and integrity, no chunks) and the plan a second pass decodes it by (``ConnectionPlan``:
+    the first ``head_bytes`` bytes to the printer, where each connection ends)."""
+    stream = RecordingStream(path)
+    plan = ConnectionPlan(head_bytes)
+    for chunk in stream:
+        plan.add(chunk)
+    assert stream.recording is not None  # set when the iteration ends
+    return stream.recording, plan
 
 
 def is_recording(path: str | Path) -> bool:

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
-from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header, RecordingParser
+from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, Header
 from kelaile_cli.core.formats.redact import Redaction, StreamingRedactor, gather_evidence
 from kelaile_cli.core.stream.printstream import TextEvidence
-from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, iter_recording
+from kelaile_cli.services.capture.recorder import RecordingWriter, is_recording, stream_recording
 from kelaile_cli.transports.files import read_blocks
 
 __all__ = ["LISTED", "RedactingSink", "RedactionReport", "redact_file"]
@@ -98,47 +98,9 @@ def _redact_raw(src: str | Path, dest: str | Path, codes: bool, report: Redactio
         raise InputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
 
 
-class _Handed(list[Chunk]):
-    """Stands in for a parser's list of chunks: keeps the new ones until they are taken, and the count
-    (which the parser checks against the trailer's) of all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen = 0
-        self.fresh: list[Chunk] = []
-
-    def append(self, chunk: Chunk) -> None:
-        self.seen += 1
-        self.fresh.append(chunk)
-
-    def __len__(self) -> int:
-        return self.seen
-
-
-def _chunks(src: str | Path) -> tuple[RecordingParser, Iterator[Chunk]]:
-    """A recording's parser and its chunks one by one, none kept: every line is checked (the trailer's
-    count and checksum included) as ``read_recording`` checks it. The header is the parser's once the
-    first chunk (or the end) is reached."""
-    parser, lines = iter_recording(src)
-
-    def walk() -> Iterator[Chunk]:
-        handed = _Handed()
-        for lineno, raw, last in lines:
-            if parser.recording is None:
-                parser.header(raw).chunks = handed
-                continue
-            parser.line(lineno, raw, last=last)
-            if handed.fresh:
-                fresh, handed.fresh = handed.fresh, []
-                yield from fresh
-        parser.finish()  # 'empty file' when there was not even a header
-
-    return parser, walk()
-
-
 def _evidence(src: str | Path) -> tuple[Header, dict[int, TextEvidence]]:
     """First pass over a recording: its header and each connection's encoding evidence."""
-    parser, chunks = _chunks(src)
+    chunks = stream_recording(src)  # every line checked as read_recording checks it, no chunk kept
     decoders: dict[int, tuple[StreamDecoder, TextEvidence]] = {}
     for chunk in chunks:
         if chunk.direction == TO_PRINTER:
@@ -146,8 +108,8 @@ def _evidence(src: str | Path) -> tuple[Header, dict[int, TextEvidence]]:
             evidence.add(decoder.feed(chunk.data))
     for decoder, evidence in decoders.values():
         evidence.add(decoder.close())
-    assert parser.recording is not None  # finish() raised otherwise
-    return parser.recording.header, {conn: evidence for conn, (_, evidence) in decoders.items()}
+    assert chunks.header is not None  # the iteration raised otherwise ('empty file')
+    return chunks.header, {conn: evidence for conn, (_, evidence) in decoders.items()}
 
 
 def _redact_recording(src: str | Path, dest: str | Path, codes: bool, report: RedactionReport) -> None:
@@ -174,7 +136,7 @@ def _redact_recording(src: str | Path, dest: str | Path, codes: bool, report: Re
             writer.write(Chunk(chunk.t, chunk.direction, chunk.conn, data))
             report.bytes += len(data)
 
-    _, chunks = _chunks(src)
+    chunks = stream_recording(src)
     with RecordingWriter(dest, header) as writer:
         for chunk in chunks:
             if chunk.direction == TO_PRINTER:
