@@ -81,8 +81,8 @@ def test_the_repo_recordings_stream_as_they_read_whole():
         assert outcome(streamed) == outcome(whole), path
 
 
-def test_a_connection_s_receipts_come_before_the_file_is_read(tmp_path, monkeypatch):
-    path = sequential(tmp_path / "day.klr", 300)
+def counting_reads(monkeypatch) -> list[int]:
+    """Chunks the streaming reader has given out (one entry each), with receipts given out one by one."""
     taken: list[int] = []
     real = recorder.stream_recording
 
@@ -92,7 +92,13 @@ def test_a_connection_s_receipts_come_before_the_file_is_read(tmp_path, monkeypa
             yield chunk
 
     monkeypatch.setattr(jobs, "stream_recording", counted)
-    monkeypatch.setattr(jobs, "RECORDING_GROUP", 1)  # each receipt given out as soon as it is ready
+    monkeypatch.setattr(jobs, "RECORDING_GROUP", 1)
+    return taken
+
+
+def test_a_connection_s_receipts_come_before_the_file_is_read(tmp_path, monkeypatch):
+    path = sequential(tmp_path / "day.klr", 300)
+    taken = counting_reads(monkeypatch)  # each receipt given out as soon as it is ready
     batches = jobs.iter_receipt_batches(jobs.load_source(path, stream=True), DecodeOptions())
     first = next(batches)
     assert [r.connection for r in first] == [0] and "Table 0" in render_text(first[0])
@@ -192,16 +198,7 @@ def test_one_long_connection_gives_out_its_receipts_as_they_are_cut(tmp_path, mo
     """A single connection of many jobs (a POS that keeps its socket open all day): receipts come as
     they are cut, not when the connection ends, so memory does not grow with it either."""
     path = write(tmp_path / "long.klr", [Chunk(T0 + i * 0.01, TO_PRINTER, 3, job(i)) for i in range(200)])
-    taken: list[int] = []
-    real = recorder.stream_recording
-
-    def counted(p):
-        for chunk in real(p):
-            taken.append(1)
-            yield chunk
-
-    monkeypatch.setattr(jobs, "stream_recording", counted)
-    monkeypatch.setattr(jobs, "RECORDING_GROUP", 1)
+    taken = counting_reads(monkeypatch)
     receipts = jobs.iter_receipts(jobs.load_source(path, stream=True), DecodeOptions())
     first = next(receipts)
     assert "Table 0" in render_text(first) and first.connection == 3
