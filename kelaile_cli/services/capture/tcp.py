@@ -92,7 +92,10 @@ class _HeldJob:
             return
         async with self.lock:
             if not (self.paused or self.busy) and self._over(now):
-                await self.pause()
+                try:
+                    await self.pause()
+                except (ConnectionError, OSError, RuntimeError):  # the printer connection went: it ends anyway
+                    return
                 self.paused = True
 
 
@@ -315,6 +318,7 @@ class TcpCapture:
                     await job.begin_bytes()
                 try:
                     if not data:
+                        self._held.pop(conn, None)  # the job ends here: no gap to look for, nothing to inject
                         if gate is not None:
                             up_writer.write(gate.flush().forward)  # the POS is done: no cut can complete now
                             await up_writer.drain()
