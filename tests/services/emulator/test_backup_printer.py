@@ -14,14 +14,6 @@ from kelaile_cli.services.emulator.printer import NetworkPrinter, SerialPrinter
 ORDER = b"\x1b@ONLINE ORDER #17\nKung pao chicken x1\n\x1dVA\x00"
 
 
-@pytest.fixture
-def boxes():
-    started: list[BoxSim] = []
-    yield started
-    for b in started:
-        b.stop()
-
-
 def _box(tmp_path, boxes, **config) -> BoxSim:
     box = BoxSim(SimOptions(state=tmp_path / "state", listen="socket://127.0.0.1:0", pos="listen://127.0.0.1:0",
                             printer=config.pop("printer")))  # fmt: skip

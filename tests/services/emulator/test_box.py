@@ -35,14 +35,6 @@ def sim(tmp_path: Path, **kw) -> BoxSim:
     return box
 
 
-@pytest.fixture
-def boxes():
-    started: list[BoxSim] = []
-    yield started
-    for b in started:
-        b.stop()
-
-
 def test_pty_info_and_config_survive_a_power_cycle(tmp_path, boxes):
     box = sim(tmp_path)
     boxes.append(box)

@@ -44,14 +44,6 @@ class _Answers:
         return self.answer
 
 
-@pytest.fixture
-def boxes():
-    started: list[BoxSim] = []
-    yield started
-    for b in started:
-        b.stop()
-
-
 def _box(tmp_path: Path, boxes: list[BoxSim], answers: _Answers | None = None, **kw: Any) -> BoxSim:
     box = BoxSim(SimOptions(state=tmp_path / "state", listen="socket://127.0.0.1:0", **kw))
     box.options.uploader = answers or _Answers()
