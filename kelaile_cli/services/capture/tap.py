@@ -133,8 +133,7 @@ class Tap(threading.Thread):
             else:
                 self._items.append(_Dropped(1, len(chunk.data)))
             self._last_hand = time.monotonic()
-            if self._idle or not self.settle or self.held * 4 >= self.limit:  # a settling tap looks by itself
-                self._cond.notify_all()
+            self._wake()
 
     def put(self, chunk: Chunk) -> bool:
         """Reserve and queue a copy in one step; False if it was dropped."""
@@ -146,8 +145,13 @@ class Tap(threading.Thread):
         """Connection ``conn`` has closed: sinks may flush what they hold for it."""
         with self._cond:
             self._items.append(conn)
-            if self._idle or not self.settle:
-                self._cond.notify_all()
+            self._wake()
+
+    def _wake(self) -> None:
+        """(Holding the condition.) Tell the thread something was queued, where it would not look by itself: a
+        settling tap is woken only when idle or a quarter of ``limit`` behind."""
+        if self._idle or not self.settle or self.held * 4 >= self.limit:
+            self._cond.notify_all()
 
     def run(self) -> None:
         while True:
