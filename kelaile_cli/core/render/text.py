@@ -21,6 +21,8 @@ __all__ = [
     "only_narrow",
     "only_wide",
     "render_text",
+    "surely_wide",
+    "surely_wide_char",
     "wide_text_cells",
 ]
 
@@ -80,12 +82,28 @@ def _beyond_surely_wide() -> re.Pattern[str]:
     return re.compile(f"[^\x00-\x7f{SURELY_WIDE}]")
 
 
+#: SURELY_WIDE's ranges as (first, last) code points
+_SURELY_WIDE_RANGES = [(ord(a), ord(b)) for a, b in zip(SURELY_WIDE[::3], SURELY_WIDE[2::3], strict=True)]
+
+
+def surely_wide_char(ch: str) -> bool:
+    """Whether the one character ``ch`` is in ``SURELY_WIDE`` (without compiling its class)."""
+    cp = ord(ch)
+    return any(first <= cp <= last for first, last in _SURELY_WIDE_RANGES)
+
+
+def surely_wide(text: str) -> bool:
+    """Whether every non-ASCII character of ``text`` is in ``SURELY_WIDE`` (so ``only_wide`` holds, and
+    each such character is in the BMP, at U+3000 or above)."""
+    return _beyond_surely_wide().search(text) is None
+
+
 def only_wide(text: str) -> bool:
     """Whether every non-ASCII character of ``text`` is a wide one (typical of CJK text); then
     ``wide_text_cells`` counts the columns of it and of any part of it. Text whose characters are all
     ASCII or in the common CJK blocks is answered without the full classes (building them costs
     ~50 ms, once per process)."""
-    if _beyond_surely_wide().search(text) is None:
+    if surely_wide(text):
         return True
     return _classes()[1].search(text) is None
 

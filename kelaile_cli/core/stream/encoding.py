@@ -23,6 +23,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from kelaile_cli.core.render.text import surely_wide_char
 from kelaile_cli.core.stream import codepages
 
 __all__ = [
@@ -178,6 +179,112 @@ def lines_decode_alike(codec: str) -> bool:
         return all(bytes([b]).decode(name) == text[b] for b in range(256))  # and no state
     except (LookupError, UnicodeDecodeError):
         return False
+
+
+_LOW_BYTES = bytes(range(0x80))
+
+
+class WidePairs:
+    """Tells, by counting bytes in C, that every non-ASCII character of a decoded text run is wide.
+
+    For a codec in which each byte below 0x80 alone is that ASCII character and no byte from 0x80
+    decodes alone (GB18030, GBK, Big5, EUC-KR ...), every non-ASCII character comes from two bytes or
+    more, and from exactly two bytes >= 0x80 each if and only if the run has twice as many bytes >= 0x80
+    as it has bytes more than characters. Those bytes then come in pairs, and their first bytes are the
+    characters' lead bytes: a lead byte is "wide" when every character it heads (with a second byte
+    >= 0x80) is in ``SURELY_WIDE`` — worked out once per lead byte seen (128 decodes). One translate
+    and one slice replace a character-class search over the whole text.
+    """
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self._wide = b""  # the wide lead bytes (a translate deletion set)
+        self._known = bytearray(256)  # per lead byte: 0 not yet known, 1 wide, 2 not
+
+    def all_wide(self, raw: bytes, text: str) -> bool:
+        """Whether ``text`` (``raw`` decoded, no national characters) has no non-ASCII character but
+        pairs of bytes >= 0x80 under a wide lead byte: then each line's columns are its bytes."""
+        high = raw.translate(None, _LOW_BYTES)
+        if len(high) != 2 * (len(raw) - len(text)):
+            return False
+        rest = high[::2].translate(None, self._wide)
+        if not rest:
+            return True
+        known = self._known
+        for lead in set(rest):
+            if not known[lead]:
+                known[lead] = 1 if self._heads_only_wide(lead) else 2
+                if known[lead] == 1:
+                    self._wide = bytes(b for b in range(256) if known[b] == 1)
+            if known[lead] == 2:
+                return False
+        return True
+
+    def _heads_only_wide(self, lead: int) -> bool:
+        # the 128 pairs in one decode, each followed by LF (never a second byte in these codecs), so
+        # that a bad pair is replaced without touching the next; a replaced one is decoded again alone
+        block = b"".join(bytes((lead, trail, 0x0A)) for trail in range(0x80, 0x100))
+        for trail, decoded in zip(range(0x80, 0x100), block.decode(self.codec, "replace").split("\n"), strict=False):
+            ch = decoded
+            if "\ufffd" in ch:
+                try:
+                    ch = bytes((lead, trail)).decode(self.codec)
+                except UnicodeDecodeError:
+                    continue
+            if len(ch) != 1 or not surely_wide_char(ch):
+                return False
+        return True
+
+
+#: codec -> its WidePairs, or None when its bytes do not allow the count (see wide_pairs)
+_WIDE_PAIRS: dict[str, WidePairs | None] = {}
+_NOT_PLAIN_MULTIBYTE = ("klx_mojibake_utf8", "klx_mojibake_gbk")  # klx's own codecs: not known well enough
+
+
+@cache
+def _single_bytes(codec: str) -> int:
+    """How a stateless multibyte ``codec``'s bytes decode alone: 0 not such a codec, or a byte below
+    0x80 is not that ASCII character, or a byte from 0x80 is a character in ``SURELY_WIDE``; 1 some byte
+    from 0x80 is a (narrow) character alone; 2 none is."""
+    try:
+        name = codecs.lookup(codec).name.replace("-", "_")
+    except LookupError:
+        return 0
+    if name not in _LF_SAFE_MULTIBYTE or name in _NOT_PLAIN_MULTIBYTE:
+        return 0
+    alone = 2
+    for b in range(256):
+        try:
+            ch = bytes((b,)).decode(codec)
+        except UnicodeDecodeError:
+            if b < 0x80:
+                return 0
+            continue
+        if b < 0x80:
+            if ch != chr(b):
+                return 0
+        elif any(surely_wide_char(c) for c in ch):
+            return 0
+        else:
+            alone = 1
+    return alone
+
+
+def wide_from_two_bytes(codec: str) -> bool:
+    """Whether in ``codec`` an ASCII character always comes from its one byte and a character in
+    ``SURELY_WIDE`` from two bytes or more: then text of such characters takes at most as many columns
+    as it has bytes, exactly as many when each wide character came from two (``Layout._decode_lines``)."""
+    return _single_bytes(codec) > 0
+
+
+def wide_pairs(codec: str) -> WidePairs | None:
+    """The ``WidePairs`` of a ``codec`` in which every byte below 0x80 alone is that ASCII character and
+    no byte from 0x80 decodes alone (GB18030, Big5, EUC-KR ...); None for any other codec (Shift_JIS
+    has one-byte katakana, a code page one character per byte)."""
+    pairs = _WIDE_PAIRS.get(codec)
+    if pairs is None and codec not in _WIDE_PAIRS:
+        pairs = _WIDE_PAIRS[codec] = WidePairs(codec) if _single_bytes(codec) == 2 else None
+    return pairs
 
 
 @cache

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
-from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, wide_text_cells
+from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, surely_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
@@ -190,6 +190,7 @@ class Layout:
         self._used_cjk = False
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
         self._narrow_only = False  # ... or no wide character at all
+        self._byte_cols = False  # ... and each wide character came from two bytes (see _decode_lines)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
@@ -317,7 +318,7 @@ class Layout:
         when that is not the same as decoding each line (an undecodable byte, or a codec with state).
         Also notes, once for all the lines, whether the run's non-ASCII characters are all wide or
         all narrow (then a line's columns follow from its length)."""
-        self._wide_only = self._narrow_only = False
+        self._wide_only = self._narrow_only = self._byte_cols = False
         if raw.isascii() and encoding.ascii_as_itself(codec):
             text = raw.decode("ascii")
         elif encoding.lines_decode_alike(codec):
@@ -327,11 +328,26 @@ class Layout:
                 return None
         else:
             return None
-        if self._state.intl:
-            text = encoding.apply_intl_charset(text, self._state.intl)
+        intl = self._state.intl
+        if intl:
+            text = encoding.apply_intl_charset(text, intl)
         if not text.isascii():
+            pairs = encoding.wide_pairs(codec) if codec == self.setup.cjk_codec and not intl else None
+            if pairs is not None and pairs.all_wide(raw, text):  # CJK text, each wide character from two bytes
+                self._wide_only = True
+                # a line's columns are its bytes less its trailing blanks (U+3000 is the one wide blank)
+                self._byte_cols = "\u3000" not in text
+            elif codec == self.setup.cjk_codec and surely_wide(text):  # CJK text: asked first, no exception
+                self._wide_only = True
+                # each wide character from two bytes (Big5's second byte may be below 0x80): again its bytes
+                self._byte_cols = (
+                    not intl
+                    and encoding.wide_from_two_bytes(codec)
+                    and len(raw) == (len(text) + len(text.encode("utf-8"))) // 2
+                    and "\u3000" not in text
+                )
             # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)
-            if _below_u0100(text) or (not self._state.intl and _narrow_codec(codec)):
+            elif _below_u0100(text) or (not intl and _narrow_codec(codec)):
                 self._narrow_only = True
             else:
                 self._wide_only = only_wide(text)
@@ -347,6 +363,7 @@ class Layout:
         cjk = codec == self.setup.cjk_codec
         wide_only = self._wide_only
         narrow_only = self._narrow_only
+        byte_cols = self._byte_cols
         elements = self._elements
         for i in range(start_at, len(parts)):
             part = parts[i]
@@ -363,6 +380,8 @@ class Layout:
                 else:
                     if narrow_only:
                         cols = len(printed) * mult
+                    elif byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
+                        cols = (len(part) - len(text) + len(printed)) * mult
                     elif wide_only:
                         cols = wide_text_cells(printed) * mult
                     else:

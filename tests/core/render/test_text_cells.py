@@ -43,3 +43,11 @@ def test_the_surely_wide_blocks_are_wide_in_this_python():
 def test_only_wide_agrees_with_char_cells(text):
     wide_only = all(char_cells(ch) == 2 for ch in text if not ch.isascii())
     assert only_wide(text) == wide_only
+
+
+def test_surely_wide_char_is_the_class() -> None:
+    from kelaile_cli.core.render.text import surely_wide, surely_wide_char
+
+    for cp in range(0x20, 0x10000, 7):
+        ch = chr(cp)
+        assert surely_wide_char(ch) == (not ch.isascii() and surely_wide(ch)), hex(cp)
