@@ -200,6 +200,7 @@ class WidePairs:
         self.codec = codec
         self._wide = b""  # the wide lead bytes (a translate deletion set)
         self._known = bytearray(256)  # per lead byte: 0 not yet known, 1 wide, 2 not
+        self.wide_blank = False  # whether a wide lead byte heads U+3000 (the one wide blank)
 
     def all_wide(self, raw: bytes, text: str) -> bool:
         """Whether ``text`` (``raw`` decoded, no national characters) has no non-ASCII character but
@@ -233,6 +234,8 @@ class WidePairs:
                     continue
             if len(ch) != 1 or not surely_wide_char(ch):
                 return False
+            if ch == "\u3000":
+                self.wide_blank = True
         return True
 
 

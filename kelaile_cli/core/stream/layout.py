@@ -336,7 +336,7 @@ class Layout:
             if pairs is not None and pairs.all_wide(raw, text):  # CJK text, each wide character from two bytes
                 self._wide_only = True
                 # a line's columns are its bytes less its trailing blanks (U+3000 is the one wide blank)
-                self._byte_cols = "\u3000" not in text
+                self._byte_cols = not pairs.wide_blank or "\u3000" not in text
             elif codec == self.setup.cjk_codec and surely_wide(text):  # CJK text: asked first, no exception
                 self._wide_only = True
                 # each wide character from two bytes (Big5's second byte may be below 0x80): again its bytes
@@ -404,7 +404,7 @@ class Layout:
         if (
             last is not None
             and last.end == offset
-            and last.style == self._state.style
+            and (last.style is self._state.style or last.style == self._state.style)
             and last.codec == codec
             and last.intl == self._state.intl
         ):

@@ -143,16 +143,19 @@ class Line:  # noqa: PLW1641  (mutable, so unhashable: defining __eq__ leaves __
         )
 
 
+_NO_SPANS: list[Span] = []
+
+
 def plain_line(text: str, style: Style, start: int, end: int, align: Align, cols: int) -> Line:
     """``Line([Span(text, style, start, end)], align, start, end, cols)``, its span built when first read."""
-    line = Line([], align, start, end, cols)
+    line = Line(_NO_SPANS, align, start, end, cols)  # the shared list is let go of at once
     line._spans = None
     line._text = text
     line._style = style
     return line
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Image:
     """A bitmap. ``bitmap`` is 1 bpp, row-major, MSB first, each row padded to ``(width + 7) // 8`` bytes."""
 
@@ -162,10 +165,34 @@ class Image:
     source: str  # the command it came from, e.g. "GS v 0", "ESC *", "FS p"
     start: int
     end: int
-    align: Align = "left"
-    scale_x: int = 1
-    scale_y: int = 1
-    key: str | None = None  # stored logo key when the bitmap is not in the stream (then empty bitmap)
+    align: Align
+    scale_x: int
+    scale_y: int
+    key: str | None  # stored logo key when the bitmap is not in the stream (then empty bitmap)
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        bitmap: bytes,
+        source: str,
+        start: int,
+        end: int,
+        align: Align = "left",
+        scale_x: int = 1,
+        scale_y: int = 1,
+        key: str | None = None,
+    ) -> None:
+        self.width = width
+        self.height = height
+        self.bitmap = bitmap
+        self.source = source
+        self.start = start
+        self.end = end
+        self.align = align
+        self.scale_x = scale_x
+        self.scale_y = scale_y
+        self.key = key
 
     @property
     def row_bytes(self) -> int:
@@ -175,7 +202,7 @@ class Image:
         return bool(self.bitmap[y * self.row_bytes + x // 8] & (0x80 >> (x % 8)))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Code:
     """A barcode or 2-D code with its encoded content."""
 
@@ -184,10 +211,32 @@ class Code:
     raw: bytes  # content bytes exactly as sent
     start: int
     end: int
-    align: Align = "left"
-    hri: int = 0  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
-    size: int | None = None  # QR module size / barcode height
-    check_digit: str | None = None  # EAN/UPC: 'sent', 'computed' (left out by the program) or 'wrong'
+    align: Align
+    hri: int  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
+    size: int | None  # QR module size / barcode height
+    check_digit: str | None  # EAN/UPC: 'sent', 'computed' (left out by the program) or 'wrong'
+
+    def __init__(
+        self,
+        symbology: str,
+        data: str,
+        raw: bytes,
+        start: int,
+        end: int,
+        align: Align = "left",
+        hri: int = 0,
+        size: int | None = None,
+        check_digit: str | None = None,
+    ) -> None:
+        self.symbology = symbology
+        self.data = data
+        self.raw = raw
+        self.start = start
+        self.end = end
+        self.align = align
+        self.hri = hri
+        self.size = size
+        self.check_digit = check_digit
 
 
 @dataclass(slots=True)
