@@ -191,6 +191,7 @@ class Layout:
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
         self._narrow_only = False  # ... or no wide character at all
         self._byte_cols = False  # ... and each wide character came from two bytes (see _decode_lines)
+        self._run_chars = -1  # its characters (-1: not decoded as a block)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
@@ -231,9 +232,18 @@ class Layout:
                 pos += len(part) + 1
             return
         pos = ev.offset
-        parts = raw.split(b"\n")
-        tail = parts.pop()  # after the last LF: the start of a line still open
-        first = parts[0]
+        codec = self._codec()
+        texts = self._decode_lines(raw, codec)
+        if texts is not None and len(raw) == self._run_chars:  # a character per byte: no need of the lines' bytes
+            last = len(texts) - 1
+            parts: list[bytes] | None = None
+            first = raw[: len(texts[0])]
+            tail = raw[len(raw) - len(texts[last]) :] if texts[last] else b""
+        else:
+            parts = raw.split(b"\n")
+            tail = parts.pop()  # after the last LF: the start of a line still open
+            first = parts[0]
+            last = len(parts)
         if self._pieces:  # the first LF ends a line begun before this run
             if first:
                 self._append(pos, first)
@@ -242,8 +252,7 @@ class Layout:
             start_at = 1
         else:
             start_at = 0
-        codec = self._codec()
-        pos = self._plain_lines(parts, start_at, pos, self._decode_lines(raw, codec), codec)
+        pos = self._plain_lines(parts, last, start_at, pos, texts, codec)
         if tail:
             self._append(pos, tail)
 
@@ -319,6 +328,7 @@ class Layout:
         Also notes, once for all the lines, whether the run's non-ASCII characters are all wide or
         all narrow (then a line's columns follow from its length)."""
         self._wide_only = self._narrow_only = self._byte_cols = False
+        self._run_chars = -1
         if raw.isascii() and encoding.ascii_as_itself(codec):
             text = raw.decode("ascii")
         elif encoding.lines_decode_alike(codec):
@@ -331,6 +341,7 @@ class Layout:
         intl = self._state.intl
         if intl:
             text = encoding.apply_intl_charset(text, intl)
+        self._run_chars = len(text)
         if not text.isascii():
             pairs = encoding.wide_pairs(codec) if codec == self.setup.cjk_codec and not intl else None
             if pairs is not None and pairs.all_wide(raw, text):  # CJK text, each wide character from two bytes
@@ -354,9 +365,16 @@ class Layout:
                 self._narrow_only = not self._wide_only and only_narrow(text)
         return text.split("\n")
 
-    def _plain_lines(self, parts: list[bytes], start_at: int, pos: int, texts: list[str] | None, codec: str) -> int:
-        """Lines printed whole in one style (the common case): ``parts[i]`` is the line's bytes,
-        ``texts[i]`` its text when already decoded. An empty part is a feed. Returns the offset after them."""
+    def _plain_lines(
+        self, parts: list[bytes] | None, stop: int, start_at: int, pos: int, texts: list[str] | None, codec: str
+    ) -> int:
+        """Lines ``start_at`` to ``stop`` (excluded) printed whole in one style (the common case):
+        ``parts[i]`` is the line's bytes, ``texts[i]`` its text when already decoded (``parts`` None:
+        one byte per character, the text says it all). An empty line is a feed. Returns the offset after
+        them."""
+        if parts is None:
+            assert texts is not None
+            return self._one_byte_lines(stop, start_at, pos, texts, codec == self.setup.cjk_codec)
         style = self._state.style
         mult = style.width
         align = self._line_align = self._state.align
@@ -365,7 +383,7 @@ class Layout:
         narrow_only = self._narrow_only
         byte_cols = self._byte_cols
         elements = self._elements
-        for i in range(start_at, len(parts)):
+        for i in range(start_at, stop):
             part = parts[i]
             end = pos + len(part)
             if not part:  # LF on an empty line feeds one line
@@ -386,6 +404,31 @@ class Layout:
                         cols = wide_text_cells(printed) * mult
                     else:
                         cols = cells(printed) * mult
+                    if cjk:
+                        self._used_cjk = True
+                elements.append(plain_line(text, style, pos, end, align, cols))
+            pos = end + 1
+        return pos
+
+    def _one_byte_lines(self, stop: int, start_at: int, pos: int, texts: list[str], cjk: bool) -> int:
+        """``_plain_lines`` of text decoded one character per byte: a line's bytes are as many as its
+        characters."""
+        style = self._state.style
+        mult = style.width
+        align = self._line_align = self._state.align
+        narrow_only = self._narrow_only
+        elements = self._elements
+        for i in range(start_at, stop):
+            text = texts[i]
+            end = pos + len(text)
+            if not text:  # LF on an empty line feeds one line
+                self._feed(1, pos, end + 1)
+            else:
+                printed = text.rstrip()
+                if printed.isascii():
+                    cols = len(printed) * mult
+                else:
+                    cols = (len(printed) if narrow_only else cells(printed)) * mult
                     if cjk:
                         self._used_cjk = True
                 elements.append(plain_line(text, style, pos, end, align, cols))
