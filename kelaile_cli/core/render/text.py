@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
+from typing import Final
 from unicodedata import east_asian_width
 
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
@@ -83,7 +84,7 @@ def _beyond_surely_wide() -> re.Pattern[str]:
 
 
 #: SURELY_WIDE's ranges as (first, last) code points
-_SURELY_WIDE_RANGES = [(ord(a), ord(b)) for a, b in zip(SURELY_WIDE[::3], SURELY_WIDE[2::3], strict=True)]
+_SURELY_WIDE_RANGES: Final = [(ord(a), ord(b)) for a, b in zip(SURELY_WIDE[::3], SURELY_WIDE[2::3], strict=True)]
 
 
 def surely_wide_char(ch: str) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 from kelaile_cli.core.render.text import surely_wide_char
 from kelaile_cli.core.stream import codepages
@@ -181,7 +181,7 @@ def lines_decode_alike(codec: str) -> bool:
         return False
 
 
-_LOW_BYTES = bytes(range(0x80))
+_LOW_BYTES: Final = bytes(range(0x80))
 
 
 class WidePairs:
@@ -240,7 +240,7 @@ class WidePairs:
 
 
 #: codec -> its WidePairs, or None when its bytes do not allow the count (see wide_pairs)
-_WIDE_PAIRS: dict[str, WidePairs | None] = {}
+_WIDE_PAIRS: Final[dict[str, WidePairs | None]] = {}
 _NOT_PLAIN_MULTIBYTE = ("klx_mojibake_utf8", "klx_mojibake_gbk")  # klx's own codecs: not known well enough
 
 

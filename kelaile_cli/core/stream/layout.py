@@ -8,7 +8,7 @@ text bytes into characters with the encoding chosen for the stream.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, surely_wide, wide_text_cells
@@ -32,19 +32,19 @@ from kelaile_cli.core.stream.receipt import (
 
 __all__ = ["Layout", "TextSetup", "infer_width"]
 
-DEFAULT_TAB = 8
-USER_CODEC = "user-defined"  # the "codec" of a line piece made of user-defined characters
+DEFAULT_TAB: Final = 8
+USER_CODEC: Final = "user-defined"  # the "codec" of a line piece made of user-defined characters
 STAR_PRINTER = "TSP600"  # Star's code page numbers (ESC GS t), as the capability database lists them
 #: dots per character column by font (Epson 180/203 dpi printers: font A 12x24, font B 9x17)
-CHAR_DOTS = {"A": 12, "B": 9, "C": 9}
-DOTS_PER_LINE = 30  # default line spacing (ESC 2) on 180/203 dpi printers
-PAPER_WIDTHS = (32, 42, 48)
+CHAR_DOTS: Final = {"A": 12, "B": 9, "C": 9}
+DOTS_PER_LINE: Final = 30  # default line spacing (ESC 2) on 180/203 dpi printers
+PAPER_WIDTHS: Final = (32, 42, 48)
 
 
 #: (id of a style, changes) -> (that style, the style with the changes). Styles are interned by value
 #: (power-on is PLAIN), so there are few ids; holding the style keeps its id from being reused.
-_STYLE_STEPS: dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, Style]] = {}
-_STYLES: dict[Style, Style] = {PLAIN: PLAIN}
+_STYLE_STEPS: Final[dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, Style]]] = {}
+_STYLES: Final[dict[Style, Style]] = {PLAIN: PLAIN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -865,8 +865,10 @@ class Layout:
 
 
 #: ops that change only the character style (handled through Layout._restyle)
-_STYLE_OPS = frozenset({"print_mode", "char_size", "bold", "underline", "reverse", "font", "rotate", "upside_down"})
-_STYLE_STEPS_MAX = 4096
+_STYLE_OPS: Final = frozenset(
+    {"print_mode", "char_size", "bold", "underline", "reverse", "font", "rotate", "upside_down"}
+)
+_STYLE_STEPS_MAX: Final = 4096
 
 
 def _below_u0100(text: str) -> bool:
@@ -879,7 +881,7 @@ def _below_u0100(text: str) -> bool:
 
 
 #: codec -> whether it has no wide character at all (see _narrow_codec)
-_NARROW_CODECS: dict[str, bool] = {}
+_NARROW_CODECS: Final[dict[str, bool]] = {}
 
 
 def _narrow_codec(codec: str) -> bool:
@@ -908,7 +910,7 @@ def _code_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-_HANDLERS = {
+_HANDLERS: Final = {
     "init": Layout._init,
     "print_mode": Layout._print_mode,
     "char_size": Layout._char_size,

@@ -11,6 +11,7 @@ compiles it (see setup.py), where the one the dataclass decorator writes would s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 __all__ = [
     "USER_CHAR",
@@ -46,7 +47,7 @@ class Style:
     rotated: bool = False
 
 
-PLAIN = Style()
+PLAIN: Final = Style()
 USER_CHAR = "\ufffc"  # stands for a user-defined character in text (its bitmap is in Span.glyphs)
 
 
@@ -143,7 +144,7 @@ class Line:  # noqa: PLW1641  (mutable, so unhashable: defining __eq__ leaves __
         )
 
 
-_NO_SPANS: list[Span] = []
+_NO_SPANS: Final[list[Span]] = []
 
 
 def plain_line(text: str, style: Style, start: int, end: int, align: Align, cols: int) -> Line:
