@@ -110,8 +110,10 @@ class Layout:
         self._user_glyphs: dict[int, Image] = {}  # ESC &: code -> bitmap
         #: (code page, printer) -> its codec (the default one when unknown), as worked out once
         self._page_codecs: dict[tuple[int, str], str] = {}
-        #: (id of a style, op, command bytes) -> (that style, the style after the command); see _restyle
-        self._style_steps: dict[tuple[int, str, bytes], tuple[Style, Style]] = {}
+        #: id of a style -> (that style, {command bytes: (op, the style after the command)}); see _restyle
+        self._style_steps: dict[int, tuple[Style, dict[bytes, tuple[str, Style]]]] = {}
+        #: codec -> whether a block of its lines decodes as the lines do, and ASCII as itself (see _decode_lines)
+        self._codec_kinds: dict[str, tuple[bool, bool]] = {}
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -329,9 +331,12 @@ class Layout:
         all narrow (then a line's columns follow from its length)."""
         self._wide_only = self._narrow_only = self._byte_cols = False
         self._run_chars = -1
-        if raw.isascii() and encoding.ascii_as_itself(codec):
+        kinds = self._codec_kinds.get(codec)
+        if kinds is None:
+            kinds = self._codec_kinds[codec] = (encoding.lines_decode_alike(codec), encoding.ascii_as_itself(codec))
+        if raw.isascii() and kinds[1]:
             text = raw.decode("ascii")
-        elif encoding.lines_decode_alike(codec):
+        elif kinds[0]:
             try:
                 text = raw.decode(codec)
             except UnicodeDecodeError:
@@ -525,15 +530,20 @@ class Layout:
         bytes (the decoder maps equal bytes to equal params within a stream), so each (style, command)
         pair is worked out once per stream and looked up after that."""
         style = self._state.style
-        key = (id(style), ev.op, ev.raw)
-        step = self._style_steps.get(key)
-        if step is not None and step[0] is style:
+        entry = self._style_steps.get(id(style))
+        if entry is None or entry[0] is not style:
+            if len(self._style_steps) >= _STYLE_STEPS_MAX:
+                self._style_steps.clear()
+            entry = self._style_steps[id(style)] = (style, {})
+        steps = entry[1]
+        step = steps.get(ev.raw)
+        if step is not None and step[0] == ev.op:
             self._state.style = step[1]
             return
         _HANDLERS[ev.op](self, ev, ev.params)
-        if len(self._style_steps) >= _STYLE_STEPS_MAX:
-            self._style_steps.clear()
-        self._style_steps[key] = (style, self._state.style)
+        if len(steps) >= _STYLE_STEPS_MAX:
+            steps.clear()
+        steps[ev.raw] = (ev.op, self._state.style)
 
     def _set_style(self, **changes: Any) -> None:
         style = self._state.style

@@ -51,3 +51,11 @@ def test_surely_wide_char_is_the_class() -> None:
     for cp in range(0x20, 0x10000, 7):
         ch = chr(cp)
         assert surely_wide_char(ch) == (not ch.isascii() and surely_wide(ch)), hex(cp)
+
+
+@given(st.text(alphabet=st.sampled_from("合计 x2.56Ａｗ한글カナ\u3000·¥é─😀\u303f\uff61"), max_size=40))
+def test_surely_wide_short_and_long_agree(text):
+    from kelaile_cli.core.render.text import surely_wide, surely_wide_char
+
+    assert surely_wide(text) == all(ch.isascii() or surely_wide_char(ch) for ch in text)
+    assert surely_wide(text + " " * 30) == surely_wide(text)  # the class search, past the short texts
