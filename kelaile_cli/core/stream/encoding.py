@@ -182,6 +182,7 @@ def lines_decode_alike(codec: str) -> bool:
 
 
 _LOW_BYTES: Final = bytes(range(0x80))
+_GIVE_UP_AFTER: Final = 16  # runs counted in vain, after which WidePairs stops counting
 
 
 class WidePairs:
@@ -201,13 +202,19 @@ class WidePairs:
         self._wide = b""  # the wide lead bytes (a translate deletion set)
         self._known = bytearray(256)  # per lead byte: 0 not yet known, 1 wide, 2 not
         self.wide_blank = False  # whether a wide lead byte heads U+3000 (the one wide blank)
+        self._counted = 0  # runs whose bytes were counted, and of them found in pairs
+        self._paired = 0
 
     def all_wide(self, raw: bytes, text: str) -> bool:
         """Whether ``text`` (``raw`` decoded, no national characters) has no non-ASCII character but
         pairs of bytes >= 0x80 under a wide lead byte: then each line's columns are its bytes."""
+        if self._counted >= _GIVE_UP_AFTER and not self._paired:
+            return False  # this stream's text is not in pairs (Big5's second bytes are often below 0x80)
+        self._counted += 1
         high = raw.translate(None, _LOW_BYTES)
         if len(high) != 2 * (len(raw) - len(text)):
             return False
+        self._paired += 1
         rest = high[::2].translate(None, self._wide)
         if not rest:
             return True
@@ -278,6 +285,22 @@ def wide_from_two_bytes(codec: str) -> bool:
     ``SURELY_WIDE`` from two bytes or more: then text of such characters takes at most as many columns
     as it has bytes, exactly as many when each wide character came from two (``Layout._decode_lines``)."""
     return _single_bytes(codec) > 0
+
+
+#: double-byte encodings in which no character takes more than two bytes, nor two bytes more than one
+#: character (tests/core/stream check every pair of bytes)
+_TWO_BYTES_AT_MOST = frozenset({"big5", "cp950", "gbk", "cp949", "cp932", "shift_jis"})
+
+
+@cache
+def two_bytes_at_most(codec: str) -> bool:
+    """Whether ``wide_from_two_bytes(codec)`` and no character of ``codec`` comes from more than two bytes:
+    then each wide character came from exactly two."""
+    try:
+        name = codecs.lookup(codec).name.replace("-", "_")
+    except LookupError:
+        return False
+    return name in _TWO_BYTES_AT_MOST and wide_from_two_bytes(codec)
 
 
 def wide_pairs(codec: str) -> WidePairs | None:

@@ -358,8 +358,13 @@ class Layout:
                 # each wide character from two bytes (Big5's second byte may be below 0x80): again its bytes
                 self._byte_cols = (
                     not intl
-                    and encoding.wide_from_two_bytes(codec)
-                    and len(raw) == (len(text) + len(text.encode("utf-8"))) // 2
+                    and (
+                        encoding.two_bytes_at_most(codec)
+                        or (
+                            encoding.wide_from_two_bytes(codec)
+                            and len(raw) == (len(text) + len(text.encode("utf-8"))) // 2
+                        )
+                    )
                     and "\u3000" not in text
                 )
             # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)

@@ -117,3 +117,49 @@ def test_a_lead_byte_is_wide_when_each_of_its_pairs_decoded_alone_is(codec: str)
     assert [pairs._heads_only_wide(lead) for lead in range(0x80, 0x100)] == [
         one_by_one(lead) for lead in range(0x80, 0x100)
     ]
+
+
+def test_counting_stops_where_it_never_pays() -> None:
+    from kelaile_cli.core.stream.encoding import WidePairs
+
+    text = "菜飯 x2   56.00"  # both second bytes >= 0x80 in Big5
+    assert all(b >= 0x80 for b in "菜飯".encode("big5"))
+    pairs = WidePairs("big5")
+    low = "功".encode("big5")  # a second byte below 0x80
+    assert low[1] < 0x80
+    for _ in range(20):
+        assert not pairs.all_wide(low, "功")
+    assert not pairs.all_wide(text.encode("big5"), text)  # not counted any more
+    fresh = WidePairs("big5")
+    assert fresh.all_wide(text.encode("big5"), text)
+    for _ in range(20):
+        fresh.all_wide(low, "功")
+    assert fresh.all_wide(text.encode("big5"), text)  # once paired, always counted
+
+
+@pytest.mark.parametrize("codec", ["big5", "cp950", "gbk", "cp949", "cp932", "shift_jis"])
+def test_two_bytes_at_most(codec: str) -> None:
+    import codecs
+
+    from kelaile_cli.core.stream.encoding import two_bytes_at_most
+
+    assert two_bytes_at_most(codec)
+    for lead in range(0x80, 0x100):
+        for trail in range(0x100):
+            decoder = codecs.getincrementaldecoder(codec)()
+            try:
+                text = decoder.decode(bytes((lead, trail)), final=False)
+            except UnicodeDecodeError:
+                continue
+            pending = decoder.getstate()[0]
+            # no character waits for a third byte; two characters come from a byte each
+            assert len(pending) <= 1 and len(text) + len(pending) <= 2, (hex(lead), hex(trail))
+            if len(text) + len(pending) == 2:
+                assert bytes((lead,)).decode(codec) == text[0], (hex(lead), hex(trail))
+
+
+def test_two_bytes_at_most_not_for_longer_sequences() -> None:
+    from kelaile_cli.core.stream.encoding import two_bytes_at_most
+
+    for codec in ("gb18030", "euc_kr", "euc_jp", "utf-8", "big5hkscs", "cp437", "no-such-codec"):
+        assert not two_bytes_at_most(codec), codec
