@@ -7,11 +7,13 @@ decoded receipt; ``upload_body`` is the transaction document a device sends to t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kelaile_cli.core.profiles.detect import Detector, receipt_text
-from kelaile_cli.core.profiles.extract import Transaction, extract
 from kelaile_cli.core.stream.receipt import Receipt
+
+if TYPE_CHECKING:  # extraction (a dozen dataclasses to create at import) is loaded when a profile first wins
+    from kelaile_cli.core.profiles.extract import Transaction
 
 __all__ = ["Analysis", "analyse", "upload_body"]
 
@@ -41,6 +43,8 @@ def analyse(receipt: Receipt, detector: Detector) -> Analysis:
     best = detector.pick(ranked)
     if best is None:
         return Analysis(None, ranked[0].confidence if ranked else 0.0, None, None)
+    from kelaile_cli.core.profiles.extract import extract
+
     profile = detector.profile(best.id)
     kind = profile.kind_of(receipt_text(receipt))
     tx = extract(profile.fields, [ln.text for ln in receipt.lines], kind)

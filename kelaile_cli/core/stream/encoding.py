@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from kelaile_cli.core.stream import codepages
@@ -47,7 +47,15 @@ CJK_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949")
 
 @cache
 def _capabilities() -> dict[str, Any]:
-    data = (resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8")
+    import escpos
+
+    try:  # the file beside the package: importlib.resources would cost every start its imports (~90 M instructions)
+        with open(os.path.join(os.path.dirname(escpos.__file__ or ""), "capabilities.json"), encoding="utf-8") as f:
+            data = f.read()
+    except OSError:  # a package that is not a plain directory (a zip)
+        from importlib import resources
+
+        data = (resources.files("escpos") / "capabilities.json").read_text(encoding="utf-8")
     return json.loads(data)
 
 

@@ -25,12 +25,11 @@ user, or writable by others, is ignored (it is a pickle: loading it runs code).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
-import pickle
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,17 +61,32 @@ RACY_NS = 2_000_000_000
 _RULES_FORMAT = "r1"
 
 
+def _sha256(data: bytes) -> str:
+    """The SHA-256 of ``data`` in hex (``hashlib`` imported here: it loads OpenSSL, which a start that
+    only reads the rules cache does not need)."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _checksum(data: bytes) -> str:
+    """A 64-bit checksum of ``data`` in hex (CRC-32 and Adler-32): names a cache file after what it
+    depends on. Not a security measure (a cache file is trusted by its owner and mode, ``_trusted``);
+    a collision would only make two keys share one file, each rebuilding it in turn."""
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
 def _fingerprint(*modules: str) -> str:
     """Changes whenever the meaning of a cached entry could: klx version, Python, the sources of ``modules``
     (read as files next to the package, so computing it imports nothing)."""
     import kelaile_cli
 
-    digest = hashlib.sha256(f"{kelaile_cli.__version__}|{sys.version_info[:2]}".encode())
+    parts = [f"{kelaile_cli.__version__}|{sys.version_info[:2]}".encode()]
     package = Path(kelaile_cli.__file__).parent
     for module in modules:
         with contextlib.suppress(OSError):
-            digest.update((package / "core" / "profiles" / f"{module}.py").read_bytes())
-    return digest.hexdigest()[:16]
+            parts.append((package / "core" / "profiles" / f"{module}.py").read_bytes())
+    return _checksum(b"\0".join(parts))
 
 
 def _trusted(fd: int) -> bool:
@@ -143,7 +157,7 @@ class RulesCache:
         self.directory = directory if directory is not None else cache_dir()
         # the folders as given too: the payload names files as the load did (relative to the cwd, if given so)
         spelt = [*map(str, directories), *self.directories]
-        name = hashlib.sha256("\0".join(spelt).encode()).hexdigest()[:16]
+        name = _checksum("\0".join(spelt).encode())
         self.path = (
             self.directory
             / f"detect-{_RULES_FORMAT}-{_fingerprint('profile', 'extract', 'schema', 'detect')}-{name}.marshal"
@@ -166,7 +180,7 @@ class RulesCache:
                 return None
             for path, digest in digests.items():
                 with open(path, "rb") as profile:
-                    if hashlib.sha256(profile.read()).hexdigest() != digest:
+                    if _sha256(profile.read()) != digest:
                         return None
         except Exception:  # missing, corrupt, truncated, another layout, a file gone: build again
             return None
@@ -225,6 +239,8 @@ class ProfileCache:
 
     @staticmethod
     def _read(path: Path) -> dict[str, bytes]:
+        import pickle  # only a command that builds a full profile reads this cache
+
         try:
             with path.open("rb") as f:
                 if not _trusted(f.fileno()):
@@ -240,7 +256,7 @@ class ProfileCache:
 
     @staticmethod
     def key(content: bytes) -> str:
-        return hashlib.sha256(content).hexdigest()
+        return _sha256(content)
 
     def get(self, key: str) -> Profile | None:
         """The profile validated from content with this key, if cached."""
@@ -254,6 +270,8 @@ class ProfileCache:
 
     def _unpickle(self, key: str) -> Profile | None:
         """The entry's profile (``None``, and the entry dropped, when it is missing or does not load)."""
+        import pickle
+
         from kelaile_cli.core.profiles.profile import Profile
 
         blob = self._entries.get(key)
@@ -271,6 +289,8 @@ class ProfileCache:
         return profile
 
     def put(self, key: str, profile: Profile) -> None:
+        import pickle
+
         self._entries[key] = pickle.dumps(profile, protocol=pickle.HIGHEST_PROTOCOL)
         self._loaded[key] = profile
         self._used.add(key)
@@ -280,6 +300,8 @@ class ProfileCache:
         """Write the cache back (atomically) if anything was added; silently skipped when it cannot be written."""
         if self.path is None or not self._dirty:
             return
+        import pickle
+
         entries = self._entries
         if len(entries) > len(self._used) + _KEEP:
             entries = {k: v for k, v in entries.items() if k in self._used}
