@@ -396,11 +396,14 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     ``json.dumps``' defaults.
     """
     time = _iso(receipt.timestamp) if receipt.timestamp is not None else None
-    parts = [
-        receipt_head(source.name, receipt, time),
-        f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
-        f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}',
-    ]
+    if receipt.warnings or source.recording is not None:
+        tail = (
+            f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
+            f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+        )
+    else:  # a raw file's receipt without warnings (most)
+        tail = ', "warnings": [], "recording": null'
+    parts = [receipt_head(source.name, receipt, time), tail]
     if detector is not None:
         from kelaile_cli.core.profiles.analysis import analyse
 

@@ -6,7 +6,6 @@ decoded receipt; ``upload_body`` is the transaction document a device sends to t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kelaile_cli.core.profiles.detect import Detector, receipt_text
@@ -18,12 +17,40 @@ if TYPE_CHECKING:  # extraction (a dozen dataclasses to create at import) is loa
 __all__ = ["Analysis", "analyse", "upload_body"]
 
 
-@dataclass(frozen=True, slots=True)
 class Analysis:
-    profile: str | None  # best profile id, None when unknown
-    confidence: float
-    kind: str | None  # receipt kind per the profile; None when the profile is unknown
-    transaction: Transaction | None
+    """What ``analyse`` found: the best profile id (None when unknown), its confidence, the receipt's
+    kind per that profile (None when unknown) and the transaction extracted.
+
+    Treated as immutable. A plain class, not a (frozen) dataclass: one is made per receipt, and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``; the class statement
+    itself costs every start no generated code either. Equality, hash and repr as the dataclass had.
+    """
+
+    __slots__ = ("confidence", "kind", "profile", "transaction")
+
+    def __init__(self, profile: str | None, confidence: float, kind: str | None, transaction: Transaction | None):
+        self.profile = profile
+        self.confidence = confidence
+        self.kind = kind
+        self.transaction = transaction
+
+    def _fields(self) -> tuple[str | None, float, str | None, Transaction | None]:
+        return (self.profile, self.confidence, self.kind, self.transaction)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Analysis)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Analysis(profile={self.profile!r}, confidence={self.confidence!r}, kind={self.kind!r}, "
+            f"transaction={self.transaction!r})"
+        )
 
     def identity(self) -> dict[str, Any]:
         """The keys ``klx parse --json`` adds to a receipt."""

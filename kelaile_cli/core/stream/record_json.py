@@ -14,7 +14,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
-from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Receipt
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, Receipt
 
 __all__ = ["json_scalar", "json_str", "members_json", "receipt_head"]
 
@@ -61,6 +61,8 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     images: list[str] = []
     kicks: list[str] = []
     for e in receipt.elements:
+        if isinstance(e, Line):  # most elements: no member of their own
+            continue
         if isinstance(e, Code):
             codes.append(
                 f'{{"symbology": {s(e.symbology)}, "data": {s(e.data)}, "check_digit": {v(e.check_digit)}, '

@@ -70,3 +70,10 @@ def test_identity_is_the_transaction_as_asdict_gives_it() -> None:
     got = analysis.identity()
     assert got == _asdict_identity(analysis) and got["transaction"]["report"]["receipts"] == 3
     assert got["transaction"]["items"] is not full.items and "checks" not in got["transaction"]  # copies, as asdict
+
+
+def test_an_analysis_compares_hashes_and_reads_as_the_dataclass_did() -> None:
+    a, b = Analysis(None, 0.25, None, None), Analysis(None, 0.25, None, None)
+    assert a == b and hash(a) == hash(b) and a != Analysis("p", 0.25, None, None) and a != (None, 0.25, None, None)
+    assert repr(a) == "Analysis(profile=None, confidence=0.25, kind=None, transaction=None)"
+    assert (a.profile, a.confidence, a.kind, a.transaction) == (None, 0.25, None, None)
