@@ -68,16 +68,25 @@ def _members(obj: Any, skip: str = "") -> dict[str, Any]:
     """``dataclasses.asdict(obj)`` (less the field ``skip``) for the extraction's dataclasses, whose
     values are strings, numbers, booleans, None, lists and such dataclasses: a parse of a shop's
     stream makes one per receipt, and ``asdict``'s general walk (a deep copy of every value) cost ~60 µs."""
-    return {name: _plain(getattr(obj, name)) for name in _field_names(type(obj)) if name != skip}
+    out: dict[str, Any] = {}
+    for name in _field_names(type(obj)):
+        if name != skip:
+            value = getattr(obj, name)
+            out[name] = value if value is None or type(value) in _SCALARS else _plain(value)
+    return out
+
+
+#: values ``asdict`` gives as they are (its deep copy of them is themselves)
+_SCALARS = frozenset([str, int, float, bool])
 
 
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in _SCALARS:
+        return value
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if hasattr(type(value), "__dataclass_fields__"):
         return _members(value)
-    if value is None or isinstance(value, (str, int, float)):  # bool is an int
-        return value
     from copy import deepcopy  # anything else: as asdict copies it
 
     return deepcopy(value)
