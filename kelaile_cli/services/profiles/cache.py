@@ -6,12 +6,12 @@ profile directories, keyed by every profile file's path, size, mtime, ctime and 
 all stat as recorded reads that one file and builds no model at all (``library.load_detection``). The ctime
 cannot be set by a user, so an edit is seen even when size and mtime are restored; a file changed within
 ``RACY_NS`` of the cache being written (when a second edit could share its timestamp) is recorded with its
-SHA-256 and re-hashed on every load until it is older (git's "racily clean" rule). Anything else (an added,
+digest and re-hashed on every load until it is older (git's "racily clean" rule). Anything else (an added,
 removed or changed file, another klx, a corrupt or untrusted cache file) rebuilds the set from the files.
 
 ``ProfileCache``: validated profiles keyed by file content, for the profiles a command needs in full.
 
-Each profile file is read and hashed (SHA-256 of its bytes) on every load; a file whose hash is in the cache
+Each profile file is read and hashed (BLAKE2b-256 of its bytes, ``_digest``) on every load; a file whose hash is in the cache
 gets the profile validated when that content was first seen, any other file is parsed and validated and
 added. A changed, added or removed file is therefore seen at once — the cache can be slow to help, never
 stale. The cache is one pickle under ``$KLX_CACHE_DIR`` (default ``$XDG_CACHE_HOME/klx``, else
@@ -41,7 +41,7 @@ __all__ = ["ENV_CACHE_DIR", "RACY_NS", "ProfileCache", "RulesCache", "cache_dir"
 
 ENV_CACHE_DIR = "KLX_CACHE_DIR"
 #: the layout of the file (a dict of per-profile pickles); a new layout gets a new file name
-_FORMAT = "b"
+_FORMAT = "c"
 #: entries kept beyond the ones used by the current load, so switching profile folders does not thrash
 _KEEP = 4096
 
@@ -58,15 +58,20 @@ def cache_dir() -> Path | None:
 #: a file whose ctime is this close to the writing of the rules cache is also checked by content
 RACY_NS = 2_000_000_000
 #: the layout of the rules cache; a new layout gets a new file name
-_RULES_FORMAT = "r1"
+_RULES_FORMAT = "r2"
 
 
-def _sha256(data: bytes) -> str:
-    """The SHA-256 of ``data`` in hex (``hashlib`` imported here: it loads OpenSSL, which a start that
-    only reads the rules cache does not need)."""
-    import hashlib
+def _digest(data: bytes) -> str:
+    """A 256-bit digest of ``data`` in hex, keying profile contents: BLAKE2b from CPython's built-in
+    ``_blake2`` (``hashlib`` would load OpenSSL, ~4 % of a ``klx parse`` start), else SHA-256. The
+    cache files are per Python version (``_fingerprint``), so one file never mixes the two."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # a Python built without it
+        import hashlib
 
-    return hashlib.sha256(data).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+    return blake2b(data, digest_size=32).hexdigest()
 
 
 def _checksum(data: bytes) -> str:
@@ -180,7 +185,7 @@ class RulesCache:
                 return None
             for path, digest in digests.items():
                 with open(path, "rb") as profile:
-                    if _sha256(profile.read()) != digest:
+                    if _digest(profile.read()) != digest:
                         return None
         except Exception:  # missing, corrupt, truncated, another layout, a file gone: build again
             return None
@@ -191,7 +196,7 @@ class RulesCache:
     def save(self, payload: Any, digests: dict[str, str]) -> None:
         """Store ``payload`` (built from the files seen by ``load``) if the files did not change meanwhile.
 
-        ``digests``: the SHA-256 of each file's content as it was read for the payload (path -> hex).
+        ``digests``: the digest (``_digest``) of each file's content as it was read for the payload (path -> hex).
         """
         if self.path is None or self.seen is None or snapshot(self.directories) != self.seen:
             return  # a file changed while the set was built: do not record a snapshot it does not match
@@ -220,7 +225,7 @@ class RulesCache:
 
 
 class ProfileCache:
-    """Validated profiles by the SHA-256 of their file's bytes; ``save()`` writes it back if it changed."""
+    """Validated profiles by the digest of their file's bytes; ``save()`` writes it back if it changed."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else cache_dir()
@@ -256,7 +261,7 @@ class ProfileCache:
 
     @staticmethod
     def key(content: bytes) -> str:
-        return _sha256(content)
+        return _digest(content)
 
     def get(self, key: str) -> Profile | None:
         """The profile validated from content with this key, if cached."""

@@ -49,7 +49,7 @@ class ProfileSet:
     files: dict[str, Path] = field(default_factory=dict)  # id -> file it came from
     errors: list[ProfileError] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)  # "id: a.yaml replaced by b.yaml"
-    digests: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the content read
+    digests: dict[str, str] = field(default_factory=dict)  # path -> digest of the content read (cache._digest)
 
     def get(self, profile_id: str) -> Profile:
         for p in self.profiles:
