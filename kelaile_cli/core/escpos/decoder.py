@@ -8,20 +8,21 @@ reports a command cut off by the end of the stream. The events are the same howe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
 from kelaile_cli.core.escpos.table import BAD, MAX_COMMAND, NEED, Parsed, Table
 
 __all__ = ["MAX_TEXT_RUN", "EscPosDecoder", "TableDecoder"]
 
-MAX_TEXT_RUN = 4096
+#: module constants are Final: mypyc then inlines them instead of looking each up in the module's dict
+MAX_TEXT_RUN: Final = 4096
 #: printable bytes and LF stay 1, any other control byte (it ends a text run) becomes 0: the end of a
 #: run is then one ``find`` (memchr) in the translated bytes instead of a regex walking it byte by byte
-_RUN_ENDS = bytes(0 if b < 0x20 and b != 0x0A else 1 for b in range(256))
-_WINDOW = 64 * 1024  # bytes translated at a time (a multiple of MAX_TEXT_RUN)
-_PARSED_SIZE = 8  # commands up to this many bytes (and longer than an Entry remembers) have their parse
-_PARSED_COUNT = 4096  # ... remembered per stream, this many of them
+_RUN_ENDS: Final = bytes(0 if b < 0x20 and b != 0x0A else 1 for b in range(256))
+_WINDOW: Final = 64 * 1024  # bytes translated at a time (a multiple of MAX_TEXT_RUN)
+_PARSED_SIZE: Final = 8  # commands up to this many bytes (and longer than an Entry remembers) have their parse
+_PARSED_COUNT: Final = 4096  # ... remembered per stream, this many of them
 
 
 class TableDecoder:
@@ -45,10 +46,10 @@ class TableDecoder:
     def feed(self, data: bytes) -> list[Event]:
         tail = self._tail
         if tail:
-            tail += data
-            if len(tail) < self._want:
+            if len(tail) + len(data) < self._want:  # the command waiting is still incomplete
+                tail += data
                 return []
-            data = bytes(tail)
+            data = b"".join([tail, data])
             tail.clear()
         elif not data:
             return []
@@ -132,16 +133,16 @@ class TableDecoder:
             if pos + total > end:
                 want = total  # all of it is needed before it can be decoded
                 break
-            raw = data[pos : pos + total]
             memo = entry.memo if entry is not None else None
             if memo is not None:
-                arg = data[pos + total - 1] if total > plen else 0
-                known = memo[arg]
-            elif total <= _PARSED_SIZE:
-                known = self._parsed.get(raw)
-            else:
-                known = None
-            if known is not None:  # these bytes were parsed before: same meaning
+                known = memo[data[pos + plen] if total > plen else 0]
+                if known is not None:  # these bytes were parsed before: same bytes, same meaning
+                    out.append(Command(base + pos, known.raw, spec.name, known.op, None, known.params))
+                    pos += total
+                    continue
+            raw = data[pos : pos + total]
+            known = self._parsed.get(raw) if memo is None and total <= _PARSED_SIZE else None
+            if known is not None:
                 out.append(Command(base + pos, raw, spec.name, known.op, None, known.params))
                 pos += total
                 continue
@@ -154,12 +155,12 @@ class TableDecoder:
             op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
             if total <= _PARSED_SIZE and _flat(params):
                 if memo is not None:
-                    memo[data[pos + total - 1] if total > plen else 0] = Parsed(op, params)
+                    memo[data[pos + plen] if total > plen else 0] = Parsed(raw, op, params)
                     out.append(Command(base + pos, raw, spec.name, op, None, params))
                     pos += total
                     continue
                 if len(self._parsed) < _PARSED_COUNT:
-                    self._parsed[raw] = Parsed(op, params)
+                    self._parsed[raw] = Parsed(raw, op, params)
                     out.append(Command(base + pos, raw, spec.name, op, None, params))
                     pos += total
                     continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "BAD",
@@ -28,9 +28,9 @@ __all__ = [
     "terminated",
 ]
 
-NEED = -1
-BAD = -2
-MAX_COMMAND = 16 * 1024 * 1024  # a declared length above this is treated as garbage, not buffered
+NEED: Final = -1
+BAD: Final = -2
+MAX_COMMAND: Final = 16 * 1024 * 1024  # a declared length above this is treated as garbage, not buffered
 
 #: (buffer, start of the command, end of valid data, prefix length) -> total length | NEED | BAD
 LengthRule = Callable[[bytes, int, int, int], int]
@@ -101,16 +101,18 @@ def terminated(term: int, max_len: int, skip: int = 0) -> LengthRule:
 
 
 class Parsed:
-    """The meaning of one command's bytes, shared by every event of those bytes: ``params`` is never
-    handed out itself (``Command`` copies it when read), so it must hold nothing mutable."""
+    """The meaning of one command's bytes, shared by every event of those bytes (``raw`` too: bytes
+    are immutable). ``params`` is never handed out itself (``Command`` copies it when read), so it
+    must hold nothing mutable."""
 
-    def __init__(self, op: str, params: dict[str, Any]) -> None:
+    def __init__(self, raw: bytes, op: str, params: dict[str, Any]) -> None:
+        self.raw = raw
         self.op = op
         self.params = params
 
 
 #: the commands whose parse an ``Entry`` remembers: at most this many bytes, at most the last one an argument
-MEMO_SIZE = 3
+MEMO_SIZE: Final = 3
 
 
 class Entry:
