@@ -105,6 +105,15 @@ class TableDecoder:
                 continue
             entry = index[b << 8 | data[pos + 1]] if pos + 1 < end else None
             if entry is not None:
+                memo = entry.memo
+                if memo is not None:  # the common case, first: a short fixed command seen before
+                    total = entry.size
+                    if pos + total <= end:
+                        known = memo[data[pos + total - 1] if total > entry.plen else 0]
+                        if known is not None:  # same bytes, same meaning
+                            out.append(Command(base + pos, known.raw, entry.spec.name, known.op, None, known.params))
+                            pos += total
+                            continue
                 spec = entry.spec
                 plen = entry.plen
                 total = entry.size
@@ -134,12 +143,6 @@ class TableDecoder:
                 want = total  # all of it is needed before it can be decoded
                 break
             memo = entry.memo if entry is not None else None
-            if memo is not None:
-                known = memo[data[pos + plen] if total > plen else 0]
-                if known is not None:  # these bytes were parsed before: same bytes, same meaning
-                    out.append(Command(base + pos, known.raw, spec.name, known.op, None, known.params))
-                    pos += total
-                    continue
             raw = data[pos : pos + total]
             known = self._parsed.get(raw) if memo is None and total <= _PARSED_SIZE else None
             if known is not None:
