@@ -84,7 +84,6 @@ class TableDecoder:
         base = self._base
         out: list[Event] = []
         table = self.table
-        index = table.index
         want = 0
         # ends = data[at : at + len(ends)] translated by _RUN_ENDS: text runs end at a find in it
         ends = b""
@@ -103,7 +102,7 @@ class TableDecoder:
                 out.append(Text(base + pos, data[pos:stop]))
                 pos = stop
                 continue
-            entry = index[b << 8 | data[pos + 1]] if pos + 1 < end else None
+            entry = table.entry_at(data, pos, end)
             if entry is not None:
                 memo = entry.memo
                 if memo is not None:  # the common case, first: a short fixed command seen before
@@ -142,9 +141,9 @@ class TableDecoder:
             if pos + total > end:
                 want = total  # all of it is needed before it can be decoded
                 break
-            memo = entry.memo if entry is not None else None
+            memoizable = entry is not None and entry.memoizable
             raw = data[pos : pos + total]
-            known = self._parsed.get(raw) if memo is None and total <= _PARSED_SIZE else None
+            known = self._parsed.get(raw) if not memoizable and total <= _PARSED_SIZE else None
             if known is not None:
                 out.append(Command(base + pos, raw, spec.name, known.op, None, known.params))
                 pos += total
@@ -157,7 +156,10 @@ class TableDecoder:
                 continue
             op = params.pop("op", spec.op)  # families whose meaning depends on a function byte
             if total <= _PARSED_SIZE and _flat(params):
-                if memo is not None:
+                if entry is not None and memoizable:
+                    memo = entry.memo
+                    if memo is None:
+                        memo = entry.memo = [None] * 256
                     memo[data[pos + plen] if total > plen else 0] = Parsed(raw, op, params)
                     out.append(Command(base + pos, raw, spec.name, op, None, params))
                     pos += total

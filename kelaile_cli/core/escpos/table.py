@@ -126,16 +126,16 @@ class Entry:
         self.plen = plen
         rule = spec.length
         self.size = plen + rule.n_args if isinstance(rule, Fixed) else 0
-        memo = 0 < self.size <= MEMO_SIZE and self.size - plen <= 1
-        self.memo: list[Parsed | None] | None = [None] * 256 if memo else None
+        self.memoizable = 0 < self.size <= MEMO_SIZE and self.size - plen <= 1
+        self.memo: list[Parsed | None] | None = None  # made when the first parse is remembered
 
 
 class Table:
     """Prefix -> Spec, with lookup that asks for more bytes while a prefix is still ambiguous.
 
-    ``index[first << 8 | second]`` is the ``Entry`` of the command a control byte ``first`` (< 0x20)
-    starts when its first two bytes tell it (a one-byte command, whatever follows it, or a two-byte
-    prefix that starts no longer one); None sends the decoder to ``lookup``."""
+    ``entry_at`` finds most commands by their first bytes in short lists instead: ``single[first]``
+    for a one-byte command, ``rows[first][second]`` for a two-byte prefix, ``rows3[first << 8 |
+    second][third]`` for a three-byte one (``GS ( k``, ``GS v 0``, the ``GS (`` family's fallback)."""
 
     def __init__(
         self,
@@ -154,14 +154,46 @@ class Table:
         for key in specs:
             if key in self.partials:
                 raise ValueError(f"command key {key!r} is also a prefix of another key")
-        self.index: list[Entry | None] = [None] * (0x20 << 8)
+        self.single: list[Entry | None] = [None] * 0x20
+        self.rows: list[list[Entry | None] | None] = [None] * 0x20
+        self.rows3: dict[int, list[Entry | None]] = {}
+        for prefix in sorted(self.partials, key=len):
+            if prefix[0] >= 0x20:
+                continue
+            if len(prefix) == 1:
+                self.rows[prefix[0]] = [None] * 256
+            elif len(prefix) == 2:
+                fallback = self.fallbacks.get(prefix)
+                whole = Entry(fallback, 3) if fallback is not None else None  # any other third byte
+                self.rows3[prefix[0] << 8 | prefix[1]] = [whole] * 256
         for key, spec in specs.items():
-            if key[0] < 0x20 and len(key) == 1:
-                entry = Entry(spec, 1)
-                for second in range(256):
-                    self.index[key[0] << 8 | second] = entry
-            elif key[0] < 0x20 and len(key) == 2:
-                self.index[key[0] << 8 | key[1]] = Entry(spec, 2)
+            if key[0] >= 0x20 or len(key) > 3:
+                continue
+            if len(key) == 1:
+                self.single[key[0]] = Entry(spec, 1)
+            elif len(key) == 2:
+                self.rows[key[0]][key[1]] = Entry(spec, 2)  # type: ignore[index]  # made above
+            else:
+                self.rows3[key[0] << 8 | key[1]][key[2]] = Entry(spec, 3)
+        for key in self.partials:  # a longer command starts with these three bytes: lookup walks on
+            if len(key) == 3 and key[0] < 0x20:
+                self.rows3[key[0] << 8 | key[1]][key[2]] = None
+
+    def entry_at(self, buf: bytes, pos: int, end: int) -> Entry | None:
+        """The ``Entry`` of the command at ``pos`` (``buf[pos]`` < 0x20) when up to three of its bytes
+        tell it; None: ask ``lookup``."""
+        first = buf[pos]
+        row = self.rows[first]
+        if row is None:
+            return self.single[first]
+        if pos + 1 >= end:
+            return None
+        entry = row[buf[pos + 1]]
+        if entry is None and pos + 2 < end:
+            row3 = self.rows3.get(first << 8 | buf[pos + 1])
+            if row3 is not None:
+                return row3[buf[pos + 2]]
+        return entry
 
     def lookup(self, buf: bytes, pos: int, end: int) -> tuple[Spec | None, int]:
         """(spec, prefix length) for the command at ``pos``; (None, 0) if more bytes are needed;
