@@ -28,10 +28,11 @@ _PARSED_COUNT: Final = 4096  # ... remembered per stream, this many of them
 class TableDecoder:
     """Decode a stream with a command table (see ``table.py``).
 
-    Bytes are decoded where they arrive (``bytes``, indexed and sliced without copies); only what a
-    chunk leaves undecided — a text run that may go on, a command cut short — is kept, in ``_tail``,
-    and fed again in front of the next chunk. A command whose length is known waits in ``_tail``
-    until all of it has arrived, so a long image sent in small chunks is decoded once, not each time.
+    Bytes are decoded in the ``bytes`` object they arrive in (mypyc indexes ``bytes`` natively; no
+    buffer they are first copied into). Only what a chunk leaves undecided (a text run that may go
+    on, a command cut short) is kept, in ``_tail``, and fed again in front of the next chunk. A
+    command whose length is known waits in ``_tail`` until all of it has arrived, so a long image
+    sent in small chunks is decoded once, not once per chunk.
     """
 
     def __init__(self, table: Table, offset: int = 0) -> None:
