@@ -3,7 +3,9 @@
     python bench/bench_decode.py [--n 1000] [--repeat 3] [--clock cpu|wall] [--json]
 
 Two measures: each language's receipts concatenated into one stream (how a capture is parsed), and
-every receipt parsed as its own stream (per-job overhead included). Best of --repeat runs, timed by
+every receipt parsed as its own stream (per-job overhead included). Two more rows time the first
+stages alone on the per-language streams: the byte decoder (``StreamDecoder`` fed 256 KB at a time,
+as ``klx parse`` reads a file), and the decoder followed by the job segmenter. Best of --repeat runs, timed by
 the CPU time of this process (``--clock cpu``, the default: one core's throughput, unaffected by other
 work on a shared machine) or by the wall clock.
 
@@ -24,8 +26,10 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build_corpus
+from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.printstream import read_receipts
+from kelaile_cli.core.stream.segmenter import Segmenter
 from kelaile_cli.runtime import tune_gc
 
 
@@ -63,6 +67,30 @@ def run(streams: list[bytes], repeat: int, clock: str) -> tuple[float, int, int]
     return best, receipts, sum(len(s) for s in streams)
 
 
+CHUNK = 256 * 1024  # what klx parse reads at a time (services/jobs.py CHUNK_BYTES)
+
+
+def run_stage(streams: list[bytes], repeat: int, clock: str, segment: bool) -> tuple[float, int, int]:
+    """Decode (and with ``segment`` cut into jobs) each stream; (best seconds, jobs or events, bytes)."""
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    pieces = [[data[at : at + CHUNK] for at in range(0, len(data), CHUNK)] for data in streams]
+    best = float("inf")
+    count = 0
+    for _ in range(repeat):
+        start = now()
+        count = 0
+        for chunks in pieces:
+            decoder = StreamDecoder()
+            segmenter = Segmenter(idle_gap=None)
+            for chunk in chunks:
+                events = decoder.feed(chunk)
+                count += len(segmenter.feed(events)) if segment else len(events)
+            events = decoder.close()
+            count += len(segmenter.feed(events)) + len(segmenter.close()) if segment else len(events)
+        best = min(best, now() - start)
+    return best, count, sum(len(s) for s in streams)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
@@ -92,6 +120,17 @@ def main() -> None:
                 "mb_per_s": round(size / secs / 1e6, 2),
                 "receipts_per_s": round(receipts / secs),
             }
+        streams = [b"".join(v) for v in by_lang.values()]
+        for stage, segment in (("decode only", False), ("decode + segment", True)):
+            secs, count, size = run_stage(streams, args.repeat, args.clock, segment)
+            receipts = count if segment else len(corpus)  # the segmenter's jobs are the receipts
+            results[f"{label} / {stage}, stream per language"] = {
+                "receipts": receipts,
+                "bytes": size,
+                "seconds": round(secs, 4),
+                "mb_per_s": round(size / secs / 1e6, 2),
+                "receipts_per_s": round(receipts / secs),
+            }
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_model()},
         "build": build_kind(),
@@ -108,9 +147,9 @@ def main() -> None:
         f"{report['date']}  {machine['cpu']}  Python {machine['python']}  {report['build']}  {args.clock} time"
         f"  gc {report['gc']}"
     )
-    print(f"{'case':<62} {'receipts':>8} {'MB':>7} {'MB/s':>7} {'receipts/s':>11}")
+    print(f"{'case':<80} {'receipts':>8} {'MB':>7} {'MB/s':>7} {'receipts/s':>11}")
     for case, r in results.items():
-        print(f"{case:<62} {r['receipts']:>8} {r['bytes'] / 1e6:>7.2f} {r['mb_per_s']:>7.2f} {r['receipts_per_s']:>11}")
+        print(f"{case:<80} {r['receipts']:>8} {r['bytes'] / 1e6:>7.2f} {r['mb_per_s']:>7.2f} {r['receipts_per_s']:>11}")
 
 
 if __name__ == "__main__":

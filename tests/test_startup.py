@@ -64,6 +64,31 @@ def test_parse_json_imports_nothing_it_does_not_need(tmp_path):
     assert {"yaml", "pydantic"} <= cold  # the check above can fail: only the cold run read files
 
 
+#: a warm ``parse --json`` of receipts no profile knows needs neither the profile model nor extraction (built
+#: only for a winner), the profile cache's pickle, OpenSSL's hashes (recordings, full profiles) nor
+#: importlib.resources (the capability database is read as a plain file)
+UNKNOWN_ONLY = [
+    "kelaile_cli.core.profiles.profile", "kelaile_cli.core.profiles.extract", "pickle", "hashlib", "_hashlib",
+    "importlib.resources",
+]  # fmt: skip
+
+
+def test_parse_json_of_receipts_no_profile_knows_builds_no_profile_model(tmp_path):
+    job = tmp_path / "unknown.bin"
+    job.write_bytes(b"\x1b@\x1bt\x10hello\nworld\n\x1dV\x00")  # ESC t 16: the capability database is read
+    env = {"KLX_CACHE_DIR": str(tmp_path / "cache")}
+    imported("parse", str(job), "--json", env=env)  # fills the rules cache
+    warm = imported("parse", str(job), "--json", env=env)
+    assert "kelaile_cli.core.profiles.analysis" in warm and "escpos" in warm  # it detected, and read the database
+    assert {p: loaded(warm, p) for p in UNKNOWN_ONLY if loaded(warm, p)} == {}
+    known = tmp_path / "known.bin"
+    known.write_bytes((ROOT / "recordings" / "samples" / "en-us-grocery-58mm.bin").read_bytes())
+    imported("parse", str(known), "--json", env=env)  # fills the profile cache
+    winner = imported("parse", str(known), "--json", env=env)
+    assert "kelaile_cli.core.profiles.extract" in winner  # a winner's profile is built: the check above can fail
+    assert "hashlib" not in winner  # profile contents are keyed by BLAKE2b (built in), not OpenSSL's SHA-256
+
+
 def test_plain_commands_run_without_typer_and_say_the_same_as_through_the_root(tmp_path):
     """``klx parse``/``show``/``printers`` skip typer; through typer's root (``--traceback``) they act the same."""
     job = tmp_path / "one.bin"

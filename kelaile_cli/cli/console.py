@@ -82,9 +82,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+#: ``json.dumps(data, ensure_ascii=False, default=_default)`` makes this encoder anew at every call;
+#: ``klx parse --json`` encodes two values per receipt a profile knows (its transaction and checks)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
+
+
 def to_json(data: Any) -> str:
     """The one JSON style of klx: one line, UTF-8 text as is (``ensure_ascii=False``), bytes as hex."""
-    return json.dumps(data, ensure_ascii=False, default=_default)
+    return _ENCODER.encode(data)
 
 
 def emit_json(data: Any) -> None:

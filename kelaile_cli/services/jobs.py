@@ -28,7 +28,7 @@ from kelaile_cli.core.stream.printstream import (
     stream_text_setup,
 )
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.core.stream.record_json import members_json, receipt_head
+from kelaile_cli.core.stream.record_json import json_scalar, members_json, receipt_head
 from kelaile_cli.services.capture.recorder import is_recording, read_recording, scan_recording, stream_recording
 from kelaile_cli.transports.files import read_bytes
 
@@ -395,19 +395,26 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     transaction, checks, recording, warnings). The one-line separators ``", "`` and ``": "`` are
     ``json.dumps``' defaults.
     """
-    identity = None
+    time = _iso(receipt.timestamp) if receipt.timestamp is not None else None
+    if receipt.warnings or source.recording is not None:
+        tail = (
+            f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
+            f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+        )
+    else:  # a raw file's receipt without warnings (most)
+        tail = ', "warnings": [], "recording": null'
+    parts = [receipt_head(source.name, receipt, time), tail]
     if detector is not None:
         from kelaile_cli.core.profiles.analysis import analyse
 
-        identity = analyse(receipt, detector).identity()
-    time = _iso(receipt.timestamp) if receipt.timestamp is not None else None
-    parts = [
-        receipt_head(source.name, receipt, time),
-        f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
-        f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}',
-    ]
-    if identity is not None:
-        parts.append(members_json(identity, encode))
+        analysis = analyse(receipt, detector)
+        if analysis.profile is None:  # no profile knows it (``identity()``'s members, written out)
+            parts.append(
+                f', "profile": null, "confidence": {json_scalar(analysis.confidence)}, "kind": null, '
+                '"transaction": null, "checks": []'
+            )
+        else:
+            parts.append(members_json(analysis.identity(), encode))
     parts.append("}")
     return "".join(parts)
 

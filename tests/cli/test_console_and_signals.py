@@ -24,6 +24,20 @@ def test_json_style_is_one_line_utf8_and_bytes_as_hex(capsys):
     assert "合计" in line
 
 
+def test_json_is_json_dumps_with_the_klx_style():
+    """``to_json`` reuses one encoder: the text of ``json.dumps(…, ensure_ascii=False, default=…)``, call after call."""
+    from kelaile_cli.cli.console import _default
+
+    values = [
+        {"a": [1, 2.5, None, True], "t": '引号"\\\n\x01', "b": b"\x00", "d": Decimal("1.10"), "s": {2, 1}},
+        [float("nan"), float("inf"), 1e300, 0.1 + 0.2],
+        "plain",
+        {"nested": {"list": [{"k": Path("x")}]}},
+    ]
+    for value in values * 2:
+        assert to_json(value) == json.dumps(value, ensure_ascii=False, default=_default)
+
+
 def test_json_refuses_what_it_cannot_represent():
     with pytest.raises(TypeError, match="object"):
         to_json({"x": object()})

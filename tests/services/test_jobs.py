@@ -90,6 +90,21 @@ def test_receipt_json_is_the_record_as_json(path, detector):
             assert jobs.receipt_json(source, receipt, use, to_json) == expected
 
 
+def test_receipt_json_of_receipts_no_profile_knows(detector):
+    """The written-out members of an unknown receipt: none matched (confidence 0) or one signature only."""
+    from kelaile_cli.cli.console import to_json
+
+    confidences = []
+    for text in (b"nothing known here", "永福超市\n祥云酒家".encode("gb18030"), "交班人签字".encode("gb18030")):
+        source = jobs.Source("unknown.bin", b"\x1b@" + text + b"\n\x1dV\x00")
+        (receipt,) = jobs.source_receipts(source, DecodeOptions())
+        record = jobs.receipt_record(source, receipt, detector)
+        assert record["profile"] is None
+        confidences.append(record["confidence"])
+        assert jobs.receipt_json(source, receipt, detector, to_json) == to_json(record)
+    assert confidences[0] == 0 and all(0 < c < 0.5 for c in confidences[1:])
+
+
 def test_receipt_json_odd_values():
     """Values the corpus does not have: non-finite and integral floats, quotes and controls in strings."""
     from kelaile_cli.cli.console import to_json

@@ -59,7 +59,7 @@ def _digit(n: int) -> int:
     return n - 48 if 48 <= n <= 57 else n
 
 
-def _u16(raw: bytes | bytearray, i: int) -> int:
+def _u16(raw: bytes, i: int) -> int:
     return raw[i] | (raw[i + 1] << 8)
 
 
@@ -110,7 +110,7 @@ def _raster(raw: bytes) -> dict[str, Any]:
     }
 
 
-def _raster_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _raster_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 8:
         return NEED
     return 8 + _u16(buf, pos + 4) * _u16(buf, pos + 6)
@@ -134,7 +134,7 @@ def column_to_rows(data: bytes, columns: int, dots: int) -> bytes:
     return bytes(rows)
 
 
-def _column_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _column_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 5:
         return NEED
     m = buf[pos + 2]
@@ -185,7 +185,7 @@ def code128_text(data: bytes) -> str:
 _CHECKED_LENGTHS = {"UPC-A": 12, "EAN13": 13, "EAN8": 8}
 
 
-def _barcode_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _barcode_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 3:
         return NEED
     m = buf[pos + 2]
@@ -300,7 +300,7 @@ def _graphics_u32(raw: bytes) -> dict[str, Any]:
     return params
 
 
-def _user_chars_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _user_chars_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """ESC & y c1 c2 [x d1…d(y*x)]…"""
     if end < pos + 5:
         return NEED
@@ -328,7 +328,7 @@ def _user_chars(raw: bytes) -> dict[str, Any]:
     return {"action": "define", "glyphs": glyphs}
 
 
-def _nv_define_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _nv_define_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """FS q n [xL xH yL yH d1…dk]…, k = x * y * 8."""
     if end < pos + 3:
         return NEED
@@ -352,7 +352,7 @@ def _nv_define(raw: bytes) -> dict[str, Any]:
     return {"images": images}
 
 
-def _download_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _download_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """GS * x y d1…d(x*y*8)"""
     if end < pos + 4:
         return NEED
@@ -366,7 +366,7 @@ def _download(raw: bytes) -> dict[str, Any]:
             "bitmap": column_to_rows(raw[4:], columns, dots)}  # fmt: skip
 
 
-def _dle_dc4_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _dle_dc4_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 3:
         return NEED
     return {1: 5, 2: 5, 3: 8, 7: 4, 8: 10}.get(buf[pos + 2], 5)
@@ -381,7 +381,7 @@ def _dle_dc4(raw: bytes) -> dict[str, Any]:
     return {"op": "setting", "name": f"DLE DC4 {fn}"}
 
 
-def _dle_eot_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _dle_eot_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 3:
         return NEED
     return 4 if buf[pos + 2] in (7, 8) else 3
@@ -398,7 +398,7 @@ def _mnemonic(prefix: bytes) -> str:
     return " ".join([names.get(prefix[0], f"0x{prefix[0]:02X}"), *(chr(b) for b in prefix[1:])])
 
 
-def _cut_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _cut_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     if end < pos + 3:
         return NEED
     m = buf[pos + 2]

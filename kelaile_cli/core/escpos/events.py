@@ -14,7 +14,7 @@ the layout engine does not care which dialect produced it. The ops and their ``p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
@@ -42,22 +42,70 @@ class Text:
         self.raw = raw
 
 
-@dataclass(slots=True, init=False)
 class Command:
-    """A recognised command. ``name`` is the mnemonic (``"ESC !"``, ``"GS ( k"``), ``op`` the meaning."""
+    """A recognised command. ``name`` is the mnemonic (``"ESC !"``, ``"GS ( k"``), ``op`` the meaning.
+
+    ``params`` reads as a dict of the event's own. A decoder that has seen the same bytes before
+    passes the dict it parsed then as ``shared`` instead: it is copied when ``params`` is first read,
+    so an event nobody asks about (most style commands: the layout remembers their effect by their
+    bytes) costs no dict, and writing into one event's params never touches another's.
+    """
+
+    __slots__ = ("_params", "_shared", "name", "offset", "op", "raw")
 
     offset: int
     raw: bytes
     name: str
     op: str
-    params: dict[str, Any] = field(default_factory=dict)
+    _params: dict[str, Any] | None
+    _shared: dict[str, Any] | None
 
-    def __init__(self, offset: int, raw: bytes, name: str, op: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        offset: int,
+        raw: bytes,
+        name: str,
+        op: str,
+        params: dict[str, Any] | None = None,
+        shared: dict[str, Any] | None = None,
+    ) -> None:
         self.offset = offset
         self.raw = raw
         self.name = name
         self.op = op
-        self.params = {} if params is None else params
+        self._params = params
+        self._shared = shared
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params = self._params
+        if params is None:
+            shared = self._shared
+            params = self._params = {} if shared is None else dict(shared)
+        return params
+
+    @params.setter
+    def params(self, value: dict[str, Any]) -> None:
+        self._params = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Command) or type(other) is not type(self):
+            return NotImplemented
+        return (self.offset, self.raw, self.name, self.op, self.params) == (
+            other.offset,
+            other.raw,
+            other.name,
+            other.op,
+            other.params,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass was)
+
+    def __repr__(self) -> str:
+        return (
+            f"Command(offset={self.offset!r}, raw={self.raw!r}, name={self.name!r}, op={self.op!r}, "
+            f"params={self.params!r})"
+        )
 
 
 @dataclass(slots=True, init=False)

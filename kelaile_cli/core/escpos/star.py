@@ -24,14 +24,14 @@ def _d(n: int) -> int:
     return n - 48 if 48 <= n <= 57 else n
 
 
-def _qr_store_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _qr_store_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """ESC GS y D 1 m nL nH d…"""
     if end < pos + 8:
         return NEED
     return 8 + buf[pos + 6] + (buf[pos + 7] << 8)
 
 
-def _band_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _band_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """ESC k n1 n2 d…: a band of 24 raster rows, n1 + 256 * n2 bytes each."""
     if end < pos + 4:
         return NEED
@@ -43,7 +43,7 @@ def _band(raw: bytes) -> dict[str, Any]:
     return {"width": row * 8, "height": 24, "bitmap": raw[4:], "source": "ESC k", "scale_x": 1, "scale_y": 1}
 
 
-def _raster_len(buf: bytes | bytearray, pos: int, end: int, plen: int) -> int:
+def _raster_len(buf: bytes, pos: int, end: int, plen: int) -> int:
     """StarPRNT ESC GS S m xL xH yL yH n d…: y rows of x bytes."""
     if end < pos + 9:
         return NEED

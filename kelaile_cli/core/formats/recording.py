@@ -8,7 +8,6 @@ the line being written. Sans-IO: bytes in, objects out; files are the recorder s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -287,6 +286,8 @@ class RecordingParser:
         self.fresh: list[Chunk] = []  # chunks read and not yet taken (keep=False)
         self.recording: Recording | None = None
         self._steps: list[Callable[[dict[str, Any], bool], dict[str, Any]]] = []
+        import hashlib  # here: it loads OpenSSL, which `klx parse` of a raw file does not need
+
         self._digest = hashlib.sha256()
         self._trailer_line = 0
 

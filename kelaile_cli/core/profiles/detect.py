@@ -123,9 +123,11 @@ class Detector:
             compiled = self._compiled[regex] = re.compile(regex)
         return compiled.search(text) is not None
 
-    def rank(self, receipt: Receipt) -> list[Candidate]:
-        """Profiles that match at all, best first, with calibrated confidences."""
-        text = receipt_text(receipt)
+    def rank(self, receipt: Receipt, text: str | None = None) -> list[Candidate]:
+        """Profiles that match at all, best first, with calibrated confidences. ``text``: the
+        receipt's ``receipt_text`` when the caller has it already."""
+        if text is None:
+            text = receipt_text(receipt)
         found: dict[int, set[int]] = {}
         tried: set[tuple[int, int]] = set()
         for owners in self._finder.found(text):

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
-from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Receipt
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, Receipt
 
-__all__ = ["json_scalar", "json_str", "members_json", "receipt_head"]
+__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head"]
 
 _INF = float("inf")
 
@@ -61,6 +61,8 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     images: list[str] = []
     kicks: list[str] = []
     for e in receipt.elements:
+        if isinstance(e, Line):  # most elements: no member of their own
+            continue
         if isinstance(e, Code):
             codes.append(
                 f'{{"symbology": {s(e.symbology)}, "data": {s(e.data)}, "check_digit": {v(e.check_digit)}, '
@@ -89,16 +91,27 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     )
 
 
+def json_value(value: object, encode: Callable[[object], str]) -> str:
+    """``encode(value)`` for a value made of dicts with string keys, lists, strings, numbers, booleans
+    and None, written here (a receipt's transaction: the general encoder's set-up and walk cost more
+    than the writing); anything else — tuples, other keys, other types — is left to ``encode``."""
+    if value is None or isinstance(value, (str, int, float)):
+        return json_scalar(value)
+    if type(value) is list:
+        items: list[object] = value
+        return "[" + ", ".join([json_value(v, encode) for v in items]) + "]"
+    if type(value) is dict:
+        mapping: dict[object, object] = value
+        parts: list[str] = []
+        for key, item in mapping.items():
+            if type(key) is not str:
+                return encode(value)
+            parts.append(f"{json_str(key)}: {json_value(item, encode)}")
+        return "{" + ", ".join(parts) + "}"
+    return encode(value)
+
+
 def members_json(members: dict[str, object], encode: Callable[[object], str]) -> str:
-    """``, "key": value`` for each member, in order: scalars and empty lists written here, anything
-    else by ``encode`` (the caller's JSON style)."""
-    parts: list[str] = []
-    for key, value in members.items():
-        if value is None or isinstance(value, (str, int, float)):
-            text = json_scalar(value)
-        elif isinstance(value, list) and not value:
-            text = "[]"
-        else:
-            text = encode(value)
-        parts.append(f", {json_str(key)}: {text}")
-    return "".join(parts)
+    """``, "key": value`` for each member, in order, each as ``encode`` (the caller's JSON style)
+    writes it (``json_value``)."""
+    return "".join([f", {json_str(key)}: {json_value(value, encode)}" for key, value in members.items()])

@@ -9,6 +9,7 @@ dropped at the end of the stream (the ``\n\r`` many programs send after their la
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text
 
@@ -16,7 +17,7 @@ __all__ = ["CONTENT_OPS", "Job", "Segmenter"]
 
 #: ops that put something on paper or act in the shop (a drawer kick). Real-time status queries
 #: are not content: a POS asks them after every job, and alone they would make empty receipts.
-CONTENT_OPS = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
+CONTENT_OPS: Final = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
 
 
 @dataclass(slots=True, init=False)
@@ -66,14 +67,25 @@ class Segmenter:
             done.append(self._finish())
         if timestamp is not None:
             self._last_time = timestamp
+        job = self._job
         for ev in events:
-            if isinstance(ev, Command) and ev.op == "init" and self._job.content:
-                done.append(self._finish())
-            if not self._job.events:
-                self._job.timestamp = timestamp
-            self._job.add(ev)
-            if isinstance(ev, Command) and ev.op == "cut" and self._job.content:
-                done.append(self._finish())
+            if isinstance(ev, Command):
+                op = ev.op
+                if op == "init" and job.content:
+                    done.append(job)
+                    job = self._job = Job()
+                if not job.events:
+                    job.timestamp = timestamp
+                job.events.append(ev)
+                if not job.content:
+                    job.content = op in CONTENT_OPS  # a cut never is: it ends only a job with content
+                elif op == "cut":
+                    done.append(job)
+                    job = self._job = Job()
+            else:
+                if not job.events:
+                    job.timestamp = timestamp
+                job.add(ev)
         return done
 
     def close(self) -> list[Job]:

@@ -21,7 +21,6 @@ second pass needs to decode the recording connection by connection (``Connection
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import zlib
@@ -98,6 +97,8 @@ class RecordingWriter:
         self.write_errors = 0
         self.failing = False
         self.last_error = ""
+        import hashlib  # here: it loads OpenSSL, which `klx parse` of a raw file does not need
+
         self._digest = hashlib.sha256()
         self._zip: zlib._Compress | None = None
         self._member_bytes = 0

@@ -6,12 +6,12 @@ profile directories, keyed by every profile file's path, size, mtime, ctime and 
 all stat as recorded reads that one file and builds no model at all (``library.load_detection``). The ctime
 cannot be set by a user, so an edit is seen even when size and mtime are restored; a file changed within
 ``RACY_NS`` of the cache being written (when a second edit could share its timestamp) is recorded with its
-SHA-256 and re-hashed on every load until it is older (git's "racily clean" rule). Anything else (an added,
+digest and re-hashed on every load until it is older (git's "racily clean" rule). Anything else (an added,
 removed or changed file, another klx, a corrupt or untrusted cache file) rebuilds the set from the files.
 
 ``ProfileCache``: validated profiles keyed by file content, for the profiles a command needs in full.
 
-Each profile file is read and hashed (SHA-256 of its bytes) on every load; a file whose hash is in the cache
+Each profile file is read and hashed (BLAKE2b-256 of its bytes, ``_digest``) on every load; a file whose hash is in the cache
 gets the profile validated when that content was first seen, any other file is parsed and validated and
 added. A changed, added or removed file is therefore seen at once — the cache can be slow to help, never
 stale. The cache is one pickle under ``$KLX_CACHE_DIR`` (default ``$XDG_CACHE_HOME/klx``, else
@@ -25,12 +25,11 @@ user, or writable by others, is ignored (it is a pickle: loading it runs code).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
-import pickle
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,7 @@ __all__ = ["ENV_CACHE_DIR", "RACY_NS", "ProfileCache", "RulesCache", "cache_dir"
 
 ENV_CACHE_DIR = "KLX_CACHE_DIR"
 #: the layout of the file (a dict of per-profile pickles); a new layout gets a new file name
-_FORMAT = "b"
+_FORMAT = "c"
 #: entries kept beyond the ones used by the current load, so switching profile folders does not thrash
 _KEEP = 4096
 
@@ -59,7 +58,27 @@ def cache_dir() -> Path | None:
 #: a file whose ctime is this close to the writing of the rules cache is also checked by content
 RACY_NS = 2_000_000_000
 #: the layout of the rules cache; a new layout gets a new file name
-_RULES_FORMAT = "r1"
+_RULES_FORMAT = "r2"
+
+
+def _digest(data: bytes) -> str:
+    """A 256-bit digest of ``data`` in hex, keying profile contents: BLAKE2b from CPython's built-in
+    ``_blake2`` (``hashlib`` would load OpenSSL, ~4 % of a ``klx parse`` start), else SHA-256. The
+    cache files are per Python version (``_fingerprint``), so one file never mixes the two."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # a Python built without it
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+    return blake2b(data, digest_size=32).hexdigest()
+
+
+def _checksum(data: bytes) -> str:
+    """A 64-bit checksum of ``data`` in hex (CRC-32 and Adler-32): names a cache file after what it
+    depends on. Not a security measure (a cache file is trusted by its owner and mode, ``_trusted``);
+    a collision would only make two keys share one file, each rebuilding it in turn."""
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def _fingerprint(*modules: str) -> str:
@@ -67,12 +86,12 @@ def _fingerprint(*modules: str) -> str:
     (read as files next to the package, so computing it imports nothing)."""
     import kelaile_cli
 
-    digest = hashlib.sha256(f"{kelaile_cli.__version__}|{sys.version_info[:2]}".encode())
+    parts = [f"{kelaile_cli.__version__}|{sys.version_info[:2]}".encode()]
     package = Path(kelaile_cli.__file__).parent
     for module in modules:
         with contextlib.suppress(OSError):
-            digest.update((package / "core" / "profiles" / f"{module}.py").read_bytes())
-    return digest.hexdigest()[:16]
+            parts.append((package / "core" / "profiles" / f"{module}.py").read_bytes())
+    return _checksum(b"\0".join(parts))
 
 
 def _trusted(fd: int) -> bool:
@@ -143,7 +162,7 @@ class RulesCache:
         self.directory = directory if directory is not None else cache_dir()
         # the folders as given too: the payload names files as the load did (relative to the cwd, if given so)
         spelt = [*map(str, directories), *self.directories]
-        name = hashlib.sha256("\0".join(spelt).encode()).hexdigest()[:16]
+        name = _checksum("\0".join(spelt).encode())
         self.path = (
             self.directory
             / f"detect-{_RULES_FORMAT}-{_fingerprint('profile', 'extract', 'schema', 'detect')}-{name}.marshal"
@@ -166,7 +185,7 @@ class RulesCache:
                 return None
             for path, digest in digests.items():
                 with open(path, "rb") as profile:
-                    if hashlib.sha256(profile.read()).hexdigest() != digest:
+                    if _digest(profile.read()) != digest:
                         return None
         except Exception:  # missing, corrupt, truncated, another layout, a file gone: build again
             return None
@@ -177,7 +196,7 @@ class RulesCache:
     def save(self, payload: Any, digests: dict[str, str]) -> None:
         """Store ``payload`` (built from the files seen by ``load``) if the files did not change meanwhile.
 
-        ``digests``: the SHA-256 of each file's content as it was read for the payload (path -> hex).
+        ``digests``: the digest (``_digest``) of each file's content as it was read for the payload (path -> hex).
         """
         if self.path is None or self.seen is None or snapshot(self.directories) != self.seen:
             return  # a file changed while the set was built: do not record a snapshot it does not match
@@ -206,7 +225,7 @@ class RulesCache:
 
 
 class ProfileCache:
-    """Validated profiles by the SHA-256 of their file's bytes; ``save()`` writes it back if it changed."""
+    """Validated profiles by the digest of their file's bytes; ``save()`` writes it back if it changed."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else cache_dir()
@@ -225,6 +244,8 @@ class ProfileCache:
 
     @staticmethod
     def _read(path: Path) -> dict[str, bytes]:
+        import pickle  # only a command that builds a full profile reads this cache
+
         try:
             with path.open("rb") as f:
                 if not _trusted(f.fileno()):
@@ -240,7 +261,7 @@ class ProfileCache:
 
     @staticmethod
     def key(content: bytes) -> str:
-        return hashlib.sha256(content).hexdigest()
+        return _digest(content)
 
     def get(self, key: str) -> Profile | None:
         """The profile validated from content with this key, if cached."""
@@ -254,6 +275,8 @@ class ProfileCache:
 
     def _unpickle(self, key: str) -> Profile | None:
         """The entry's profile (``None``, and the entry dropped, when it is missing or does not load)."""
+        import pickle
+
         from kelaile_cli.core.profiles.profile import Profile
 
         blob = self._entries.get(key)
@@ -271,6 +294,8 @@ class ProfileCache:
         return profile
 
     def put(self, key: str, profile: Profile) -> None:
+        import pickle
+
         self._entries[key] = pickle.dumps(profile, protocol=pickle.HIGHEST_PROTOCOL)
         self._loaded[key] = profile
         self._used.add(key)
@@ -280,6 +305,8 @@ class ProfileCache:
         """Write the cache back (atomically) if anything was added; silently skipped when it cannot be written."""
         if self.path is None or not self._dirty:
             return
+        import pickle
+
         entries = self._entries
         if len(entries) > len(self._used) + _KEEP:
             entries = {k: v for k, v in entries.items() if k in self._used}

@@ -13,13 +13,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.profiles.detect import DEFAULT_THRESHOLD, Detector, ProfileRules
-from kelaile_cli.core.profiles.profile import Profile, ProfileError, parse_profile
 from kelaile_cli.services.profiles.cache import ProfileCache, RulesCache, profile_files
+
+if TYPE_CHECKING:  # the profile model (and the extraction it imports) is loaded only to build a profile
+    from kelaile_cli.core.profiles.profile import Profile, ProfileError
 
 __all__ = ["ENV_PATH", "DetectionSet", "ProfileSet", "bundled_dir", "load_detection", "load_profiles", "profile_dirs"]
 
@@ -48,7 +49,7 @@ class ProfileSet:
     files: dict[str, Path] = field(default_factory=dict)  # id -> file it came from
     errors: list[ProfileError] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)  # "id: a.yaml replaced by b.yaml"
-    digests: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the content read
+    digests: dict[str, str] = field(default_factory=dict)  # path -> digest of the content read (cache._digest)
 
     def get(self, profile_id: str) -> Profile:
         for p in self.profiles:
@@ -67,6 +68,8 @@ def _read_profile(path: Path, cache: ProfileCache | None, digests: dict[str, str
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
         return cached
+    from kelaile_cli.core.profiles.profile import parse_profile
+
     profile = parse_profile(content.decode("utf-8"), str(path))
     if cache is not None:
         cache.put(key, profile)
@@ -79,6 +82,8 @@ def load_profiles(extra: Sequence[str | Path] = (), cache: ProfileCache | bool |
 
     ``cache``: ``True`` the user's profile cache, ``False``/``None`` none, or a ``ProfileCache``.
     """
+    from kelaile_cli.core.profiles.profile import ProfileError
+
     store = ProfileCache() if cache is True else (cache or None)
     found = ProfileSet()
     by_id: dict[str, Profile] = {}
@@ -124,6 +129,8 @@ class DetectionSet:
 
     def profile(self, profile_id: str) -> Profile:
         """The full profile with this id, read from its file (or the content-keyed cache)."""
+        from kelaile_cli.core.profiles.profile import ProfileError
+
         path = self.files[profile_id]
         store = ProfileCache() if self.models is True else (self.models or None)
         try:
@@ -176,6 +183,8 @@ def _to_plain(found: DetectionSet) -> tuple[Any, ...]:
 
 def _from_plain(payload: Any) -> DetectionSet:
     rules, files, errors, overridden = payload
+    if errors:  # the profile model is imported only when there is an error to give
+        from kelaile_cli.core.profiles.profile import ProfileError
     return DetectionSet(
         [ProfileRules._make(r) for r in rules],
         {pid: Path(path) for pid, path in files},

@@ -42,3 +42,36 @@ def test_commands_with_list_params_never_share_them():
     first, second = commands(b"\x1bD\x08\x10\x00\x1bD\x08\x10\x00")
     assert first.params == second.params and first.params["stops"] == [8, 16]
     assert first.params["stops"] is not second.params["stops"]
+
+
+def test_remembered_parses_are_not_shared_between_streams_by_writing():
+    """The parse of a short command is remembered beyond one stream (by its table); an event of one
+    stream written into never changes what another stream decodes."""
+    (first,) = commands(b"\x1ba\x01")
+    first.params["align"] = "right"
+    first.params.clear()
+    (again,) = commands(b"\x1ba\x01")
+    assert again.params == {"align": "center"} and again.raw == b"\x1ba\x01"
+
+
+def test_params_read_alike_whether_parsed_or_remembered():
+    data = b"\x1b!\x08\x1bE\x01\x1ba\x02\x1d!\x11\x1bd\x03\x1dV\x42\x05\x1b@"
+    first, second = commands(data), commands(data)
+    assert [(c.op, c.params) for c in first] == [(c.op, c.params) for c in second]
+    assert first == second
+    assert [c.params for c in first][:2] == [
+        {"font": "A", "bold": True, "double_height": False, "double_width": False, "underline": False},
+        {"on": True},
+    ]
+
+
+def test_command_params_can_be_set_and_compare_by_value():
+    cmd = Command(3, b"\x1bE\x01", "ESC E", "bold", None, {"on": True})
+    assert cmd.params == {"on": True}
+    assert cmd == Command(3, b"\x1bE\x01", "ESC E", "bold", {"on": True})
+    assert cmd != Command(3, b"\x1bE\x01", "ESC E", "bold", {"on": False})
+    assert cmd != Command(4, b"\x1bE\x01", "ESC E", "bold", {"on": True})
+    cmd.params = {"on": False}
+    assert cmd.params == {"on": False}
+    assert Command(0, b"\x1b@", "ESC @", "init").params == {}
+    assert repr(cmd) == "Command(offset=3, raw=b'\\x1bE\\x01', name='ESC E', op='bold', params={'on': False})"

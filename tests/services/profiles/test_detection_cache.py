@@ -62,7 +62,7 @@ def test_a_warm_load_builds_no_profile_model_until_a_winner_is_asked_for(drafts,
     def refuse(*_args, **_kwargs):
         raise AssertionError("a profile was parsed")
 
-    monkeypatch.setattr(library, "parse_profile", refuse)
+    monkeypatch.setattr("kelaile_cli.core.profiles.profile.parse_profile", refuse)  # library imports it when used
     monkeypatch.setattr(library, "ProfileCache", refuse)
     warm = load_detection()
     assert warm.cached

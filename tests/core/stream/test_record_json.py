@@ -1,0 +1,54 @@
+"""``record_json``: the JSON writer of ``klx parse --json`` gives ``json.dumps``' text exactly."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kelaile_cli.core.stream.record_json import json_value, members_json
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+keys = st.text() | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(keys, inner, max_size=3)
+    ),
+    max_leaves=25,
+)
+
+
+@given(values)
+def test_a_value_is_written_as_json_dumps_writes_it(value: object) -> None:
+    assert json_value(value, dumps) == dumps(value)
+
+
+@given(st.dictionaries(st.text(max_size=8), values, max_size=5))
+def test_members_are_written_as_the_object_s_members(members: dict[str, object]) -> None:
+    written = members_json(members, dumps)  # ', "key": value' each
+    assert "{" + written.removeprefix(", ") + "}" == dumps(members)
+
+
+def test_what_is_not_plain_json_data_goes_to_the_encoder() -> None:
+    seen: list[object] = []
+
+    def encode(value: object) -> str:
+        seen.append(value)
+        return dumps(value)
+
+    class Text(str):
+        pass
+
+    value = {"a": [1, (2, 3)], "b": {1: "x"}, "c": Text("t"), "d": {"e": [None, True, 1.5]}}
+    assert json_value(value, encode) == dumps(value)
+    assert seen == [(2, 3), {1: "x"}]  # the tuple and the dict with a number for key, nothing else
