@@ -29,10 +29,11 @@ COMPILED = [
     "kelaile_cli/core/escpos/table.py",
     "kelaile_cli/core/profiles/detect.py",
     "kelaile_cli/core/stream/encoding.py",
+    "kelaile_cli/core/stream/cells.py",
     "kelaile_cli/core/stream/layout.py",
     "kelaile_cli/core/stream/printstream.py",
     "kelaile_cli/core/stream/receipt.py",
-    "kelaile_cli/core/stream/record_json.py",
+    "kelaile_cli/core/render/record_json.py",
     "kelaile_cli/core/render/text.py",
     "kelaile_cli/core/stream/segmenter.py",
 ]

@@ -14,6 +14,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
+from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
 from kelaile_cli.core.stream.layout import TextSetup
@@ -28,7 +29,6 @@ from kelaile_cli.core.stream.printstream import (
     stream_text_setup,
 )
 from kelaile_cli.core.stream.receipt import Receipt
-from kelaile_cli.core.stream.record_json import json_scalar, members_json, receipt_head
 from kelaile_cli.services.capture.recorder import is_recording, read_recording, scan_recording, stream_recording
 from kelaile_cli.transports.files import read_bytes
 
@@ -391,7 +391,7 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     ``encode`` is the JSON style of the caller (``json.dumps(..., ensure_ascii=False)`` with its
     ``default``). ``klx parse --json`` prints one of these per receipt, and a general encoder spends
     most of its time on the record's fixed frame; here the frame is written out (compiled:
-    ``core.stream.record_json``) and ``encode`` is used for the parts whose shape is not fixed (the
+    ``core.render.record_json``) and ``encode`` is used for the parts whose shape is not fixed (the
     transaction, checks, recording, warnings). The one-line separators ``", "`` and ``": "`` are
     ``json.dumps``' defaults.
     """

@@ -17,7 +17,8 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFont
 
 from kelaile_cli.core.render.pictures import bitmap_image, pdf417_picture, qr_matrix
-from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
+from kelaile_cli.core.render.text import MAX_FEED_LINES
+from kelaile_cli.core.stream.cells import char_cells
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
 __all__ = ["paper_dots", "render_png"]

@@ -9,7 +9,8 @@ from rich.style import Style as RichStyle
 from rich.text import Text
 
 from kelaile_cli.core.render.pictures import bitmap_image, qr_matrix
-from kelaile_cli.core.render.text import MAX_FEED_LINES, char_cells
+from kelaile_cli.core.render.text import MAX_FEED_LINES
+from kelaile_cli.core.stream.cells import char_cells
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt, Style
 
 __all__ = ["render_rich"]

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
-from kelaile_cli.core.render.text import surely_wide_char
 from kelaile_cli.core.stream import codepages
+from kelaile_cli.core.stream.cells import surely_wide_char
 
 __all__ = [
     "CJK_CANDIDATES",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
-from kelaile_cli.core.render.text import cells, char_cells, only_narrow, only_wide, surely_wide, wide_text_cells
 from kelaile_cli.core.stream import encoding
+from kelaile_cli.core.stream.cells import cells, char_cells, only_narrow, only_wide, surely_wide, wide_text_cells
 from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
     PLAIN,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kelaile_cli.core.render.text import cells
+from kelaile_cli.core.stream.cells import cells
 from kelaile_cli.core.stream.receipt import PLAIN, Element, Feed, Image, Line, Span, Style
 
 __all__ = ["COL_DOTS", "DEFAULT_AREA", "ROW_DOTS", "Page", "turned"]

@@ -16,7 +16,8 @@ from kelaile_cli.core.render.dump import dump_rows, format_dump
 from kelaile_cli.core.render.html import render_html
 from kelaile_cli.core.render.png import render_png
 from kelaile_cli.core.render.terminal import render_rich
-from kelaile_cli.core.render.text import char_cells, render_text
+from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.stream.cells import char_cells
 from kelaile_cli.core.stream.printstream import read_receipts
 from kelaile_cli.core.stream.receipt import Code, Image, Line, Receipt, Span, Style
 

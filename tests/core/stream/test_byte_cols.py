@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.text import SURELY_WIDE, cells, char_cells, surely_wide
+from kelaile_cli.core.stream.cells import SURELY_WIDE, cells, char_cells, surely_wide
 from kelaile_cli.core.stream.encoding import wide_from_two_bytes, wide_pairs
 from kelaile_cli.core.stream.layout import Layout, TextSetup
 from kelaile_cli.core.stream.printstream import decode_events
@@ -100,7 +100,7 @@ def test_the_byte_count_is_used_only_when_it_is_exact() -> None:
 
 @pytest.mark.parametrize("codec", ["gb18030", "gbk", "big5", "cp950", "big5hkscs", "euc_kr", "cp949", "utf-8"])
 def test_a_lead_byte_is_wide_when_each_of_its_pairs_decoded_alone_is(codec: str) -> None:
-    from kelaile_cli.core.render.text import surely_wide_char
+    from kelaile_cli.core.stream.cells import surely_wide_char
     from kelaile_cli.core.stream.encoding import WidePairs
 
     def one_by_one(lead: int) -> bool:

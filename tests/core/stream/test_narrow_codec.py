@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.text import char_cells, only_narrow
+from kelaile_cli.core.stream.cells import char_cells, only_narrow
 from kelaile_cli.core.stream.layout import _narrow_codec
 
 SINGLE_BYTE = ["cp437", "cp850", "cp858", "cp866", "latin-1", "cp852", "cp1252", "cp1253", "cp864", "tis-620"]

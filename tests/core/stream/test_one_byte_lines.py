@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.text import cells
+from kelaile_cli.core.stream.cells import cells
 from kelaile_cli.core.stream.layout import Layout, TextSetup
 from kelaile_cli.core.stream.printstream import decode_events
 from kelaile_cli.core.stream.receipt import Feed, Line

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.text import SURELY_WIDE, cells, char_cells, only_wide
+from kelaile_cli.core.stream.cells import SURELY_WIDE, cells, char_cells, only_wide
 
 
 def by_char(text: str) -> int:
@@ -46,7 +46,7 @@ def test_only_wide_agrees_with_char_cells(text):
 
 
 def test_surely_wide_char_is_the_class() -> None:
-    from kelaile_cli.core.render.text import surely_wide, surely_wide_char
+    from kelaile_cli.core.stream.cells import surely_wide, surely_wide_char
 
     for cp in range(0x20, 0x10000, 7):
         ch = chr(cp)
@@ -55,7 +55,7 @@ def test_surely_wide_char_is_the_class() -> None:
 
 @given(st.text(alphabet=st.sampled_from("合计 x2.56Ａｗ한글カナ\u3000·¥é─😀\u303f\uff61"), max_size=40))
 def test_surely_wide_short_and_long_agree(text):
-    from kelaile_cli.core.render.text import surely_wide, surely_wide_char
+    from kelaile_cli.core.stream.cells import surely_wide, surely_wide_char
 
     assert surely_wide(text) == all(ch.isascii() or surely_wide_char(ch) for ch in text)
     assert surely_wide(text + " " * 30) == surely_wide(text)  # the class search, past the short texts

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kelaile_cli.core.stream.record_json import json_value, members_json
+from kelaile_cli.core.render.record_json import json_value, members_json
 
 
 def dumps(value: object) -> str:
