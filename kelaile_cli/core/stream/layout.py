@@ -382,9 +382,6 @@ class Layout:
         ``parts[i]`` is the line's bytes, ``texts[i]`` its text when already decoded (``parts`` None:
         one byte per character, the text says it all). An empty line is a feed. Returns the offset after
         them."""
-        if parts is None:
-            assert texts is not None
-            return self._one_byte_lines(stop, start_at, pos, texts, codec == self.setup.cjk_codec)
         style = self._state.style
         mult = style.width
         align = self._line_align = self._state.align
@@ -394,14 +391,21 @@ class Layout:
         byte_cols = self._byte_cols
         elements = self._elements
         for i in range(start_at, stop):
-            part = parts[i]
-            end = pos + len(part)
-            if not part:  # LF on an empty line feeds one line
+            if texts is None:  # not decoded as a block: each line on its own
+                assert parts is not None
+                part = parts[i]
+                if part:
+                    elements.append(self._plain_line(part, pos))
+                else:  # LF on an empty line feeds one line
+                    self._feed(1, pos, pos + 1)
+                pos += len(part) + 1
+                continue
+            text = texts[i]
+            size = len(text) if parts is None else len(parts[i])  # the line's bytes
+            end = pos + size
+            if not size:  # LF on an empty line feeds one line
                 self._feed(1, pos, end + 1)
-            elif texts is None:
-                elements.append(self._plain_line(part, pos))
             else:
-                text = texts[i]
                 printed = text.rstrip()
                 if printed.isascii():
                     cols = len(printed) * mult
@@ -409,36 +413,11 @@ class Layout:
                     if narrow_only:
                         cols = len(printed) * mult
                     elif byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
-                        cols = (len(part) - len(text) + len(printed)) * mult
+                        cols = (size - len(text) + len(printed)) * mult
                     elif wide_only:
                         cols = wide_text_cells(printed) * mult
                     else:
                         cols = cells(printed) * mult
-                    if cjk:
-                        self._used_cjk = True
-                elements.append(plain_line(text, style, pos, end, align, cols))
-            pos = end + 1
-        return pos
-
-    def _one_byte_lines(self, stop: int, start_at: int, pos: int, texts: list[str], cjk: bool) -> int:
-        """``_plain_lines`` of text decoded one character per byte: a line's bytes are as many as its
-        characters."""
-        style = self._state.style
-        mult = style.width
-        align = self._line_align = self._state.align
-        narrow_only = self._narrow_only
-        elements = self._elements
-        for i in range(start_at, stop):
-            text = texts[i]
-            end = pos + len(text)
-            if not text:  # LF on an empty line feeds one line
-                self._feed(1, pos, end + 1)
-            else:
-                printed = text.rstrip()
-                if printed.isascii():
-                    cols = len(printed) * mult
-                else:
-                    cols = (len(printed) if narrow_only else cells(printed)) * mult
                     if cjk:
                         self._used_cjk = True
                 elements.append(plain_line(text, style, pos, end, align, cols))
