@@ -20,6 +20,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # appended, not prepended: an installed (possibly compiled) klx is measured when there is one
@@ -52,19 +53,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def run(streams: list[bytes], repeat: int, clock: str) -> tuple[float, int, int]:
+def best_of(repeat: int, clock: str, work: Callable[[], int]) -> tuple[float, int]:
+    """``work`` run ``repeat`` times: (its best seconds by ``clock``, what it counted)."""
     now = time.process_time if clock == "cpu" else time.perf_counter
     best = float("inf")
-    receipts = 0
+    count = 0
     for _ in range(repeat):
         start = now()
+        count = work()
+        best = min(best, now() - start)
+    return best, count
+
+
+def run(streams: list[bytes], repeat: int, clock: str) -> tuple[float, int, int]:
+    """Decode, lay out and render each stream; (best seconds, receipts, bytes)."""
+
+    def work() -> int:
         receipts = 0
         for data in streams:
             for r in read_receipts(data):
                 render_text(r)
                 receipts += 1
-        best = min(best, now() - start)
-    return best, receipts, sum(len(s) for s in streams)
+        return receipts
+
+    return (*best_of(repeat, clock, work), sum(len(s) for s in streams))
 
 
 CHUNK = 256 * 1024  # what klx parse reads at a time (services/jobs.py CHUNK_BYTES)
@@ -72,12 +84,9 @@ CHUNK = 256 * 1024  # what klx parse reads at a time (services/jobs.py CHUNK_BYT
 
 def run_stage(streams: list[bytes], repeat: int, clock: str, segment: bool) -> tuple[float, int, int]:
     """Decode (and with ``segment`` cut into jobs) each stream; (best seconds, jobs or events, bytes)."""
-    now = time.process_time if clock == "cpu" else time.perf_counter
     pieces = [[data[at : at + CHUNK] for at in range(0, len(data), CHUNK)] for data in streams]
-    best = float("inf")
-    count = 0
-    for _ in range(repeat):
-        start = now()
+
+    def work() -> int:
         count = 0
         for chunks in pieces:
             decoder = StreamDecoder()
@@ -87,8 +96,9 @@ def run_stage(streams: list[bytes], repeat: int, clock: str, segment: bool) -> t
                 count += len(segmenter.feed(events)) if segment else len(events)
             events = decoder.close()
             count += len(segmenter.feed(events)) + len(segmenter.close()) if segment else len(events)
-        best = min(best, now() - start)
-    return best, count, sum(len(s) for s in streams)
+        return count
+
+    return (*best_of(repeat, clock, work), sum(len(s) for s in streams))
 
 
 def main() -> None:
