@@ -14,7 +14,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
-from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, Receipt
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, LineRun, Receipt
 
 __all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head"]
 
@@ -60,8 +60,8 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     codes: list[str] = []
     images: list[str] = []
     kicks: list[str] = []
-    for e in receipt.elements:
-        if isinstance(e, Line):  # most elements: no member of their own
+    for e in receipt.blocks:  # as laid out: lines are not expanded from their runs
+        if isinstance(e, (Line, LineRun)):  # most elements: no member of their own
             continue
         if isinstance(e, Code):
             codes.append(

@@ -8,7 +8,7 @@ take two, and a width multiplier multiplies.
 from __future__ import annotations
 
 from kelaile_cli.core.stream.cells import cells, char_cells
-from kelaile_cli.core.stream.receipt import Code, DrawerKick, Feed, Image, Line, Receipt
+from kelaile_cli.core.stream.receipt import Code, DrawerKick, Element, Feed, Image, Line, LineRun, Receipt
 
 __all__ = ["MAX_FEED_LINES", "line_rows", "render_text"]
 
@@ -56,21 +56,39 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     """The receipt as plain text lines (no trailing spaces), ending with a cut marker if ``markers``."""
     width = width or receipt.width
     out: list[str] = []
-    for el in receipt.elements:
-        if isinstance(el, Line):
-            if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
-                out.append(_place(el.text.rstrip(), el.cols, el.align, width))
-            else:
-                out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
-        elif isinstance(el, Feed):
-            out.extend([""] * min(MAX_FEED_LINES, int(el.lines)))
-        elif isinstance(el, Image):
-            label = f"[logo {el.key}]" if el.key and not el.bitmap else f"[image {el.width}x{el.height}]"
-            out.append(_marker(label, el.align, width))
-        elif isinstance(el, Code):
-            out.append(_marker(f"[{el.symbology}: {el.data}]", el.align, width))
-        elif isinstance(el, DrawerKick) and markers:
-            out.append(f"[drawer kick pin {el.pin}]")
+    for el in receipt.blocks:
+        if not isinstance(el, LineRun):
+            _rows(el, width, markers, out)
+        elif el.widest <= width and el.gap <= MAX_FEED_LINES:  # every line fits one row (most runs)
+            if el.align == "left":
+                out.append("\n".join(el.printed))
+            else:  # an empty line (cols -1) is a line fed: no row of blanks
+                align = el.align
+                rows = zip(el.printed, el.cols, strict=True)
+                out.extend([_place(text, cols, align, width) if cols >= 0 else "" for text, cols in rows])
+        else:
+            lines: list[Element] = []
+            el.expand(lines)
+            for line in lines:
+                _rows(line, width, markers, out)
     if markers and receipt.cut:
         out.append("--- cut ---" if receipt.cut == "full" else "- - cut - -")
     return "\n".join(out)
+
+
+def _rows(el: Element, width: int, markers: bool, out: list[str]) -> None:
+    """Append the text rows of one element."""
+    if isinstance(el, Line):
+        if 0 <= el.cols <= width:  # fits on one row (most lines): line_rows without the lists
+            out.append(_place(el.text.rstrip(), el.cols, el.align, width))
+        else:
+            out.extend(_place(text, used, el.align, width) for text, used in line_rows(el, width))
+    elif isinstance(el, Feed):
+        out.extend([""] * min(MAX_FEED_LINES, int(el.lines)))
+    elif isinstance(el, Image):
+        label = f"[logo {el.key}]" if el.key and not el.bitmap else f"[image {el.width}x{el.height}]"
+        out.append(_marker(label, el.align, width))
+    elif isinstance(el, Code):
+        out.append(_marker(f"[{el.symbology}: {el.data}]", el.align, width))
+    elif isinstance(el, DrawerKick) and markers:
+        out.append(f"[drawer kick pin {el.pin}]")

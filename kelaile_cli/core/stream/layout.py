@@ -17,12 +17,14 @@ from kelaile_cli.core.stream.page import Page
 from kelaile_cli.core.stream.receipt import (
     PLAIN,
     USER_CHAR,
+    Block,
     Code,
     DrawerKick,
     Element,
     Feed,
     Image,
     Line,
+    LineRun,
     Receipt,
     Span,
     Style,
@@ -169,6 +171,7 @@ class Layout:
             warnings=self._warnings,
             queries=self._queries,
             timestamp=timestamp,
+            compact=self._compact,
         )
         receipt.encoding_confidence = self.setup.confidence
         receipt.encoding_evidence = list(self.setup.evidence)
@@ -183,7 +186,8 @@ class Layout:
     def _start_job(self) -> None:
         # A method of its own so that no caller narrows these attributes to their start values
         # (the handlers change them; mypyc trusts narrowing).
-        self._elements: list[Element] = []
+        self._elements: list[Block] = []
+        self._compact = False  # _elements holds a LineRun
         self._warnings: list[Warning] = []
         self._queries: list[str] = []
         self._pieces: list[_Piece] = []
@@ -380,8 +384,39 @@ class Layout:
     ) -> int:
         """Lines ``start_at`` to ``stop`` (excluded) printed whole in one style (the common case):
         ``parts[i]`` is the line's bytes, ``texts[i]`` its text when already decoded (``parts`` None:
-        one byte per character, the text says it all). An empty line is a feed. Returns the offset after
-        them."""
+        one byte per character, the text says it all). An empty line is a feed. Decoded lines are kept
+        as one ``LineRun``. Returns the offset after them."""
+        if texts is None:  # not decoded as a block: each line on its own
+            assert parts is not None
+            for i in range(start_at, stop):
+                part = parts[i]
+                if part:
+                    self._elements.append(self._plain_line(part, pos))
+                else:  # LF on an empty line feeds one line
+                    self._feed(1, pos, pos + 1)
+                pos += len(part) + 1
+            return pos
+        # the empty lines before the first printed one and after the last are feeds of their own (they may
+        # join the feeds around them); the run holds the lines between
+        first = start_at
+        while first < stop and not (len(texts[first]) if parts is None else len(parts[first])):
+            self._feed(1, pos, pos + 1)
+            pos += 1
+            first += 1
+        last = stop
+        while last > first and not (len(texts[last - 1]) if parts is None else len(parts[last - 1])):
+            last -= 1
+        if first < last:
+            pos = self._line_run(parts, first, last, pos, texts, codec)
+        for _ in range(last, stop):
+            self._feed(1, pos, pos + 1)
+            pos += 1
+        return pos
+
+    def _line_run(
+        self, parts: list[bytes] | None, first: int, last: int, pos: int, texts: list[str], codec: str
+    ) -> int:
+        """Lines ``first`` to ``last`` (excluded; both ends printed lines) as one ``LineRun``."""
         style = self._state.style
         mult = style.width
         align = self._line_align = self._state.align
@@ -389,39 +424,45 @@ class Layout:
         wide_only = self._wide_only
         narrow_only = self._narrow_only
         byte_cols = self._byte_cols
-        elements = self._elements
-        for i in range(start_at, stop):
-            if texts is None:  # not decoded as a block: each line on its own
-                assert parts is not None
-                part = parts[i]
-                if part:
-                    elements.append(self._plain_line(part, pos))
-                else:  # LF on an empty line feeds one line
-                    self._feed(1, pos, pos + 1)
-                pos += len(part) + 1
-                continue
+        start = pos
+        printed_texts: list[str] = []
+        all_cols: list[int] = []
+        widest = 0
+        gap = 0
+        empties = 0
+        for i in range(first, last):
             text = texts[i]
             size = len(text) if parts is None else len(parts[i])  # the line's bytes
-            end = pos + size
             if not size:  # LF on an empty line feeds one line
-                self._feed(1, pos, end + 1)
+                printed_texts.append("")
+                all_cols.append(-1)
+                empties += 1
+                gap = max(gap, empties)
+                pos += 1
+                continue
+            empties = 0
+            printed = text.rstrip()
+            if printed.isascii():
+                cols = len(printed) * mult
             else:
-                printed = text.rstrip()
-                if printed.isascii():
+                if narrow_only:
                     cols = len(printed) * mult
+                elif byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
+                    cols = (size - len(text) + len(printed)) * mult
+                elif wide_only:
+                    cols = wide_text_cells(printed) * mult
                 else:
-                    if narrow_only:
-                        cols = len(printed) * mult
-                    elif byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
-                        cols = (size - len(text) + len(printed)) * mult
-                    elif wide_only:
-                        cols = wide_text_cells(printed) * mult
-                    else:
-                        cols = cells(printed) * mult
-                    if cjk:
-                        self._used_cjk = True
-                elements.append(plain_line(text, style, pos, end, align, cols))
-            pos = end + 1
+                    cols = cells(printed) * mult
+                if cjk:
+                    self._used_cjk = True
+            printed_texts.append(printed)
+            all_cols.append(cols)
+            widest = max(widest, cols)
+            pos += size + 1
+        run_texts = texts[first:last]
+        run_parts = parts[first:last] if parts is not None else None
+        self._elements.append(LineRun(run_texts, run_parts, printed_texts, all_cols, style, align, start, widest, gap))
+        self._compact = True
         return pos
 
     def _append(self, offset: int, raw: bytes, codec: str = "") -> None:
@@ -959,14 +1000,16 @@ def _printed_cols(line: Line) -> int:
     return cols
 
 
-def infer_width(elements: list[Element]) -> int:
+def infer_width(elements: list[Block]) -> int:
     """Paper width in columns, from the widest printed line and image (58 mm = 32, 80 mm = 42/48).
 
     Trailing spaces do not count: POS programs often pad lines past the last printed character.
     """
     widest = 0
     for el in elements:
-        if isinstance(el, Line):
+        if isinstance(el, LineRun):
+            widest = max(widest, el.widest)
+        elif isinstance(el, Line):
             widest = max(widest, el.cols if el.cols >= 0 else _printed_cols(el))
         elif isinstance(el, Image) and el.width * el.scale_x > 384:
             widest = max(widest, PAPER_WIDTHS[0] + 1)

@@ -10,8 +10,8 @@ compiles it (see setup.py), where the one the dataclass decorator writes would s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, cast
 
 __all__ = [
     "USER_CHAR",
@@ -22,6 +22,7 @@ __all__ = [
     "Feed",
     "Image",
     "Line",
+    "LineRun",
     "Receipt",
     "Span",
     "Style",
@@ -276,29 +277,118 @@ class Warning:  # the domain word; shadows the builtin only where imported by na
         return {"offset": self.offset, "kind": self.kind, "message": self.message}
 
 
-@dataclass(slots=True, init=False)
-class Receipt:
-    """One print job as it would come out of the printer."""
+class LineRun:
+    """Lines printed one after another in one style and alignment, each whole (a text run with line
+    feeds in it: most of a receipt), kept as their texts: the layout's compact form of them.
+
+    ``Receipt.elements`` turns a run into the ``Line`` (and, for an empty line, ``Feed``) elements it
+    stands for the first time it is read; the text renderer, ``line_texts`` and width inference read the
+    run as it is, so bulk parsing builds no object per printed line. The run begins and ends with a
+    printed line; an empty line inside it is a line fed.
+    """
+
+    __slots__ = ("align", "cols", "gap", "parts", "printed", "start", "style", "texts", "widest")
+
+    def __init__(
+        self,
+        texts: list[str],
+        parts: list[bytes] | None,
+        printed: list[str],
+        cols: list[int],
+        style: Style,
+        align: Align,
+        start: int,
+        widest: int,
+        gap: int,
+    ) -> None:
+        self.texts = texts  # each line's text ("": an empty line)
+        self.parts = parts  # each line's bytes, or None: a byte per character (the text's length is the line's)
+        self.printed = printed  # each line's text less its trailing blanks
+        self.cols = cols  # each line's columns printed (trailing blanks excluded; an empty line: -1)
+        self.style = style
+        self.align = align
+        self.start = start  # stream offset of the first line's first byte
+        self.widest = widest  # the most columns a line of the run prints
+        self.gap = gap  # the most empty lines in a row inside the run
+
+    def expand(self, out: list[Element]) -> None:
+        """Append the run's lines to ``out`` as ``Line``/``Feed`` elements, as the layout would have made them."""
+        pos = self.start
+        texts = self.texts
+        parts = self.parts
+        for i in range(len(texts)):
+            text = texts[i]
+            size = len(text) if parts is None else len(parts[i])
+            if size:
+                out.append(plain_line(text, self.style, pos, pos + size, self.align, self.cols[i]))
+            else:  # an empty line: a line fed (joined to the feed just before it)
+                prev = out[-1] if out else None
+                if isinstance(prev, Feed) and prev.end == pos:
+                    prev.lines += 1
+                    prev.end = pos + 1
+                else:
+                    out.append(Feed(1, pos, pos + 1))
+            pos += size + 1
+
+    def line_texts(self) -> list[str]:
+        """The texts of the run's printed lines (its empty lines are feeds, not lines)."""
+        if not self.gap:
+            return self.texts
+        parts = self.parts
+        if parts is None:
+            return [text for text in self.texts if text]
+        return [text for text, part in zip(self.texts, parts, strict=True) if part]
+
+
+#: what the layout lays out: elements, with runs of plain lines kept as ``LineRun``
+Block = Element | LineRun
+
+
+class Receipt:  # noqa: PLW1641  (mutable, so unhashable, as the dataclass was)
+    """One print job as it would come out of the printer.
+
+    ``elements`` are its printed elements in order. The layout may keep runs of plain lines as
+    ``LineRun`` blocks (``blocks``); ``elements`` expands them the first time it is read.
+    """
+
+    __slots__ = (
+        "_blocks",
+        "_compact",
+        "connection",
+        "cut",
+        "dialect",
+        "encoding",
+        "encoding_confidence",
+        "encoding_evidence",
+        "end",
+        "index",
+        "queries",
+        "start",
+        "timestamp",
+        "warnings",
+        "width",
+    )
 
     index: int
-    elements: list[Element]
+    _blocks: list[Block]
+    _compact: bool  # _blocks holds a LineRun
     start: int
     end: int
     encoding: str  # python codec name used for text (e.g. 'gb18030', 'big5', 'cp437')
     width: int  # paper width in normal-size columns (32, 42 or 48)
-    dialect: str = "escpos"  # 'escpos' | 'star'
-    cut: str | None = None  # 'full' | 'partial' | None (job ended without a cut)
-    warnings: list[Warning] = field(default_factory=list)
-    queries: list[str] = field(default_factory=list)  # real-time status requests seen
-    timestamp: float | None = None  # capture time of the first byte, when known
-    connection: int | None = None  # connection number within a recording, when known
-    encoding_confidence: float | None = None  # how sure the encoding is, 0..1 (None: not judged)
-    encoding_evidence: list[str] = field(default_factory=list)  # why that encoding, in words
+    dialect: str  # 'escpos' | 'star'
+    cut: str | None  # 'full' | 'partial' | None (job ended without a cut)
+    warnings: list[Warning]
+    queries: list[str]  # real-time status requests seen
+    timestamp: float | None  # capture time of the first byte, when known
+    connection: int | None  # connection number within a recording, when known
+    encoding_confidence: float | None  # how sure the encoding is, 0..1 (None: not judged)
+    encoding_evidence: list[str]  # why that encoding, in words
 
     def __init__(
         self,
         index: int,
-        elements: list[Element],
+        elements: list[Block],
         start: int,
         end: int,
         encoding: str,
@@ -309,9 +399,11 @@ class Receipt:
         queries: list[str] | None = None,
         timestamp: float | None = None,
         connection: int | None = None,
+        compact: bool = False,
     ) -> None:
         self.index = index
-        self.elements = elements
+        self._blocks = elements
+        self._compact = compact  # the layout says when it kept a LineRun
         self.start = start
         self.end = end
         self.encoding = encoding
@@ -326,27 +418,98 @@ class Receipt:
         self.encoding_evidence = []
 
     @property
+    def elements(self) -> list[Element]:
+        if self._compact:
+            out: list[Element] = []
+            for block in self._blocks:
+                if isinstance(block, LineRun):
+                    block.expand(out)
+                else:
+                    out.append(block)
+            self._blocks = list(out)
+            self._compact = False
+        return cast("list[Element]", self._blocks)  # no LineRun left
+
+    @elements.setter
+    def elements(self, value: list[Element]) -> None:
+        self._blocks = list(value)
+        self._compact = False
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The elements as laid out, runs of plain lines possibly kept as ``LineRun`` (read, don't change)."""
+        return self._blocks
+
+    @property
     def lines(self) -> list[Line]:
         return [e for e in self.elements if isinstance(e, Line)]
 
     @property
     def codes(self) -> list[Code]:
-        return [e for e in self.elements if isinstance(e, Code)]
+        return [e for e in self._blocks if isinstance(e, Code)]
 
     @property
     def images(self) -> list[Image]:
-        return [e for e in self.elements if isinstance(e, Image)]
+        return [e for e in self._blocks if isinstance(e, Image)]
 
     @property
     def drawer_kicks(self) -> list[DrawerKick]:
-        return [e for e in self.elements if isinstance(e, DrawerKick)]
+        return [e for e in self._blocks if isinstance(e, DrawerKick)]
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.index,
+            self.elements,
+            self.start,
+            self.end,
+            self.encoding,
+            self.width,
+            self.dialect,
+            self.cut,
+            self.warnings,
+            self.queries,
+            self.timestamp,
+            self.connection,
+            self.encoding_confidence,
+            self.encoding_evidence,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Receipt):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        pairs = zip(_RECEIPT_FIELDS, self._fields(), strict=True)
+        return "Receipt(" + ", ".join(f"{n}={v!r}" for n, v in pairs) + ")"
+
+
+#: Receipt's fields, in the order of its repr (and of ``Receipt._fields``)
+_RECEIPT_FIELDS: Final = (
+    "index",
+    "elements",
+    "start",
+    "end",
+    "encoding",
+    "width",
+    "dialect",
+    "cut",
+    "warnings",
+    "queries",
+    "timestamp",
+    "connection",
+    "encoding_confidence",
+    "encoding_evidence",
+)
 
 
 def line_texts(receipt: Receipt) -> list[str]:
     """The text of each printed line, in order (``[line.text for line in receipt.lines]``, compiled:
     profile detection and extraction read it for every receipt)."""
     out: list[str] = []
-    for element in receipt.elements:
-        if isinstance(element, Line):
-            out.append(element.text)
+    for block in receipt.blocks:
+        if isinstance(block, Line):
+            out.append(block.text)
+        elif isinstance(block, LineRun):
+            out.extend(block.line_texts())
     return out
