@@ -5,7 +5,9 @@ Sources (facts, not code): the character tables and per-family page numbers of t
 ``@point-of-sale/codepage-encoder`` and ``@point-of-sale/receipt-printer-encoder`` (tested by their
 author on real printers), Epson's ESC/POS reference for the Epson Thai pages 22-26, and IBM's CP851
 as published (kostis.net/charsets/cp851.htm) where the two disagree. A table equal to one of
-Python's codecs is stored as that codec's name, not as characters.
+Python's codecs is stored as that codec's name, not as characters. Epson's pages 6 (Hiragana), 7
+and 8 (one-pass printing Kanji) and 25 (Thai character code 17) get no table: no maintained source
+gives their characters (what was searched: docs/print-stream.md, "Pages without a table").
 
     mkdir /tmp/npm && cd /tmp/npm && npm install @point-of-sale/receipt-printer-encoder
     python tools/make_codepage_tables.py /tmp/npm/node_modules

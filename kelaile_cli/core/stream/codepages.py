@@ -1,19 +1,25 @@
 """Which character table ``ESC t n`` selects on a given printer model.
 
-Printers number their code pages differently: page 7 is Windows-1253 on an Xprinter, nothing on an
-Epson; page 24 is CP737 on a POS-5890 clone and Thai character code 16 on an Epson. The numbering of
+Printers number their code pages differently: page 7 is Windows-1253 on an Xprinter, one-pass printing
+Kanji on an Epson; page 24 is CP737 on a POS-5890 clone and Thai character code 16 on an Epson. The numbering of
 each printer *family* (Epson, Star, Citizen, Bixolon, Xprinter, the POS-5890/ZJ and POS-8360 clones,
 ...) and the character tables Python has no codec for are data (``codepage_tables``). A model is put
 in a family by its name; the capability database's profile of the model fills the pages its family
 table lacks. A model of no family ("default" included) is read with Epson's numbering, which is what
 ESC/POS clones copy.
+
+Four pages of Epson's numbering have no table here: 6 (Hiragana), 7 and 8 (one-pass printing Kanji
+characters) and 25 (Thai character code 17). No maintained source gives their characters as data:
+the capability database lists them as "Unknown", receipt-printer-encoder's tables lack them, and the
+open decoders that name them leave them to do. Their text is read in CP437 with a warning that
+names them (``EPSON_UNTABLED``, ``untabled_page_name``).
 """
 
 from __future__ import annotations
 
 from kelaile_cli.core.stream.codepage_tables import FAMILIES, PYTHON_CODECS, TABLES
 
-__all__ = ["FAMILIES", "MODELS", "family_of", "page_table", "table_chars"]
+__all__ = ["EPSON_UNTABLED", "FAMILIES", "MODELS", "family_of", "page_table", "table_chars", "untabled_page_name"]
 
 #: model names (as printed on the printer or in its manual) -> family; ``klx printers`` lists them
 MODELS: dict[str, str] = {
@@ -67,6 +73,16 @@ MODELS: dict[str, str] = {
     "T-1": "metapace",
     "Sunmi-V2": "sunmi",
 }
+
+#: Epson's pages that no maintained source gives the characters of -> Epson's name for the page
+EPSON_UNTABLED: dict[int, str] = {
+    6: "Hiragana",
+    7: "one-pass printing Kanji characters",
+    8: "one-pass printing Kanji characters",
+    25: "Thai character code 17",
+}
+#: the families whose ``ESC t`` numbering is Epson's (a model of no family is read with it too)
+_EPSON_NUMBERING = frozenset({"epson", "epson-legacy"})
 
 #: name prefixes of models not listed above (upper case) -> family, longest first
 _PREFIXES: tuple[tuple[str, str], ...] = (
@@ -122,6 +138,17 @@ def page_table(n: int, model: str, database_page: str | None) -> str | None:
         if name in TABLES or name in PYTHON_CODECS:
             return name
     return None
+
+
+def untabled_page_name(n: int, model: str) -> str | None:
+    """Epson's name for page ``n`` when ``model`` reads it with Epson's numbering and the page is one
+    of those without a table (``EPSON_UNTABLED``); None otherwise (a page of the family table, or
+    another family's numbering, where page n is something else). For a page that has no codec on
+    ``model``: the capability database may give a model of no family a table for these numbers."""
+    family = family_of(model)
+    if family is not None and family not in _EPSON_NUMBERING:
+        return None
+    return EPSON_UNTABLED.get(n) if n not in FAMILIES[family or "epson"] else None
 
 
 def table_chars(name: str) -> str | None:

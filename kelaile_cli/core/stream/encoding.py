@@ -37,6 +37,7 @@ __all__ = [
     "detect_encoding",
     "lines_decode_alike",
     "printer_models",
+    "unsupported_page_message",
 ]
 
 DEFAULT_CODEC = "cp437"
@@ -131,6 +132,27 @@ def codec_for_codepage(n: int, printer: str = "default") -> str | None:
     if table is not None:
         return _table_codec(table)
     return _database_codec(db_name) if db_name else None
+
+
+def unsupported_page_message(n: int, printer: str = "default") -> str | None:
+    """The warning for ``ESC t n`` on ``printer`` when no table is known for that page there (None
+    when there is one): it names the page (Epson's name for the pages no source gives the characters
+    of), says that its text is read in the default code page, and what to give instead."""
+    if codec_for_codepage(n, printer) is not None:
+        return None
+    name = codepages.untabled_page_name(n, printer)
+    read_as = DEFAULT_CODEC.upper()
+    if name:
+        return (
+            f"code page {n} ({name} in Epson's numbering) has no known encoding on printer model '{printer}':"
+            f" no maintained source gives its characters, so its text is read as {read_as};"
+            " if the printer is not an Epson give its model with --model (klx printers lists them),"
+            " or the text's code page with --encoding"
+        )
+    return (
+        f"code page {n} has no known encoding on printer model '{printer}': its text is read as {read_as};"
+        " give the printer's model with --model (klx printers lists them) or the text's code page with --encoding"
+    )
 
 
 # -- ESC R international character sets --------------------------------------------------------------
