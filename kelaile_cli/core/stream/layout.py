@@ -685,14 +685,9 @@ class Layout:
         n = int(p.get("n", 0))
         printer = STAR_PRINTER if p.get("star") else self.setup.printer
         self._state.page_printer = STAR_PRINTER if p.get("star") else ""
-        if self.setup.codepage_codec is None and encoding.codec_for_codepage(n, printer) is None:
-            self._warnings.append(
-                Warning(
-                    ev.offset,
-                    "unsupported",
-                    f"code page {n} has no known encoding on printer model '{printer}'",
-                )
-            )
+        message = encoding.unsupported_page_message(n, printer) if self.setup.codepage_codec is None else None
+        if message:
+            self._warnings.append(Warning(ev.offset, "unsupported", message))
         self._state.codepage = n
 
     def _intl(self, ev: Command, p: dict[str, Any]) -> None:

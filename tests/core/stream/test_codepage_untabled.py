@@ -73,11 +73,6 @@ def test_their_text_is_read_as_cp437_with_a_warning_at_the_command(n):
     assert w.offset == 4 and f"code page {n}" in w.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="layout.py's _codepage still writes its own message; layout.py is outside this change: "
-    "the lead wires encoding.unsupported_page_message there (then drop this mark)",
-)
 @pytest.mark.parametrize("n", sorted(EPSON_NAMES))
 def test_the_warning_klx_gives_is_that_message(n):
     [w] = unsupported(one(ESC + b"t" + bytes([n]) + HIGH + b"\n", "TM-T88V"))
