@@ -420,7 +420,7 @@ class Layout:
         style = self._state.style
         mult = style.width
         align = self._line_align = self._state.align
-        cjk = codec == self.setup.cjk_codec
+        noted = self._used_cjk or codec != self.setup.cjk_codec  # nothing (more) to note of double-byte text
         wide_only = self._wide_only
         narrow_only = self._narrow_only
         byte_cols = self._byte_cols
@@ -442,19 +442,16 @@ class Layout:
                 continue
             empties = 0
             printed = text.rstrip()
-            if printed.isascii():
+            if byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
+                cols = (size - len(text) + len(printed)) * mult
+            elif narrow_only or printed.isascii():
                 cols = len(printed) * mult
+            elif wide_only:
+                cols = wide_text_cells(printed) * mult
             else:
-                if narrow_only:
-                    cols = len(printed) * mult
-                elif byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
-                    cols = (size - len(text) + len(printed)) * mult
-                elif wide_only:
-                    cols = wide_text_cells(printed) * mult
-                else:
-                    cols = cells(printed) * mult
-                if cjk:
-                    self._used_cjk = True
+                cols = cells(printed) * mult
+            if not noted and not printed.isascii():  # double-byte text printed: the receipt's encoding is it
+                noted = self._used_cjk = True
             printed_texts.append(printed)
             all_cols.append(cols)
             widest = max(widest, cols)
