@@ -3,9 +3,10 @@
 A decoder turns bytes into a flat sequence of events. Every event carries ``offset`` (absolute byte
 offset of its first byte in the stream) and ``raw`` (the exact bytes it was decoded from), so that
 concatenating ``raw`` of all events in order gives back the stream byte for byte.
-Events are treated as immutable; they are plain (not frozen) dataclasses only because a decoder
-creates millions of them and frozen construction costs four times as much. Their ``__init__`` is
-written out because mypyc compiles it (the one the dataclass decorator writes stays interpreted).
+Events are treated as immutable but are not frozen: a decoder creates millions of them and frozen
+construction costs four times as much. They are plain classes with ``__init__``, ``__eq__`` and
+``__repr__`` written out as a dataclass would have them: mypyc compiles them (the decorator's stay
+interpreted), and the decorator's run at import costs every command's start-up.
 
 ``Command.op`` is a semantic operation id shared by the ESC/POS and Star line-mode decoders, so that
 the layout engine does not care which dialect produced it. The ops and their ``params`` are listed in
@@ -14,13 +15,11 @@ the layout engine does not care which dialect produced it. The ops and their ``p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
 
 
-@dataclass(slots=True, init=False)
 class Text:
     """A run of printable bytes (>= 0x20) and line feeds, not yet decoded to characters.
 
@@ -34,12 +33,24 @@ class Text:
     split points never depend on how the stream was chunked.
     """
 
+    __slots__ = ("offset", "raw")
+
     offset: int
     raw: bytes
 
     def __init__(self, offset: int, raw: bytes) -> None:
         self.offset = offset
         self.raw = raw
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Text):
+            return NotImplemented
+        return (self.offset, self.raw) == (other.offset, other.raw)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass was)
+
+    def __repr__(self) -> str:
+        return f"Text(offset={self.offset!r}, raw={self.raw!r})"
 
 
 class Command:
@@ -108,9 +119,10 @@ class Command:
         )
 
 
-@dataclass(slots=True, init=False)
 class Unknown:
     """Bytes the decoder could not attribute to a known command. Decoding continues after them."""
+
+    __slots__ = ("offset", "raw", "reason")
 
     offset: int
     raw: bytes
@@ -121,10 +133,21 @@ class Unknown:
         self.raw = raw
         self.reason = reason
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Unknown):
+            return NotImplemented
+        return (self.offset, self.raw, self.reason) == (other.offset, other.raw, other.reason)
 
-@dataclass(slots=True, init=False)
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass was)
+
+    def __repr__(self) -> str:
+        return f"Unknown(offset={self.offset!r}, raw={self.raw!r}, reason={self.reason!r})"
+
+
 class Truncated:
     """A command cut off by the end of the stream (only ever emitted by ``close()``)."""
+
+    __slots__ = ("name", "offset", "raw")
 
     offset: int
     raw: bytes
@@ -134,6 +157,16 @@ class Truncated:
         self.offset = offset
         self.raw = raw
         self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Truncated):
+            return NotImplemented
+        return (self.offset, self.raw, self.name) == (other.offset, other.raw, other.name)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass was)
+
+    def __repr__(self) -> str:
+        return f"Truncated(offset={self.offset!r}, raw={self.raw!r}, name={self.name!r})"
 
 
 Event = Text | Command | Unknown | Truncated

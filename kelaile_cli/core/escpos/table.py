@@ -9,7 +9,6 @@ prefix as unknown and resynchronise) or the total length in bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
@@ -41,12 +40,28 @@ def _no_params(raw: bytes) -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, slots=True)
 class Spec:
-    name: str
-    op: str
-    length: LengthRule
-    params: Params = _no_params
+    """What the table knows of one command: its mnemonic, its meaning, how long it is and how to read
+    its parameters (a value, never changed once made)."""
+
+    __slots__ = ("length", "name", "op", "params")
+
+    def __init__(self, name: str, op: str, length: LengthRule, params: Params = _no_params) -> None:
+        self.name: Final = name
+        self.op: Final = op
+        self.length: Final = length
+        self.params: Final = params
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spec):
+            return NotImplemented
+        return (self.name, self.op, self.length, self.params) == (other.name, other.op, other.length, other.params)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.op, self.length, self.params))
+
+    def __repr__(self) -> str:
+        return f"Spec(name={self.name!r}, op={self.op!r}, length={self.length!r}, params={self.params!r})"
 
 
 class Fixed:

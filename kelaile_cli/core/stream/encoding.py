@@ -19,7 +19,6 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
@@ -433,12 +432,35 @@ _RECEIPT_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class EncodingGuess:
-    codec: str
-    cjk: bool
-    confidence: float
-    scores: dict[str, float] = field(default_factory=dict)
+    """A stream's text encoding as guessed from its bytes: the codec, whether it is double-byte, how
+    sure the guess is, and each candidate's score (a value, never changed once made)."""
+
+    __slots__ = ("cjk", "codec", "confidence", "scores")
+
+    def __init__(self, codec: str, cjk: bool, confidence: float, scores: dict[str, float] | None = None) -> None:
+        self.codec: Final = codec
+        self.cjk: Final = cjk
+        self.confidence: Final = confidence
+        self.scores: Final[dict[str, float]] = {} if scores is None else scores
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EncodingGuess):
+            return NotImplemented
+        return (self.codec, self.cjk, self.confidence, self.scores) == (
+            other.codec,
+            other.cjk,
+            other.confidence,
+            other.scores,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict: unhashable, as the frozen dataclass was in use
+
+    def __repr__(self) -> str:
+        return (
+            f"EncodingGuess(codec={self.codec!r}, cjk={self.cjk!r}, confidence={self.confidence!r}, "
+            f"scores={self.scores!r})"
+        )
 
 
 @cache

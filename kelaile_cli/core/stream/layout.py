@@ -7,7 +7,6 @@ text bytes into characters with the encoding chosen for the stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
@@ -49,22 +48,61 @@ _STYLE_STEPS: Final[dict[tuple[int, tuple[tuple[str, Any], ...]], tuple[Style, S
 _STYLES: Final[dict[Style, Style]] = {PLAIN: PLAIN}
 
 
-@dataclass(frozen=True, slots=True)
 class TextSetup:
-    """How text bytes become characters for one stream.
+    """How text bytes become characters for one stream (a value, never changed once made).
 
     ``cjk_codec`` is the double-byte encoding used while double-byte mode is on; ``cjk_default`` says
     the printer powers up in double-byte mode (Chinese clone printers do), ``codepage_codec`` forces
-    one single-byte codec instead of following ``ESC t``.
+    one single-byte codec instead of following ``ESC t``. ``confidence``: how sure the choice is (1.0:
+    given or declared); ``evidence``: why, in words (shown in the JSON); ``mojibake``: the text was
+    mis-decoded once and saved again: what, in words (see mojibake.py).
     """
 
-    printer: str = "default"
-    cjk_codec: str | None = None
-    cjk_default: bool = False
-    codepage_codec: str | None = None
-    confidence: float = 1.0  # how sure the choice is (1.0: given or declared)
-    evidence: tuple[str, ...] = ()  # why, in words (shown in the JSON)
-    mojibake: str = ""  # the text was mis-decoded once and saved again: what, in words (see mojibake.py)
+    __slots__ = ("cjk_codec", "cjk_default", "codepage_codec", "confidence", "evidence", "mojibake", "printer")
+
+    def __init__(
+        self,
+        printer: str = "default",
+        cjk_codec: str | None = None,
+        cjk_default: bool = False,
+        codepage_codec: str | None = None,
+        confidence: float = 1.0,
+        evidence: tuple[str, ...] = (),
+        mojibake: str = "",
+    ) -> None:
+        self.printer: Final = printer
+        self.cjk_codec: Final = cjk_codec
+        self.cjk_default: Final = cjk_default
+        self.codepage_codec: Final = codepage_codec
+        self.confidence: Final = confidence
+        self.evidence: Final = evidence
+        self.mojibake: Final = mojibake
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.printer,
+            self.cjk_codec,
+            self.cjk_default,
+            self.codepage_codec,
+            self.confidence,
+            self.evidence,
+            self.mojibake,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TextSetup):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"TextSetup(printer={self.printer!r}, cjk_codec={self.cjk_codec!r}, cjk_default={self.cjk_default!r}, "
+            f"codepage_codec={self.codepage_codec!r}, confidence={self.confidence!r}, evidence={self.evidence!r}, "
+            f"mojibake={self.mojibake!r})"
+        )
 
 
 class _State:
@@ -89,14 +127,18 @@ class _State:
         self.user_chars = False  # ESC % 1: the defined user characters replace the font's
 
 
-@dataclass(slots=True)
 class _Piece:
-    raw: bytearray
-    start: int
-    end: int
-    style: Style
-    codec: str
-    intl: int
+    """A piece of the line being printed: its bytes so far, in one style, codec and national set."""
+
+    __slots__ = ("codec", "end", "intl", "raw", "start", "style")
+
+    def __init__(self, raw: bytearray, start: int, end: int, style: Style, codec: str, intl: int) -> None:
+        self.raw = raw
+        self.start = start
+        self.end = end
+        self.style = style
+        self.codec = codec
+        self.intl = intl
 
 
 class Layout:
@@ -572,7 +614,7 @@ class Layout:
         key = (id(style), tuple(changes.items()))
         step = _STYLE_STEPS.get(key)
         if step is None or step[0] is not style:
-            new = replace(style, **changes)
+            new = style.changed(changes)
             step = _STYLE_STEPS[key] = (style, _STYLES.setdefault(new, new))
         self._state.style = step[1]
 

@@ -27,8 +27,6 @@ the parts of images outside the area are not printed.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from kelaile_cli.core.stream.cells import cells
 from kelaile_cli.core.stream.receipt import PLAIN, Element, Feed, Image, Line, Span, Style
 
@@ -92,7 +90,7 @@ def turned(img: Image, quarters: int) -> Image:
         for x in range(nw):
             if dot(*source(x, y)):
                 out[y * out_stride + x // 8] |= 0x80 >> (x % 8)
-    return replace(img, width=nw, height=nh, bitmap=bytes(out), scale_x=1, scale_y=1)
+    return Image(nw, nh, bytes(out), img.source, img.start, img.end, img.align, 1, 1, img.key)
 
 
 #: quarter turns clockwise of what is drawn in each direction
@@ -183,11 +181,11 @@ class Page:
         px, py = self._to_page(self.x, self.y, along, across)
         d = self.direction
         if d == 2:
-            style = replace(style, upside_down=True)
+            style = style.changed({"upside_down": True})
         elif d == 3:
-            style = replace(style, rotated=True)
+            style = style.changed({"rotated": True})
         elif d == 1:  # a quarter turn counter-clockwise; read bottom to top, so seen top to bottom reversed
-            style = replace(style, rotated=True, upside_down=True)
+            style = style.changed({"rotated": True, "upside_down": True})
             text = text[::-1]
             glyphs = glyphs[::-1] if glyphs else glyphs
         self.placed.append(_Placed(px, py, text, style, start, end, d in (1, 3), glyphs))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import Final
 
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Command, Event, Text
@@ -61,15 +61,47 @@ def normalise_codec(name: str) -> str:
         raise ValueError(f"unknown encoding {name!r}") from None
 
 
-@dataclass(frozen=True, slots=True)
 class DecodeOptions:
-    """User choices that the stream itself cannot tell."""
+    """User choices that the stream itself cannot tell (a value, never changed once made).
 
-    encoding: str | None = None  # force a codec (CJK or single-byte) instead of detecting it
-    printer: str = "default"  # printer model in python-escpos's capability database (maps ESC t)
-    width: int | None = None  # paper width in columns; inferred when None
-    dialect: str | None = None  # 'escpos' | 'star'; detected when None
-    idle_gap: float | None = 2.0  # seconds of silence that end a job (when timestamps are known)
+    ``encoding``: a codec (CJK or single-byte) forced instead of detected; ``printer``: the printer model
+    in python-escpos's capability database (maps ESC t); ``width``: paper width in columns (inferred when
+    None); ``dialect``: 'escpos' | 'star' (detected when None); ``idle_gap``: seconds of silence that end
+    a job (when timestamps are known).
+    """
+
+    __slots__ = ("dialect", "encoding", "idle_gap", "printer", "width")
+
+    def __init__(
+        self,
+        encoding: str | None = None,
+        printer: str = "default",
+        width: int | None = None,
+        dialect: str | None = None,
+        idle_gap: float | None = 2.0,
+    ) -> None:
+        self.encoding: Final = encoding
+        self.printer: Final = printer
+        self.width: Final = width
+        self.dialect: Final = dialect
+        self.idle_gap: Final = idle_gap
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.encoding, self.printer, self.width, self.dialect, self.idle_gap)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DecodeOptions):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"DecodeOptions(encoding={self.encoding!r}, printer={self.printer!r}, width={self.width!r}, "
+            f"dialect={self.dialect!r}, idle_gap={self.idle_gap!r})"
+        )
 
 
 def decode_events(data: bytes, dialect: str | None = None) -> tuple[list[Event], str]:
@@ -80,7 +112,6 @@ def decode_events(data: bytes, dialect: str | None = None) -> tuple[list[Event],
     return events, decoder.dialect or "escpos"
 
 
-@dataclass(slots=True)
 class TextEvidence:
     """What a stream has shown about its text encoding so far (bounded: enough bytes to decide).
 
@@ -90,17 +121,30 @@ class TextEvidence:
     double-byte encoding.
     """
 
-    samples: list[bytes] = field(default_factory=list)
-    cjk_samples: list[bytes] = field(default_factory=list)
-    sample_bytes: int = 0
-    declared: bool = False  # FS & seen: double-byte mode is explicit
-    in_cjk: bool = False  # between FS & and FS .
-    code_system: int | None = None  # FS C n: 1 and 2 are Shift_JIS (Kanji without FS &)
-    codepage: int = 0  # last ESC t
-    page_printer: str = ""  # the model whose numbering that page follows ('' : the stream's printer)
-    chose_page: bool = False  # a code page other than 0 was selected at some point
+    __slots__ = (
+        "chose_page",
+        "cjk_samples",
+        "code_system",
+        "codepage",
+        "declared",
+        "in_cjk",
+        "page_printer",
+        "sample_bytes",
+        "samples",
+    )
 
-    LIMIT = 16 * 1024  # thousands of CJK characters: far more than detection needs
+    def __init__(self) -> None:
+        self.samples: list[bytes] = []
+        self.cjk_samples: list[bytes] = []
+        self.sample_bytes = 0
+        self.declared = False  # FS & seen: double-byte mode is explicit
+        self.in_cjk = False  # between FS & and FS .
+        self.code_system: int | None = None  # FS C n: 1 and 2 are Shift_JIS (Kanji without FS &)
+        self.codepage = 0  # last ESC t
+        self.page_printer = ""  # the model whose numbering that page follows ('' : the stream's printer)
+        self.chose_page = False  # a code page other than 0 was selected at some point
+
+    LIMIT: Final = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
     def add(self, events: Iterable[Event]) -> None:
         for ev in events:

@@ -4,14 +4,14 @@ A ``Receipt`` is what one print job looks like on paper: an ordered list of elem
 lines, images, barcodes and 2-D codes, drawer kicks, feeds), each with the byte range ``[start, end)``
 of the raw stream it came from. Renderers only read this model; they never see bytes.
 
-The classes made once per printed line or receipt have their ``__init__`` written out: mypyc
-compiles it (see setup.py), where the one the dataclass decorator writes would stay interpreted.
+The classes are plain classes with their ``__init__``, ``__eq__`` and ``__repr__`` written out (as
+the dataclass decorator would write them): mypyc compiles them (see setup.py), where the ones the
+decorator writes stay interpreted, and the decorator's run at import costs each command's start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, cast
+from typing import Any, Final, cast
 
 __all__ = [
     "USER_CHAR",
@@ -34,25 +34,75 @@ __all__ = [
 Align = str  # 'left' | 'center' | 'right'
 
 
-@dataclass(frozen=True, slots=True)
 class Style:
-    """Character style in force when a span was printed."""
+    """Character style in force when a span was printed (a value: equal styles are interchangeable;
+    never changed once made)."""
 
-    bold: bool = False
-    underline: int = 0  # 0 none, 1 thin, 2 thick
-    width: int = 1  # horizontal multiplier 1..8
-    height: int = 1  # vertical multiplier 1..8
-    inverse: bool = False
-    font: str = "A"
-    upside_down: bool = False
-    rotated: bool = False
+    __slots__ = ("bold", "font", "height", "inverse", "rotated", "underline", "upside_down", "width")
+
+    def __init__(
+        self,
+        bold: bool = False,
+        underline: int = 0,  # 0 none, 1 thin, 2 thick
+        width: int = 1,  # horizontal multiplier 1..8
+        height: int = 1,  # vertical multiplier 1..8
+        inverse: bool = False,
+        font: str = "A",
+        upside_down: bool = False,
+        rotated: bool = False,
+    ) -> None:
+        self.bold: Final = bold
+        self.underline: Final = underline
+        self.width: Final = width
+        self.height: Final = height
+        self.inverse: Final = inverse
+        self.font: Final = font
+        self.upside_down: Final = upside_down
+        self.rotated: Final = rotated
+
+    def _key(self) -> tuple[bool, int, int, int, bool, str, bool, bool]:
+        return (
+            self.bold,
+            self.underline,
+            self.width,
+            self.height,
+            self.inverse,
+            self.font,
+            self.upside_down,
+            self.rotated,
+        )
+
+    def changed(self, changes: dict[str, Any]) -> Style:
+        """This style with some of its attributes changed (by name)."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in _STYLE_FIELDS}
+        for name, value in changes.items():
+            if name not in values:
+                raise TypeError(f"Style has no attribute {name!r}")
+            values[name] = value
+        return Style(**values)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Style):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Style(bold={self.bold!r}, underline={self.underline!r}, width={self.width!r}, height={self.height!r}, "
+            f"inverse={self.inverse!r}, font={self.font!r}, upside_down={self.upside_down!r}, rotated={self.rotated!r})"
+        )
+
+
+_STYLE_FIELDS: Final = ("bold", "underline", "width", "height", "inverse", "font", "upside_down", "rotated")
 
 
 PLAIN: Final = Style()
 USER_CHAR = "\ufffc"  # stands for a user-defined character in text (its bitmap is in Span.glyphs)
 
 
-@dataclass(slots=True, init=False)
 class Span:
     """A run of characters printed in one style. ``start``/``end`` are stream byte offsets.
 
@@ -60,11 +110,7 @@ class Span:
     then one ``USER_CHAR`` placeholder per character.
     """
 
-    text: str
-    style: Style
-    start: int
-    end: int
-    glyphs: list[Image] | None
+    __slots__ = ("end", "glyphs", "start", "style", "text")
 
     def __init__(self, text: str, style: Style, start: int, end: int, glyphs: list[Image] | None = None) -> None:
         self.text = text
@@ -73,8 +119,26 @@ class Span:
         self.end = end
         self.glyphs = glyphs
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return (self.text, self.style, self.start, self.end, self.glyphs) == (
+            other.text,
+            other.style,
+            other.start,
+            other.end,
+            other.glyphs,
+        )
 
-@dataclass(slots=True, init=False, eq=False, repr=False)
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"Span(text={self.text!r}, style={self.style!r}, start={self.start!r}, end={self.end!r}, "
+            f"glyphs={self.glyphs!r})"
+        )
+
+
 class Line:  # noqa: PLW1641  (mutable, so unhashable: defining __eq__ leaves __hash__ None, as the dataclass did)
     """One printed line (ended by LF, a feed or the end of the job).
 
@@ -83,6 +147,8 @@ class Line:  # noqa: PLW1641  (mutable, so unhashable: defining __eq__ leaves __
     it) is then built the first time ``spans`` is read, and ``text`` needs neither — bulk parsing
     (``klx parse --json``) reads only the text of most lines.
     """
+
+    __slots__ = ("_spans", "_style", "_text", "align", "cols", "end", "start")
 
     _spans: list[Span] | None  # None: the one span of a plain line, not built yet
     _text: str  # a plain line's text and style (unused once _spans is set)
@@ -157,20 +223,14 @@ def plain_line(text: str, style: Style, start: int, end: int, align: Align, cols
     return line
 
 
-@dataclass(slots=True, init=False)
 class Image:
-    """A bitmap. ``bitmap`` is 1 bpp, row-major, MSB first, each row padded to ``(width + 7) // 8`` bytes."""
+    """A bitmap. ``bitmap`` is 1 bpp, row-major, MSB first, each row padded to ``(width + 7) // 8`` bytes.
 
-    width: int
-    height: int
-    bitmap: bytes
-    source: str  # the command it came from, e.g. "GS v 0", "ESC *", "FS p"
-    start: int
-    end: int
-    align: Align
-    scale_x: int
-    scale_y: int
-    key: str | None  # stored logo key when the bitmap is not in the stream (then empty bitmap)
+    ``source``: the command it came from, e.g. "GS v 0", "ESC *", "FS p"; ``key``: the stored logo's key
+    when the bitmap is not in the stream (then the bitmap is empty).
+    """
+
+    __slots__ = ("align", "bitmap", "end", "height", "key", "scale_x", "scale_y", "source", "start", "width")
 
     def __init__(
         self,
@@ -203,20 +263,45 @@ class Image:
     def pixel(self, x: int, y: int) -> bool:
         return bool(self.bitmap[y * self.row_bytes + x // 8] & (0x80 >> (x % 8)))
 
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.width,
+            self.height,
+            self.bitmap,
+            self.source,
+            self.start,
+            self.end,
+            self.align,
+            self.scale_x,
+            self.scale_y,
+            self.key,
+        )
 
-@dataclass(slots=True, init=False)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Image):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"Image(width={self.width!r}, height={self.height!r}, bitmap={self.bitmap!r}, source={self.source!r}, "
+            f"start={self.start!r}, end={self.end!r}, align={self.align!r}, scale_x={self.scale_x!r}, "
+            f"scale_y={self.scale_y!r}, key={self.key!r})"
+        )
+
+
 class Code:
-    """A barcode or 2-D code with its encoded content."""
+    """A barcode or 2-D code with its encoded content.
 
-    symbology: str  # 'QR', 'PDF417', 'EAN13', 'CODE128', ...
-    data: str  # content decoded as text (latin-1 fallback keeps every byte)
-    raw: bytes  # content bytes exactly as sent
-    start: int
-    end: int
-    align: Align
-    hri: int  # barcode human-readable position (0 none, 1 above, 2 below, 3 both)
-    size: int | None  # QR module size / barcode height
-    check_digit: str | None  # EAN/UPC: 'sent', 'computed' (left out by the program) or 'wrong'
+    ``symbology``: 'QR', 'PDF417', 'EAN13', 'CODE128', ...; ``data``: the content decoded as text (a
+    Latin-1 fallback keeps every byte); ``raw``: the content bytes exactly as sent; ``hri``: a barcode's
+    human-readable position (0 none, 1 above, 2 below, 3 both); ``size``: QR module size or barcode
+    height; ``check_digit``: EAN/UPC's 'sent', 'computed' (left out by the program) or 'wrong'.
+    """
+
+    __slots__ = ("align", "check_digit", "data", "end", "hri", "raw", "size", "start", "symbology")
 
     def __init__(
         self,
@@ -240,38 +325,102 @@ class Code:
         self.size = size
         self.check_digit = check_digit
 
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.symbology,
+            self.data,
+            self.raw,
+            self.start,
+            self.end,
+            self.align,
+            self.hri,
+            self.size,
+            self.check_digit,
+        )
 
-@dataclass(slots=True)
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Code):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"Code(symbology={self.symbology!r}, data={self.data!r}, raw={self.raw!r}, start={self.start!r}, "
+            f"end={self.end!r}, align={self.align!r}, hri={self.hri!r}, size={self.size!r}, "
+            f"check_digit={self.check_digit!r})"
+        )
+
+
 class DrawerKick:
-    pin: int
-    start: int
-    end: int
+    """A cash drawer opened (a pulse on ``pin``)."""
+
+    __slots__ = ("end", "pin", "start")
+
+    def __init__(self, pin: int, start: int, end: int) -> None:
+        self.pin = pin
+        self.start = start
+        self.end = end
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DrawerKick):
+            return NotImplemented
+        return (self.pin, self.start, self.end) == (other.pin, other.start, other.end)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"DrawerKick(pin={self.pin!r}, start={self.start!r}, end={self.end!r})"
 
 
-@dataclass(slots=True, init=False)
 class Feed:
     """Blank paper advanced: ``lines`` line heights (fractional when fed in dots)."""
 
-    lines: float
-    start: int
-    end: int
+    __slots__ = ("end", "lines", "start")
 
     def __init__(self, lines: float, start: int, end: int) -> None:
         self.lines = lines
         self.start = start
         self.end = end
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Feed):
+            return NotImplemented
+        return (self.lines, self.start, self.end) == (other.lines, other.start, other.end)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"Feed(lines={self.lines!r}, start={self.start!r}, end={self.end!r})"
+
 
 Element = Line | Image | Code | DrawerKick | Feed
 
 
-@dataclass(frozen=True, slots=True)
 class Warning:  # the domain word; shadows the builtin only where imported by name
-    """Something odd in the stream: an unknown command, a truncated one, undecodable bytes."""
+    """Something odd in the stream: an unknown command, a truncated one, undecodable bytes (a value).
 
-    offset: int
-    kind: str  # 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported' | 'user_chars' | 'mojibake'
-    message: str
+    ``kind``: 'unknown_command' | 'truncated' | 'bad_text' | 'unsupported' | 'user_chars' | 'mojibake'.
+    """
+
+    __slots__ = ("kind", "message", "offset")
+
+    def __init__(self, offset: int, kind: str, message: str) -> None:
+        self.offset: Final = offset
+        self.kind: Final = kind
+        self.message: Final = message
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Warning):
+            return NotImplemented
+        return (self.offset, self.kind, self.message) == (other.offset, other.kind, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.offset, self.kind, self.message))
+
+    def __repr__(self) -> str:
+        return f"Warning(offset={self.offset!r}, kind={self.kind!r}, message={self.message!r})"
 
     def to_dict(self) -> dict[str, object]:
         return {"offset": self.offset, "kind": self.kind, "message": self.message}

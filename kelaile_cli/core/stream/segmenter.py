@@ -8,7 +8,6 @@ dropped at the end of the stream (the ``\n\r`` many programs send after their la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text
@@ -20,21 +19,27 @@ __all__ = ["CONTENT_OPS", "Job", "Segmenter"]
 CONTENT_OPS: Final = frozenset({"image", "graphics_print", "logo", "barcode", "code2d_print", "drawer"})
 
 
-@dataclass(slots=True, init=False)
 class Job:
     """The events of one print job and the capture time of its first byte (if known)."""
 
-    events: list[Event] = field(default_factory=list)
-    timestamp: float | None = None
-    content: bool = False
+    __slots__ = ("content", "events", "timestamp")
 
     def __init__(
         self, events: list[Event] | None = None, timestamp: float | None = None, content: bool = False
     ) -> None:
-        # written out so that mypyc compiles it (the dataclass-made one stays interpreted)
         self.events = [] if events is None else events
         self.timestamp = timestamp
         self.content = content
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Job):
+            return NotImplemented
+        return (self.events, self.timestamp, self.content) == (other.events, other.timestamp, other.content)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"Job(events={self.events!r}, timestamp={self.timestamp!r}, content={self.content!r})"
 
     def add(self, ev: Event) -> None:
         self.events.append(ev)
