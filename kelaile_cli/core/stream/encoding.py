@@ -381,41 +381,13 @@ _ASCII_RUNS = re.compile("[\x00-\x7f]+")
 _HIGH_BYTES = re.compile(b"[\x80-\xff]")
 
 
-def _block(codec: str, leads: range, trails: Sequence[range]) -> frozenset[str]:
-    """The characters of a double-byte block: every (lead, trail) pair that decodes, decoded. A row
-    (one lead byte, a range of trail bytes) is decoded in one call when all its pairs decode, each to
-    one character; a row with a pair that does not is decoded pair by pair. Runs once per process."""
-    decode = codecs.getdecoder(codec)
-    out: set[str] = set()
-    for lead in leads:
-        for tr in trails:
-            pairs = bytearray(2 * len(tr))  # lead, trail, lead, trail …: laid out by slices (in C)
-            pairs[0::2] = bytes((lead,)) * len(tr)
-            pairs[1::2] = bytes(tr)
-            try:
-                row = decode(pairs)[0]
-            except UnicodeDecodeError:
-                row = ""
-            if len(row) == len(tr):
-                out.update(row)
-                continue
-            for trail in tr:
-                try:
-                    out.add(decode(bytes((lead, trail)))[0])
-                except UnicodeDecodeError:  # (a suppress() per pair costs more than the decode)
-                    continue
-    return frozenset(out)
-
-
 @cache
 def _frequent() -> dict[str, frozenset[str]]:
-    kana = frozenset(chr(c) for c in [*range(0x3041, 0x3097), *range(0x30A1, 0x30FB), 0x30FC])
-    return {
-        "gb18030": _block("gb2312", range(0xB0, 0xD8), [range(0xA1, 0xFF)]),
-        "cp950": _block("cp950", range(0xA4, 0xC7), [range(0x40, 0x7F), range(0xA1, 0xFF)]),
-        "cp932": _block("cp932", range(0x88, 0x99), [range(0x40, 0x7F), range(0x80, 0xFD)]) | kana,
-        "cp949": _block("euc_kr", range(0xB0, 0xC9), [range(0xA1, 0xFF)]),
-    }
+    """Each CJK encoding's frequent characters (a block of its double-byte table, written out by
+    tools/make_frequent_chars.py: building them from the codecs cost ~5 ms of each start)."""
+    from kelaile_cli.core.stream.frequent_chars import FREQUENT
+
+    return {codec: frozenset(chars) for codec, chars in FREQUENT.items()}
 
 
 #: Characters receipts use most, per language; a match here is strong evidence.
