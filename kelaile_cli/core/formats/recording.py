@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from kelaile_cli.core.errors import InputError
 
@@ -55,46 +54,170 @@ class RecordingError(InputError):
         self.line = line
 
 
-@dataclass(slots=True, unsafe_hash=True)
 class Chunk:
     """Bytes as they crossed the wire in one read. Treat as immutable (hashed by value); not frozen
-    because a frozen dataclass takes 5× as long to make, and a reader makes one per line."""
+    because frozen construction costs several times as much, and a reader makes one per line.
 
-    t: float  # capture time, seconds since the Unix epoch
-    direction: Direction
-    conn: int  # connection number within the recording (one TCP connection = one job stream)
-    data: bytes
+    ``t``: capture time, seconds since the Unix epoch; ``conn``: the connection number within the
+    recording (one TCP connection = one job stream).
+    """
+
+    __slots__ = ("conn", "data", "direction", "t")
+
+    def __init__(self, t: float, direction: Direction, conn: int, data: bytes) -> None:
+        self.t = t
+        self.direction = direction
+        self.conn = conn
+        self.data = data
+
+    def _key(self) -> tuple[float, str, int, bytes]:
+        return (self.t, self.direction, self.conn, self.data)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Chunk):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Chunk(t={self.t!r}, direction={self.direction!r}, conn={self.conn!r}, data={self.data!r})"
 
 
-@dataclass(slots=True)
 class Header:
-    source: str  # where the bytes came from: an endpoint URL, a capture file, ...
-    started: float  # epoch seconds
-    klx_version: str
-    notes: dict[str, str] = field(default_factory=dict)
-    version: int = FORMAT_VERSION
+    """A recording's first line. ``source``: where the bytes came from (an endpoint URL, a capture
+    file, ...); ``started``: epoch seconds."""
+
+    __slots__ = ("klx_version", "notes", "source", "started", "version")
+
+    def __init__(
+        self,
+        source: str,
+        started: float,
+        klx_version: str,
+        notes: dict[str, str] | None = None,
+        version: int = FORMAT_VERSION,
+    ) -> None:
+        self.source = source
+        self.started = started
+        self.klx_version = klx_version
+        self.notes = {} if notes is None else notes
+        self.version = version
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.source, self.started, self.klx_version, self.notes, self.version)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Header):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"Header(source={self.source!r}, started={self.started!r}, klx_version={self.klx_version!r}, "
+            f"notes={self.notes!r}, version={self.version!r})"
+        )
 
 
-@dataclass(frozen=True, slots=True)
 class Trailer:
-    ended: float
-    chunks: int
-    sha256: str  # of every chunk's data in order
-    lost: int = 0  # chunks the recorder could not write (a full disk); not counted in ``chunks``
+    """A recording's last line, written when the recorder closed the file cleanly (a value).
+
+    ``sha256``: of every chunk's data in order; ``lost``: chunks the recorder could not write (a full
+    disk), not counted in ``chunks``.
+    """
+
+    __slots__ = ("chunks", "ended", "lost", "sha256")
+
+    def __init__(self, ended: float, chunks: int, sha256: str, lost: int = 0) -> None:
+        self.ended: Final = ended
+        self.chunks: Final = chunks
+        self.sha256: Final = sha256
+        self.lost: Final = lost
+
+    def _key(self) -> tuple[float, int, str, int]:
+        return (self.ended, self.chunks, self.sha256, self.lost)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trailer):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Trailer(ended={self.ended!r}, chunks={self.chunks!r}, sha256={self.sha256!r}, lost={self.lost!r})"
 
 
-@dataclass(slots=True)
 class Recording:
-    """A recording read back, with what the reader found wrong with it (nothing raised for these)."""
+    """A recording read back, with what the reader found wrong with it (nothing raised for these).
 
-    header: Header
-    chunks: list[Chunk] = field(default_factory=list)
-    complete: bool = False  # a trailer was found: the recorder closed the file cleanly
-    torn_tail: bool = False  # the last line was cut off mid-write (a crash); it was ignored
-    torn_lines: int = 0  # lines cut off mid-write inside the file (a full disk); skipped
-    lost_chunks: int = 0  # chunks the recorder itself says it could not write (its trailer's "lost")
-    checksum_ok: bool | None = None  # set when the trailer's count disagrees: does its SHA-256 still match?
-    warnings: list[str] = field(default_factory=list)  # one line each, naming file:line
+    ``complete``: a trailer was found (the recorder closed the file cleanly); ``torn_tail``: the last
+    line was cut off mid-write (a crash) and ignored; ``torn_lines``: lines cut off mid-write inside the
+    file (a full disk), skipped; ``lost_chunks``: chunks the recorder itself says it could not write
+    (its trailer's "lost"); ``checksum_ok``: set when the trailer's count disagrees: does its SHA-256
+    still match?; ``warnings``: one line each, naming file:line.
+    """
+
+    __slots__ = (
+        "checksum_ok",
+        "chunks",
+        "complete",
+        "header",
+        "lost_chunks",
+        "torn_lines",
+        "torn_tail",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        header: Header,
+        chunks: list[Chunk] | None = None,
+        complete: bool = False,
+        torn_tail: bool = False,
+        torn_lines: int = 0,
+        lost_chunks: int = 0,
+        checksum_ok: bool | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.header = header
+        self.chunks = [] if chunks is None else chunks
+        self.complete = complete
+        self.torn_tail = torn_tail
+        self.torn_lines = torn_lines
+        self.lost_chunks = lost_chunks
+        self.checksum_ok = checksum_ok
+        self.warnings = [] if warnings is None else warnings
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.header,
+            self.chunks,
+            self.complete,
+            self.torn_tail,
+            self.torn_lines,
+            self.lost_chunks,
+            self.checksum_ok,
+            self.warnings,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Recording):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording(header={self.header!r}, chunks={self.chunks!r}, complete={self.complete!r}, "
+            f"torn_tail={self.torn_tail!r}, torn_lines={self.torn_lines!r}, lost_chunks={self.lost_chunks!r}, "
+            f"checksum_ok={self.checksum_ok!r}, warnings={self.warnings!r})"
+        )
 
     def connections(self) -> list[int]:
         """Connection numbers in order of first appearance."""
