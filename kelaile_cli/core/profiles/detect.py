@@ -1,9 +1,9 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
-Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as a trie
-written as one regular expression), so a receipt's text is scanned once however many profiles are
-loaded; a regular-expression signature is tried only when its literal prefix (one more word of the
-same matcher) occurs in the text. A profile's
+Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as tries
+written as regular expressions, one per first character), so a receipt's text is scanned for each
+first character once however many profiles share it; a regular-expression signature is tried only
+when its literal prefix (one more word of the same matcher) occurs in the text. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
@@ -31,6 +31,7 @@ __all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "WordFi
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
+GROUPED_MAX = 64  # WordFinder: one trie per first character up to this many first characters
 
 T = TypeVar("T")
 
@@ -102,7 +103,9 @@ class Detector:
         # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
         # is; a regex signature whose literal prefix is the word is *tried* only when the word is.
         words: dict[str, list[_Owner]] = {}
-        self._always: list[tuple[int, int, str]] = []  # regexes with no usable prefix
+        #: regexes with no prefix long enough to be a word of the matcher, and their prefix ('' if none):
+        #: a regex is searched only when its prefix is in the text (``in``: a ``memchr``)
+        self._always: list[tuple[int, int, str, str]] = []
         self._totals: list[float] = []
         for p_i, rule in enumerate(self.rules):
             self._totals.append(sum(weight for _, _, weight in rule.signatures))
@@ -114,7 +117,7 @@ class Detector:
                     if len(prefix) >= MIN_TRIGGER:
                         words.setdefault(prefix, []).append((p_i, s_i, regex))
                     else:
-                        self._always.append((p_i, s_i, regex))
+                        self._always.append((p_i, s_i, regex, prefix))
         self._finder = WordFinder(words)
 
     def _search(self, regex: str, text: str) -> bool:
@@ -138,8 +141,8 @@ class Detector:
                     tried.add((p_i, s_i))
                     if self._search(rx, text):
                         found.setdefault(p_i, set()).add(s_i)
-        for p_i, s_i, rx in self._always:
-            if self._search(rx, text):
+        for p_i, s_i, rx, prefix in self._always:
+            if prefix in text and self._search(rx, text):
                 found.setdefault(p_i, set()).add(s_i)
         scored = []
         for p_i, sigs in found.items():
@@ -177,39 +180,77 @@ class Detector:
 class WordFinder(Generic[T]):
     """Which of a fixed set of words occur in a text (anywhere, overlapping ones included).
 
-    The words are one regular expression: their trie written as nested alternatives, each word's
+    The words are regular expressions of their trie, written as nested alternatives, each word's
     continuations optional and tried first (``永福超市(?:感謝您)?``), so a match is the longest word
-    starting at its position. ``re`` skips in C every position whose character begins no word (the
-    pattern's first-character set) and walks the trie only where one does; the words found at a
-    position are the longest one and those of the words that are its prefixes. The search resumes
-    one character after each match's start, so words starting inside another are found too.
-    Empty words are never found.
+    starting at its position; the words found at a position are the longest one and those of the
+    words that are its prefixes. A search resumes one character after each match's start, so words
+    starting inside another are found too. Empty words are never found.
+
+    With few distinct first characters (``GROUPED_MAX``; a few dozen profiles), there is one trie per
+    first character, tried only when ``str``'s ``in`` (a ``memchr``) sees that character in the text;
+    each such trie starts with a literal, which ``re`` looks for with its fast literal scan. Most
+    receipts contain none or a few of those characters: the text is read at memory speed instead of
+    ``re`` testing every character against the set of all first characters (a big-character-set
+    lookup per character of a CJK text, and a stop at every common one such as a digit). With more
+    first characters, one trie of all the words, whose first-character set ``re`` checks in C.
     """
 
-    __slots__ = ("_pattern", "_prefixes", "_words")
+    __slots__ = ("_groups", "_pattern", "_prefixes", "_words")
 
-    def __init__(self, words: dict[str, T]) -> None:
+    def __init__(self, words: dict[str, T], grouped_max: int = GROUPED_MAX) -> None:
         self._words = {w: v for w, v in words.items() if w}
         #: word -> it and every word that is a prefix of it
         self._prefixes: dict[str, tuple[str, ...]] = {
             w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
         }
-        self._pattern = re.compile(_trie_pattern(sorted(self._words))) if self._words else None
+        by_first: dict[str, list[str]] = {}
+        for word in sorted(self._words):
+            by_first.setdefault(word[0], []).append(word)
+        #: (first character, trie of the words starting with it), when there are few first characters
+        self._groups: list[tuple[str, re.Pattern[str]]] = []
+        self._pattern: re.Pattern[str] | None = None
+        if len(by_first) <= grouped_max:
+            self._groups = [(first, re.compile(_trie_pattern(group))) for first, group in by_first.items()]
+        else:
+            self._pattern = re.compile(_trie_pattern(sorted(self._words)))
 
     def found(self, text: str) -> list[T]:
-        """The values of the words that occur in ``text``, each once."""
-        pattern = self._pattern
-        if pattern is None:
+        """The values of the words that occur in ``text``, each once, in the order they first occur."""
+        if self._pattern is not None:
+            return self._seen(_matches(self._pattern, text))
+        matches: list[re.Match[str]] = []
+        for first, pattern in self._groups:
+            if first in text:
+                matches.extend(_matches(pattern, text))
+        if not matches:
             return []
+        if len(matches) > 1:  # in text order, as one trie of all the words finds them
+            matches.sort(key=_start)
+        return self._seen(matches)
+
+    def _seen(self, matches: list[re.Match[str]]) -> list[T]:
         seen: dict[str, None] = {}
-        search = pattern.search
-        m = search(text)
-        while m is not None:
-            for word in self._prefixes[m.group()]:
+        prefixes = self._prefixes
+        for m in matches:
+            for word in prefixes[m.group()]:
                 seen[word] = None
-            m = search(text, m.start() + 1)
         words = self._words
         return [words[w] for w in seen]
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """The longest word at each position where one starts (the search resumes after each start)."""
+    out: list[re.Match[str]] = []
+    search = pattern.search
+    m = search(text)
+    while m is not None:
+        out.append(m)
+        m = search(text, m.start() + 1)
+    return out
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
 
 
 def _trie_pattern(words: list[str]) -> str:
