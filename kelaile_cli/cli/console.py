@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "emit_json_lines", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
+__all__ = ["emit_json", "emit_text", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
 
 
 def _make(stderr: bool) -> Console:
@@ -98,11 +98,11 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_json_lines(records: list[str]) -> None:
-    """JSON Lines records already encoded (``to_json`` style), written and flushed at once: a stream of
-    many small records is shown group by group instead of paying one flush per record."""
-    if records:
-        sys.stdout.write("\n".join(records) + "\n")
+def emit_text(parts: list[str]) -> None:
+    """Text already made (JSON Lines records with their newlines, in pieces), joined, written and flushed
+    at once: a batch of records costs one copy of its text and one flush."""
+    if parts:
+        sys.stdout.write("".join(parts))
         sys.stdout.flush()
 
 
