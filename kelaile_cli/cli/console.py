@@ -7,7 +7,6 @@ streams and environment (``NO_COLOR``, ``COLUMNS``) — the in-process test harn
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -75,8 +74,10 @@ def _default(value: Any) -> Any:
         return bytes(value).hex()
     if isinstance(value, Path) or type(value).__name__ == "Decimal":  # decimal is not imported for this
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+    if hasattr(type(value), "__dataclass_fields__"):  # dataclasses.is_dataclass, for an instance
+        from dataclasses import asdict  # imported when there is one: ``klx parse --json`` has none
+
+        return asdict(value)
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,9 +1,10 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
-Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as tries
-written as regular expressions, one per first character), so a receipt's text is scanned for each
-first character once however many profiles share it; a regular-expression signature is tried only
-when its literal prefix (one more word of the same matcher) occurs in the text. A profile's
+Literal signatures of all profiles live in one word matcher (``WordFinder``: the words grouped by
+their first character, or with many profiles one trie written as a regular expression), so a
+receipt's text is scanned once per first character however many profiles share it; a
+regular-expression signature is tried only when its literal prefix (one more word of the same
+matcher) occurs in the text. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from kelaile_cli.core.stream.receipt import Receipt, line_texts
@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "WordFi
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
-GROUPED_MAX = 64  # WordFinder: one trie per first character up to this many first characters
+GROUPED_MAX = 64  # WordFinder: words grouped by first character up to this many first characters
 
 T = TypeVar("T")
 
@@ -63,11 +63,32 @@ class ProfileRules(NamedTuple):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Candidate:
-    id: str
-    confidence: float
-    matched: tuple[str, ...]  # the signatures found
+    """A profile that matched a receipt: its id, calibrated confidence and the signatures found.
+
+    Treated as immutable. A plain class, not a frozen dataclass: a dataclass costs every start of ``klx``
+    the ``dataclasses`` module and the code its decorator writes. Equality, hash and repr as the
+    dataclass had.
+    """
+
+    def __init__(self, id: str, confidence: float, matched: tuple[str, ...]) -> None:
+        self.id = id
+        self.confidence = confidence
+        self.matched = matched  # the signatures found
+
+    def _fields(self) -> tuple[str, float, tuple[str, ...]]:
+        return (self.id, self.confidence, self.matched)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Candidate(id={self.id!r}, confidence={self.confidence!r}, matched={self.matched!r})"
 
 
 def receipt_text(receipt: Receipt) -> str:
@@ -180,77 +201,70 @@ class Detector:
 class WordFinder(Generic[T]):
     """Which of a fixed set of words occur in a text (anywhere, overlapping ones included).
 
-    The words are regular expressions of their trie, written as nested alternatives, each word's
-    continuations optional and tried first (``永福超市(?:感謝您)?``), so a match is the longest word
-    starting at its position; the words found at a position are the longest one and those of the
-    words that are its prefixes. A search resumes one character after each match's start, so words
-    starting inside another are found too. Empty words are never found.
+    With few distinct first characters (``grouped_max``; a few dozen profiles), the words are grouped
+    by their first character: a group is looked at only when ``str``'s ``in`` sees that character in
+    the text, and then each of its words is looked for with ``str.find`` (both ``memchr``-fast). Most
+    receipts contain none or a few of those characters, so the text is read at memory speed, and no
+    regular expression is compiled at start-up.
 
-    With few distinct first characters (``GROUPED_MAX``; a few dozen profiles), there is one trie per
-    first character, tried only when ``str``'s ``in`` (a ``memchr``) sees that character in the text;
-    each such trie starts with a literal, which ``re`` looks for with its fast literal scan. Most
-    receipts contain none or a few of those characters: the text is read at memory speed instead of
-    ``re`` testing every character against the set of all first characters (a big-character-set
-    lookup per character of a CJK text, and a stop at every common one such as a digit). With more
-    first characters, one trie of all the words, whose first-character set ``re`` checks in C.
+    With more first characters, the words are one regular expression: their trie written as nested
+    alternatives, each word's continuations optional and tried first (``永福超市(?:感謝您)?``), so a
+    match is the longest word starting at its position. ``re`` skips in C every position whose
+    character begins no word and walks the trie only where one does; the words found at a position
+    are the longest one and those of the words that are its prefixes. The search resumes one
+    character after each match's start, so words starting inside another are found too.
+
+    Either way the words come in the order they first occur (at one position, the longest first).
+    Empty words are never found.
     """
 
     __slots__ = ("_groups", "_pattern", "_prefixes", "_words")
 
     def __init__(self, words: dict[str, T], grouped_max: int = GROUPED_MAX) -> None:
         self._words = {w: v for w, v in words.items() if w}
-        #: word -> it and every word that is a prefix of it
-        self._prefixes: dict[str, tuple[str, ...]] = {
-            w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
-        }
         by_first: dict[str, list[str]] = {}
         for word in sorted(self._words):
             by_first.setdefault(word[0], []).append(word)
-        #: (first character, trie of the words starting with it), when there are few first characters
-        self._groups: list[tuple[str, re.Pattern[str]]] = []
+        #: (first character, the words starting with it), when there are few first characters
+        self._groups: list[tuple[str, list[str]]] = []
+        #: the one trie, and word -> it and every word that is a prefix of it, when there are more
         self._pattern: re.Pattern[str] | None = None
+        self._prefixes: dict[str, tuple[str, ...]] = {}
         if len(by_first) <= grouped_max:
-            self._groups = [(first, re.compile(_trie_pattern(group))) for first, group in by_first.items()]
+            self._groups = list(by_first.items())
         else:
             self._pattern = re.compile(_trie_pattern(sorted(self._words)))
+            self._prefixes = {
+                w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
+            }
 
     def found(self, text: str) -> list[T]:
         """The values of the words that occur in ``text``, each once, in the order they first occur."""
+        words = self._words
         if self._pattern is not None:
-            return self._seen(_matches(self._pattern, text))
-        matches: list[re.Match[str]] = []
-        for first, pattern in self._groups:
+            return [words[w] for w in self._trie_found(self._pattern, text)]
+        hits: list[tuple[int, int, str]] = []  # (first position, -length, word)
+        for first, group in self._groups:
             if first in text:
-                matches.extend(_matches(pattern, text))
-        if not matches:
+                for word in group:
+                    at = text.find(word)
+                    if at >= 0:
+                        hits.append((at, -len(word), word))
+        if not hits:
             return []
-        if len(matches) > 1:  # in text order, as one trie of all the words finds them
-            matches.sort(key=_start)
-        return self._seen(matches)
+        hits.sort()
+        return [words[w] for _, _, w in hits]
 
-    def _seen(self, matches: list[re.Match[str]]) -> list[T]:
+    def _trie_found(self, pattern: re.Pattern[str], text: str) -> dict[str, None]:
         seen: dict[str, None] = {}
         prefixes = self._prefixes
-        for m in matches:
+        search = pattern.search
+        m = search(text)
+        while m is not None:
             for word in prefixes[m.group()]:
                 seen[word] = None
-        words = self._words
-        return [words[w] for w in seen]
-
-
-def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
-    """The longest word at each position where one starts (the search resumes after each start)."""
-    out: list[re.Match[str]] = []
-    search = pattern.search
-    m = search(text)
-    while m is not None:
-        out.append(m)
-        m = search(text, m.start() + 1)
-    return out
-
-
-def _start(m: re.Match[str]) -> int:
-    return m.start()
+            m = search(text, m.start() + 1)
+        return seen
 
 
 def _trie_pattern(words: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.profiles.detect import GROUPED_MAX, WordFinder
+from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder
 
 # few letters, so words overlap, nest and share prefixes; regex metacharacters and CJK among them
 ALPHABET = st.sampled_from(list("ab.c\\(|*永福超市感謝您 \n"))
@@ -52,3 +52,10 @@ def test_many_first_characters_make_one_trie() -> None:
 def test_no_words() -> None:
     assert WordFinder({}).found("anything") == []
     assert WordFinder({"": 1}).found("anything") == []  # an empty word is never found
+
+
+def test_candidate_compares_hashes_and_reads_as_the_dataclass_did() -> None:
+    a, b = Candidate("p", 0.5, ("x",)), Candidate("p", 0.5, ("x",))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Candidate("p", 0.5, ("y",)) and a != ("p", 0.5, ("x",))
+    assert repr(a) == "Candidate(id='p', confidence=0.5, matched=('x',))"
