@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "emit_text", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
+__all__ = ["emit_json", "emit_utf8", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
 
 
 def _make(stderr: bool) -> Console:
@@ -99,12 +99,32 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_text(parts: list[str]) -> None:
-    """Text already made (JSON Lines records with their newlines, in pieces), joined, written and flushed
-    at once: a batch of records costs one copy of its text and one flush."""
-    if parts:
-        sys.stdout.write("".join(parts))
-        sys.stdout.flush()
+def emit_utf8(parts: list[bytes]) -> None:
+    """UTF-8 text already made (JSON Lines records with their newlines, in pieces), joined, written and
+    flushed at once: a batch of records costs one copy and one flush. Written to stdout's byte stream
+    when stdout writes UTF-8 and newlines as they are (as stdout would write the text, without decoding
+    and encoding it again); otherwise as text."""
+    if not parts:
+        return
+    data = b"".join(parts)
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and os.linesep == "\n" and _is_utf8(getattr(stream, "encoding", None)):
+        stream.flush()  # anything written as text before goes first
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "surrogatepass"))
+        stream.flush()
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    import codecs
+
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def say_error(message: str) -> None:

@@ -14,7 +14,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
-from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head_parts
+from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head_utf8
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
 from kelaile_cli.core.stream.layout import TextSetup
@@ -48,7 +48,7 @@ __all__ = [
     "load_source",
     "open_output",
     "receipt_json",
-    "receipt_json_parts",
+    "receipt_json_utf8",
     "receipt_record",
     "sample_source",
     "source_receipts",
@@ -396,23 +396,26 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     transaction, checks, recording, warnings). The one-line separators ``", "`` and ``": "`` are
     ``json.dumps``' defaults.
     """
-    out: list[str] = []
-    receipt_json_parts(out, source, receipt, detector, encode)
-    return "".join(out)
+    out: list[bytes] = []
+    receipt_json_utf8(out, source, receipt, detector, encode)
+    return b"".join(out).decode("utf-8", "surrogatepass")
 
 
-def receipt_json_parts(
-    out: list[str], source: Source, receipt: Receipt, detector: Detector | None, encode: Callable[[Any], str]
+def receipt_json_utf8(
+    out: list[bytes], source: Source, receipt: Receipt, detector: Detector | None, encode: Callable[[Any], str]
 ) -> None:
-    """``receipt_json``, appended to ``out`` in pieces (``klx parse --json`` joins a whole batch's once)."""
-    receipt_head_parts(out, source.name, receipt, _iso(receipt.timestamp) if receipt.timestamp is not None else None)
+    """``receipt_json`` in UTF-8, appended to ``out`` in pieces (``klx parse --json`` joins a whole batch's
+    once and writes the bytes: ``console.emit_utf8``)."""
+    receipt_head_utf8(out, source.name, receipt, _iso(receipt.timestamp) if receipt.timestamp is not None else None)
     if receipt.warnings or source.recording is not None:
         out.append(
-            f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
-            f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+            (
+                f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
+                f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+            ).encode()
         )
     else:  # a raw file's receipt without warnings (most)
-        out.append(', "warnings": [], "recording": null')
+        out.append(b', "warnings": [], "recording": null')
     if detector is not None:
         from kelaile_cli.core.profiles.analysis import analyse
 
@@ -420,11 +423,11 @@ def receipt_json_parts(
         if analysis.profile is None:  # no profile knows it (``identity()``'s members, written out)
             out.append(
                 f', "profile": null, "confidence": {json_scalar(analysis.confidence)}, "kind": null, '
-                '"transaction": null, "checks": []}'
+                '"transaction": null, "checks": []}'.encode()
             )
             return
-        out.append(members_json(analysis.identity(), encode))
-    out.append("}")
+        out.append(members_json(analysis.identity(), encode).encode())
+    out.append(b"}")
 
 
 def _iso(epoch: float) -> str:

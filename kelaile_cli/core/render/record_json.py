@@ -16,7 +16,7 @@ from json.encoder import encode_basestring
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, Receipt
 
-__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head", "receipt_head_parts"]
+__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head", "receipt_head_utf8"]
 
 _INF = float("inf")
 
@@ -35,12 +35,25 @@ def json_str(text: str) -> str:
     return out
 
 
-def _json_body(text: str) -> str:
-    """``json_str(text)`` without its quotes."""
-    if len(text) >= _LONG and _only_newlines(text):
-        return text.replace("\n", "\\n")
+def _json_body_utf8(text: str) -> bytes:
+    """``json_str(text)`` without its quotes, in UTF-8 (as the record is written; a lone surrogate, which
+    no decoder of klx makes, as ``surrogatepass`` writes it)."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) >= _LONG and _only_newline_bytes(data):
+        return data.replace(b"\n", b"\\n")
     out: str = encode_basestring(text)
-    return out[1:-1]
+    return out[1:-1].encode("utf-8", "surrogatepass")
+
+
+#: ``_ESCAPED`` in UTF-8: ASCII bytes, never part of the encoding of another character (as ints: ``int in
+#: bytes`` is one ``memchr``, where a ``bytes`` operand is first tried as an int, a TypeError each time)
+_ESCAPED_BYTES: tuple[int, ...] = tuple([ord(ch) for ch in _ESCAPED])
+
+
+def _only_newline_bytes(data: bytes) -> bool:
+    """``_only_newlines`` of UTF-8 text: each look-up is one ``memchr``, with no false hit (in a wide
+    string, ``memchr`` looks for the character's low byte, which many CJK characters share)."""
+    return all(b not in data for b in _ESCAPED_BYTES)  # mypyc: a loop
 
 
 def _only_newlines(text: str) -> bool:
@@ -111,14 +124,14 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
 
     ``time``: the capture time as the record writes it (ISO 8601), or None.
     """
-    out: list[str] = []
-    receipt_head_parts(out, source_name, receipt, time)
-    return "".join(out)
+    out: list[bytes] = []
+    receipt_head_utf8(out, source_name, receipt, time)
+    return b"".join(out).decode("utf-8", "surrogatepass")
 
 
-def receipt_head_parts(out: list[str], source_name: str, receipt: Receipt, time: str | None) -> None:
-    """``receipt_head``, appended to ``out`` in pieces: the receipt's text (the longest piece, often a wide
-    string) is copied once more only, when the caller joins the pieces of many records."""
+def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
+    """``receipt_head`` in UTF-8, appended to ``out`` in pieces: the receipt's text (the longest piece) is
+    encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records."""
     v = json_scalar
     s = json_str
     codes: list[str] = []
@@ -140,18 +153,21 @@ def receipt_head_parts(out: list[str], source_name: str, receipt: Receipt, time:
         elif isinstance(e, DrawerKick):
             kicks.append(f'{{"pin": {v(e.pin)}, "offset": {v(e.start)}}}')
     queries = ", ".join([s(x) for x in receipt.queries]) if receipt.queries else ""
-    out.append(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "')
-    out.append(_json_body(render_text(receipt, markers=False)))
+    out.append(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "'.encode())
+    out.append(_json_body_utf8(render_text(receipt, markers=False)))
     out.append(
-        f'", "encoding": {s(receipt.encoding)}, '
-        f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
-        f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
-        f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
-        f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
-        f'"time": {_str_or_null(time)}, '
-        f'"connection": {v(receipt.connection)}, '
-        f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], "drawer_kicks": [{", ".join(kicks)}], '
-        f'"queries": [{queries}]'
+        (
+            f'", "encoding": {s(receipt.encoding)}, '
+            f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
+            f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
+            f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
+            f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
+            f'"time": {_str_or_null(time)}, '
+            f'"connection": {v(receipt.connection)}, '
+            f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], '
+            f'"drawer_kicks": [{", ".join(kicks)}], '
+            f'"queries": [{queries}]'
+        ).encode()
     )
 
 

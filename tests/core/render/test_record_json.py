@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.record_json import json_str, json_value, members_json
+from kelaile_cli.core.render.record_json import _json_body_utf8, json_str, json_value, members_json
 
 
 def dumps(value: object) -> str:
@@ -66,6 +66,7 @@ def test_a_long_text_is_written_as_json_dumps_writes_it(plain: str, inserted: li
     for at, ch in inserted:
         text = text[:at] + ch + text[at:]
     assert json_str(text) == dumps(text)
+    assert _json_body_utf8(text) == dumps(text)[1:-1].encode("utf-8", "surrogatepass")  # the receipt's text in a record
 
 
 def test_escaped_characters_in_a_long_text() -> None:
@@ -73,3 +74,4 @@ def test_escaped_characters_in_a_long_text() -> None:
     for ch in [*(chr(c) for c in range(0x20)), '"', "\\", "\x7f"]:
         for text in (plain + ch, ch + plain, plain[:30] + ch + plain[30:]):
             assert json_str(text) == dumps(text)
+            assert _json_body_utf8(text) == dumps(text)[1:-1].encode("utf-8", "surrogatepass")
