@@ -7,13 +7,14 @@ streams and environment (``NO_COLOR``, ``COLUMNS``) — the in-process test harn
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import json
+
     from rich.console import Console
 
 __all__ = ["emit_json", "emit_utf8", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
@@ -84,13 +85,18 @@ def _default(value: Any) -> Any:
 
 
 #: ``json.dumps(data, ensure_ascii=False, default=_default)`` makes this encoder anew at every call;
-#: ``klx parse --json`` encodes two values per receipt a profile knows (its transaction and checks)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
+#: ``klx parse --json`` encodes two values per receipt a profile knows (its transaction and checks).
+#: Made (and ``json`` imported) at the first use: ``klx parse --json`` of a raw file may have none.
+_ENCODER: list[json.JSONEncoder] = []
 
 
 def to_json(data: Any) -> str:
     """The one JSON style of klx: one line, UTF-8 text as is (``ensure_ascii=False``), bytes as hex."""
-    return _ENCODER.encode(data)
+    if not _ENCODER:
+        import json
+
+        _ENCODER.append(json.JSONEncoder(ensure_ascii=False, default=_default))
+    return _ENCODER[0].encode(data)
 
 
 def emit_json(data: Any) -> None:

@@ -218,7 +218,7 @@ class WordFinder(Generic[T]):
     Empty words are never found.
     """
 
-    __slots__ = ("_groups", "_pattern", "_prefixes", "_words")
+    __slots__ = ("_ascii_groups", "_groups", "_pattern", "_prefixes", "_words")
 
     def __init__(self, words: dict[str, T], grouped_max: int = GROUPED_MAX) -> None:
         self._words = {w: v for w, v in words.items() if w}
@@ -230,8 +230,11 @@ class WordFinder(Generic[T]):
         #: the one trie, and word -> it and every word that is a prefix of it, when there are more
         self._pattern: re.Pattern[str] | None = None
         self._prefixes: dict[str, tuple[str, ...]] = {}
+        #: the groups whose first character is ASCII: all an ASCII text (``str.isascii``: a flag) can have
+        self._ascii_groups: list[tuple[str, list[str]]] = []
         if len(by_first) <= grouped_max:
             self._groups = list(by_first.items())
+            self._ascii_groups = [(first, group) for first, group in self._groups if first.isascii()]
         else:
             self._pattern = re.compile(_trie_pattern(sorted(self._words)))
             self._prefixes = {
@@ -244,7 +247,7 @@ class WordFinder(Generic[T]):
         if self._pattern is not None:
             return [words[w] for w in self._trie_found(self._pattern, text)]
         hits: list[tuple[int, int, str]] = []  # (first position, -length, word)
-        for first, group in self._groups:
+        for first, group in self._ascii_groups if text.isascii() else self._groups:
             if first in text:
                 for word in group:
                     at = text.find(word)

@@ -9,12 +9,15 @@ mypyc compiles this module (setup.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, Receipt
+
+try:  # json.encoder's own: the C function, without importing the json package at every start
+    from _json import encode_basestring
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    from json.encoder import encode_basestring
 
 __all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head", "receipt_head_utf8"]
 
@@ -82,6 +85,8 @@ def json_scalar(value: object) -> str:
             return repr(number)
     elif type(value) is int:
         return repr(value)
+    import json  # not imported at start: ``klx parse --json`` of a raw file may need no other JSON
+
     return json.dumps(value)  # NaN, Infinity, int and float subclasses: as json spells them
 
 

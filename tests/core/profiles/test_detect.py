@@ -41,6 +41,7 @@ def test_nested_and_prefix_words() -> None:
     assert sorted(finder.found("VISA VISA Kasse 1")) == [5, 6]
     assert finder.found("nothing here") == []
     assert finder.found("祥云酒家 永福超市") == [3, 1]  # in the order they occur
+    assert finder.found("Kasse VISA ") == [6, 5]  # an ASCII text: the words starting with ASCII only
 
 
 def test_many_first_characters_make_one_trie() -> None:
