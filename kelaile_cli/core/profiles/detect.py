@@ -1,8 +1,8 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
-Literal signatures of all profiles live in one word matcher (``WordFinder``: the words grouped by
-their first character, or with many profiles one trie written as a regular expression), so a
-receipt's text is scanned once per first character however many profiles share it; a
+Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as tries
+written as regular expressions, one per first character, or one for all with many profiles), so
+a receipt's text is scanned once per first character however many profiles share it; a
 regular-expression signature is tried only when its literal prefix (one more word of the same
 matcher) occurs in the text. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "WordFi
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
-GROUPED_MAX = 64  # WordFinder: words grouped by first character up to this many first characters
+GROUPED_MAX = 64  # WordFinder: one trie per first character up to this many first characters
 
 T = TypeVar("T")
 
@@ -201,73 +201,82 @@ class Detector:
 class WordFinder(Generic[T]):
     """Which of a fixed set of words occur in a text (anywhere, overlapping ones included).
 
-    With few distinct first characters (``grouped_max``; a few dozen profiles), the words are grouped
-    by their first character: a group is looked at only when ``str``'s ``in`` sees that character in
-    the text, and then each of its words is looked for with ``str.find`` (both ``memchr``-fast). Most
-    receipts contain none or a few of those characters, so the text is read at memory speed, and no
-    regular expression is compiled at start-up.
+    The words are regular expressions of their trie, written as nested alternatives, each word's
+    continuations optional and tried first (``永福超市(?:感謝您)?``), so a match is the longest word
+    starting at its position; the words found at a position are the longest one and those of the
+    words that are its prefixes. A search resumes one character after each match's start, so words
+    starting inside another are found too. Empty words are never found.
 
-    With more first characters, the words are one regular expression: their trie written as nested
-    alternatives, each word's continuations optional and tried first (``永福超市(?:感謝您)?``), so a
-    match is the longest word starting at its position. ``re`` skips in C every position whose
-    character begins no word and walks the trie only where one does; the words found at a position
-    are the longest one and those of the words that are its prefixes. The search resumes one
-    character after each match's start, so words starting inside another are found too.
-
-    Either way the words come in the order they first occur (at one position, the longest first).
-    Empty words are never found.
+    With few distinct first characters (``grouped_max``; a few dozen profiles) there is one trie per
+    first character, searched only when ``str``'s ``in`` (a ``memchr``) sees that character in the
+    text, and compiled the first time it is: most receipts contain few of those characters, and a
+    trie that starts with a literal is looked for with ``re``'s fast literal scan, instead of ``re``
+    testing every character against the set of all first characters (a big-character-set lookup
+    per character of a CJK text, and a stop at every common one such as a digit). With more first
+    characters, one trie of all the words, whose first-character set ``re`` checks in C.
     """
 
-    __slots__ = ("_ascii_groups", "_groups", "_pattern", "_prefixes", "_words")
+    __slots__ = ("_ascii_groups", "_compiled", "_groups", "_pattern", "_prefixes", "_words")
 
     def __init__(self, words: dict[str, T], grouped_max: int = GROUPED_MAX) -> None:
         self._words = {w: v for w, v in words.items() if w}
+        #: word -> it and every word that is a prefix of it
+        self._prefixes: dict[str, tuple[str, ...]] = {
+            w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
+        }
         by_first: dict[str, list[str]] = {}
         for word in sorted(self._words):
             by_first.setdefault(word[0], []).append(word)
         #: (first character, the words starting with it), when there are few first characters
         self._groups: list[tuple[str, list[str]]] = []
-        #: the one trie, and word -> it and every word that is a prefix of it, when there are more
-        self._pattern: re.Pattern[str] | None = None
-        self._prefixes: dict[str, tuple[str, ...]] = {}
         #: the groups whose first character is ASCII: all an ASCII text (``str.isascii``: a flag) can have
         self._ascii_groups: list[tuple[str, list[str]]] = []
+        self._compiled: dict[str, re.Pattern[str]] = {}  # first character -> its group's trie, once needed
+        self._pattern: re.Pattern[str] | None = None
         if len(by_first) <= grouped_max:
             self._groups = list(by_first.items())
             self._ascii_groups = [(first, group) for first, group in self._groups if first.isascii()]
         else:
             self._pattern = re.compile(_trie_pattern(sorted(self._words)))
-            self._prefixes = {
-                w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
-            }
 
     def found(self, text: str) -> list[T]:
         """The values of the words that occur in ``text``, each once, in the order they first occur."""
-        words = self._words
         if self._pattern is not None:
-            return [words[w] for w in self._trie_found(self._pattern, text)]
-        hits: list[tuple[int, int, str]] = []  # (first position, -length, word)
+            return self._seen(_matches(self._pattern, text))
+        matches: list[tuple[int, str]] = []
         for first, group in self._ascii_groups if text.isascii() else self._groups:
             if first in text:
-                for word in group:
-                    at = text.find(word)
-                    if at >= 0:
-                        hits.append((at, -len(word), word))
-        if not hits:
+                pattern = self._compiled.get(first)
+                if pattern is None:
+                    pattern = self._compiled[first] = re.compile(_trie_pattern(group))
+                matches.extend(_matches(pattern, text))
+        if not matches:
             return []
-        hits.sort()
-        return [words[w] for _, _, w in hits]
+        if len(matches) > 1:  # in text order, as one trie of all the words finds them
+            matches.sort()  # (start, word): one match per position
+        return self._seen(matches)
 
-    def _trie_found(self, pattern: re.Pattern[str], text: str) -> dict[str, None]:
+    def _seen(self, matches: list[tuple[int, str]]) -> list[T]:
         seen: dict[str, None] = {}
         prefixes = self._prefixes
-        search = pattern.search
-        m = search(text)
-        while m is not None:
-            for word in prefixes[m.group()]:
+        for _, longest in matches:
+            for word in prefixes[longest]:
                 seen[word] = None
-            m = search(text, m.start() + 1)
-        return seen
+        words = self._words
+        return [words[w] for w in seen]
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:
+    """(start, the longest word there) at each position where a word starts (the search resumes after
+    each start)."""
+    out: list[tuple[int, str]] = []
+    search = pattern.search
+    m = search(text)
+    while m is not None:
+        start = m.start()
+        out.append((start, m.group()))
+        m = search(text, start + 1)
+    return out
 
 
 def _trie_pattern(words: list[str]) -> str:
