@@ -96,11 +96,11 @@ def _str_or_null(value: str | None) -> str:
 
 class _Memo:
     """The JSON of the last value of a member that stays the same through a stream (its source name, its
-    encoding evidence): written again only when the value changes."""
+    encoding evidence): written again only when the value changes. The pair is replaced as one object,
+    so a thread never reads one value's JSON beside another value."""
 
     def __init__(self) -> None:
-        self.value: object = None
-        self.json = ""
+        self.last: tuple[object, str] = (None, "")
 
 
 _SOURCE = _Memo()
@@ -108,20 +108,20 @@ _EVIDENCE = _Memo()
 
 
 def _source_json(name: str) -> str:
-    memo = _SOURCE
-    if name != memo.value:
-        memo.json = json_str(name)
-        memo.value = name
-    return memo.json
+    value, written = _SOURCE.last
+    if name != value:
+        written = json_str(name)
+        _SOURCE.last = (name, written)
+    return written
 
 
 def _evidence_json(evidence: list[str]) -> str:
     key = tuple(evidence)  # a copy: the list could change after it was written
-    memo = _EVIDENCE
-    if key != memo.value:
-        memo.json = ", ".join([json_str(x) for x in evidence])
-        memo.value = key
-    return memo.json
+    value, written = _EVIDENCE.last
+    if key != value:
+        written = ", ".join([json_str(x) for x in evidence])
+        _EVIDENCE.last = (key, written)
+    return written
 
 
 def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
