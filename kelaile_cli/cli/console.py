@@ -7,17 +7,17 @@ streams and environment (``NO_COLOR``, ``COLUMNS``) — the in-process test harn
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import json
+
     from rich.console import Console
 
-__all__ = ["emit_json", "emit_json_lines", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
+__all__ = ["emit_json", "emit_utf8", "err", "escape", "out", "reset", "say_error", "say_warning", "to_json"]
 
 
 def _make(stderr: bool) -> Console:
@@ -75,21 +75,28 @@ def _default(value: Any) -> Any:
         return bytes(value).hex()
     if isinstance(value, Path) or type(value).__name__ == "Decimal":  # decimal is not imported for this
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+    if hasattr(type(value), "__dataclass_fields__"):  # dataclasses.is_dataclass, for an instance
+        from dataclasses import asdict  # imported when there is one: ``klx parse --json`` has none
+
+        return asdict(value)
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 #: ``json.dumps(data, ensure_ascii=False, default=_default)`` makes this encoder anew at every call;
-#: ``klx parse --json`` encodes two values per receipt a profile knows (its transaction and checks)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
+#: ``klx parse --json`` encodes two values per receipt a profile knows (its transaction and checks).
+#: Made (and ``json`` imported) at the first use: ``klx parse --json`` of a raw file may have none.
+_ENCODER: list[json.JSONEncoder] = []
 
 
 def to_json(data: Any) -> str:
     """The one JSON style of klx: one line, UTF-8 text as is (``ensure_ascii=False``), bytes as hex."""
-    return _ENCODER.encode(data)
+    if not _ENCODER:
+        import json
+
+        _ENCODER.append(json.JSONEncoder(ensure_ascii=False, default=_default))
+    return _ENCODER[0].encode(data)
 
 
 def emit_json(data: Any) -> None:
@@ -98,12 +105,32 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_json_lines(records: list[str]) -> None:
-    """JSON Lines records already encoded (``to_json`` style), written and flushed at once: a stream of
-    many small records is shown group by group instead of paying one flush per record."""
-    if records:
-        sys.stdout.write("\n".join(records) + "\n")
-        sys.stdout.flush()
+def emit_utf8(parts: list[bytes]) -> None:
+    """UTF-8 text already made (JSON Lines records with their newlines, in pieces), joined, written and
+    flushed at once: a batch of records costs one copy and one flush. Written to stdout's byte stream
+    when stdout writes UTF-8 and newlines as they are (as stdout would write the text, without decoding
+    and encoding it again); otherwise as text."""
+    if not parts:
+        return
+    data = b"".join(parts)
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and os.linesep == "\n" and _is_utf8(getattr(stream, "encoding", None)):
+        stream.flush()  # anything written as text before goes first
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "surrogatepass"))
+        stream.flush()
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    import codecs
+
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def say_error(message: str) -> None:

@@ -14,7 +14,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
-from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head
+from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head_utf8
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
 from kelaile_cli.core.stream.layout import TextSetup
@@ -48,6 +48,7 @@ __all__ = [
     "load_source",
     "open_output",
     "receipt_json",
+    "receipt_json_utf8",
     "receipt_record",
     "sample_source",
     "source_receipts",
@@ -395,28 +396,38 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     transaction, checks, recording, warnings). The one-line separators ``", "`` and ``": "`` are
     ``json.dumps``' defaults.
     """
-    time = _iso(receipt.timestamp) if receipt.timestamp is not None else None
+    out: list[bytes] = []
+    receipt_json_utf8(out, source, receipt, detector, encode)
+    return b"".join(out).decode("utf-8", "surrogatepass")
+
+
+def receipt_json_utf8(
+    out: list[bytes], source: Source, receipt: Receipt, detector: Detector | None, encode: Callable[[Any], str]
+) -> None:
+    """``receipt_json`` in UTF-8, appended to ``out`` in pieces (``klx parse --json`` joins a whole batch's
+    once and writes the bytes: ``console.emit_utf8``)."""
+    receipt_head_utf8(out, source.name, receipt, _iso(receipt.timestamp) if receipt.timestamp is not None else None)
     if receipt.warnings or source.recording is not None:
-        tail = (
-            f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
-            f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+        out.append(
+            (
+                f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
+                f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
+            ).encode()
         )
     else:  # a raw file's receipt without warnings (most)
-        tail = ', "warnings": [], "recording": null'
-    parts = [receipt_head(source.name, receipt, time), tail]
+        out.append(b', "warnings": [], "recording": null')
     if detector is not None:
         from kelaile_cli.core.profiles.analysis import analyse
 
         analysis = analyse(receipt, detector)
         if analysis.profile is None:  # no profile knows it (``identity()``'s members, written out)
-            parts.append(
+            out.append(
                 f', "profile": null, "confidence": {json_scalar(analysis.confidence)}, "kind": null, '
-                '"transaction": null, "checks": []'
+                '"transaction": null, "checks": []}'.encode()
             )
-        else:
-            parts.append(members_json(analysis.identity(), encode))
-    parts.append("}")
-    return "".join(parts)
+            return
+        out.append(members_json(analysis.identity(), encode).encode())
+    out.append(b"}")
 
 
 def _iso(epoch: float) -> str:

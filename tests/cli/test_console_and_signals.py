@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kelaile_cli.cli.console import emit_json, to_json
+from kelaile_cli.cli.console import emit_json, emit_utf8, to_json
 from kelaile_cli.cli.signals import stopping
 
 
@@ -72,3 +72,23 @@ def test_without_interrupt_ctrl_c_is_left_to_the_caller():
     with stopping(lambda: None, interrupt=False) as fired:
         os.kill(os.getpid(), signal.SIGINT)
         assert _wait_for(fired)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_records_in_utf8_reach_stdout_as_text_would(monkeypatch, encoding):
+    """Bytes straight to stdout's byte stream when it writes UTF-8, after any text written before; through
+    the text layer otherwise (its encoding, errors and all), and to a stream with no bytes under it."""
+    import io
+
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="\n")
+    monkeypatch.setattr("sys.stdout", stdout)
+    stdout.write("first ")
+    emit_utf8(['{"text": "永福 €"}'.encode(), b"\n"])
+    emit_utf8([])
+    stdout.flush()
+    assert raw.getvalue() == 'first {"text": "永福 €"}\n'.encode(encoding, errors="replace")
+    text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", text)
+    emit_utf8(["é".encode(), b"\n"])
+    assert text.getvalue() == "é\n"

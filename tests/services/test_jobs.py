@@ -156,3 +156,17 @@ def test_decoded_once_as_with_a_separate_prescan(path, prescan, monkeypatch):
 
     assert texts(got) == texts(expected)
     assert facts(got) == facts(expected)
+
+
+def test_stream_constant_members_follow_each_receipt():
+    """The source name and encoding evidence are written again when they change from one receipt to the next."""
+    from kelaile_cli.cli.console import to_json
+
+    source = jobs.Source("a.bin", b"\x1b@one\n\x1dV\x00\x1b@two\n\x1dV\x00")
+    first, second = jobs.source_receipts(source, DecodeOptions())
+    other = jobs.Source('b "2".bin', source.data)
+    for src, receipt, evidence in [(source, first, ["x"]), (source, second, ["x"]), (other, second, ["y", "z"])]:
+        receipt.encoding_evidence = evidence
+        assert jobs.receipt_json(src, receipt, None, to_json) == to_json(jobs.receipt_record(src, receipt))
+    second.encoding_evidence.append("w")  # the same list, changed
+    assert jobs.receipt_json(other, second, None, to_json) == to_json(jobs.receipt_record(other, second))

@@ -23,7 +23,7 @@ from kelaile_cli.cli.clickopts import (
     profiles_click_option,
     write_out,
 )
-from kelaile_cli.cli.console import emit_json, emit_json_lines, err, escape, out, to_json
+from kelaile_cli.cli.console import emit_json, emit_utf8, err, escape, out, to_json
 from kelaile_cli.services import jobs
 
 if TYPE_CHECKING:
@@ -170,7 +170,11 @@ def parse(
         for source in sources:
             # each receipt as soon as the chunk (256 KB, or a recording's connection) that completes it is decoded
             for batch in jobs.iter_receipt_batches(source, options):
-                emit_json_lines([jobs.receipt_json(source, receipt, detector, to_json) for receipt in batch])
+                parts: list[bytes] = []  # the batch's records in UTF-8 pieces, joined once (console.emit_utf8)
+                for receipt in batch:
+                    jobs.receipt_json_utf8(parts, source, receipt, detector, to_json)
+                    parts.append(b"\n")
+                emit_utf8(parts)
     else:
         _parse_table(sources, options, detector)
     click.get_current_context().exit(code)

@@ -1,9 +1,10 @@
 """Which POS printed this receipt? Score every profile at once and rank them.
 
-Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as a trie
-written as one regular expression), so a receipt's text is scanned once however many profiles are
-loaded; a regular-expression signature is tried only when its literal prefix (one more word of the
-same matcher) occurs in the text. A profile's
+Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as tries
+written as regular expressions, one per first character, or one for all with many profiles), so
+a receipt's text is scanned once per first character however many profiles share it; a
+regular-expression signature is tried only when its literal prefix (one more word of the same
+matcher) occurs in the text. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from kelaile_cli.core.stream.receipt import Receipt, line_texts
@@ -31,6 +31,7 @@ __all__ = ["DEFAULT_THRESHOLD", "Candidate", "Detector", "ProfileRules", "WordFi
 DEFAULT_THRESHOLD = 0.5
 HABIT_WEIGHT = 0.15  # habits can move a score by at most this much
 MIN_TRIGGER = 2  # a regex's literal prefix must be this long to act as its trigger
+GROUPED_MAX = 64  # WordFinder: one trie per first character up to this many first characters
 
 T = TypeVar("T")
 
@@ -62,11 +63,32 @@ class ProfileRules(NamedTuple):
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Candidate:
-    id: str
-    confidence: float
-    matched: tuple[str, ...]  # the signatures found
+    """A profile that matched a receipt: its id, calibrated confidence and the signatures found.
+
+    Treated as immutable. A plain class, not a frozen dataclass: a dataclass costs every start of ``klx``
+    the ``dataclasses`` module and the code its decorator writes. Equality, hash and repr as the
+    dataclass had.
+    """
+
+    def __init__(self, id: str, confidence: float, matched: tuple[str, ...]) -> None:
+        self.id = id
+        self.confidence = confidence
+        self.matched = matched  # the signatures found
+
+    def _fields(self) -> tuple[str, float, tuple[str, ...]]:
+        return (self.id, self.confidence, self.matched)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Candidate) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Candidate(id={self.id!r}, confidence={self.confidence!r}, matched={self.matched!r})"
 
 
 def receipt_text(receipt: Receipt) -> str:
@@ -102,7 +124,9 @@ class Detector:
         # word -> [(profile, signature, regex or None)]: a literal signature is found when its word
         # is; a regex signature whose literal prefix is the word is *tried* only when the word is.
         words: dict[str, list[_Owner]] = {}
-        self._always: list[tuple[int, int, str]] = []  # regexes with no usable prefix
+        #: regexes with no prefix long enough to be a word of the matcher, and their prefix ('' if none):
+        #: a regex is searched only when its prefix is in the text (``in``: a ``memchr``)
+        self._always: list[tuple[int, int, str, str]] = []
         self._totals: list[float] = []
         for p_i, rule in enumerate(self.rules):
             self._totals.append(sum(weight for _, _, weight in rule.signatures))
@@ -114,7 +138,7 @@ class Detector:
                     if len(prefix) >= MIN_TRIGGER:
                         words.setdefault(prefix, []).append((p_i, s_i, regex))
                     else:
-                        self._always.append((p_i, s_i, regex))
+                        self._always.append((p_i, s_i, regex, prefix))
         self._finder = WordFinder(words)
 
     def _search(self, regex: str, text: str) -> bool:
@@ -138,8 +162,8 @@ class Detector:
                     tried.add((p_i, s_i))
                     if self._search(rx, text):
                         found.setdefault(p_i, set()).add(s_i)
-        for p_i, s_i, rx in self._always:
-            if self._search(rx, text):
+        for p_i, s_i, rx, prefix in self._always:
+            if prefix in text and self._search(rx, text):
                 found.setdefault(p_i, set()).add(s_i)
         scored = []
         for p_i, sigs in found.items():
@@ -177,39 +201,82 @@ class Detector:
 class WordFinder(Generic[T]):
     """Which of a fixed set of words occur in a text (anywhere, overlapping ones included).
 
-    The words are one regular expression: their trie written as nested alternatives, each word's
+    The words are regular expressions of their trie, written as nested alternatives, each word's
     continuations optional and tried first (``永福超市(?:感謝您)?``), so a match is the longest word
-    starting at its position. ``re`` skips in C every position whose character begins no word (the
-    pattern's first-character set) and walks the trie only where one does; the words found at a
-    position are the longest one and those of the words that are its prefixes. The search resumes
-    one character after each match's start, so words starting inside another are found too.
-    Empty words are never found.
+    starting at its position; the words found at a position are the longest one and those of the
+    words that are its prefixes. A search resumes one character after each match's start, so words
+    starting inside another are found too. Empty words are never found.
+
+    With few distinct first characters (``grouped_max``; a few dozen profiles) there is one trie per
+    first character, searched only when ``str``'s ``in`` (a ``memchr``) sees that character in the
+    text, and compiled the first time it is: most receipts contain few of those characters, and a
+    trie that starts with a literal is looked for with ``re``'s fast literal scan, instead of ``re``
+    testing every character against the set of all first characters (a big-character-set lookup
+    per character of a CJK text, and a stop at every common one such as a digit). With more first
+    characters, one trie of all the words, whose first-character set ``re`` checks in C.
     """
 
-    __slots__ = ("_pattern", "_prefixes", "_words")
+    __slots__ = ("_ascii_groups", "_compiled", "_groups", "_pattern", "_prefixes", "_words")
 
-    def __init__(self, words: dict[str, T]) -> None:
+    def __init__(self, words: dict[str, T], grouped_max: int = GROUPED_MAX) -> None:
         self._words = {w: v for w, v in words.items() if w}
         #: word -> it and every word that is a prefix of it
         self._prefixes: dict[str, tuple[str, ...]] = {
             w: tuple(w[:n] for n in range(len(w), 0, -1) if w[:n] in self._words) for w in self._words
         }
-        self._pattern = re.compile(_trie_pattern(sorted(self._words))) if self._words else None
+        by_first: dict[str, list[str]] = {}
+        for word in sorted(self._words):
+            by_first.setdefault(word[0], []).append(word)
+        #: (first character, the words starting with it), when there are few first characters
+        self._groups: list[tuple[str, list[str]]] = []
+        #: the groups whose first character is ASCII: all an ASCII text (``str.isascii``: a flag) can have
+        self._ascii_groups: list[tuple[str, list[str]]] = []
+        self._compiled: dict[str, re.Pattern[str]] = {}  # first character -> its group's trie, once needed
+        self._pattern: re.Pattern[str] | None = None
+        if len(by_first) <= grouped_max:
+            self._groups = list(by_first.items())
+            self._ascii_groups = [(first, group) for first, group in self._groups if first.isascii()]
+        else:
+            self._pattern = re.compile(_trie_pattern(sorted(self._words)))
 
     def found(self, text: str) -> list[T]:
-        """The values of the words that occur in ``text``, each once."""
-        pattern = self._pattern
-        if pattern is None:
+        """The values of the words that occur in ``text``, each once, in the order they first occur."""
+        if self._pattern is not None:
+            return self._seen(_matches(self._pattern, text))
+        matches: list[tuple[int, str]] = []
+        for first, group in self._ascii_groups if text.isascii() else self._groups:
+            if first in text:
+                pattern = self._compiled.get(first)
+                if pattern is None:
+                    pattern = self._compiled[first] = re.compile(_trie_pattern(group))
+                matches.extend(_matches(pattern, text))
+        if not matches:
             return []
+        if len(matches) > 1:  # in text order, as one trie of all the words finds them
+            matches.sort()  # (start, word): one match per position
+        return self._seen(matches)
+
+    def _seen(self, matches: list[tuple[int, str]]) -> list[T]:
         seen: dict[str, None] = {}
-        search = pattern.search
-        m = search(text)
-        while m is not None:
-            for word in self._prefixes[m.group()]:
+        prefixes = self._prefixes
+        for _, longest in matches:
+            for word in prefixes[longest]:
                 seen[word] = None
-            m = search(text, m.start() + 1)
         words = self._words
         return [words[w] for w in seen]
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:
+    """(start, the longest word there) at each position where a word starts (the search resumes after
+    each start)."""
+    out: list[tuple[int, str]] = []
+    search = pattern.search
+    m = search(text)
+    while m is not None:
+        start = m.start()
+        out.append((start, m.group()))
+        m = search(text, start + 1)
+    return out
 
 
 def _trie_pattern(words: list[str]) -> str:

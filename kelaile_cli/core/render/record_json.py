@@ -9,22 +9,64 @@ mypyc compiles this module (setup.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from json.encoder import encode_basestring
 
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, LineRun, Receipt
 
-__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head"]
+try:  # json.encoder's own: the C function, without importing the json package at every start
+    from _json import encode_basestring
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    from json.encoder import encode_basestring
+
+__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head", "receipt_head_utf8"]
 
 _INF = float("inf")
 
 
+#: the characters ``json.dumps`` escapes, but for the newline (written ``\\n``)
+_ESCAPED: tuple[str, ...] = (*[chr(c) for c in range(0x20) if c != 0x0A], '"', "\\")
+#: from this length on, a text is looked through for each escaped character before ``encode_basestring``
+_LONG = 48
+
+
 def json_str(text: str) -> str:
     """A JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it."""
+    if len(text) >= _LONG and _only_newlines(text):
+        return '"' + text.replace("\n", "\\n") + '"'
     out: str = encode_basestring(text)
     return out
+
+
+def _json_body_utf8(text: str) -> bytes:
+    """``json_str(text)`` without its quotes, in UTF-8 (as the record is written; a lone surrogate, which
+    no decoder of klx makes, as ``surrogatepass`` writes it)."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) >= _LONG and _only_newline_bytes(data):
+        return data.replace(b"\n", b"\\n")
+    out: str = encode_basestring(text)
+    return out[1:-1].encode("utf-8", "surrogatepass")
+
+
+#: ``_ESCAPED`` in UTF-8: ASCII bytes, never part of the encoding of another character (as ints: ``int in
+#: bytes`` is one ``memchr``, where a ``bytes`` operand is first tried as an int, a TypeError each time)
+_ESCAPED_BYTES: tuple[int, ...] = tuple([ord(ch) for ch in _ESCAPED])
+
+
+def _only_newline_bytes(data: bytes) -> bool:
+    """``_only_newlines`` of UTF-8 text: each look-up is one ``memchr``, with no false hit (in a wide
+    string, ``memchr`` looks for the character's low byte, which many CJK characters share)."""
+    return all(b not in data for b in _ESCAPED_BYTES)  # mypyc: a loop
+
+
+def _only_newlines(text: str) -> bool:
+    """Whether the newline is the one character of ``text`` that JSON escapes.
+
+    A receipt's text (~1,000 characters) has no other, most often. ``str``'s ``in`` finds a character with
+    ``memchr``: these 33 look-ups and a ``replace`` of the newlines cost about half of the two passes
+    of ``encode_basestring``, which reads each character of a wide (UCS-2) string through a switch on
+    its kind."""
+    return all(ch not in text for ch in _ESCAPED)  # mypyc: a loop
 
 
 def json_scalar(value: object) -> str:
@@ -43,6 +85,8 @@ def json_scalar(value: object) -> str:
             return repr(number)
     elif type(value) is int:
         return repr(value)
+    import json  # not imported at start: ``klx parse --json`` of a raw file may need no other JSON
+
     return json.dumps(value)  # NaN, Infinity, int and float subclasses: as json spells them
 
 
@@ -50,11 +94,49 @@ def _str_or_null(value: str | None) -> str:
     return "null" if value is None else json_str(value)
 
 
+class _Memo:
+    """The JSON of the last value of a member that stays the same through a stream (its source name, its
+    encoding evidence): written again only when the value changes. The pair is replaced as one object,
+    so a thread never reads one value's JSON beside another value."""
+
+    def __init__(self) -> None:
+        self.last: tuple[object, str] = (None, "")
+
+
+_SOURCE = _Memo()
+_EVIDENCE = _Memo()
+
+
+def _source_json(name: str) -> str:
+    value, written = _SOURCE.last
+    if name != value:
+        written = json_str(name)
+        _SOURCE.last = (name, written)
+    return written
+
+
+def _evidence_json(evidence: list[str]) -> str:
+    key = tuple(evidence)  # a copy: the list could change after it was written
+    value, written = _EVIDENCE.last
+    if key != value:
+        written = ", ".join([json_str(x) for x in evidence])
+        _EVIDENCE.last = (key, written)
+    return written
+
+
 def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     """The record from its opening brace up to and including ``"queries": [...]`` (no trailing comma).
 
     ``time``: the capture time as the record writes it (ISO 8601), or None.
     """
+    out: list[bytes] = []
+    receipt_head_utf8(out, source_name, receipt, time)
+    return b"".join(out).decode("utf-8", "surrogatepass")
+
+
+def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
+    """``receipt_head`` in UTF-8, appended to ``out`` in pieces: the receipt's text (the longest piece) is
+    encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records."""
     v = json_scalar
     s = json_str
     codes: list[str] = []
@@ -75,19 +157,22 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
             )
         elif isinstance(e, DrawerKick):
             kicks.append(f'{{"pin": {v(e.pin)}, "offset": {v(e.start)}}}')
-    evidence = ", ".join([s(x) for x in receipt.encoding_evidence])
-    queries = ", ".join([s(x) for x in receipt.queries])
-    return (
-        f'{{"source": {s(source_name)}, "index": {v(receipt.index)}, '
-        f'"text": {s(render_text(receipt, markers=False))}, "encoding": {s(receipt.encoding)}, '
-        f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
-        f'"encoding_evidence": [{evidence}], '
-        f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
-        f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
-        f'"time": {_str_or_null(time)}, '
-        f'"connection": {v(receipt.connection)}, '
-        f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], "drawer_kicks": [{", ".join(kicks)}], '
-        f'"queries": [{queries}]'
+    queries = ", ".join([s(x) for x in receipt.queries]) if receipt.queries else ""
+    out.append(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "'.encode())
+    out.append(_json_body_utf8(render_text(receipt, markers=False)))
+    out.append(
+        (
+            f'", "encoding": {s(receipt.encoding)}, '
+            f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
+            f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
+            f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
+            f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
+            f'"time": {_str_or_null(time)}, '
+            f'"connection": {v(receipt.connection)}, '
+            f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], '
+            f'"drawer_kicks": [{", ".join(kicks)}], '
+            f'"queries": [{queries}]'
+        ).encode()
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +42,46 @@ def profile_dirs(extra: Sequence[str | Path] = ()) -> list[Path]:
     return [bundled_dir(), *(Path(p) for p in extra), *(Path(p) for p in env)]
 
 
-@dataclass(slots=True)
 class ProfileSet:
-    profiles: list[Profile] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)  # id -> file it came from
-    errors: list[ProfileError] = field(default_factory=list)
-    overridden: list[str] = field(default_factory=list)  # "id: a.yaml replaced by b.yaml"
-    digests: dict[str, str] = field(default_factory=dict)  # path -> digest of the content read (cache._digest)
+    """The profiles found: each with the file it came from, the files that failed, the overrides.
+
+    A plain class, not a dataclass (a dataclass costs every start of ``klx`` the ``dataclasses`` module and
+    the code its decorator writes); equality and repr as the dataclass had.
+    """
+
+    __slots__ = ("digests", "errors", "files", "overridden", "profiles")
+
+    def __init__(
+        self,
+        profiles: list[Profile] | None = None,
+        files: dict[str, Path] | None = None,
+        errors: list[ProfileError] | None = None,
+        overridden: list[str] | None = None,
+        digests: dict[str, str] | None = None,
+    ) -> None:
+        self.profiles: list[Profile] = [] if profiles is None else profiles
+        self.files: dict[str, Path] = {} if files is None else files  # id -> file it came from
+        self.errors: list[ProfileError] = [] if errors is None else errors
+        self.overridden: list[str] = [] if overridden is None else overridden  # "id: a.yaml replaced by b.yaml"
+        #: path -> digest of the content read (cache._digest)
+        self.digests: dict[str, str] = {} if digests is None else digests
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.profiles, self.files, self.errors, self.overridden, self.digests)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ProfileSet)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (
+            f"ProfileSet(profiles={self.profiles!r}, files={self.files!r}, errors={self.errors!r}, "
+            f"overridden={self.overridden!r}, digests={self.digests!r})"
+        )
 
     def get(self, profile_id: str) -> Profile:
         for p in self.profiles:
@@ -112,16 +144,46 @@ def load_profiles(extra: Sequence[str | Path] = (), cache: ProfileCache | bool |
     return found
 
 
-@dataclass(slots=True)
 class DetectionSet:
-    """The profiles as detection sees them: rules for all, a full ``Profile`` only when asked for one."""
+    """The profiles as detection sees them: rules for all, a full ``Profile`` only when asked for one.
 
-    rules: list[ProfileRules]
-    files: dict[str, Path]  # id -> file it came from
-    errors: list[ProfileError]
-    overridden: list[str]
-    cached: bool = False  # the rules came from the rules cache
-    models: ProfileCache | bool | None = True  # where full profiles come from (as ``load_profiles``'s cache)
+    A plain class, not a dataclass (see ``ProfileSet``); equality and repr as the dataclass had.
+    """
+
+    __slots__ = ("cached", "errors", "files", "models", "overridden", "rules")
+
+    def __init__(
+        self,
+        rules: list[ProfileRules],
+        files: dict[str, Path],
+        errors: list[ProfileError],
+        overridden: list[str],
+        cached: bool = False,
+        models: ProfileCache | bool | None = True,
+    ) -> None:
+        self.rules = rules
+        self.files = files  # id -> file it came from
+        self.errors = errors
+        self.overridden = overridden
+        self.cached = cached  # the rules came from the rules cache
+        self.models = models  # where full profiles come from (as ``load_profiles``'s cache)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.rules, self.files, self.errors, self.overridden, self.cached, self.models)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, DetectionSet)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (
+            f"DetectionSet(rules={self.rules!r}, files={self.files!r}, errors={self.errors!r}, "
+            f"overridden={self.overridden!r}, cached={self.cached!r}, models={self.models!r})"
+        )
 
     def detector(self, threshold: float = DEFAULT_THRESHOLD) -> Detector:
         """A detector over every profile; it builds the winner's ``Profile`` when a receipt needs it."""

@@ -5,20 +5,32 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.profiles.detect import WordFinder
+from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder
 
 # few letters, so words overlap, nest and share prefixes; regex metacharacters and CJK among them
 ALPHABET = st.sampled_from(list("ab.c\\(|*永福超市感謝您 \n"))
 WORD = st.text(ALPHABET, max_size=5)
 
 
-@given(st.lists(WORD, max_size=8), st.text(ALPHABET, max_size=40))
+@given(st.lists(WORD, max_size=8), st.text(ALPHABET, max_size=40), st.sampled_from([GROUPED_MAX, 0]))
 @settings(max_examples=400, deadline=None)
-def test_finds_exactly_the_words_in_the_text(words: list[str], text: str) -> None:
+def test_finds_exactly_the_words_in_the_text(words: list[str], text: str, grouped_max: int) -> None:
+    """Either way of matching (one trie per first character, or one trie of all the words when there are
+    more first characters than ``grouped_max``): the same words, in the order they first occur."""
     values = {w: i for i, w in enumerate(dict.fromkeys(words))}
-    found = WordFinder(values).found(text)
+    found = WordFinder(values, grouped_max).found(text)
     assert len(found) == len(set(found))  # each word once, however often it occurs
     assert set(found) == {v for w, v in values.items() if w and w in text}
+    assert found == _in_text_order(values, text)
+
+
+def _in_text_order(values: dict[str, int], text: str) -> list[int]:
+    """The words of ``text`` as a left-to-right scan meets them: by position, a longer word first."""
+    hits = sorted((i, -len(w)) for w in values if w for i in range(len(text)) if text.startswith(w, i))
+    order: dict[int, None] = {}
+    for i, negative_length in hits:
+        order[values[text[i : i - negative_length]]] = None
+    return list(order)
 
 
 def test_nested_and_prefix_words() -> None:
@@ -28,8 +40,23 @@ def test_nested_and_prefix_words() -> None:
     assert sorted(finder.found("多谢光临 祥云酒家")) == [3, 4]  # a word inside another
     assert sorted(finder.found("VISA VISA Kasse 1")) == [5, 6]
     assert finder.found("nothing here") == []
+    assert finder.found("祥云酒家 永福超市") == [3, 1]  # in the order they occur
+    assert finder.found("Kasse VISA ") == [6, 5]  # an ASCII text: the words starting with ASCII only
+
+
+def test_many_first_characters_make_one_trie() -> None:
+    words = {chr(0x4E00 + i) + "号": i for i in range(GROUPED_MAX + 1)}  # more first characters than grouped
+    text = "".join(sorted(words, reverse=True)[:3]) + " 一"
+    assert WordFinder(words).found(text) == [GROUPED_MAX, GROUPED_MAX - 1, GROUPED_MAX - 2]
 
 
 def test_no_words() -> None:
     assert WordFinder({}).found("anything") == []
     assert WordFinder({"": 1}).found("anything") == []  # an empty word is never found
+
+
+def test_candidate_compares_hashes_and_reads_as_the_dataclass_did() -> None:
+    a, b = Candidate("p", 0.5, ("x",)), Candidate("p", 0.5, ("x",))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Candidate("p", 0.5, ("y",)) and a != ("p", 0.5, ("x",))
+    assert repr(a) == "Candidate(id='p', confidence=0.5, matched=('x',))"

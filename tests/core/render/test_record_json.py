@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kelaile_cli.core.render.record_json import json_value, members_json
+from kelaile_cli.core.render.record_json import _json_body_utf8, json_str, json_value, members_json
 
 
 def dumps(value: object) -> str:
@@ -52,3 +52,26 @@ def test_what_is_not_plain_json_data_goes_to_the_encoder() -> None:
     value = {"a": [1, (2, 3)], "b": {1: "x"}, "c": Text("t"), "d": {"e": [None, True, 1.5]}}
     assert json_value(value, encode) == dumps(value)
     assert seen == [(2, 3), {1: "x"}]  # the tuple and the dict with a number for key, nothing else
+
+
+# long texts (from 48 characters on, a text is looked through for the characters JSON escapes): plain ones,
+# with newlines and characters JSON leaves as they are; each escaped character is tried below
+_PLAIN = st.sampled_from([*"ab 永福¥\n\n", "\x7f", "\u2028", "\ud800", "\U0001f600"])
+_ESCAPED = st.sampled_from([*(chr(c) for c in range(0x20)), '"', "\\"])
+
+
+@given(st.text(_PLAIN, min_size=40, max_size=120), st.lists(st.tuples(st.integers(0, 120), _ESCAPED), max_size=2))
+def test_a_long_text_is_written_as_json_dumps_writes_it(plain: str, inserted: list[tuple[int, str]]) -> None:
+    text = plain
+    for at, ch in inserted:
+        text = text[:at] + ch + text[at:]
+    assert json_str(text) == dumps(text)
+    assert _json_body_utf8(text) == dumps(text)[1:-1].encode("utf-8", "surrogatepass")  # the receipt's text in a record
+
+
+def test_escaped_characters_in_a_long_text() -> None:
+    plain = "永福超市 ¥12.00\n" * 5
+    for ch in [*(chr(c) for c in range(0x20)), '"', "\\", "\x7f"]:
+        for text in (plain + ch, ch + plain, plain[:30] + ch + plain[30:]):
+            assert json_str(text) == dumps(text)
+            assert _json_body_utf8(text) == dumps(text)[1:-1].encode("utf-8", "surrogatepass")

@@ -215,3 +215,16 @@ def test_an_unwritable_cache_directory_is_harmless(drafts, tmp_path, monkeypatch
         found = load_detection()
         assert not found.cached and "pos-a" in _shops(found) and not found.errors
         assert found.profile("pos-a").id == "pos-a"
+
+
+def test_profile_and_detection_sets_are_plain_records():
+    """Plain classes (no dataclass at start-up), with the dataclasses' equality and defaults."""
+    a, b = library.ProfileSet(), library.ProfileSet()
+    a.profiles.append("p")  # type: ignore[arg-type]  # each set its own lists and dicts
+    assert b.profiles == [] and b.files == {} and a != b and a == library.ProfileSet(["p"])  # type: ignore[list-item]
+    assert repr(b) == "ProfileSet(profiles=[], files={}, errors=[], overridden=[], digests={})"
+    one = library.DetectionSet([], {}, [], [], cached=True)
+    assert one == library.DetectionSet([], {}, [], [], True) and one != library.DetectionSet([], {}, [], [])
+    assert "cached=True" in repr(one)
+    with pytest.raises(TypeError):
+        hash(one)
