@@ -120,7 +120,7 @@ def emit_utf8(parts: list[bytes]) -> None:
         buffer.write(data)
         buffer.flush()
     else:
-        stream.write(data.decode("utf-8", "surrogatepass"))
+        stream.write(data.decode("utf-8", "surrogateescape"))  # a file name's odd bytes back as Python holds them
         stream.flush()
 
 

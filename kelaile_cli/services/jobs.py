@@ -14,7 +14,7 @@ from kelaile_cli.core.errors import InputError
 from kelaile_cli.core.escpos.dialect import StreamDecoder
 from kelaile_cli.core.escpos.events import Event
 from kelaile_cli.core.formats.recording import TO_PRINTER, Chunk, ConnectionPlan, Recording, parse_recording
-from kelaile_cli.core.render.record_json import json_scalar, members_json, receipt_head_utf8
+from kelaile_cli.core.render.record_json import from_utf8, json_scalar, members_json, receipt_head_utf8, utf8
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.encoding import decode_text
 from kelaile_cli.core.stream.layout import TextSetup
@@ -398,7 +398,7 @@ def receipt_json(source: Source, receipt: Receipt, detector: Detector | None, en
     """
     out: list[bytes] = []
     receipt_json_utf8(out, source, receipt, detector, encode)
-    return b"".join(out).decode("utf-8", "surrogatepass")
+    return from_utf8(b"".join(out))
 
 
 def receipt_json_utf8(
@@ -409,10 +409,10 @@ def receipt_json_utf8(
     receipt_head_utf8(out, source.name, receipt, _iso(receipt.timestamp) if receipt.timestamp is not None else None)
     if receipt.warnings or source.recording is not None:
         out.append(
-            (
+            utf8(
                 f', "warnings": {encode([w.to_dict() for w in receipt.warnings]) if receipt.warnings else "[]"}, '
                 f'"recording": {encode(source.recording.integrity()) if source.recording is not None else "null"}'
-            ).encode()
+            )
         )
     else:  # a raw file's receipt without warnings (most)
         out.append(b', "warnings": [], "recording": null')
@@ -426,7 +426,7 @@ def receipt_json_utf8(
                 '"transaction": null, "checks": []}'.encode()
             )
             return
-        out.append(members_json(analysis.identity(), encode).encode())
+        out.append(utf8(members_json(analysis.identity(), encode)))
     out.append(b"}")
 
 

@@ -119,6 +119,32 @@ def test_receipt_json_odd_values():
         assert jobs.receipt_json(source, receipt, None, to_json) == to_json(jobs.receipt_record(source, receipt))
 
 
+def test_a_file_name_that_is_not_utf8_is_written_back_as_its_bytes(tmp_path):
+    """Python holds such a name's odd bytes as lone surrogates; ``klx parse --json`` writes them back as the
+    bytes they were (as stdout does on POSIX), through the byte path and the str one alike."""
+    import os
+    import subprocess
+    import sys
+
+    from kelaile_cli.cli.console import to_json
+
+    raw_name = b"caf\xe9-\xff.bin"  # Latin-1, not UTF-8
+    (Path(os.fsdecode(tmp_path)) / os.fsdecode(raw_name)).write_bytes(b"\x1b@A\n\x1dV\x00")
+    source = jobs.load_source(Path(os.fsdecode(tmp_path)) / os.fsdecode(raw_name))
+    (receipt,) = jobs.source_receipts(source, DecodeOptions())
+    out: list[bytes] = []
+    jobs.receipt_json_utf8(out, source, receipt, None, to_json)
+    assert b"".join(out).startswith(b'{"source": "' + os.fsencode(source.name) + b'"')
+    assert raw_name in os.fsencode(source.name)
+    assert jobs.receipt_json(source, receipt, None, to_json) == to_json(jobs.receipt_record(source, receipt))
+    run = subprocess.run(
+        [sys.executable, "-m", "kelaile_cli", "parse", os.fsdecode(raw_name), "--json"],
+        cwd=tmp_path, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(b'{"source": "' + raw_name + b'", "index": 0, "text": "A"')
+
+
 def test_batches_are_the_receipts_grouped(tmp_path, monkeypatch):
     path = tmp_path / "many.bin"
     path.write_bytes(b"".join(job(i) for i in range(50)))

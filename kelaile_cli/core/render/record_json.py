@@ -19,7 +19,16 @@ try:  # json.encoder's own: the C function, without importing the json package a
 except ImportError:  # pragma: no cover - a Python without the C accelerator
     from json.encoder import encode_basestring
 
-__all__ = ["json_scalar", "json_str", "json_value", "members_json", "receipt_head", "receipt_head_utf8"]
+__all__ = [
+    "from_utf8",
+    "json_scalar",
+    "json_str",
+    "json_value",
+    "members_json",
+    "receipt_head",
+    "receipt_head_utf8",
+    "utf8",
+]
 
 _INF = float("inf")
 
@@ -36,6 +45,18 @@ def json_str(text: str) -> str:
         return '"' + text.replace("\n", "\\n") + '"'
     out: str = encode_basestring(text)
     return out
+
+
+def utf8(text: str) -> bytes:
+    """A piece of a record in UTF-8. A file name's bytes that are not UTF-8 (Python holds them as lone
+    surrogates U+DC80-U+DCFF) are written back as they were, as stdout writes them on POSIX."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def from_utf8(data: bytes) -> str:
+    """A record written by ``utf8`` (and ``receipt_head_utf8``) as text again (a receipt text's lone
+    surrogate, which ``_json_body_utf8`` writes as ``surrogatepass`` does, comes back as three)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _json_body_utf8(text: str) -> bytes:
@@ -131,7 +152,7 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
     """
     out: list[bytes] = []
     receipt_head_utf8(out, source_name, receipt, time)
-    return b"".join(out).decode("utf-8", "surrogatepass")
+    return from_utf8(b"".join(out))
 
 
 def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
@@ -158,10 +179,10 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
         elif isinstance(e, DrawerKick):
             kicks.append(f'{{"pin": {v(e.pin)}, "offset": {v(e.start)}}}')
     queries = ", ".join([s(x) for x in receipt.queries]) if receipt.queries else ""
-    out.append(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "'.encode())
+    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "'))
     out.append(_json_body_utf8(render_text(receipt, markers=False)))
     out.append(
-        (
+        utf8(
             f'", "encoding": {s(receipt.encoding)}, '
             f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
             f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
@@ -172,7 +193,7 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
             f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], '
             f'"drawer_kicks": [{", ".join(kicks)}], '
             f'"queries": [{queries}]'
-        ).encode()
+        )
     )
 
 
