@@ -483,10 +483,7 @@ class LineRun:
         """The texts of the run's printed lines (its empty lines are feeds, not lines)."""
         if not self.gap:
             return self.texts
-        parts = self.parts
-        if parts is None:
-            return [text for text in self.texts if text]
-        return [text for text, part in zip(self.texts, parts, strict=True) if part]
+        return [text for text, cols in zip(self.texts, self.cols, strict=True) if cols >= 0]
 
 
 #: what the layout lays out: elements, with runs of plain lines kept as ``LineRun``
@@ -606,22 +603,7 @@ class Receipt:  # noqa: PLW1641  (mutable, so unhashable, as the dataclass was)
         return [e for e in self._blocks if isinstance(e, DrawerKick)]
 
     def _fields(self) -> tuple[object, ...]:
-        return (
-            self.index,
-            self.elements,
-            self.start,
-            self.end,
-            self.encoding,
-            self.width,
-            self.dialect,
-            self.cut,
-            self.warnings,
-            self.queries,
-            self.timestamp,
-            self.connection,
-            self.encoding_confidence,
-            self.encoding_evidence,
-        )
+        return tuple([getattr(self, name) for name in _RECEIPT_FIELDS])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Receipt):
@@ -633,7 +615,7 @@ class Receipt:  # noqa: PLW1641  (mutable, so unhashable, as the dataclass was)
         return "Receipt(" + ", ".join(f"{n}={v!r}" for n, v in pairs) + ")"
 
 
-#: Receipt's fields, in the order of its repr (and of ``Receipt._fields``)
+#: Receipt's fields, as its equality and repr read them (``elements`` expanded), in the order of its repr
 _RECEIPT_FIELDS: Final = (
     "index",
     "elements",
