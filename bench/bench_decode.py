@@ -101,6 +101,17 @@ def run_stage(streams: list[bytes], repeat: int, clock: str, segment: bool) -> t
     return (*best_of(repeat, clock, work), sum(len(s) for s in streams))
 
 
+def _row(receipts: int, size: int, secs: float) -> dict[str, float]:
+    """One result of the report: what was decoded, in how long, and the rates."""
+    return {
+        "receipts": receipts,
+        "bytes": size,
+        "seconds": round(secs, 4),
+        "mb_per_s": round(size / secs / 1e6, 2),
+        "receipts_per_s": round(receipts / secs),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
@@ -123,24 +134,12 @@ def main() -> None:
             ("stream per receipt", [d for _, d in corpus]),
         ):
             secs, receipts, size = run(streams, args.repeat, args.clock)
-            results[f"{label} / {mode}"] = {
-                "receipts": receipts,
-                "bytes": size,
-                "seconds": round(secs, 4),
-                "mb_per_s": round(size / secs / 1e6, 2),
-                "receipts_per_s": round(receipts / secs),
-            }
+            results[f"{label} / {mode}"] = _row(receipts, size, secs)
         streams = [b"".join(v) for v in by_lang.values()]
         for stage, segment in (("decode only", False), ("decode + segment", True)):
             secs, count, size = run_stage(streams, args.repeat, args.clock, segment)
             receipts = count if segment else len(corpus)  # the segmenter's jobs are the receipts
-            results[f"{label} / {stage}, stream per language"] = {
-                "receipts": receipts,
-                "bytes": size,
-                "seconds": round(secs, 4),
-                "mb_per_s": round(size / secs / 1e6, 2),
-                "receipts_per_s": round(receipts / secs),
-            }
+            results[f"{label} / {stage}, stream per language"] = _row(receipts, size, secs)
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu_model()},
         "build": build_kind(),
