@@ -9,8 +9,10 @@ __all__ = ["GC_THRESHOLDS", "quiet_pydantic_plugins", "tune_gc"]
 
 #: Decoding makes many small, short-lived, acyclic objects (events, spans, lines). CPython's default
 #: young-generation threshold (700) runs the cycle collector every few hundred of them; at 50,000 it
-#: runs ~70× less often for a few MB more peak memory. Measured: decode + segment + render +20–25 %.
-GC_THRESHOLDS = (50_000, 20, 20)
+#: runs ~70× less often for a few MB more peak memory (decode + segment + render +20–25 %). At 200,000
+#: the collections left cost 3 % fewer instructions for `klx parse --json` of a CJK stream, and peak
+#: RSS on the 96 MB stream is unchanged (48 MB; docs/performance.md).
+GC_THRESHOLDS = (200_000, 20, 20)
 
 
 def tune_gc() -> None:

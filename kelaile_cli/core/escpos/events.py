@@ -99,6 +99,16 @@ class Command:
     def params(self, value: dict[str, Any]) -> None:
         self._params = value
 
+    def read_params(self) -> dict[str, Any]:
+        """``params`` for a reader that does not change them: the shared dict itself when the event has
+        none of its own yet (no copy)."""
+        params = self._params
+        if params is None:
+            params = self._shared
+            if params is None:
+                params = self._params = {}
+        return params
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Command) or type(other) is not type(self):
             return NotImplemented

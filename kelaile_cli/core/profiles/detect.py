@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, NamedTuple, TypeVar
 
 from kelaile_cli.core.stream.receipt import Receipt, line_texts
 
@@ -209,7 +209,9 @@ class WordFinder(Generic[T]):
 
     With few distinct first characters (``grouped_max``; a few dozen profiles) there is one trie per
     first character, searched only when ``str``'s ``in`` (a ``memchr``) sees that character in the
-    text, and compiled the first time it is: most receipts contain few of those characters, and a
+    text, and the rarest character of one of its words too (``rarest_char``: a group whose first
+    character is a common letter is not searched for a word whose other letters the text lacks),
+    and compiled the first time it is: most receipts contain few of those characters, and a
     trie that starts with a literal is looked for with ``re``'s fast literal scan, instead of ``re``
     testing every character against the set of all first characters (a big-character-set lookup
     per character of a CJK text, and a stop at every common one such as a digit). With more first
@@ -227,15 +229,21 @@ class WordFinder(Generic[T]):
         by_first: dict[str, list[str]] = {}
         for word in sorted(self._words):
             by_first.setdefault(word[0], []).append(word)
-        #: (first character, the words starting with it), when there are few first characters
-        self._groups: list[tuple[str, list[str]]] = []
-        #: the groups whose first character is ASCII: all an ASCII text (``str.isascii``: a flag) can have
-        self._ascii_groups: list[tuple[str, list[str]]] = []
+        #: (first character, the rarest character of each word of its group, the words starting with it),
+        #: when there are few first characters
+        self._groups: list[tuple[str, str, list[str]]] = []
+        #: the groups of ASCII words: all an ASCII text (``str.isascii``: a flag) can have
+        self._ascii_groups: list[tuple[str, str, list[str]]] = []
         self._compiled: dict[str, re.Pattern[str]] = {}  # first character -> its group's trie, once needed
         self._pattern: re.Pattern[str] | None = None
         if len(by_first) <= grouped_max:
-            self._groups = list(by_first.items())
-            self._ascii_groups = [(first, group) for first, group in self._groups if first.isascii()]
+            for first, group in by_first.items():
+                probes = "".join(dict.fromkeys(rarest_char(w) for w in group))
+                self._groups.append((first, probes, group))
+                ascii_words = [w for w in group if w.isascii()]
+                if ascii_words:
+                    ascii_probes = "".join(dict.fromkeys(rarest_char(w) for w in ascii_words))
+                    self._ascii_groups.append((first, ascii_probes, group))
         else:
             self._pattern = re.compile(_trie_pattern(sorted(self._words)))
 
@@ -244,8 +252,9 @@ class WordFinder(Generic[T]):
         if self._pattern is not None:
             return self._seen(_matches(self._pattern, text))
         matches: list[tuple[int, str]] = []
-        for first, group in self._ascii_groups if text.isascii() else self._groups:
-            if first in text:
+        for first, probes, group in self._ascii_groups if text.isascii() else self._groups:
+            # a word occurs only where its first character and its rarest one do: each a memchr
+            if first in text and _any_in(probes, text):
                 pattern = self._compiled.get(first)
                 if pattern is None:
                     pattern = self._compiled[first] = re.compile(_trie_pattern(group))
@@ -264,6 +273,28 @@ class WordFinder(Generic[T]):
                 seen[word] = None
         words = self._words
         return [words[w] for w in seen]
+
+
+#: characters common in receipts' text, most common first: blanks, digits and the signs of amounts,
+#: then letters by their frequency in English text (upper case as lower case). Any other character
+#: (other signs, letters of other scripts) is rarer than all of them.
+_COMMON_CHARS: Final = " 0123456789.,:-/*=xX" + "".join(c + c.upper() for c in "etaoinshrdlcumwfgypbvkjqz")
+_RARITY: Final = {ch: i for i, ch in enumerate(_COMMON_CHARS)}
+
+
+def rarest_char(word: str) -> str:
+    """The character of ``word`` (non-empty) least likely to be in a receipt's text (the first of equals)."""
+    best = word[0]
+    best_rank = _RARITY.get(best, len(_RARITY))
+    for ch in word:
+        rank = _RARITY.get(ch, len(_RARITY))
+        if rank > best_rank:
+            best, best_rank = ch, rank
+    return best
+
+
+def _any_in(chars: str, text: str) -> bool:
+    return any(ch in text for ch in chars)  # mypyc: a loop
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:

@@ -158,8 +158,6 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
 def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
     """``receipt_head`` in UTF-8, appended to ``out`` in pieces: the receipt's text (the longest piece) is
     encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records."""
-    v = json_scalar
-    s = json_str
     codes: list[str] = []
     images: list[str] = []
     kicks: list[str] = []
@@ -168,28 +166,29 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
             continue
         if isinstance(e, Code):
             codes.append(
-                f'{{"symbology": {s(e.symbology)}, "data": {s(e.data)}, "check_digit": {v(e.check_digit)}, '
-                f'"offset": {v(e.start)}}}'
+                f'{{"symbology": {json_str(e.symbology)}, "data": {json_str(e.data)}, '
+                f'"check_digit": {json_scalar(e.check_digit)}, "offset": {json_scalar(e.start)}}}'
             )
         elif isinstance(e, Image):
             images.append(
-                f'{{"width": {v(e.width)}, "height": {v(e.height)}, "source": {s(e.source)}, "key": {v(e.key)}, '
-                f'"offset": {v(e.start)}}}'
+                f'{{"width": {json_scalar(e.width)}, "height": {json_scalar(e.height)}, '
+                f'"source": {json_str(e.source)}, "key": {json_scalar(e.key)}, "offset": {json_scalar(e.start)}}}'
             )
         elif isinstance(e, DrawerKick):
-            kicks.append(f'{{"pin": {v(e.pin)}, "offset": {v(e.start)}}}')
-    queries = ", ".join([s(x) for x in receipt.queries]) if receipt.queries else ""
-    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {v(receipt.index)}, "text": "'))
+            kicks.append(f'{{"pin": {json_scalar(e.pin)}, "offset": {json_scalar(e.start)}}}')
+    queries = ", ".join([json_str(x) for x in receipt.queries]) if receipt.queries else ""
+    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {json_scalar(receipt.index)}, "text": "'))
     out.append(_json_body_utf8(render_text(receipt, markers=False)))
     out.append(
         utf8(
-            f'", "encoding": {s(receipt.encoding)}, '
-            f'"encoding_confidence": {v(receipt.encoding_confidence)}, '
+            f'", "encoding": {json_str(receipt.encoding)}, '
+            f'"encoding_confidence": {json_scalar(receipt.encoding_confidence)}, '
             f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
-            f'"width": {v(receipt.width)}, "dialect": {s(receipt.dialect)}, "cut": {v(receipt.cut)}, '
-            f'"offset": {{"start": {v(receipt.start)}, "end": {v(receipt.end)}}}, '
+            f'"width": {json_scalar(receipt.width)}, "dialect": {json_str(receipt.dialect)}, '
+            f'"cut": {json_scalar(receipt.cut)}, '
+            f'"offset": {{"start": {json_scalar(receipt.start)}, "end": {json_scalar(receipt.end)}}}, '
             f'"time": {_str_or_null(time)}, '
-            f'"connection": {v(receipt.connection)}, '
+            f'"connection": {json_scalar(receipt.connection)}, '
             f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], '
             f'"drawer_kicks": [{", ".join(kicks)}], '
             f'"queries": [{queries}]'

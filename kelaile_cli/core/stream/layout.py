@@ -175,7 +175,7 @@ class Layout:
                     continue
                 handler = _HANDLERS.get(ev.op)
                 if handler is not None:
-                    handler(self, ev, ev.params)
+                    handler(self, ev, ev.read_params())
             elif isinstance(ev, Unknown):
                 self._warnings.append(Warning(ev.offset, "unknown_command", ev.reason))
             elif isinstance(ev, Truncated):
@@ -239,6 +239,7 @@ class Layout:
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
         self._narrow_only = False  # ... or no wide character at all
         self._byte_cols = False  # ... and each wide character came from two bytes (see _decode_lines)
+        self._run_ascii = False  # ... or it is all ASCII
         self._run_chars = -1  # its characters (-1: not decoded as a block)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
@@ -267,7 +268,7 @@ class Layout:
         if self._state.user_chars and self._user_glyphs and self._has_user_chars(raw):
             self._user_text(ev.offset, raw)
             return
-        if b"\n" not in raw:
+        if 0x0A not in raw:  # an int: one memchr (a bytes operand is first tried as an int, in vain)
             self._append(ev.offset, raw)
             return
         if self._state.margin_cols:  # each line begins at the margin: line by line
@@ -375,7 +376,7 @@ class Layout:
         when that is not the same as decoding each line (an undecodable byte, or a codec with state).
         Also notes, once for all the lines, whether the run's non-ASCII characters are all wide or
         all narrow (then a line's columns follow from its length)."""
-        self._wide_only = self._narrow_only = self._byte_cols = False
+        self._wide_only = self._narrow_only = self._byte_cols = self._run_ascii = False
         self._run_chars = -1
         kinds = self._codec_kinds.get(codec)
         if kinds is None:
@@ -393,7 +394,9 @@ class Layout:
         if intl:
             text = encoding.apply_intl_charset(text, intl)
         self._run_chars = len(text)
-        if not text.isascii():
+        if text.isascii():  # said once for the run, not asked again of each line
+            self._narrow_only = self._run_ascii = True
+        else:
             pairs = encoding.wide_pairs(codec) if codec == self.setup.cjk_codec and not intl else None
             if pairs is not None and pairs.all_wide(raw, text):  # CJK text, each wide character from two bytes
                 self._wide_only = True
@@ -462,7 +465,8 @@ class Layout:
         style = self._state.style
         mult = style.width
         align = self._line_align = self._state.align
-        noted = self._used_cjk or codec != self.setup.cjk_codec  # nothing (more) to note of double-byte text
+        # nothing (more) to note of double-byte text
+        noted = self._used_cjk or codec != self.setup.cjk_codec or self._run_ascii
         wide_only = self._wide_only
         narrow_only = self._narrow_only
         byte_cols = self._byte_cols
@@ -604,7 +608,7 @@ class Layout:
         if step is not None and step[0] == ev.op:
             self._state.style = step[1]
             return
-        _HANDLERS[ev.op](self, ev, ev.params)
+        _HANDLERS[ev.op](self, ev, ev.read_params())
         if len(steps) >= _STYLE_STEPS_MAX:
             steps.clear()
         steps[ev.raw] = (ev.op, self._state.style)

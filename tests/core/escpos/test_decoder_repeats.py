@@ -75,3 +75,17 @@ def test_command_params_can_be_set_and_compare_by_value():
     assert cmd.params == {"on": False}
     assert Command(0, b"\x1b@", "ESC @", "init").params == {}
     assert repr(cmd) == "Command(offset=3, raw=b'\\x1bE\\x01', name='ESC E', op='bold', params={'on': False})"
+
+
+def test_read_params_gives_the_remembered_dict_itself_and_params_a_copy():
+    """``read_params`` (for the layout, which never writes them) costs no copy; ``params`` still gives the
+    event a dict of its own, so writing into it leaves the remembered one as it was."""
+    remembered = {"n": 1}
+    cmd = Command(0, b"\x1b!\x01", "ESC !", "print_mode", None, remembered)
+    assert cmd.read_params() is remembered
+    own = cmd.params
+    assert own == remembered and own is not remembered
+    own["n"] = 2
+    assert remembered == {"n": 1}
+    assert cmd.read_params() is own
+    assert Command(0, b"\x0a", "LF", "lf").read_params() == {}

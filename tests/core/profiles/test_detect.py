@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder
+from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder, rarest_char
 
 # few letters, so words overlap, nest and share prefixes; regex metacharacters and CJK among them
 ALPHABET = st.sampled_from(list("ab.c\\(|*永福超市感謝您 \n"))
@@ -42,6 +42,18 @@ def test_nested_and_prefix_words() -> None:
     assert finder.found("nothing here") == []
     assert finder.found("祥云酒家 永福超市") == [3, 1]  # in the order they occur
     assert finder.found("Kasse VISA ") == [6, 5]  # an ASCII text: the words starting with ASCII only
+
+
+def test_a_group_is_searched_only_when_the_rarest_character_of_a_word_is_in_the_text() -> None:
+    assert rarest_char("THE CROOKED THISTLE") == "K"
+    assert rarest_char("Check #") == "#"  # a sign outside the common ones
+    assert rarest_char("12 place du Marché") == "é"  # a letter of no common kind
+    assert rarest_char("永福超市") == "永"  # equals: the first
+    finder = WordFinder({"THE CROOKED THISTLE": 1, "Check #": 2})
+    # T and C are in the text, K and # are not: neither group's trie is searched (nor compiled)
+    assert finder.found("TOTAL 12.00\nCASH 12.00\nCHANGE 0.00") == []
+    assert finder._compiled == {}
+    assert finder.found("Check #12 THE CROOKED THISTLE") == [2, 1]
 
 
 def test_many_first_characters_make_one_trie() -> None:

@@ -51,9 +51,17 @@ def test_surely_wide_char_is_the_class() -> None:
     for cp in range(0x20, 0x10000, 7):
         ch = chr(cp)
         assert surely_wide_char(ch) == (not ch.isascii() and surely_wide(ch)), hex(cp)
+    # and the class search of longer texts, at every edge of the CJK ideographs' own loop
+    for cp in [*range(0x80, 0x10000, 7), 0x4DFF, 0x4E00, 0x9FFF, 0xA000]:
+        text = "合计 x2 " * 4 + chr(cp) + " 鸡丁" * 8
+        assert surely_wide(text) == surely_wide_char(chr(cp)), hex(cp)
 
 
-@given(st.text(alphabet=st.sampled_from("合计 x2.56Ａｗ한글カナ\u3000·¥é─😀\u303f\uff61"), max_size=40))
+#: wide and narrow, the edges of the CJK ideographs among them
+_MIXED = "合计 x2.56Ａｗ한글カナ\u3000·¥é─😀\u303f\uff61\u4dff\u4e00\u9fff\ua000"
+
+
+@given(st.text(alphabet=st.sampled_from(_MIXED), max_size=40))
 def test_surely_wide_short_and_long_agree(text):
     from kelaile_cli.core.stream.cells import surely_wide, surely_wide_char
 
