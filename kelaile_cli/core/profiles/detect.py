@@ -141,11 +141,20 @@ class Detector:
                         self._always.append((p_i, s_i, regex, prefix))
         self._finder = WordFinder(words)
 
-    def _search(self, regex: str, text: str) -> bool:
+    def _regex(self, regex: str) -> re.Pattern[str]:
         compiled = self._compiled.get(regex)
         if compiled is None:
             compiled = self._compiled[regex] = re.compile(regex)
-        return compiled.search(text) is not None
+        return compiled
+
+    def _search(self, regex: str, text: str) -> bool:
+        return self._regex(regex).search(text) is not None
+
+    def _match_at(self, regex: str, text: str, starts: list[int]) -> bool:
+        """Whether ``regex`` matches where its literal prefix starts: every match of it starts there, so
+        this is its ``search`` without walking the rest of the text."""
+        match = self._regex(regex).match
+        return any(match(text, start) is not None for start in starts)
 
     def rank(self, receipt: Receipt, text: str | None = None) -> list[Candidate]:
         """Profiles that match at all, best first, with calibrated confidences. ``text``: the
@@ -154,13 +163,13 @@ class Detector:
             text = receipt_text(receipt)
         found: dict[int, set[int]] = {}
         tried: set[tuple[int, int]] = set()
-        for owners in self._finder.found(text):
+        for owners, starts in self._finder.found_at(text):
             for p_i, s_i, rx in owners:
                 if rx is None:
                     found.setdefault(p_i, set()).add(s_i)
                 elif (p_i, s_i) not in tried:
                     tried.add((p_i, s_i))
-                    if self._search(rx, text):
+                    if self._match_at(rx, text, starts):
                         found.setdefault(p_i, set()).add(s_i)
         for p_i, s_i, rx, prefix in self._always:
             if prefix in text and self._search(rx, text):
@@ -209,7 +218,7 @@ class WordFinder(Generic[T]):
 
     With few distinct first characters (``grouped_max``; a few dozen profiles) there is one trie per
     first character, searched only when ``str``'s ``in`` (a ``memchr``) sees that character in the
-    text, and the rarest character of one of its words too (``rarest_char``: a group whose first
+    text, and the two rarest characters of one of its words too (``rarest_chars``: a group whose first
     character is a common letter is not searched for a word whose other letters the text lacks),
     and compiled the first time it is: most receipts contain few of those characters, and a
     trie that starts with a literal is looked for with ``re``'s fast literal scan, instead of ``re``
@@ -229,32 +238,36 @@ class WordFinder(Generic[T]):
         by_first: dict[str, list[str]] = {}
         for word in sorted(self._words):
             by_first.setdefault(word[0], []).append(word)
-        #: (first character, the rarest character of each word of its group, the words starting with it),
+        #: (first character, the rarest characters of each word of its group, the words starting with it),
         #: when there are few first characters
-        self._groups: list[tuple[str, str, list[str]]] = []
+        self._groups: list[tuple[str, list[str], list[str]]] = []
         #: the groups of ASCII words: all an ASCII text (``str.isascii``: a flag) can have
-        self._ascii_groups: list[tuple[str, str, list[str]]] = []
+        self._ascii_groups: list[tuple[str, list[str], list[str]]] = []
         self._compiled: dict[str, re.Pattern[str]] = {}  # first character -> its group's trie, once needed
         self._pattern: re.Pattern[str] | None = None
         if len(by_first) <= grouped_max:
             for first, group in by_first.items():
-                probes = "".join(dict.fromkeys(rarest_char(w) for w in group))
+                probes = list(dict.fromkeys(_probe(w) for w in group))
                 self._groups.append((first, probes, group))
                 ascii_words = [w for w in group if w.isascii()]
                 if ascii_words:
-                    ascii_probes = "".join(dict.fromkeys(rarest_char(w) for w in ascii_words))
+                    ascii_probes = list(dict.fromkeys(_probe(w) for w in ascii_words))
                     self._ascii_groups.append((first, ascii_probes, group))
         else:
             self._pattern = re.compile(_trie_pattern(sorted(self._words)))
 
     def found(self, text: str) -> list[T]:
         """The values of the words that occur in ``text``, each once, in the order they first occur."""
+        return [value for value, _ in self.found_at(text)]
+
+    def found_at(self, text: str) -> list[tuple[T, list[int]]]:
+        """``found``, each value with the positions where its word starts in ``text``."""
         if self._pattern is not None:
             return self._seen(_matches(self._pattern, text))
         matches: list[tuple[int, str]] = []
         for first, probes, group in self._ascii_groups if text.isascii() else self._groups:
-            # a word occurs only where its first character and its rarest one do: each a memchr
-            if first in text and _any_in(probes, text):
+            # a word occurs only where its first character and its two rarest ones do: each a memchr
+            if first in text and _any_all_in(probes, text):
                 pattern = self._compiled.get(first)
                 if pattern is None:
                     pattern = self._compiled[first] = re.compile(_trie_pattern(group))
@@ -265,14 +278,18 @@ class WordFinder(Generic[T]):
             matches.sort()  # (start, word): one match per position
         return self._seen(matches)
 
-    def _seen(self, matches: list[tuple[int, str]]) -> list[T]:
-        seen: dict[str, None] = {}
+    def _seen(self, matches: list[tuple[int, str]]) -> list[tuple[T, list[int]]]:
+        seen: dict[str, list[int]] = {}
         prefixes = self._prefixes
-        for _, longest in matches:
-            for word in prefixes[longest]:
-                seen[word] = None
+        for start, longest in matches:
+            for word in prefixes[longest]:  # the words found at a position: the longest and its prefixes
+                starts = seen.get(word)
+                if starts is None:
+                    seen[word] = [start]
+                else:
+                    starts.append(start)
         words = self._words
-        return [words[w] for w in seen]
+        return [(words[w], starts) for w, starts in seen.items()]
 
 
 #: characters common in receipts' text, most common first: blanks, digits and the signs of amounts,
@@ -293,8 +310,26 @@ def rarest_char(word: str) -> str:
     return best
 
 
-def _any_in(chars: str, text: str) -> bool:
-    return any(ch in text for ch in chars)  # mypyc: a loop
+def rarest_chars(word: str, n: int = 2) -> str:
+    """The ``n`` distinct characters of ``word`` least likely to be in a receipt's text, rarest first
+    (fewer when it has fewer)."""
+    out = ""
+    rest = word
+    while rest and len(out) < n:
+        ch = rarest_char(rest)
+        out += ch
+        rest = rest.replace(ch, "")
+    return out
+
+
+def _probe(word: str) -> str:
+    """What to look for besides a word's first character (looked for anyway): its two rarest others."""
+    return rarest_chars(word[1:].replace(word[0], ""))
+
+
+def _any_all_in(probes: list[str], text: str) -> bool:
+    """Whether every character of one of ``probes`` is in ``text`` (each ``in`` a ``memchr``)."""
+    return any(all(ch in text for ch in chars) for chars in probes)  # mypyc: loops
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:

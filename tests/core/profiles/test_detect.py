@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder, rarest_char
+from kelaile_cli.core.profiles.detect import GROUPED_MAX, Candidate, WordFinder, rarest_char, rarest_chars
 
 # few letters, so words overlap, nest and share prefixes; regex metacharacters and CJK among them
 ALPHABET = st.sampled_from(list("ab.c\\(|*永福超市感謝您 \n"))
@@ -44,16 +44,23 @@ def test_nested_and_prefix_words() -> None:
     assert finder.found("Kasse VISA ") == [6, 5]  # an ASCII text: the words starting with ASCII only
 
 
-def test_a_group_is_searched_only_when_the_rarest_character_of_a_word_is_in_the_text() -> None:
+def test_a_group_is_searched_only_when_the_rarest_characters_of_a_word_are_in_the_text() -> None:
     assert rarest_char("THE CROOKED THISTLE") == "K"
     assert rarest_char("Check #") == "#"  # a sign outside the common ones
     assert rarest_char("12 place du Marché") == "é"  # a letter of no common kind
     assert rarest_char("永福超市") == "永"  # equals: the first
-    finder = WordFinder({"THE CROOKED THISTLE": 1, "Check #": 2})
+    assert rarest_chars("THE CROOKED THISTLE") == "KC"
+    assert rarest_chars("Backstube Sonnenkorn") == "kB"
+    assert rarest_chars("ackstube Sonnenkorn") == "kb"  # what is looked for besides the first character
+    assert rarest_chars("VV") == "V"  # distinct characters
+    assert rarest_chars("") == ""
+    finder = WordFinder({"THE CROOKED THISTLE": 1, "Check #": 2, "Backstube Sonnenkorn": 3})
+    # B and k are in the text ("milk"), b is not: Backstube's group is not searched
+    assert finder.found("Whole milk x2\nBananas x1\nBread x3") == []
     # T and C are in the text, K and # are not: neither group's trie is searched (nor compiled)
     assert finder.found("TOTAL 12.00\nCASH 12.00\nCHANGE 0.00") == []
     assert finder._compiled == {}
-    assert finder.found("Check #12 THE CROOKED THISTLE") == [2, 1]
+    assert finder.found("Check #12 THE CROOKED THISTLE, Backstube Sonnenkorn") == [2, 1, 3]
 
 
 def test_many_first_characters_make_one_trie() -> None:
@@ -72,3 +79,17 @@ def test_candidate_compares_hashes_and_reads_as_the_dataclass_did() -> None:
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert a != Candidate("p", 0.5, ("y",)) and a != ("p", 0.5, ("x",))
     assert repr(a) == "Candidate(id='p', confidence=0.5, matched=('x',))"
+
+
+def test_a_regex_signature_is_tried_at_every_start_of_its_prefix() -> None:
+    """A regex signature is matched where its literal prefix starts (every match of it starts there): the
+    first ``VISA `` is not followed by the masked card number, the second is."""
+    from kelaile_cli.core.profiles.detect import Detector, ProfileRules
+    from kelaile_cli.core.stream.receipt import Receipt
+
+    rules = ProfileRules("p", ((None, r"VISA \*{4}\d{4}", 1.0),), 42, None, None, None)
+    detector = Detector(rules=[rules], load=lambda _: None)  # type: ignore[arg-type,return-value]
+    receipt = Receipt(0, [], 0, 0, "cp437", 42)
+    assert [c.id for c in detector.rank(receipt, "VISA ok\nVISA ****1234\n")] == ["p"]
+    assert detector.rank(receipt, "VISA ok\nVISA 1234\n") == []
+    assert detector.rank(receipt, "PAID VISA **** 1234") == []
