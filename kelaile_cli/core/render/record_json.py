@@ -10,6 +10,7 @@ mypyc compiles this module (setup.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, LineRun, Receipt
@@ -157,7 +158,9 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
 
 def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
     """``receipt_head`` in UTF-8, appended to ``out`` in pieces: the receipt's text (the longest piece) is
-    encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records."""
+    encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records.
+    Numbers are written as ``str`` writes them (ints: as ``json.dumps`` does), short names through
+    ``_word``."""
     codes: list[str] = []
     images: list[str] = []
     kicks: list[str] = []
@@ -166,34 +169,56 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
             continue
         if isinstance(e, Code):
             codes.append(
-                f'{{"symbology": {json_str(e.symbology)}, "data": {json_str(e.data)}, '
-                f'"check_digit": {json_scalar(e.check_digit)}, "offset": {json_scalar(e.start)}}}'
+                f'{{"symbology": {_word(e.symbology)}, "data": {json_str(e.data)}, '
+                f'"check_digit": {_word_or_null(e.check_digit)}, "offset": {e.start}}}'
             )
         elif isinstance(e, Image):
             images.append(
-                f'{{"width": {json_scalar(e.width)}, "height": {json_scalar(e.height)}, '
-                f'"source": {json_str(e.source)}, "key": {json_scalar(e.key)}, "offset": {json_scalar(e.start)}}}'
+                f'{{"width": {e.width}, "height": {e.height}, '
+                f'"source": {_word(e.source)}, "key": {_str_or_null(e.key)}, "offset": {e.start}}}'
             )
         elif isinstance(e, DrawerKick):
-            kicks.append(f'{{"pin": {json_scalar(e.pin)}, "offset": {json_scalar(e.start)}}}')
+            kicks.append(f'{{"pin": {e.pin}, "offset": {e.start}}}')
     queries = ", ".join([json_str(x) for x in receipt.queries]) if receipt.queries else ""
-    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {json_scalar(receipt.index)}, "text": "'))
+    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {receipt.index}, "text": "'))
     out.append(_json_body_utf8(render_text(receipt, markers=False)))
+    connection = receipt.connection
     out.append(
         utf8(
-            f'", "encoding": {json_str(receipt.encoding)}, '
+            f'", "encoding": {_word(receipt.encoding)}, '
             f'"encoding_confidence": {json_scalar(receipt.encoding_confidence)}, '
             f'"encoding_evidence": [{_evidence_json(receipt.encoding_evidence)}], '
-            f'"width": {json_scalar(receipt.width)}, "dialect": {json_str(receipt.dialect)}, '
-            f'"cut": {json_scalar(receipt.cut)}, '
-            f'"offset": {{"start": {json_scalar(receipt.start)}, "end": {json_scalar(receipt.end)}}}, '
+            f'"width": {receipt.width}, "dialect": {_word(receipt.dialect)}, '
+            f'"cut": {_word_or_null(receipt.cut)}, '
+            f'"offset": {{"start": {receipt.start}, "end": {receipt.end}}}, '
             f'"time": {_str_or_null(time)}, '
-            f'"connection": {json_scalar(receipt.connection)}, '
+            f'"connection": {"null" if connection is None else str(connection)}, '
             f'"codes": [{", ".join(codes)}], "images": [{", ".join(images)}], '
             f'"drawer_kicks": [{", ".join(kicks)}], '
             f'"queries": [{queries}]'
         )
     )
+
+
+#: short names a stream repeats (an encoding, a dialect, a symbology, a cut) -> their JSON
+_WORDS: Final[dict[str, str]] = {}
+_WORDS_MAX: Final = 1024
+
+
+def _word(name: str) -> str:
+    """``json_str`` of a short name, remembered (the names of a stream are few)."""
+    out = _WORDS.get(name)
+    if out is None:
+        out = json_str(name)
+        if len(name) <= 64:
+            if len(_WORDS) >= _WORDS_MAX:
+                _WORDS.clear()
+            _WORDS[name] = out
+    return out
+
+
+def _word_or_null(name: str | None) -> str:
+    return "null" if name is None else _word(name)
 
 
 def json_value(value: object, encode: Callable[[object], str]) -> str:

@@ -61,7 +61,7 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
             _rows(el, width, markers, out)
         elif el.widest <= width and el.gap <= MAX_FEED_LINES:  # every line fits one row (most runs)
             if el.align == "left":
-                out.append("\n".join(el.printed))
+                out.extend(el.printed)  # joined once, with the rest (a run has a line at least)
             else:  # an empty line (cols -1) is a line fed: no row of blanks
                 align = el.align
                 rows = zip(el.printed, el.cols, strict=True)
