@@ -2,9 +2,10 @@
 
 Literal signatures of all profiles live in one word matcher (``WordFinder``: the words as tries
 written as regular expressions, one per first character, or one for all with many profiles), so
-a receipt's text is scanned once per first character however many profiles share it; a
-regular-expression signature is tried only when its literal prefix (one more word of the same
-matcher) occurs in the text. A profile's
+a receipt's text is scanned once per first character however many profiles share it (and only
+when the text holds the rarest characters of one of its words); a regular-expression signature is
+tried only when its literal prefix (one more word of the same matcher) occurs in the text, and only
+where it does. A profile's
 score is the weighted share of its signatures found, nudged by habits (paper width, encoding,
 cut, dialect). Confidence is that score less half the runner-up's; under the threshold the answer
 is ``unknown``.
