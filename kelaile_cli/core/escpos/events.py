@@ -112,12 +112,12 @@ class Command:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Command) or type(other) is not type(self):
             return NotImplemented
-        return (self.offset, self.raw, self.name, self.op, self.params) == (
+        return (self.offset, self.raw, self.name, self.op, self.read_params()) == (
             other.offset,
             other.raw,
             other.name,
             other.op,
-            other.params,
+            other.read_params(),
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass was)
@@ -125,7 +125,7 @@ class Command:
     def __repr__(self) -> str:
         return (
             f"Command(offset={self.offset!r}, raw={self.raw!r}, name={self.name!r}, op={self.op!r}, "
-            f"params={self.params!r})"
+            f"params={self.read_params()!r})"
         )
 
 

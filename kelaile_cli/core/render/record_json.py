@@ -117,24 +117,15 @@ def _str_or_null(value: str | None) -> str:
 
 
 class _Memo:
-    """The JSON of the last value of a member that stays the same through a stream (its source name, its
-    encoding evidence): written again only when the value changes. The pair is replaced as one object,
-    so a thread never reads one value's JSON beside another value."""
+    """The JSON of the last value of a member that stays the same through a stream (its encoding
+    evidence): written again only when the value changes. The pair is replaced as one object, so a
+    thread never reads one value's JSON beside another value."""
 
     def __init__(self) -> None:
         self.last: tuple[object, str] = (None, "")
 
 
-_SOURCE = _Memo()
 _EVIDENCE = _Memo()
-
-
-def _source_json(name: str) -> str:
-    value, written = _SOURCE.last
-    if name != value:
-        written = json_str(name)
-        _SOURCE.last = (name, written)
-    return written
 
 
 def _evidence_json(evidence: list[str]) -> str:
@@ -159,8 +150,7 @@ def receipt_head(source_name: str, receipt: Receipt, time: str | None) -> str:
 def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time: str | None) -> None:
     """``receipt_head`` in UTF-8, appended to ``out`` in pieces: the receipt's text (the longest piece) is
     encoded once, escaped as bytes, and copied once more only, when the caller joins a batch's records.
-    Numbers are written as ``str`` writes them (ints: as ``json.dumps`` does), short names through
-    ``_word``."""
+    Numbers are written as ``str`` writes them (ints: as ``json.dumps`` does), names through ``_word``."""
     codes: list[str] = []
     images: list[str] = []
     kicks: list[str] = []
@@ -180,7 +170,7 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
         elif isinstance(e, DrawerKick):
             kicks.append(f'{{"pin": {e.pin}, "offset": {e.start}}}')
     queries = ", ".join([json_str(x) for x in receipt.queries]) if receipt.queries else ""
-    out.append(utf8(f'{{"source": {_source_json(source_name)}, "index": {receipt.index}, "text": "'))
+    out.append(utf8(f'{{"source": {_word(source_name)}, "index": {receipt.index}, "text": "'))
     out.append(_json_body_utf8(render_text(receipt, markers=False)))
     connection = receipt.connection
     out.append(
@@ -200,20 +190,20 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
     )
 
 
-#: short names a stream repeats (an encoding, a dialect, a symbology, a cut) -> their JSON
+#: names a stream repeats (its source's, an encoding, a dialect, a symbology, a cut) -> their JSON
 _WORDS: Final[dict[str, str]] = {}
 _WORDS_MAX: Final = 1024
 
 
 def _word(name: str) -> str:
-    """``json_str`` of a short name, remembered (the names of a stream are few)."""
+    """``json_str`` of a name, remembered (the names of a stream are few; a name is looked up whole, so
+    a thread reads the JSON of the name it asks for)."""
     out = _WORDS.get(name)
     if out is None:
         out = json_str(name)
-        if len(name) <= 64:
-            if len(_WORDS) >= _WORDS_MAX:
-                _WORDS.clear()
-            _WORDS[name] = out
+        if len(_WORDS) >= _WORDS_MAX:
+            _WORDS.clear()
+        _WORDS[name] = out
     return out
 
 

@@ -161,11 +161,12 @@ class TextEvidence:
                 elif op in {"cjk_off", "init"}:
                     self.in_cjk = False
                 elif op == "codepage":
-                    self.codepage = int(ev.params.get("n", 0))
-                    self.page_printer = STAR_PRINTER if ev.params.get("star") else ""
+                    params = ev.read_params()
+                    self.codepage = int(params.get("n", 0))
+                    self.page_printer = STAR_PRINTER if params.get("star") else ""
                     self.chose_page = self.chose_page or self.codepage != 0
                 elif op == "cjk_code_system":
-                    self.code_system = int(ev.params.get("n", 0))
+                    self.code_system = int(ev.read_params().get("n", 0))
 
 
 #: below this confidence an undeclared double-byte guess is not taken: the single-byte page stays
@@ -245,9 +246,9 @@ class CodecTracker:
                 elif ev.op == "cjk_off":
                     self.cjk = False
                 elif ev.op == "codepage":
-                    self.codepage = int(ev.params.get("n", 0))
+                    self.codepage = int(ev.read_params().get("n", 0))
                 elif ev.op == "cjk_code_system":
-                    self.sjis = int(ev.params.get("n", 0)) in (1, 2)
+                    self.sjis = int(ev.read_params().get("n", 0)) in (1, 2)
                 elif ev.op == "init":
                     self.cjk, self.codepage = setup.cjk_default, 0
             elif isinstance(ev, Text):
