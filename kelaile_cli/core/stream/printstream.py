@@ -131,6 +131,7 @@ class TextEvidence:
         "page_printer",
         "sample_bytes",
         "samples",
+        "version",
     )
 
     def __init__(self) -> None:
@@ -143,10 +144,14 @@ class TextEvidence:
         self.codepage = 0  # last ESC t
         self.page_printer = ""  # the model whose numbering that page follows ('' : the stream's printer)
         self.chose_page = False  # a code page other than 0 was selected at some point
+        #: bumped whenever something ``choose_text_setup`` reads changes: the same version, the same choice
+        #: (once the samples are full, a stream's receipts reuse its setup instead of scoring them again)
+        self.version = 0
 
     LIMIT: Final = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
     def add(self, events: Iterable[Event]) -> None:
+        changes = 0
         for ev in events:
             if isinstance(ev, Text):
                 if self.sample_bytes < self.LIMIT and not ev.raw.isascii():  # a byte >= 0x80
@@ -154,19 +159,28 @@ class TextEvidence:
                     if self.in_cjk:
                         self.cjk_samples.append(ev.raw)
                     self.sample_bytes += len(ev.raw)
+                    changes += 1
             elif isinstance(ev, Command):
                 op = ev.op
                 if op == "cjk_on":
+                    changes += not self.declared
                     self.declared = self.in_cjk = True
                 elif op in {"cjk_off", "init"}:
                     self.in_cjk = False
                 elif op == "codepage":
                     params = ev.read_params()
-                    self.codepage = int(params.get("n", 0))
-                    self.page_printer = STAR_PRINTER if params.get("star") else ""
-                    self.chose_page = self.chose_page or self.codepage != 0
+                    codepage = int(params.get("n", 0))
+                    page_printer = STAR_PRINTER if params.get("star") else ""
+                    chose_page = self.chose_page or codepage != 0
+                    if (codepage, page_printer, chose_page) != (self.codepage, self.page_printer, self.chose_page):
+                        self.codepage, self.page_printer, self.chose_page = codepage, page_printer, chose_page
+                        changes += 1
                 elif op == "cjk_code_system":
-                    self.code_system = int(ev.read_params().get("n", 0))
+                    code_system = int(ev.read_params().get("n", 0))
+                    changes += code_system != self.code_system
+                    self.code_system = code_system
+        if changes:
+            self.version += 1
 
 
 #: below this confidence an undeclared double-byte guess is not taken: the single-byte page stays
@@ -309,6 +323,8 @@ class PrintStream:
         self._decoder = decoder if decoder is not None else StreamDecoder(dialect=self.options.dialect)
         self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
         self._evidence = TextEvidence()
+        self._setup: TextSetup | None = None  # chosen from the evidence at version _setup_version
+        self._setup_version = 0
         self._arrivals: list[tuple[int, float]] = []  # (stream offset, capture time) per fed chunk
         self._layout: Layout | None = None
         self._index = 0
@@ -389,8 +405,12 @@ class PrintStream:
             if self._fixed_setup is not None:
                 setup = self._fixed_setup
             else:
-                self._evidence.add(job.events)
-                setup = choose_text_setup(self._evidence, self.options)
+                evidence = self._evidence
+                evidence.add(job.events)
+                if self._setup is None or self._setup_version != evidence.version:
+                    self._setup = choose_text_setup(evidence, self.options)
+                    self._setup_version = evidence.version
+                setup = self._setup
             if self._layout is None:
                 self._layout = Layout(setup)
             else:

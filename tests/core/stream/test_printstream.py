@@ -101,3 +101,56 @@ def test_page_mode_and_user_chars_are_independent_of_chunking(cuts):
     got = live(STREAM2, cuts)
     assert [render_text(r) for r in got] == [render_text(r) for r in whole]
     assert [[w.to_dict() for w in r.warnings] for r in got] == [[w.to_dict() for w in r.warnings] for r in whole]
+
+
+def _cjk_receipts(count: int) -> bytes:
+    """``count`` receipts of GB18030 text without ``FS &`` (the encoding is guessed from the bytes)."""
+    body = "炸酱面   2  ¥ 56.00\n小笼包   1  ¥ 18.00\n合计         ¥ 74.00\n".encode("gb18030")
+    return b"".join(b"\x1b@" + body * 8 + f"No. {n}\n".encode() + b"\x1dV\x00" for n in range(count))
+
+
+def test_live_setup_is_chosen_again_only_when_the_evidence_changed(monkeypatch):
+    from kelaile_cli.core.stream import printstream
+
+    chosen = []
+
+    def counting(evidence, options):
+        setup = real(evidence, options)
+        chosen.append((evidence.version, evidence.sample_bytes, setup))
+        return setup
+
+    real = printstream.choose_text_setup
+    monkeypatch.setattr(printstream, "choose_text_setup", counting)
+    data = _cjk_receipts(60)
+    ps = PrintStream()
+    got = ps.feed(data) + ps.close()
+    assert len(got) == 60
+    # the samples stop growing at TextEvidence.LIMIT: from then on the receipts reuse the choice
+    assert 1 < len(chosen) < 60
+    assert chosen[-1][1] >= printstream.TextEvidence.LIMIT
+    assert [v for v, _, _ in chosen] == sorted({v for v, _, _ in chosen})  # once per version
+    # ... and that choice is the one scoring every receipt again would make
+    monkeypatch.setattr(printstream, "choose_text_setup", real)
+    assert {r.encoding for r in got} == {"gb18030"}
+    assert [render_text(r) for r in got] == [render_text(r) for r in read_receipts(data)]
+
+
+def test_evidence_version_moves_with_what_the_choice_reads():
+    from kelaile_cli.core.stream.printstream import TextEvidence, decode_events
+
+    def version_after(*chunks: bytes) -> list[int]:
+        """The evidence's version after the events of each chunk (the chunks decoded as one stream)."""
+        events, _ = decode_events(b"".join(chunks))
+        ev, out, end = TextEvidence(), [], 0
+        for chunk in chunks:
+            end += len(chunk)
+            ev.add([e for e in events if end - len(chunk) <= e.offset < end])
+            out.append(ev.version)
+        return out
+
+    assert version_after(b"plain ascii\n", b"more\n") == [0, 0]  # nothing to choose by
+    assert version_after(b"\x1bt\x02x\n", b"\x1bt\x02y\n", b"\x1bt\x10z\n") == [1, 1, 2]  # ESC t: changes only
+    assert version_after(b"\x1c&", b"\x1c&", b"\x1c.") == [1, 1, 1]  # FS & declared once; FS . is no evidence
+    han = "汉字\n".encode("gb18030") + b"\x1b!\x00"  # a command ends the text run
+    assert version_after(han, han) == [1, 2]  # the samples grow
+    assert version_after(b"\x1cC\x01", b"\x1cC\x01", b"\x1cC\x00") == [1, 1, 2]  # FS C code system
