@@ -59,10 +59,11 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
     for el in receipt.blocks:
         if not isinstance(el, LineRun):
             _rows(el, width, markers, out)
-        elif el.widest <= width and el.gap <= MAX_FEED_LINES:  # every line fits one row (most runs)
-            if el.align == "left":
+        elif el.gap <= MAX_FEED_LINES and (el.widest <= width or el.settle() <= width):  # each line fits a row
+            if el.align == "left":  # (most runs; the columns of a line may be a bound, see LineRun.exact)
                 out.extend(el.printed)  # joined once, with the rest (a run has a line at least)
             else:  # an empty line (cols -1) is a line fed: no row of blanks
+                el.settle()
                 align = el.align
                 rows = zip(el.printed, el.cols, strict=True)
                 out.extend([_place(text, cols, align, width) if cols >= 0 else "" for text, cols in rows])

@@ -210,73 +210,6 @@ def lines_decode_alike(codec: str) -> bool:
         return False
 
 
-_LOW_BYTES: Final = bytes(range(0x80))
-_GIVE_UP_AFTER: Final = 16  # runs counted in vain, after which WidePairs stops counting
-
-
-class WidePairs:
-    """Tells, by counting bytes in C, that every non-ASCII character of a decoded text run is wide.
-
-    For a codec in which each byte below 0x80 alone is that ASCII character and no byte from 0x80
-    decodes alone (GB18030, GBK, Big5, EUC-KR ...), every non-ASCII character comes from two bytes or
-    more, and from exactly two bytes >= 0x80 each if and only if the run has twice as many bytes >= 0x80
-    as it has bytes more than characters. Those bytes then come in pairs, and their first bytes are the
-    characters' lead bytes: a lead byte is "wide" when every character it heads (with a second byte
-    >= 0x80) is in ``SURELY_WIDE`` — worked out once per lead byte seen (128 decodes). One translate
-    and one slice replace a character-class search over the whole text.
-    """
-
-    def __init__(self, codec: str) -> None:
-        self.codec = codec
-        self._wide = b""  # the wide lead bytes (a translate deletion set)
-        self._known = bytearray(256)  # per lead byte: 0 not yet known, 1 wide, 2 not
-        self.wide_blank = False  # whether a wide lead byte heads U+3000 (the one wide blank)
-        self._counted = 0  # runs whose bytes were counted, and of them found in pairs
-        self._paired = 0
-
-    def all_wide(self, raw: bytes, text: str) -> bool:
-        """Whether ``text`` (``raw`` decoded, no national characters) has no non-ASCII character but
-        pairs of bytes >= 0x80 under a wide lead byte: then each line's columns are its bytes."""
-        if self._counted >= _GIVE_UP_AFTER and not self._paired:
-            return False  # this stream's text is not in pairs (Big5's second bytes are often below 0x80)
-        self._counted += 1
-        high = raw.translate(None, _LOW_BYTES)
-        if len(high) != 2 * (len(raw) - len(text)):
-            return False
-        self._paired += 1
-        rest = high[::2].translate(None, self._wide)
-        if not rest:
-            return True
-        known = self._known
-        for lead in set(rest):
-            if not known[lead]:
-                known[lead] = 1 if self._heads_only_wide(lead) else 2
-                if known[lead] == 1:
-                    self._wide = bytes(b for b in range(256) if known[b] == 1)
-            if known[lead] == 2:
-                return False
-        return True
-
-    def _heads_only_wide(self, lead: int) -> bool:
-        # the 128 pairs in one decode, each followed by LF (never a second byte in these codecs), so
-        # that a bad pair is replaced without touching the next; a replaced one is decoded again alone
-        block = b"".join(bytes((lead, trail, 0x0A)) for trail in range(0x80, 0x100))
-        for trail, decoded in zip(range(0x80, 0x100), block.decode(self.codec, "replace").split("\n"), strict=False):
-            ch = decoded
-            if "\ufffd" in ch:
-                try:
-                    ch = bytes((lead, trail)).decode(self.codec)
-                except UnicodeDecodeError:
-                    continue
-            if len(ch) != 1 or not surely_wide_char(ch):
-                return False
-            if ch == "\u3000":
-                self.wide_blank = True
-        return True
-
-
-#: codec -> its WidePairs, or None when its bytes do not allow the count (see wide_pairs)
-_WIDE_PAIRS: Final[dict[str, WidePairs | None]] = {}
 _NOT_PLAIN_MULTIBYTE = ("klx_mojibake_utf8", "klx_mojibake_gbk")  # klx's own codecs: not known well enough
 
 
@@ -316,30 +249,24 @@ def wide_from_two_bytes(codec: str) -> bool:
     return _single_bytes(codec) > 0
 
 
-#: double-byte encodings in which no character takes more than two bytes, nor two bytes more than one
-#: character (tests/core/stream check every pair of bytes)
-_TWO_BYTES_AT_MOST = frozenset({"big5", "cp950", "gbk", "cp949", "cp932", "shift_jis"})
+#: double-byte encodings in which every byte sequence is one character, taking no more columns than it has
+#: bytes (tests/core/stream check each sequence of one and two bytes, and the longer ones of GB18030,
+#: EUC-JP and EUC-KR): not Big5-HKSCS nor Shift_JIS-2004, some of whose pairs are two characters
+_COLS_WITHIN_BYTES = frozenset(
+    {"gb18030", "gbk", "gb2312", "big5", "cp950", "shift_jis", "cp932", "euc_kr", "cp949", "euc_jp", "johab"}
+)
 
 
 @cache
-def two_bytes_at_most(codec: str) -> bool:
-    """Whether ``wide_from_two_bytes(codec)`` and no character of ``codec`` comes from more than two bytes:
-    then each wide character came from exactly two."""
+def cols_within_bytes(codec: str) -> bool:
+    """Whether no text of ``codec`` takes more columns than it has bytes, nor has more characters: then a
+    line's bytes less its trailing blanks bound its columns, and are them when each non-ASCII
+    character is wide and came from two bytes (CJK text, most often)."""
     try:
         name = codecs.lookup(codec).name.replace("-", "_")
     except LookupError:
         return False
-    return name in _TWO_BYTES_AT_MOST and wide_from_two_bytes(codec)
-
-
-def wide_pairs(codec: str) -> WidePairs | None:
-    """The ``WidePairs`` of a ``codec`` in which every byte below 0x80 alone is that ASCII character and
-    no byte from 0x80 decodes alone (GB18030, Big5, EUC-KR ...); None for any other codec (Shift_JIS
-    has one-byte katakana, a code page one character per byte)."""
-    pairs = _WIDE_PAIRS.get(codec)
-    if pairs is None and codec not in _WIDE_PAIRS:
-        pairs = _WIDE_PAIRS[codec] = WidePairs(codec) if _single_bytes(codec) == 2 else None
-    return pairs
+    return name in _COLS_WITHIN_BYTES
 
 
 @cache

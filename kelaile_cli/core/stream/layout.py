@@ -239,6 +239,7 @@ class Layout:
         self._wide_only = False  # the text run being laid out has no non-ASCII character but wide ones
         self._narrow_only = False  # ... or no wide character at all
         self._byte_cols = False  # ... and each wide character came from two bytes (see _decode_lines)
+        self._bound_cols = False  # ... or its lines' bytes bound their columns (see _decode_lines)
         self._run_ascii = False  # ... or it is all ASCII
         self._run_chars = -1  # its characters (-1: not decoded as a block)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
@@ -375,8 +376,9 @@ class Layout:
         """The lines of a text run decoded at once (one decode call instead of one per line), or None
         when that is not the same as decoding each line (an undecodable byte, or a codec with state).
         Also notes, once for all the lines, whether the run's non-ASCII characters are all wide or
-        all narrow (then a line's columns follow from its length)."""
-        self._wide_only = self._narrow_only = self._byte_cols = self._run_ascii = False
+        all narrow (then a line's columns follow from its length), or whether its lines' bytes bound
+        their columns (CJK text)."""
+        self._wide_only = self._narrow_only = self._byte_cols = self._bound_cols = self._run_ascii = False
         self._run_chars = -1
         kinds = self._codec_kinds.get(codec)
         if kinds is None:
@@ -396,32 +398,26 @@ class Layout:
         self._run_chars = len(text)
         if text.isascii():  # said once for the run, not asked again of each line
             self._narrow_only = self._run_ascii = True
+        elif codec == self.setup.cjk_codec and not intl and encoding.cols_within_bytes(codec):
+            # CJK text: a line's bytes less its trailing blanks bound its columns, and are them unless a
+            # non-ASCII character is narrow or from more than two bytes (rare): the run keeps the bounds,
+            # made exact only where a reader needs them (LineRun.settle, infer_width)
+            self._bound_cols = True
+        elif codec == self.setup.cjk_codec and surely_wide(text):  # CJK text: asked first, no exception
+            self._wide_only = True
+            # each wide character from two bytes (Big5-HKSCS's second byte may be below 0x80): its bytes
+            self._byte_cols = (
+                not intl
+                and encoding.wide_from_two_bytes(codec)
+                and len(raw) == (len(text) + len(text.encode("utf-8"))) // 2
+                and "\u3000" not in text
+            )
+        # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)
+        elif _below_u0100(text) or (not intl and _narrow_codec(codec)):
+            self._narrow_only = True
         else:
-            pairs = encoding.wide_pairs(codec) if codec == self.setup.cjk_codec and not intl else None
-            if pairs is not None and pairs.all_wide(raw, text):  # CJK text, each wide character from two bytes
-                self._wide_only = True
-                # a line's columns are its bytes less its trailing blanks (U+3000 is the one wide blank)
-                self._byte_cols = not pairs.wide_blank or "\u3000" not in text
-            elif codec == self.setup.cjk_codec and surely_wide(text):  # CJK text: asked first, no exception
-                self._wide_only = True
-                # each wide character from two bytes (Big5's second byte may be below 0x80): again its bytes
-                self._byte_cols = (
-                    not intl
-                    and (
-                        encoding.two_bytes_at_most(codec)
-                        or (
-                            encoding.wide_from_two_bytes(codec)
-                            and len(raw) == (len(text) + len(text.encode("utf-8"))) // 2
-                        )
-                    )
-                    and "\u3000" not in text
-                )
-            # no wide character: Latin-1 letters and signs, or a code page that has none (cp437's box drawing)
-            elif _below_u0100(text) or (not intl and _narrow_codec(codec)):
-                self._narrow_only = True
-            else:
-                self._wide_only = only_wide(text)
-                self._narrow_only = not self._wide_only and only_narrow(text)
+            self._wide_only = only_wide(text)
+            self._narrow_only = not self._wide_only and only_narrow(text)
         return text.split("\n")
 
     def _plain_lines(
@@ -469,7 +465,7 @@ class Layout:
         noted = self._used_cjk or codec != self.setup.cjk_codec or self._run_ascii
         wide_only = self._wide_only
         narrow_only = self._narrow_only
-        byte_cols = self._byte_cols
+        byte_cols = self._byte_cols or self._bound_cols
         start = pos
         printed_texts: list[str] = []
         all_cols: list[int] = []
@@ -488,7 +484,7 @@ class Layout:
                 continue
             empties = 0
             printed = text.rstrip()
-            if byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each)
+            if byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each; or a bound of its columns)
                 cols = (size - len(text) + len(printed)) * mult
             elif narrow_only or printed.isascii():
                 cols = len(printed) * mult
@@ -504,7 +500,11 @@ class Layout:
             pos += size + 1
         run_texts = texts[first:last]
         run_parts = parts[first:last] if parts is not None else None
-        self._elements.append(LineRun(run_texts, run_parts, printed_texts, all_cols, style, align, start, widest, gap))
+        self._elements.append(
+            LineRun(
+                run_texts, run_parts, printed_texts, all_cols, style, align, start, widest, gap, not self._bound_cols
+            )
+        )
         self._compact = True
         return pos
 
@@ -1044,11 +1044,37 @@ def infer_width(elements: list[Block]) -> int:
     Trailing spaces do not count: POS programs often pad lines past the last printed character.
     """
     widest = 0
+    bounded: list[LineRun] = []
     for el in elements:
         if isinstance(el, LineRun):
-            widest = max(widest, el.widest)
+            if el.exact:
+                widest = max(widest, el.widest)
+            else:
+                bounded.append(el)
         elif isinstance(el, Line):
             widest = max(widest, el.cols if el.cols >= 0 else _printed_cols(el))
         elif isinstance(el, Image) and el.width * el.scale_x > 384:
             widest = max(widest, PAPER_WIDTHS[0] + 1)
-    return next((w for w in PAPER_WIDTHS if widest <= w), PAPER_WIDTHS[-1])
+    paper = _paper(widest)
+    # a run's columns that are bounds (LineRun.exact): a line whose bound fits the paper chosen so far
+    # cannot change the choice; only the others are counted exactly (CJK receipts: one line, most often)
+    for run in bounded:
+        if paper == PAPER_WIDTHS[-1]:
+            break
+        if run.widest <= paper:
+            continue
+        mult = run.style.width
+        printed = run.printed
+        bounds = run.cols
+        for i in range(len(bounds)):
+            if bounds[i] > paper:
+                widest = max(widest, cells(printed[i]) * mult)
+                paper = _paper(widest)
+                if paper == PAPER_WIDTHS[-1]:
+                    break
+    return paper
+
+
+def _paper(cols: int) -> int:
+    """The narrowest paper that prints ``cols`` columns (the widest when none does)."""
+    return next((w for w in PAPER_WIDTHS if cols <= w), PAPER_WIDTHS[-1])

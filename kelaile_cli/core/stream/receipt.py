@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Final, cast
 
+from kelaile_cli.core.stream.cells import cells
+
 __all__ = [
     "USER_CHAR",
     "Align",
@@ -436,7 +438,7 @@ class LineRun:
     printed line; an empty line inside it is a line fed.
     """
 
-    __slots__ = ("align", "cols", "gap", "parts", "printed", "start", "style", "texts", "widest")
+    __slots__ = ("align", "cols", "exact", "gap", "parts", "printed", "start", "style", "texts", "widest")
 
     def __init__(
         self,
@@ -449,6 +451,7 @@ class LineRun:
         start: int,
         widest: int,
         gap: int,
+        exact: bool = True,
     ) -> None:
         self.texts = texts  # each line's text ("": an empty line)
         self.parts = parts  # each line's bytes, or None: a byte per character (the text's length is the line's)
@@ -459,9 +462,27 @@ class LineRun:
         self.start = start  # stream offset of the first line's first byte
         self.widest = widest  # the most columns a line of the run prints
         self.gap = gap  # the most empty lines in a row inside the run
+        #: False: ``cols`` and ``widest`` are upper bounds (CJK text: a line's bytes), ``settle`` makes them exact
+        self.exact = exact
+
+    def settle(self) -> int:
+        """Make ``cols`` and ``widest`` exact (see ``exact``); returns ``widest``."""
+        if not self.exact:
+            mult = self.style.width
+            printed = self.printed
+            cols = self.cols
+            widest = 0
+            for i in range(len(cols)):
+                if cols[i] >= 0:  # -1: an empty line, as it was
+                    cols[i] = n = cells(printed[i]) * mult
+                    widest = max(widest, n)
+            self.widest = widest
+            self.exact = True
+        return self.widest
 
     def expand(self, out: list[Element]) -> None:
         """Append the run's lines to ``out`` as ``Line``/``Feed`` elements, as the layout would have made them."""
+        self.settle()
         pos = self.start
         texts = self.texts
         parts = self.parts

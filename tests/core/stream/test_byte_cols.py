@@ -1,14 +1,17 @@
-"""CJK text whose wide characters each came from two bytes: a line's columns are its bytes less its
-trailing blanks (``Layout._decode_lines``, ``encoding.wide_from_two_bytes``, ``encoding.WidePairs``)."""
+"""CJK text: a line's bytes less its trailing blanks bound its columns, and are them when each non-ASCII
+character is wide and came from two bytes (``Layout._decode_lines``, ``encoding.cols_within_bytes``,
+``LineRun.settle``, ``infer_width``)."""
 
 from __future__ import annotations
+
+import codecs
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kelaile_cli.core.stream.cells import SURELY_WIDE, cells, char_cells, surely_wide
-from kelaile_cli.core.stream.encoding import wide_from_two_bytes, wide_pairs
+from kelaile_cli.core.stream.encoding import cols_within_bytes, wide_from_two_bytes
 from kelaile_cli.core.stream.layout import Layout, TextSetup
 from kelaile_cli.core.stream.printstream import decode_events
 
@@ -24,7 +27,6 @@ def test_no_byte_alone_decodes_to_a_wide_character(codec: str) -> None:
         except UnicodeDecodeError:
             continue
         assert char_cells(ch) == 1, (codec, hex(b))
-        assert b < 0x80 or wide_pairs(codec) is None, (codec, hex(b))  # a byte alone: no pairs to count
         if b < 0x80:
             assert ch == chr(b), (codec, hex(b))
 
@@ -33,26 +35,65 @@ def test_which_codecs_count() -> None:
     assert wide_from_two_bytes("GB18030") and wide_from_two_bytes("utf-8")
     for codec in ("cp437", "latin-1", "klx_mojibake_gbk", "iso2022_jp", "no-such-codec"):
         assert not wide_from_two_bytes(codec), codec
-        assert wide_pairs(codec) is None, codec
-    for codec in ("gb18030", "gbk", "big5", "euc_kr", "utf-8"):
-        assert wide_pairs(codec) is not None, codec
-    assert wide_pairs("cp932") is None and wide_pairs("shift_jis") is None  # one-byte katakana
+        assert not cols_within_bytes(codec), codec
+    for codec in ("GB18030", "gbk", "big5", "cp950", "euc-kr", "cp932", "shift_jis", "euc_jp"):
+        assert cols_within_bytes(codec), codec
+    for codec in ("big5hkscs", "shift_jis_2004", "utf-8"):  # pairs of two characters; UTF-8: three bytes wide
+        assert not cols_within_bytes(codec), codec
 
 
-PAIR_WORDS = ["合计", "鸡丁", "x2 ", "56.00", "¥", "·", "—", "\u3000", "ＡＢ", "\u3400", "é", "한글"]
+def _sequences(codec: str) -> list[tuple[bytes, str]]:
+    """Every byte sequence of ``codec`` of one or two bytes that decodes (and the two-byte starts of
+    longer ones, with what they decode to so far: nothing), as (bytes, text)."""
+    out = []
+    for b in range(256):
+        try:
+            out.append((bytes([b]), bytes([b]).decode(codec)))
+            continue
+        except UnicodeDecodeError:
+            pass
+        for trail in range(256):
+            decoder = codecs.getincrementaldecoder(codec)()
+            try:
+                text = decoder.decode(bytes([b, trail]), final=False)
+            except UnicodeDecodeError:
+                continue
+            out.append((bytes([b, trail]), text))
+    return out
 
 
-@pytest.mark.parametrize("codec", ["gb18030", "big5", "euc_kr", "utf-8"])
-@given(words=st.lists(st.sampled_from(PAIR_WORDS)))
-@settings(max_examples=100, deadline=None)
-def test_wide_pairs_are_wide_characters_of_two_bytes(codec: str, words: list[str]) -> None:
-    raw = "".join(words).encode(codec, "ignore")
-    text = raw.decode(codec)
-    pairs = wide_pairs(codec)
-    assert pairs is not None
-    if pairs.all_wide(raw, text):
-        assert all(len(ch.encode(codec)) == 2 and char_cells(ch) == 2 for ch in text if not ch.isascii())
-        assert cells(text) == len(raw)
+COLS_WITHIN = ["gb18030", "gbk", "gb2312", "big5", "cp950", "shift_jis", "cp932", "euc_kr", "cp949", "euc_jp", "johab"]
+
+
+@pytest.mark.parametrize("codec", COLS_WITHIN)
+def test_each_sequence_is_one_character_of_no_more_columns_than_bytes(codec: str) -> None:
+    assert cols_within_bytes(codec)
+    longer = []
+    for raw, text in _sequences(codec):
+        if not text:  # the start of a longer sequence
+            longer.append(raw)
+            continue
+        assert len(text) == 1 and char_cells(text) <= len(raw), (codec, raw.hex(), text)
+    # the longer sequences, completed: one character each (of two columns at most, from 3+ bytes)
+    tails = {
+        "gb18030": [bytes([a, b]) for a in range(0x81, 0xFF) for b in range(0x30, 0x3A)],  # four bytes
+        "euc_jp": [bytes([a]) for a in range(0x100)],  # JIS X 0212: three bytes
+        "euc_kr": [
+            bytes([0xA4, a, 0xA4, b, 0xA4, c]) for a in range(0xA1, 0xFF) for b in (0xBF, 0xD3) for c in (0xD4, 0xA1)
+        ],
+    }
+    assert bool(longer) == (codec in tails), codec
+    decoded = 0
+    for i, start in enumerate(longer):
+        # GB18030's BMP part (first byte 0x81-0x84) all through; the rest of each codec sampled
+        for tail in tails[codec] if start[0] <= 0x84 or codec != "gb18030" else tails[codec][i % 7 :: 7]:
+            try:
+                text = (start + tail).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            decoded += 1
+            assert len(text) == 1, (codec, (start + tail).hex(), text)
+    assert decoded or not longer, codec
 
 
 def test_the_one_blank_among_the_surely_wide_characters_is_u3000() -> None:
@@ -70,96 +111,102 @@ def test_the_one_blank_among_the_surely_wide_characters_is_u3000() -> None:
 WORDS = ["合计", "鸡丁", "x2", "  ", " ", "56.00", "¥", "·", "—", "\u3000", "ｶ", "ＡＢ", "\u3400", "€", "А"]
 
 
-@pytest.mark.parametrize("codec", ["gb18030", "big5", "cp932"])
+def _layout(codec: str, raw: bytes):
+    events, _ = decode_events(b"\x1b@" + raw)
+    return Layout(TextSetup(cjk_codec=codec, cjk_default=True)).receipt(events)
+
+
+@pytest.mark.parametrize("codec", ["gb18030", "big5", "cp932", "big5hkscs"])
 @given(lines=st.lists(st.lists(st.sampled_from(WORDS), max_size=8).map("".join), min_size=1, max_size=6))
 @settings(max_examples=80, deadline=None)
 def test_each_line_counts_the_columns_of_its_text(codec: str, lines: list[str]) -> None:
     raw = b"".join(line.encode(codec, "ignore") + b"\n" for line in lines)
-    events, _ = decode_events(b"\x1b@" + raw)
-    receipt = Layout(TextSetup(cjk_codec=codec, cjk_default=True)).receipt(events)
+    receipt = _layout(codec, raw)
     texts = raw.decode(codec).split("\n")[:-1]
     printed = [t for t in texts if t]  # an empty line is a feed
     assert [line.text for line in receipt.lines] == printed
     assert [line.cols for line in receipt.lines] == [cells(t.rstrip()) for t in printed]
 
 
-def test_the_byte_count_is_used_only_when_it_is_exact() -> None:
+@pytest.mark.parametrize("codec", ["gb18030", "big5", "cp932"])
+@given(
+    lines=st.lists(st.lists(st.sampled_from(WORDS), max_size=12).map("".join), min_size=1, max_size=6),
+    align=st.sampled_from([b"\x1ba\x00", b"\x1ba\x01", b"\x1ba\x02"]),
+    wide=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_bounds_are_bounds_and_read_as_the_exact_columns(
+    codec: str, lines: list[str], align: bytes, wide: bool
+) -> None:
+    from kelaile_cli.core.render.text import render_text
+    from kelaile_cli.core.stream.layout import infer_width
+    from kelaile_cli.core.stream.receipt import LineRun
+
+    raw = align + (b"\x1d!\x10" if wide else b"") + b"".join(line.encode(codec, "ignore") + b"\n" for line in lines)
+    receipt = _layout(codec, raw)
+    # the text and the paper width from bounds are those from the exact columns
+    text = render_text(receipt)
+    narrow = render_text(receipt, width=32)
+    runs = [b for b in receipt.blocks if isinstance(b, LineRun)]
+    bounds = [(list(run.cols), run.widest, run.exact) for run in runs]
+    for run, (cols, widest, exact) in zip(runs, bounds, strict=True):
+        run.settle()
+        assert run.exact
+        assert all(b >= c for b, c in zip(cols, run.cols, strict=True)) and widest >= run.widest
+        assert (cols, widest) == (run.cols, run.widest) or not exact  # exact ones stay as they were
+        assert [c < 0 for c in cols] == [c < 0 for c in run.cols]  # the empty lines stay empty
+        assert run.cols == [
+            cells(t) * run.style.width if c >= 0 else -1 for t, c in zip(run.printed, run.cols, strict=True)
+        ]
+    assert receipt.width == infer_width(receipt.blocks)
+    assert render_text(receipt) == text and render_text(receipt, width=32) == narrow
+
+
+def test_double_byte_text_keeps_bounds_and_other_text_exact_columns() -> None:
     setup = TextSetup(cjk_codec="gb18030", cjk_default=True)
     two = "合计 x2   56.00  \n鸡丁\n".encode("gb18030")
     four = "\u3400 x1  \n合计\n".encode("gb18030")  # U+3400: four bytes in GB18030
     assert surely_wide("\u3400") and len("\u3400".encode("gb18030")) == 4
-    for raw, byte_cols in ((two, True), (four, False)):
+    for raw in (two, four):
         layout = Layout(setup)
         layout._start_job()
         layout._state.cjk = True
         assert layout._decode_lines(raw, "gb18030") is not None
-        assert layout._byte_cols is byte_cols
-    events, _ = decode_events(b"\x1b@" + four)
-    assert [line.cols for line in Layout(setup).receipt(events).lines] == [5, 4]
+        assert layout._bound_cols and not layout._byte_cols
+    receipt = _layout("gb18030", four)
+    assert [run.exact for run in receipt.blocks] == [False]
+    assert receipt.blocks[0].cols == [7, 4]  # bounds: U+3400's four bytes for its two columns
+    assert [line.cols for line in receipt.lines] == [5, 4]  # exact once read as lines
+    # Big5-HKSCS (some pairs two characters): no bounds, the columns from the characters
+    hkscs = Layout(TextSetup(cjk_codec="big5hkscs", cjk_default=True))
+    hkscs._start_job()
+    hkscs._state.cjk = True
+    assert hkscs._decode_lines("合計 x2\n".encode("big5hkscs"), "big5hkscs") is not None
+    assert hkscs._byte_cols and not hkscs._bound_cols
+    ascii_run = _layout("gb18030", b"TOTAL   56.00\n")
+    assert [run.exact for run in ascii_run.blocks] == [True]
 
 
-@pytest.mark.parametrize("codec", ["gb18030", "gbk", "big5", "cp950", "big5hkscs", "euc_kr", "cp949", "utf-8"])
-def test_a_lead_byte_is_wide_when_each_of_its_pairs_decoded_alone_is(codec: str) -> None:
-    from kelaile_cli.core.stream.cells import surely_wide_char
-    from kelaile_cli.core.stream.encoding import WidePairs
+def test_a_bound_over_a_paper_width_is_counted_exactly() -> None:
+    """Middle dots are two bytes in GB18030 but one column: 20 of them bound 40 columns (42 mm paper),
+    print 20, and the receipt's other lines fit 32 columns."""
+    from kelaile_cli.core.render.text import render_text
 
-    def one_by_one(lead: int) -> bool:
-        for trail in range(0x80, 0x100):
-            try:
-                ch = bytes((lead, trail)).decode(codec)
-            except UnicodeDecodeError:
-                continue
-            if len(ch) != 1 or not surely_wide_char(ch):
-                return False
-        return True
-
-    pairs = WidePairs(codec)
-    assert [pairs._heads_only_wide(lead) for lead in range(0x80, 0x100)] == [
-        one_by_one(lead) for lead in range(0x80, 0x100)
-    ]
+    dots = "合计" + "·" * 20
+    raw = "\x1ba\x01店名\n\x1ba\x00".encode("gb18030") + f"{dots}\n鸡丁 x2\n".encode("gb18030")
+    receipt = _layout("gb18030", raw)
+    assert len(f"{dots}".encode("gb18030")) == 44 and cells(dots) == 24
+    assert any(not run.exact and run.widest == 44 for run in receipt.blocks)
+    assert receipt.width == 32
+    assert render_text(receipt).split("\n")[0] == " " * 14 + "店名"  # centred on 32 columns
 
 
-def test_counting_stops_where_it_never_pays() -> None:
-    from kelaile_cli.core.stream.encoding import WidePairs
+def test_a_bound_over_the_width_asked_for_is_counted_before_wrapping() -> None:
+    from kelaile_cli.core.render.text import render_text
 
-    text = "菜飯 x2   56.00"  # both second bytes >= 0x80 in Big5
-    assert all(b >= 0x80 for b in "菜飯".encode("big5"))
-    pairs = WidePairs("big5")
-    low = "功".encode("big5")  # a second byte below 0x80
-    assert low[1] < 0x80
-    for _ in range(20):
-        assert not pairs.all_wide(low, "功")
-    assert not pairs.all_wide(text.encode("big5"), text)  # not counted any more
-    fresh = WidePairs("big5")
-    assert fresh.all_wide(text.encode("big5"), text)
-    for _ in range(20):
-        fresh.all_wide(low, "功")
-    assert fresh.all_wide(text.encode("big5"), text)  # once paired, always counted
-
-
-@pytest.mark.parametrize("codec", ["big5", "cp950", "gbk", "cp949", "cp932", "shift_jis"])
-def test_two_bytes_at_most(codec: str) -> None:
-    import codecs
-
-    from kelaile_cli.core.stream.encoding import two_bytes_at_most
-
-    assert two_bytes_at_most(codec)
-    for lead in range(0x80, 0x100):
-        for trail in range(0x100):
-            decoder = codecs.getincrementaldecoder(codec)()
-            try:
-                text = decoder.decode(bytes((lead, trail)), final=False)
-            except UnicodeDecodeError:
-                continue
-            pending = decoder.getstate()[0]
-            # no character waits for a third byte; two characters come from a byte each
-            assert len(pending) <= 1 and len(text) + len(pending) <= 2, (hex(lead), hex(trail))
-            if len(text) + len(pending) == 2:
-                assert bytes((lead,)).decode(codec) == text[0], (hex(lead), hex(trail))
-
-
-def test_two_bytes_at_most_not_for_longer_sequences() -> None:
-    from kelaile_cli.core.stream.encoding import two_bytes_at_most
-
-    for codec in ("gb18030", "euc_kr", "euc_jp", "utf-8", "big5hkscs", "cp437", "no-such-codec"):
-        assert not two_bytes_at_most(codec), codec
+    dots = "·" * 30  # 60 bytes, 30 columns: fits 32 once counted
+    receipt = _layout("gb18030", f"{dots}\n".encode("gb18030"))
+    assert not receipt.blocks[0].exact and receipt.blocks[0].widest == 60
+    assert render_text(receipt, width=32, markers=False) == dots
+    wide = _layout("gb18030", ("合" * 20 + "\n").encode("gb18030"))  # 40 columns: wraps at 32
+    assert render_text(wide, width=32, markers=False) == "合" * 16 + "\n" + "合" * 4
