@@ -21,7 +21,8 @@ __all__ = ["OPS", "Command", "Event", "Text", "Truncated", "Unknown"]
 
 
 class Text:
-    """A run of printable bytes (>= 0x20) and line feeds, not yet decoded to characters.
+    """A run of printable bytes (>= 0x20) and line feeds, not yet decoded to characters (never any other
+    control byte: the layout relies on it, see ``encoding.escapes_as_ascii``).
 
     LF is included because it is by far the most common command and has no arguments: one event
     per block of plain lines instead of two per line keeps decoding fast. The layout step treats

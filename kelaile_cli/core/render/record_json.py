@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from kelaile_cli.core.render.text import render_text
+from kelaile_cli.core.render.text import render_text_unchecked
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Image, Line, LineRun, Receipt
 
 try:  # json.encoder's own: the C function, without importing the json package at every start
@@ -60,11 +60,12 @@ def from_utf8(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _json_body_utf8(text: str) -> bytes:
+def _json_body_utf8(text: str, plain: bool = False) -> bytes:
     """``json_str(text)`` without its quotes, in UTF-8 (as the record is written; a lone surrogate, which
-    no decoder of klx makes, as ``surrogatepass`` writes it)."""
+    no decoder of klx makes, as ``surrogatepass`` writes it). ``plain``: the caller knows that the newline
+    is the one character of ``text`` that JSON escapes."""
     data = text.encode("utf-8", "surrogatepass")
-    if len(data) >= _LONG and _only_newline_bytes(data):
+    if plain or (len(data) >= _LONG and _only_newline_bytes(data)):
         return data.replace(b"\n", b"\\n")
     out: str = encode_basestring(text)
     return out[1:-1].encode("utf-8", "surrogatepass")
@@ -171,7 +172,9 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
             kicks.append(f'{{"pin": {e.pin}, "offset": {e.start}}}')
     queries = ", ".join([json_str(x) for x in receipt.queries]) if receipt.queries else ""
     out.append(utf8(f'{{"source": {_word(source_name)}, "index": {receipt.index}, "text": "'))
-    out.append(_json_body_utf8(render_text(receipt, markers=False)))
+    text, unchecked = render_text_unchecked(receipt, markers=False)  # (the lines of most runs are known)
+    rest = "".join(unchecked)  # the other rows, few and short: one pass of the C encoder over them all
+    out.append(_json_body_utf8(text, not rest or len(encode_basestring(rest)) == len(rest) + 2))
     connection = receipt.connection
     out.append(
         utf8(

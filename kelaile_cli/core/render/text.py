@@ -10,7 +10,7 @@ from __future__ import annotations
 from kelaile_cli.core.stream.cells import cells, char_cells
 from kelaile_cli.core.stream.receipt import Code, DrawerKick, Element, Feed, Image, Line, LineRun, Receipt
 
-__all__ = ["MAX_FEED_LINES", "line_rows", "render_text"]
+__all__ = ["MAX_FEED_LINES", "line_rows", "render_text", "render_text_unchecked"]
 
 MAX_FEED_LINES = 10
 
@@ -54,9 +54,21 @@ def _marker(label: str, align: str, width: int) -> str:
 
 def render_text(receipt: Receipt, width: int | None = None, markers: bool = True) -> str:
     """The receipt as plain text lines (no trailing spaces), ending with a cut marker if ``markers``."""
-    width = width or receipt.width
+    return _render(receipt, width or receipt.width, markers, None)
+
+
+def render_text_unchecked(receipt: Receipt, markers: bool = True) -> tuple[str, list[str]]:
+    """``render_text(receipt, markers=markers)``, and the parts of it that may hold a character JSON
+    escapes, but the newline: all but the lines of runs known free of them (``LineRun.plain``), whose
+    text then need not be searched again when it is written into a record."""
+    unchecked: list[str] = []
+    return _render(receipt, receipt.width, markers, unchecked), unchecked
+
+
+def _render(receipt: Receipt, width: int, markers: bool, unchecked: list[str] | None) -> str:
     out: list[str] = []
     for el in receipt.blocks:
+        start = len(out)
         if not isinstance(el, LineRun):
             _rows(el, width, markers, out)
         elif el.gap <= MAX_FEED_LINES and (el.widest <= width or el.settle() <= width):  # each line fits a row
@@ -67,11 +79,15 @@ def render_text(receipt: Receipt, width: int | None = None, markers: bool = True
                 align = el.align
                 rows = zip(el.printed, el.cols, strict=True)
                 out.extend([_place(text, cols, align, width) if cols >= 0 else "" for text, cols in rows])
+            if el.plain:  # its rows: its lines, and blanks
+                continue
         else:
             lines: list[Element] = []
             el.expand(lines)
             for line in lines:
                 _rows(line, width, markers, out)
+        if unchecked is not None:
+            unchecked.extend(out[start:])
     if markers and receipt.cut:
         out.append("--- cut ---" if receipt.cut == "full" else "- - cut - -")
     return "\n".join(out)

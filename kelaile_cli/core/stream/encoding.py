@@ -257,6 +257,34 @@ _COLS_WITHIN_BYTES = frozenset(
 )
 
 
+#: the characters JSON escapes (but the newline), as ``json.dumps`` does
+_JSON_ESCAPED = frozenset([*(chr(c) for c in range(0x20) if c != 0x0A), '"', "\\"])
+
+
+@cache
+def escapes_as_ascii(codec: str) -> bool:
+    """Whether text of ``codec`` from bytes 0x20 and up (and LF) holds a character that JSON escapes (but
+    the newline) only where a byte 0x22 or 0x5C (``"``, ``\\``) was: then a run without those bytes is
+    written into a record as it is, but for its newlines. The double-byte encodings of
+    ``cols_within_bytes`` (tests/core/stream check each of their sequences) and single-byte code pages
+    (each byte checked here)."""
+    try:
+        name = codecs.lookup(codec).name.replace("-", "_")
+    except LookupError:
+        return False
+    if name in _COLS_WITHIN_BYTES:
+        return True
+    if name in _LF_SAFE_MULTIBYTE:
+        return False
+    try:
+        text = bytes(range(0x20, 0x100)).decode(name, "replace")
+    except ValueError:  # a codec that does not take "replace"
+        return False
+    if len(text) != 0xE0:
+        return False  # not a character per byte
+    return all(ch not in _JSON_ESCAPED or ch == chr(b) for b, ch in enumerate(text, 0x20))
+
+
 @cache
 def cols_within_bytes(codec: str) -> bool:
     """Whether no text of ``codec`` takes more columns than it has bytes, nor has more characters: then a

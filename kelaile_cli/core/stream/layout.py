@@ -157,7 +157,7 @@ class Layout:
         #: id of a style -> (that style, {command bytes: (op, the style after the command)}); see _restyle
         self._style_steps: dict[int, tuple[Style, dict[bytes, tuple[str, Style]]]] = {}
         #: codec -> whether a block of its lines decodes as the lines do, and ASCII as itself (see _decode_lines)
-        self._codec_kinds: dict[str, tuple[bool, bool]] = {}
+        self._codec_kinds: dict[str, tuple[bool, bool, bool]] = {}
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -241,6 +241,7 @@ class Layout:
         self._byte_cols = False  # ... and each wide character came from two bytes (see _decode_lines)
         self._bound_cols = False  # ... or its lines' bytes bound their columns (see _decode_lines)
         self._run_ascii = False  # ... or it is all ASCII
+        self._run_plain = False  # ... and no character of it is one JSON escapes, but the newline
         self._run_chars = -1  # its characters (-1: not decoded as a block)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
@@ -379,10 +380,15 @@ class Layout:
         all narrow (then a line's columns follow from its length), or whether its lines' bytes bound
         their columns (CJK text)."""
         self._wide_only = self._narrow_only = self._byte_cols = self._bound_cols = self._run_ascii = False
+        self._run_plain = False
         self._run_chars = -1
         kinds = self._codec_kinds.get(codec)
         if kinds is None:
-            kinds = self._codec_kinds[codec] = (encoding.lines_decode_alike(codec), encoding.ascii_as_itself(codec))
+            kinds = self._codec_kinds[codec] = (
+                encoding.lines_decode_alike(codec),
+                encoding.ascii_as_itself(codec),
+                encoding.escapes_as_ascii(codec),
+            )
         if raw.isascii() and kinds[1]:
             text = raw.decode("ascii")
         elif kinds[0]:
@@ -395,6 +401,8 @@ class Layout:
         intl = self._state.intl
         if intl:
             text = encoding.apply_intl_charset(text, intl)
+        # no character that JSON escapes but the newline (two memchr: a record's text is then not searched)
+        self._run_plain = kinds[2] and not intl and 0x22 not in raw and 0x5C not in raw
         self._run_chars = len(text)
         if text.isascii():  # said once for the run, not asked again of each line
             self._narrow_only = self._run_ascii = True
@@ -502,7 +510,17 @@ class Layout:
         run_parts = parts[first:last] if parts is not None else None
         self._elements.append(
             LineRun(
-                run_texts, run_parts, printed_texts, all_cols, style, align, start, widest, gap, not self._bound_cols
+                run_texts,
+                run_parts,
+                printed_texts,
+                all_cols,
+                style,
+                align,
+                start,
+                widest,
+                gap,
+                not self._bound_cols,
+                self._run_plain,
             )
         )
         self._compact = True

@@ -438,7 +438,7 @@ class LineRun:
     printed line; an empty line inside it is a line fed.
     """
 
-    __slots__ = ("align", "cols", "exact", "gap", "parts", "printed", "start", "style", "texts", "widest")
+    __slots__ = ("align", "cols", "exact", "gap", "parts", "plain", "printed", "start", "style", "texts", "widest")
 
     def __init__(
         self,
@@ -452,6 +452,7 @@ class LineRun:
         widest: int,
         gap: int,
         exact: bool = True,
+        plain: bool = False,
     ) -> None:
         self.texts = texts  # each line's text ("": an empty line)
         self.parts = parts  # each line's bytes, or None: a byte per character (the text's length is the line's)
@@ -464,6 +465,8 @@ class LineRun:
         self.gap = gap  # the most empty lines in a row inside the run
         #: False: ``cols`` and ``widest`` are upper bounds (CJK text: a line's bytes), ``settle`` makes them exact
         self.exact = exact
+        #: True: no character of the texts is one JSON escapes, but the newline (False: not known)
+        self.plain = plain
 
     def settle(self) -> int:
         """Make ``cols`` and ``widest`` exact (see ``exact``); returns ``widest``."""

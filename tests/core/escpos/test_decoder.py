@@ -164,6 +164,10 @@ def test_random_bytes_never_raise_and_only_close_truncates(data):
     assert sum(isinstance(e, Truncated) for e in events) <= 1
     if events and isinstance(events[-1], Truncated):
         assert events[-1].offset + len(events[-1].raw) == len(data)
+    # a text run holds printable bytes and LF only (the layout relies on it: no control character in text)
+    for e in events:
+        if isinstance(e, Text):
+            assert all(b >= 0x20 or b == 0x0A for b in e.raw), e
 
 
 def test_line_feeds_travel_inside_text_runs():

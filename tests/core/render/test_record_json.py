@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kelaile_cli.core.render.record_json import _json_body_utf8, json_str, json_value, members_json
@@ -75,3 +75,44 @@ def test_escaped_characters_in_a_long_text() -> None:
         for text in (plain + ch, ch + plain, plain[:30] + ch + plain[30:]):
             assert json_str(text) == dumps(text)
             assert _json_body_utf8(text) == dumps(text)[1:-1].encode("utf-8", "surrogatepass")
+
+
+# -- a receipt's text in a record: runs whose bytes hold no '"' or '\' are not searched again -------------
+
+_TEXT_BYTES = st.sampled_from([b"ab ", b"12.00", b"\n", b'"', b"\\", "永福".encode("gb18030"), b"\xa1\xa4", b"\x80"])
+_COMMANDS = st.sampled_from(
+    [b"", b"\x1ba\x01", b"\x1ba\x00", b"\x1bR\x08", b"\x1bR\x00", b"\x1c&", b"\x1c.", b"\x1bt\x10"]
+)
+
+
+@given(st.lists(st.tuples(_COMMANDS, st.lists(_TEXT_BYTES, max_size=12).map(b"".join)), max_size=6), st.booleans())
+@example([(b"", b'ab "\n')], False)
+@example([(b"\x1ba\x01", b"C:\\dos\n12.00\n")], False)
+def test_a_receipt_s_text_is_written_as_json_dumps_writes_it(parts: list[tuple[bytes, bytes]], code: bool) -> None:
+    from kelaile_cli.core.render.record_json import receipt_head
+    from kelaile_cli.core.render.text import render_text
+    from kelaile_cli.core.stream.printstream import read_receipts
+
+    data = b"".join(command + text for command, text in parts)
+    if code:  # a CODE39 barcode whose data has a quote and a backslash
+        data += b'\x1dk\x04A"1\\\x00\n'
+    for receipt in read_receipts(data):
+        record = json.loads(receipt_head("s", receipt, None) + "}")
+        assert record["text"] == render_text(receipt, markers=False)
+
+
+def test_plain_runs_are_not_searched_and_the_rest_is() -> None:
+    from kelaile_cli.core.render.text import render_text, render_text_unchecked
+    from kelaile_cli.core.stream.printstream import read_receipts
+    from kelaile_cli.core.stream.receipt import LineRun
+
+    head = "永福超市\n¥12.00  合计\n".encode("gb18030")
+    [receipt] = read_receipts(b"\x1b@\x1c&" + head + b'\x1dk\x04A"1\\\x00\x1b!\x08BOLD\x1b!\x00 "x"\n\x1b!\x00' + head)
+    runs = [b for b in receipt.blocks if isinstance(b, LineRun)]
+    assert len(runs) == 2 and all(run.plain for run in runs)
+    text, unchecked = render_text_unchecked(receipt, markers=False)
+    assert text == render_text(receipt, markers=False)
+    assert unchecked == ['[CODE39: A"1\\]', 'BOLD "x"']  # the barcode's marker, a line of two styles
+    [quoted] = read_receipts(b'\x1b@She said "yes"\nand \\ left\n')
+    assert [b.plain for b in quoted.blocks if isinstance(b, LineRun)] == [False]
+    assert render_text_unchecked(quoted, markers=False)[1] == ['She said "yes"', "and \\ left"]

@@ -210,3 +210,42 @@ def test_a_bound_over_the_width_asked_for_is_counted_before_wrapping() -> None:
     assert render_text(receipt, width=32, markers=False) == dots
     wide = _layout("gb18030", ("合" * 20 + "\n").encode("gb18030"))  # 40 columns: wraps at 32
     assert render_text(wide, width=32, markers=False) == "合" * 16 + "\n" + "合" * 4
+
+
+_JSON_ESCAPED = {*(chr(c) for c in range(0x20) if c != 0x0A), '"', "\\"}
+
+
+@pytest.mark.parametrize("codec", COLS_WITHIN)
+def test_no_sequence_decodes_to_a_character_json_escapes(codec: str) -> None:
+    """Only the bytes 0x22 and 0x5C themselves (and control bytes, which never are text) decode to a
+    character that JSON escapes: ``escapes_as_ascii``."""
+    from kelaile_cli.core.stream.encoding import escapes_as_ascii
+
+    assert escapes_as_ascii(codec)
+    for raw, text in _sequences(codec):
+        if raw[0] >= 0x20 and raw not in (b'"', b"\\"):
+            assert not _JSON_ESCAPED & set(text), (codec, raw.hex(), text)
+
+
+def test_which_code_pages_escape_as_ascii() -> None:
+    import codecs as codec_registry
+
+    from kelaile_cli.core.stream.encoding import escapes_as_ascii
+
+    for codec in ("cp437", "cp1252", "latin-1", "cp866", "gb18030", "cp932"):
+        assert escapes_as_ascii(codec), codec
+    for codec in ("utf-8", "big5hkscs", "klx_mojibake_utf8", "no-such-codec", "utf-16-le"):
+        assert not escapes_as_ascii(codec), codec
+
+    def search(name: str) -> codec_registry.CodecInfo | None:  # a page whose 0xA2 is a double quote
+        if name != "klx_test_quote_page":
+            return None
+        table = "".join(chr(b) for b in range(0xA2)) + '"' + "".join(chr(b) for b in range(0xA3, 0x100))
+        return codec_registry.CodecInfo(
+            name=name,
+            encode=lambda text, errors="strict": codec_registry.charmap_encode(text, errors, {}),
+            decode=lambda data, errors="strict": codec_registry.charmap_decode(data, errors, table),
+        )
+
+    codec_registry.register(search)
+    assert not escapes_as_ascii("klx_test_quote_page")
