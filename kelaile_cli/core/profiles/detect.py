@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, Generic, NamedTuple, TypeVar
 
-from kelaile_cli.core.stream.receipt import Receipt, line_texts
+from kelaile_cli.core.stream.receipt import Receipt, joined_line_texts
 
 if TYPE_CHECKING:  # detection needs no pydantic model: rules are plain data
     from kelaile_cli.core.profiles.profile import Profile
@@ -94,7 +94,7 @@ class Candidate:
 
 def receipt_text(receipt: Receipt) -> str:
     """The text a detector reads: every line, joined by newlines."""
-    return "\n".join(line_texts(receipt))
+    return joined_line_texts(receipt)
 
 
 #: where a word of the automaton leads: (profile index, signature index, regex or None)

@@ -174,7 +174,8 @@ def receipt_head_utf8(out: list[bytes], source_name: str, receipt: Receipt, time
     out.append(utf8(f'{{"source": {_word(source_name)}, "index": {receipt.index}, "text": "'))
     text, unchecked = render_text_unchecked(receipt, markers=False)  # (the lines of most runs are known)
     rest = "".join(unchecked)  # the other rows, few and short: one pass of the C encoder over them all
-    out.append(_json_body_utf8(text, not rest or len(encode_basestring(rest)) == len(rest) + 2))
+    plain = not rest or len(encode_basestring(rest)) == len(rest) + 2 + rest.count("\n")  # "\n": one more
+    out.append(_json_body_utf8(text, plain))
     connection = receipt.connection
     out.append(
         utf8(

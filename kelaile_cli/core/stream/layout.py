@@ -243,6 +243,7 @@ class Layout:
         self._run_ascii = False  # ... or it is all ASCII
         self._run_plain = False  # ... and no character of it is one JSON escapes, but the newline
         self._run_chars = -1  # its characters (-1: not decoded as a block)
+        self._run_text = ""  # ... and its text
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
@@ -404,6 +405,7 @@ class Layout:
         # no character that JSON escapes but the newline (two memchr: a record's text is then not searched)
         self._run_plain = kinds[2] and not intl and 0x22 not in raw and 0x5C not in raw
         self._run_chars = len(text)
+        self._run_text = text
         if text.isascii():  # said once for the run, not asked again of each line
             self._narrow_only = self._run_ascii = True
         elif codec == self.setup.cjk_codec and not intl and encoding.cols_within_bytes(codec):
@@ -480,8 +482,11 @@ class Layout:
         widest = 0
         gap = 0
         empties = 0
+        chars = 0  # the characters of the run's lines, their newlines included
+        stripped = False
         for i in range(first, last):
             text = texts[i]
+            chars += len(text) + 1
             size = len(text) if parts is None else len(parts[i])  # the line's bytes
             if not size:  # LF on an empty line feeds one line
                 printed_texts.append("")
@@ -492,6 +497,8 @@ class Layout:
                 continue
             empties = 0
             printed = text.rstrip()
+            if len(printed) != len(text):
+                stripped = True
             if byte_cols:  # its bytes less its trailing blanks (ASCII: one byte each; or a bound of its columns)
                 cols = (size - len(text) + len(printed)) * mult
             elif narrow_only or printed.isascii():
@@ -508,6 +515,12 @@ class Layout:
             pos += size + 1
         run_texts = texts[first:last]
         run_parts = parts[first:last] if parts is not None else None
+        # the lines as one text: a slice of the text they were split from (renderers and detection read it
+        # instead of joining the lines again)
+        at = 0
+        for i in range(first):
+            at += len(texts[i]) + 1
+        joined = self._run_text[at : at + chars - 1]
         self._elements.append(
             LineRun(
                 run_texts,
@@ -521,6 +534,8 @@ class Layout:
                 gap,
                 not self._bound_cols,
                 self._run_plain,
+                joined,
+                stripped,
             )
         )
         self._compact = True

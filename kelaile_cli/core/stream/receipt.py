@@ -29,6 +29,7 @@ __all__ = [
     "Span",
     "Style",
     "Warning",
+    "joined_line_texts",
     "line_texts",
     "plain_line",
 ]
@@ -438,7 +439,21 @@ class LineRun:
     printed line; an empty line inside it is a line fed.
     """
 
-    __slots__ = ("align", "cols", "exact", "gap", "parts", "plain", "printed", "start", "style", "texts", "widest")
+    __slots__ = (
+        "align",
+        "cols",
+        "exact",
+        "gap",
+        "joined",
+        "parts",
+        "plain",
+        "printed",
+        "start",
+        "stripped",
+        "style",
+        "texts",
+        "widest",
+    )
 
     def __init__(
         self,
@@ -453,6 +468,8 @@ class LineRun:
         gap: int,
         exact: bool = True,
         plain: bool = False,
+        joined: str | None = None,
+        stripped: bool = True,
     ) -> None:
         self.texts = texts  # each line's text ("": an empty line)
         self.parts = parts  # each line's bytes, or None: a byte per character (the text's length is the line's)
@@ -467,6 +484,9 @@ class LineRun:
         self.exact = exact
         #: True: no character of the texts is one JSON escapes, but the newline (False: not known)
         self.plain = plain
+        #: the texts joined by newlines (a slice of the text the run was decoded as), or None: not kept
+        self.joined = joined
+        self.stripped = stripped  # False: no line has trailing blanks (``printed`` is ``texts``)
 
     def settle(self) -> int:
         """Make ``cols`` and ``widest`` exact (see ``exact``); returns ``widest``."""
@@ -508,6 +528,12 @@ class LineRun:
         if not self.gap:
             return self.texts
         return [text for text, cols in zip(self.texts, self.cols, strict=True) if cols >= 0]
+
+    def joined_text(self) -> str:
+        """``"\\n".join(self.line_texts())``, without joining the lines again when the run kept their text."""
+        if not self.gap and self.joined is not None:
+            return self.joined
+        return "\n".join(self.line_texts())
 
 
 #: what the layout lays out: elements, with runs of plain lines kept as ``LineRun``
@@ -656,6 +682,17 @@ _RECEIPT_FIELDS: Final = (
     "encoding_confidence",
     "encoding_evidence",
 )
+
+
+def joined_line_texts(receipt: Receipt) -> str:
+    """``"\\n".join(line_texts(receipt))``: a run's lines as the one text they were decoded from."""
+    out: list[str] = []
+    for block in receipt.blocks:
+        if isinstance(block, Line):
+            out.append(block.text)
+        elif isinstance(block, LineRun):
+            out.append(block.joined_text())
+    return "\n".join(out)
 
 
 def line_texts(receipt: Receipt) -> list[str]:

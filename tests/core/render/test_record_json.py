@@ -115,4 +115,4 @@ def test_plain_runs_are_not_searched_and_the_rest_is() -> None:
     assert unchecked == ['[CODE39: A"1\\]', 'BOLD "x"']  # the barcode's marker, a line of two styles
     [quoted] = read_receipts(b'\x1b@She said "yes"\nand \\ left\n')
     assert [b.plain for b in quoted.blocks if isinstance(b, LineRun)] == [False]
-    assert render_text_unchecked(quoted, markers=False)[1] == ['She said "yes"', "and \\ left"]
+    assert render_text_unchecked(quoted, markers=False)[1] == ['She said "yes"\nand \\ left']  # the run's text

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from kelaile_cli.core.render.text import render_text
 from kelaile_cli.core.stream.layout import Layout, TextSetup, infer_width
 from kelaile_cli.core.stream.printstream import decode_events
-from kelaile_cli.core.stream.receipt import Feed, Line, LineRun, Receipt, line_texts
+from kelaile_cli.core.stream.receipt import Feed, Line, LineRun, Receipt, joined_line_texts, line_texts
 
 WORDS = ["Item", " ", "   ", "2.50", "合计", "麻婆豆腐", "é", "\u3000", "#" * 30]
 LINE = st.lists(st.sampled_from(WORDS), max_size=5).map("".join)
@@ -35,6 +35,11 @@ def test_a_run_reads_as_its_expanded_lines(lines: list[str], align: bytes, size:
     compact = _receipt(data)
     assert any(isinstance(block, LineRun) for block in compact.blocks) == any(line.strip("\n") for line in lines)
     fast_text, fast_texts, width = render_text(compact), line_texts(compact), compact.width
+    assert joined_line_texts(compact) == "\n".join(fast_texts)  # detection's text, from the runs' own
+    for run in compact.blocks:
+        if isinstance(run, LineRun):
+            assert run.joined == "\n".join(run.texts)
+            assert run.stripped or run.printed == run.texts
 
     elements = compact.elements  # expanded now, and kept
     assert not any(isinstance(block, LineRun) for block in compact.blocks)
