@@ -7,6 +7,8 @@ text bytes into characters with the encoding chosen for the stream.
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Callable
 from typing import Any, Final
 
 from kelaile_cli.core.escpos.events import Command, Event, Text, Truncated, Unknown
@@ -158,6 +160,8 @@ class Layout:
         self._style_steps: dict[int, tuple[Style, dict[bytes, tuple[str, Style]]]] = {}
         #: codec -> whether a block of its lines decodes as the lines do, and ASCII as itself (see _decode_lines)
         self._codec_kinds: dict[str, tuple[bool, bool, bool]] = {}
+        #: codec -> its decoding function (``codecs.getdecoder``)
+        self._decoders: dict[str, Callable[[bytes], tuple[str, int]]] = {}
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -393,8 +397,11 @@ class Layout:
         if raw.isascii() and kinds[1]:
             text = raw.decode("ascii")
         elif kinds[0]:
+            decode = self._decoders.get(codec)
+            if decode is None:  # the codec's own function: bytes.decode looks the codec up again at each call
+                decode = self._decoders[codec] = codecs.getdecoder(codec)
             try:
-                text = raw.decode(codec)
+                text = decode(raw)[0]
             except UnicodeDecodeError:
                 return None
         else:
