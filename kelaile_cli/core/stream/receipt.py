@@ -686,22 +686,24 @@ _RECEIPT_FIELDS: Final = (
 
 def joined_line_texts(receipt: Receipt) -> str:
     """``"\\n".join(line_texts(receipt))``: a run's lines as the one text they were decoded from."""
-    out: list[str] = []
-    for block in receipt.blocks:
-        if isinstance(block, Line):
-            out.append(block.text)
-        elif isinstance(block, LineRun):
-            out.append(block.joined_text())
-    return "\n".join(out)
+    return "\n".join(_texts(receipt, True))
 
 
 def line_texts(receipt: Receipt) -> list[str]:
     """The text of each printed line, in order (``[line.text for line in receipt.lines]``, compiled:
     profile detection and extraction read it for every receipt)."""
+    return _texts(receipt, False)
+
+
+def _texts(receipt: Receipt, runs_joined: bool) -> list[str]:
+    """Each line's text, a run's lines as one text (its ``joined_text``) when ``runs_joined``."""
     out: list[str] = []
     for block in receipt.blocks:
         if isinstance(block, Line):
             out.append(block.text)
         elif isinstance(block, LineRun):
-            out.extend(block.line_texts())
+            if runs_joined:
+                out.append(block.joined_text())
+            else:
+                out.extend(block.line_texts())
     return out
