@@ -122,6 +122,7 @@ class TextEvidence:
     """
 
     __slots__ = (
+        "_chosen",
         "chose_page",
         "cjk_samples",
         "code_system",
@@ -145,8 +146,8 @@ class TextEvidence:
         self.page_printer = ""  # the model whose numbering that page follows ('' : the stream's printer)
         self.chose_page = False  # a code page other than 0 was selected at some point
         #: bumped whenever something ``choose_text_setup`` reads changes: the same version, the same choice
-        #: (once the samples are full, a stream's receipts reuse its setup instead of scoring them again)
         self.version = 0
+        self._chosen: tuple[int, DecodeOptions, TextSetup] | None = None  # (version, options, setup): ``setup``
 
     LIMIT: Final = 16 * 1024  # thousands of CJK characters: far more than detection needs
 
@@ -181,6 +182,15 @@ class TextEvidence:
                     self.code_system = code_system
         if changes:
             self.version += 1
+
+    def setup(self, options: DecodeOptions) -> TextSetup:
+        """``choose_text_setup(self, options)``, chosen again only when the evidence has changed since it
+        was last chosen (for these options): once the samples are full, a live stream's receipts and
+        chunks reuse it instead of scoring the samples again."""
+        chosen = self._chosen
+        if chosen is None or chosen[0] != self.version or chosen[1] is not options:
+            chosen = self._chosen = (self.version, options, choose_text_setup(self, options))
+        return chosen[2]
 
 
 #: below this confidence an undeclared double-byte guess is not taken: the single-byte page stays
@@ -249,7 +259,7 @@ class CodecTracker:
         setup = self.setup
         if setup is None:
             self.evidence.add(events)
-            setup = choose_text_setup(self.evidence, self.options)
+            setup = self.evidence.setup(self.options)
         if self.cjk is None:
             self.cjk = setup.cjk_default
         out: dict[int, str] = {}
@@ -323,8 +333,6 @@ class PrintStream:
         self._decoder = decoder if decoder is not None else StreamDecoder(dialect=self.options.dialect)
         self._segmenter = Segmenter(idle_gap=self.options.idle_gap)
         self._evidence = TextEvidence()
-        self._setup: TextSetup | None = None  # chosen from the evidence at version _setup_version
-        self._setup_version = 0
         self._arrivals: list[tuple[int, float]] = []  # (stream offset, capture time) per fed chunk
         self._layout: Layout | None = None
         self._index = 0
@@ -405,12 +413,8 @@ class PrintStream:
             if self._fixed_setup is not None:
                 setup = self._fixed_setup
             else:
-                evidence = self._evidence
-                evidence.add(job.events)
-                if self._setup is None or self._setup_version != evidence.version:
-                    self._setup = choose_text_setup(evidence, self.options)
-                    self._setup_version = evidence.version
-                setup = self._setup
+                self._evidence.add(job.events)
+                setup = self._evidence.setup(self.options)
             if self._layout is None:
                 self._layout = Layout(setup)
             else:

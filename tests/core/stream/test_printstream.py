@@ -154,3 +154,18 @@ def test_evidence_version_moves_with_what_the_choice_reads():
     han = "汉字\n".encode("gb18030") + b"\x1b!\x00"  # a command ends the text run
     assert version_after(han, han) == [1, 2]  # the samples grow
     assert version_after(b"\x1cC\x01", b"\x1cC\x01", b"\x1cC\x00") == [1, 1, 2]  # FS C code system
+
+
+def test_a_codec_tracker_chooses_again_only_when_the_evidence_changed(monkeypatch):
+    from kelaile_cli.core.stream import printstream
+
+    calls = []
+    real = printstream.choose_text_setup
+    monkeypatch.setattr(printstream, "choose_text_setup", lambda ev, opts: calls.append(ev.version) or real(ev, opts))
+    events, _ = printstream.decode_events(_cjk_receipts(60))
+    tracker = printstream.CodecTracker(printstream.DecodeOptions())
+    codecs = {}
+    for at in range(0, len(events), 10):  # a live stream's events, a few at a time
+        codecs.update(tracker.codecs(events[at : at + 10]))
+    assert len(calls) < len(events) // 10 and calls == sorted(set(calls))  # once per version
+    assert set(codecs.values()) == {"gb18030"}
