@@ -194,19 +194,30 @@ _PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x80)])
 
 
 @cache
+def _codec_name(codec: str) -> str | None:
+    """Python's name of ``codec`` with underscores (``GB-18030`` -> ``gb18030``); None for no known codec."""
+    try:
+        return codecs.lookup(codec).name.replace("-", "_")
+    except LookupError:
+        return None
+
+
+@cache
 def lines_decode_alike(codec: str) -> bool:
     """Whether decoding a block of lines at once gives the same lines as decoding each line on its own
     (when the block decodes cleanly): LF is always the character "\\n" and never part of another one.
     True for single-byte code pages (every byte one character, no state) and the double-byte encodings."""
+    name = _codec_name(codec)
+    if name is None:
+        return False
+    if name in _LF_SAFE_MULTIBYTE:
+        return True
     try:
-        name = codecs.lookup(codec).name.replace("-", "_")
-        if name in _LF_SAFE_MULTIBYTE:
-            return True
         text = bytes(range(256)).decode(name)
         if len(text) != 256 or text.find("\n") != 0x0A or text.count("\n") != 1:
             return False  # not one character per byte, or LF is not the only byte that decodes to "\n"
         return all(bytes([b]).decode(name) == text[b] for b in range(256))  # and no state
-    except (LookupError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return False
 
 
@@ -218,10 +229,7 @@ def _single_bytes(codec: str) -> int:
     """How a stateless multibyte ``codec``'s bytes decode alone: 0 not such a codec, or a byte below
     0x80 is not that ASCII character, or a byte from 0x80 is a character in ``SURELY_WIDE``; 1 some byte
     from 0x80 is a (narrow) character alone; 2 none is."""
-    try:
-        name = codecs.lookup(codec).name.replace("-", "_")
-    except LookupError:
-        return 0
+    name = _codec_name(codec)
     if name not in _LF_SAFE_MULTIBYTE or name in _NOT_PLAIN_MULTIBYTE:
         return 0
     alone = 2
@@ -268,13 +276,10 @@ def escapes_as_ascii(codec: str) -> bool:
     written into a record as it is, but for its newlines. The double-byte encodings of
     ``cols_within_bytes`` (tests/core/stream check each of their sequences) and single-byte code pages
     (each byte checked here)."""
-    try:
-        name = codecs.lookup(codec).name.replace("-", "_")
-    except LookupError:
-        return False
-    if name in _COLS_WITHIN_BYTES:
+    if cols_within_bytes(codec):
         return True
-    if name in _LF_SAFE_MULTIBYTE:
+    name = _codec_name(codec)
+    if name is None or name in _LF_SAFE_MULTIBYTE:
         return False
     try:
         text = bytes(range(0x20, 0x100)).decode(name, "replace")
@@ -290,11 +295,7 @@ def cols_within_bytes(codec: str) -> bool:
     """Whether no text of ``codec`` takes more columns than it has bytes, nor has more characters: then a
     line's bytes less its trailing blanks bound its columns, and are them when each non-ASCII
     character is wide and came from two bytes (CJK text, most often)."""
-    try:
-        name = codecs.lookup(codec).name.replace("-", "_")
-    except LookupError:
-        return False
-    return name in _COLS_WITHIN_BYTES
+    return _codec_name(codec) in _COLS_WITHIN_BYTES
 
 
 @cache
