@@ -73,7 +73,7 @@ def _render(receipt: Receipt, width: int, markers: bool, unchecked: list[str] | 
             _rows(el, width, markers, out)
         elif el.gap <= MAX_FEED_LINES and (el.widest <= width or el.settle() <= width):  # each line fits a row
             if el.align == "left":  # (most runs; the columns of a line may be a bound, see LineRun.exact)
-                if el.joined is not None and not el.stripped:
+                if not el.stripped:
                     out.append(el.joined)  # the lines as they were decoded: no line joined again
                 else:
                     out.extend(el.printed)  # joined once, with the rest (a run has a line at least)

@@ -143,6 +143,21 @@ class _Piece:
         self.intl = intl
 
 
+class _CodecFacts:
+    """What the layout asks of a codec for each text run it decodes as a block, worked out once."""
+
+    __slots__ = ("ascii_as_itself", "decode", "escapes_as_ascii")
+
+    def __init__(self, codec: str) -> None:
+        self.ascii_as_itself: Final = encoding.ascii_as_itself(codec)
+        self.escapes_as_ascii: Final = encoding.escapes_as_ascii(codec)
+        #: the codec's own function (``bytes.decode`` looks the codec up by name at each call), when a block of
+        #: lines decodes as the lines do; else None (each line is decoded on its own)
+        self.decode: Final[Callable[[bytes], tuple[str, int]] | None] = (
+            codecs.getdecoder(codec) if encoding.lines_decode_alike(codec) else None
+        )
+
+
 class Layout:
     """Stateful across jobs of one stream, like the printer itself."""
 
@@ -158,10 +173,7 @@ class Layout:
         self._page_codecs: dict[tuple[int, str], str] = {}
         #: id of a style -> (that style, {command bytes: (op, the style after the command)}); see _restyle
         self._style_steps: dict[int, tuple[Style, dict[bytes, tuple[str, Style]]]] = {}
-        #: codec -> whether a block of its lines decodes as the lines do, and ASCII as itself (see _decode_lines)
-        self._codec_kinds: dict[str, tuple[bool, bool, bool]] = {}
-        #: codec -> its decoding function (``codecs.getdecoder``)
-        self._decoders: dict[str, Callable[[bytes], tuple[str, int]]] = {}
+        self._codecs: dict[str, _CodecFacts] = {}  # codec -> what _decode_lines asks of it
 
     def _power_on(self) -> _State:
         return _State(cjk=self.setup.cjk_default and self.setup.cjk_codec is not None)
@@ -246,8 +258,7 @@ class Layout:
         self._bound_cols = False  # ... or its lines' bytes bound their columns (see _decode_lines)
         self._run_ascii = False  # ... or it is all ASCII
         self._run_plain = False  # ... and no character of it is one JSON escapes, but the newline
-        self._run_chars = -1  # its characters (-1: not decoded as a block)
-        self._run_text = ""  # ... and its text
+        self._run_text = ""  # its text (when decoded as a block)
         self._user_used: dict[int, int] = {}  # user-defined codes printed in this job -> first offset
 
     # -- text -----------------------------------------------------------------------------------
@@ -290,7 +301,7 @@ class Layout:
         pos = ev.offset
         codec = self._codec()
         texts = self._decode_lines(raw, codec)
-        if texts is not None and len(raw) == self._run_chars:  # a character per byte: no need of the lines' bytes
+        if texts is not None and len(raw) == len(self._run_text):  # a character per byte: no need of the lines' bytes
             last = len(texts) - 1
             parts: list[bytes] | None = None
             first = raw[: len(texts[0])]
@@ -386,22 +397,14 @@ class Layout:
         their columns (CJK text)."""
         self._wide_only = self._narrow_only = self._byte_cols = self._bound_cols = self._run_ascii = False
         self._run_plain = False
-        self._run_chars = -1
-        kinds = self._codec_kinds.get(codec)
-        if kinds is None:
-            kinds = self._codec_kinds[codec] = (
-                encoding.lines_decode_alike(codec),
-                encoding.ascii_as_itself(codec),
-                encoding.escapes_as_ascii(codec),
-            )
-        if raw.isascii() and kinds[1]:
+        facts = self._codecs.get(codec)
+        if facts is None:
+            facts = self._codecs[codec] = _CodecFacts(codec)
+        if raw.isascii() and facts.ascii_as_itself:
             text = raw.decode("ascii")
-        elif kinds[0]:
-            decode = self._decoders.get(codec)
-            if decode is None:  # the codec's own function: bytes.decode looks the codec up again at each call
-                decode = self._decoders[codec] = codecs.getdecoder(codec)
+        elif facts.decode is not None:
             try:
-                text = decode(raw)[0]
+                text = facts.decode(raw)[0]
             except UnicodeDecodeError:
                 return None
         else:
@@ -410,8 +413,7 @@ class Layout:
         if intl:
             text = encoding.apply_intl_charset(text, intl)
         # no character that JSON escapes but the newline (two memchr: a record's text is then not searched)
-        self._run_plain = kinds[2] and not intl and 0x22 not in raw and 0x5C not in raw
-        self._run_chars = len(text)
+        self._run_plain = facts.escapes_as_ascii and not intl and 0x22 not in raw and 0x5C not in raw
         self._run_text = text
         if text.isascii():  # said once for the run, not asked again of each line
             self._narrow_only = self._run_ascii = True
@@ -1103,12 +1105,10 @@ def infer_width(elements: list[Block]) -> int:
             break
         if run.widest <= paper:
             continue
-        mult = run.style.width
-        printed = run.printed
         bounds = run.cols
         for i in range(len(bounds)):
             if bounds[i] > paper:
-                widest = max(widest, cells(printed[i]) * mult)
+                widest = max(widest, run.line_cols(i))
                 paper = _paper(widest)
                 if paper == PAPER_WIDTHS[-1]:
                     break

@@ -466,10 +466,10 @@ class LineRun:
         start: int,
         widest: int,
         gap: int,
-        exact: bool = True,
-        plain: bool = False,
-        joined: str | None = None,
-        stripped: bool = True,
+        exact: bool,
+        plain: bool,
+        joined: str,
+        stripped: bool,
     ) -> None:
         self.texts = texts  # each line's text ("": an empty line)
         self.parts = parts  # each line's bytes, or None: a byte per character (the text's length is the line's)
@@ -484,20 +484,21 @@ class LineRun:
         self.exact = exact
         #: True: no character of the texts is one JSON escapes, but the newline (False: not known)
         self.plain = plain
-        #: the texts joined by newlines (a slice of the text the run was decoded as), or None: not kept
-        self.joined = joined
+        self.joined = joined  # the texts joined by newlines (a slice of the text the run was decoded as)
         self.stripped = stripped  # False: no line has trailing blanks (``printed`` is ``texts``)
+
+    def line_cols(self, i: int) -> int:
+        """The columns line ``i`` (a printed one) takes, counted exactly, whatever ``exact`` says."""
+        return cells(self.printed[i]) * self.style.width
 
     def settle(self) -> int:
         """Make ``cols`` and ``widest`` exact (see ``exact``); returns ``widest``."""
         if not self.exact:
-            mult = self.style.width
-            printed = self.printed
             cols = self.cols
             widest = 0
             for i in range(len(cols)):
                 if cols[i] >= 0:  # -1: an empty line, as it was
-                    cols[i] = n = cells(printed[i]) * mult
+                    cols[i] = n = self.line_cols(i)
                     widest = max(widest, n)
             self.widest = widest
             self.exact = True
@@ -531,7 +532,7 @@ class LineRun:
 
     def joined_text(self) -> str:
         """``"\\n".join(self.line_texts())``, without joining the lines again when the run kept their text."""
-        if not self.gap and self.joined is not None:
+        if not self.gap:
             return self.joined
         return "\n".join(self.line_texts())
 
